@@ -1,0 +1,20 @@
+"""The versioned JSON API: /api/v1/…, its OpenAPI document at /api/v1/schema/ and docs at /api/v1/docs/."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from gongzhi.core.api_views import ApiDocsView, TokenView
+from gongzhi.organizations.api import register as register_organizations
+from gongzhi.registry.api import register as register_registry
+
+router = DefaultRouter()
+register_registry(router)
+register_organizations(router)
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("v1/token/", TokenView.as_view(), name="api-token"),
+    path("v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("v1/docs/", ApiDocsView.as_view(), name="api-docs"),
+]

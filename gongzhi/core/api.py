@@ -1,0 +1,105 @@
+"""Shared API pieces: errors that name the field (Chinese first, English too), keyset (cursor) pagination."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+from gongzhi.core.pii import PiiError
+
+GENERIC = {
+    400: ("请求数据有误", "invalid request"),
+    401: ("请先登录", "authentication required"),
+    403: ("您没有权限执行此操作", "you do not have permission for this"),
+    404: ("未找到", "not found"),
+    405: ("不支持该请求方法", "method not allowed"),
+    409: ("与现有数据冲突", "conflicts with existing data"),
+    429: ("请求过于频繁", "too many requests"),
+}
+
+
+def _flatten(detail, prefix="") -> list[dict]:
+    out = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            field = key if key != "non_field_errors" else ""
+            out += _flatten(value, f"{prefix}.{field}" if prefix and field else (field or prefix))
+    elif isinstance(detail, list):
+        for item in detail:
+            out += _flatten(item, prefix)
+    else:
+        text = str(detail)
+        zh, _, en = text.partition(" / ")
+        out.append({"field": prefix or None, "message": zh, "message_en": en or zh, "code": getattr(detail, "code", "invalid")})
+    return out
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, PiiError):
+        exc = exceptions.ValidationError(str(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_handler(exc, context)
+    if response is None:
+        return None
+    code = response.status_code
+    zh, en = GENERIC.get(code, ("请求失败", "request failed"))
+    errors = _flatten(response.data) if code == 400 else []
+    if code != 400:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        if detail and str(detail) not in (zh, en):
+            en = str(detail)
+    response.data = {"status": code, "message": zh, "message_en": en, "errors": errors}
+    return response
+
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "status": serializers.IntegerField(),
+        "message": serializers.CharField(help_text="中文说明"),
+        "message_en": serializers.CharField(help_text="English message"),
+        "errors": serializers.ListField(
+            child=inline_serializer(
+                name="FieldError",
+                fields={
+                    "field": serializers.CharField(allow_null=True),
+                    "message": serializers.CharField(),
+                    "message_en": serializers.CharField(),
+                    "code": serializers.CharField(),
+                },
+            )
+        ),
+    },
+)
+
+
+def error_responses(*codes: int) -> dict:
+    """OpenAPI responses for the listed error codes (every endpoint lists 401 and 403)."""
+    return {code: OpenApiResponse(ErrorSerializer, description=f"{GENERIC[code][0]} / {GENERIC[code][1]}") for code in codes}
+
+
+class KeyCursorPagination(CursorPagination):
+    """Pages by key, never by counting: page N costs the same at 10 rows and at 10 million."""
+
+    ordering = "id"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+def bad_request(field: str | None, zh: str, en: str) -> Response:
+    return Response(
+        {"status": 400, "message": GENERIC[400][0], "message_en": GENERIC[400][1],
+         "errors": [{"field": field, "message": zh, "message_en": en, "code": "invalid"}]},
+        status=status.HTTP_400_BAD_REQUEST,
+    )

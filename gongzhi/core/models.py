@@ -1,0 +1,133 @@
+"""Users, their scoped roles, the audit log, sign-in safety, one-time codes, private uploads, calendar."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.core.roles import ROLE_CHOICES
+
+
+class User(AbstractUser):
+    """A person who signs in: staff, operators, crews, residents (linked to their person record)."""
+
+    display_name = models.CharField(_("显示名称"), max_length=100, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True, db_index=True)
+    person = models.ForeignKey(
+        "registry.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
+    )
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class RoleAssignment(models.Model):
+    """A role held at a node of the area tree: the holder acts within that node and everything under it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(_("角色"), max_length=32, choices=ROLE_CHOICES)
+    node = models.ForeignKey("registry.AreaNode", on_delete=models.CASCADE, related_name="role_assignments")
+    # Copy of node.path so a scope check is one indexed prefix comparison.
+    scope_path = models.CharField(max_length=255, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role", "node"], name="uniq_role_at_node")]
+
+    def save(self, *args, **kwargs):
+        self.scope_path = self.node.path
+        super().save(*args, **kwargs)
+
+
+class AuditEntry(models.Model):
+    """审计日志 — append-only and tamper-evident.
+
+    Entries form N independent hash chains (chain = hash of the target % AUDIT_CHAINS). Each entry carries
+    its chain's sequence number and the previous entry's MAC, and (chain, seq) is unique: two writers on one
+    chain race on that constraint and the loser retries, so there is no global write lock. Personal data is
+    never copied in: `changes` names personal fields and refers to the person by id, so the person can be
+    erased without breaking the log.
+    """
+
+    chain = models.PositiveSmallIntegerField()
+    seq = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    on_behalf_of = models.ForeignKey(
+        "registry.Person", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    channel = models.CharField(max_length=32, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    action = models.CharField(max_length=100, db_index=True)
+    target_type = models.CharField(max_length=100)
+    target_id = models.CharField(max_length=64)
+    changes = models.JSONField(default=dict)
+    prev_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        ordering = ["-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("audit entries are append-only")
+
+
+class AccountLock(models.Model):
+    """Failed sign-in counter per user name; locked_until set once the limit is reached."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+
+class SmsCode(models.Model):
+    """A one-time code sent by SMS (sign-in, identity confirmation before voting). Only its hash is kept."""
+
+    phone = models.CharField(max_length=20, db_index=True)
+    purpose = models.CharField(max_length=32, default="login")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class Upload(models.Model):
+    """A private file (ballot scan, proxy form, photo), served only through a permission-checked view."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("照片")
+        SCAN = "scan", _("扫描件")
+        DOCUMENT = "document", _("文件")
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    file = models.FileField(upload_to="uploads/%Y/%m/")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    scope_path = models.CharField(max_length=255, blank=True, help_text="area the file belongs to")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class CalendarOverride(models.Model):
+    """A district's correction to the official holiday/调休 calendar (e.g. a newly announced year)."""
+
+    day = models.DateField(unique=True)
+    is_workday = models.BooleanField()
+    note = models.CharField(max_length=100, blank=True)

@@ -1,0 +1,92 @@
+"""Permission predicates shared by every app: a role held at a node covers that node and all below it.
+
+Views, the API and the admin ask `user.has_perm("app.verb_model", obj)`; nothing re-decides a permission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import rules
+from django.db.models import Q, QuerySet
+
+from gongzhi.core.roles import (
+    AUDIT_READERS,
+    ORG_EDITORS,
+    PROXY_ROLES,
+    REGISTRY_EDITORS,
+    STAFF_ROLES,
+    UNMASKED_PII_ROLES,
+)
+
+
+def assignments(user) -> list[tuple[str, str]]:
+    """(role, scope_path) pairs of a user, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_gongzhi_roles", None)
+    if cached is None:
+        cached = list(user.role_assignments.values_list("role", "scope_path"))
+        user._gongzhi_roles = cached
+    return cached
+
+
+def has_role(user, roles: Iterable[str], path: str | None = None) -> bool:
+    """Does the user hold one of `roles` at a node containing `path` (anywhere, if path is None)?"""
+    if getattr(user, "is_superuser", False):
+        return True
+    roles = frozenset(roles)
+    return any(r in roles and (path is None or path.startswith(p)) for r, p in assignments(user))
+
+
+def scope_q(user, roles: Iterable[str], field: str) -> Q | None:
+    """A filter keeping rows whose `field` (a path) lies in one of the user's scopes; None means everything."""
+    if getattr(user, "is_superuser", False):
+        return None
+    roles = frozenset(roles)
+    paths = sorted({p for r, p in assignments(user) if r in roles})
+    # Drop paths nested in another of the user's paths: fewer OR terms, same rows.
+    kept = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+    q = Q(pk__in=[])
+    for p in kept:
+        q |= Q(**{f"{field}__startswith": p})
+    return q
+
+
+def scoped(qs: QuerySet, user, roles: Iterable[str] = STAFF_ROLES, field: str = "path") -> QuerySet:
+    q = scope_q(user, roles, field)
+    return qs if q is None else qs.filter(q)
+
+
+def path_of(obj) -> str:
+    for attr in ("path", "scope_path", "home_path"):
+        value = getattr(obj, attr, None)
+        if value:
+            return value
+    node = getattr(obj, "node", None)
+    return getattr(node, "path", "") if node is not None else ""
+
+
+def _role_predicate(name: str, roles: frozenset[str]):
+    @rules.predicate(name=name)
+    def pred(user, obj=None) -> bool:
+        return has_role(user, roles, path_of(obj) if obj is not None else None)
+
+    return pred
+
+
+is_staff_in_scope = _role_predicate("is_staff_in_scope", STAFF_ROLES)
+is_registry_editor = _role_predicate("is_registry_editor", REGISTRY_EDITORS)
+is_org_editor = _role_predicate("is_org_editor", ORG_EDITORS)
+sees_unmasked_pii = _role_predicate("sees_unmasked_pii", UNMASKED_PII_ROLES)
+acts_for_residents = _role_predicate("acts_for_residents", PROXY_ROLES)
+reads_audit = _role_predicate("reads_audit", AUDIT_READERS)
+
+rules.add_perm("core.view_audit", reads_audit)
+rules.add_perm("core.view_unmasked_pii", sees_unmasked_pii)
+rules.add_perm("core.act_for_resident", acts_for_residents)
+rules.add_perm("core.view_upload", is_staff_in_scope)
+
+
+def needs_second_factor(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, UNMASKED_PII_ROLES)

@@ -1,0 +1,14 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from gongzhi.core import views
+
+app_name = "core"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/sms/", views.sms_login, name="sms-login"),
+    path("accounts/otp/", views.otp, name="otp"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("files/<uuid:key>/", views.upload_file, name="upload"),
+]

@@ -1,0 +1,2 @@
+def register(router):
+    """Organisation API viewsets are registered here."""

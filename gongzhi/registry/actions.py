@@ -1,0 +1,243 @@
+"""Every change to the registry goes through these functions: permission, transaction, audit entry.
+
+Bulk paths (the roster import, the demo loader, the city-scale generator) call the same functions or the
+`_bulk` helpers below, which write one audit entry per batch naming every row by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from gongzhi.core import audit, pii
+from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Residence, Unit, UnitSet
+
+PERSONAL_FIELDS = frozenset({"name", "phone", "id_number", "birth_date", "sensitive_flags"})
+
+
+def require(actor, perm: str, obj=None) -> None:
+    """Raise PermissionDenied unless `actor` holds `perm` (None = the system itself, e.g. migrations)."""
+    if actor is not None and not actor.has_perm(perm, obj):
+        raise PermissionDenied(perm)
+
+
+def _check_parent_scope(actor, parent: AreaNode | None) -> None:
+    if parent is None:
+        if actor is not None and not actor.is_superuser:
+            raise PermissionDenied("only a superuser creates a top-level area")
+    else:
+        require(actor, "registry.add_areanode", parent)
+
+
+@transaction.atomic
+def create_area_node(
+    *, actor, parent: AreaNode | None, level: AreaLevel, name: str, code: str = "", address: str = "",
+    profile: dict | None = None,
+) -> AreaNode:
+    _check_parent_scope(actor, parent)
+    node = AreaNode.objects.create(parent=parent, level=level, name=name, code=code, address=address, path="")
+    node.path = f"{parent.path if parent else '/'}{node.pk}/"
+    node.depth = (parent.depth + 1) if parent else 0
+    node.save(update_fields=["path", "depth"])
+    if profile is not None:
+        CompoundProfile.objects.create(node=node, **profile)
+    audit.record(
+        "registry.create_area_node", node, actor=actor,
+        changes={"name": name, "level": level.code, "parent": parent.pk if parent else None, "profile": profile or {}},
+    )
+    return node
+
+
+@transaction.atomic
+def update_compound_profile(profile: CompoundProfile, *, actor, **fields) -> CompoundProfile:
+    require(actor, "registry.change_areanode", profile.node)
+    before = {k: getattr(profile, k) for k in fields}
+    for k, v in fields.items():
+        setattr(profile, k, v)
+    profile.full_clean()
+    profile.save()
+    audit.record("registry.update_compound_profile", profile.node, actor=actor, changes=audit.diff(before, fields))
+    return profile
+
+
+def compound_of(node: AreaNode) -> AreaNode:
+    """The compound (楼院 level, or the nearest ancestor at a compound level) a building or entrance is in."""
+    compound_levels = set(AreaLevel.objects.filter(is_compound=True).values_list("pk", flat=True))
+    ids = node.ids_on_path
+    for candidate in AreaNode.objects.filter(pk__in=ids, level_id__in=compound_levels).order_by("-depth")[:1]:
+        return candidate
+    raise ValueError(f"{node} is not inside a compound")
+
+
+@transaction.atomic
+def create_unit(*, actor, node: AreaNode, number: str, compound: AreaNode | None = None, **fields) -> Unit:
+    require(actor, "registry.change_unit", node)
+    unit = Unit(node=node, compound=compound or compound_of(node), path=node.path, number=number, **fields)
+    unit.full_clean()
+    unit.save()
+    audit.record("registry.create_unit", unit, actor=actor, changes={"number": number, "node": node.pk, **fields})
+    return unit
+
+
+@transaction.atomic
+def create_person(
+    *, actor, name: str, kind: str = Person.Kind.NATURAL, phone: str = "", id_number: str = "",
+    birth_date: date | None = None, home_path: str = "", on_behalf_of=None, **fields,
+) -> Person:
+    if home_path:
+        require(actor, "registry.change_person", AreaNode(path=home_path))
+    person = Person(kind=kind, name=name, birth_date=birth_date, home_path=home_path, **fields)
+    if phone:
+        person.phone = pii.normalize_phone(phone)
+    if id_number:
+        person.set_id_number(id_number)
+    person.save()
+    audit.record(
+        "registry.create_person", person, actor=actor, on_behalf_of=on_behalf_of,
+        changes={k: audit.PERSONAL for k in ("name", "phone", "id_number", "birth_date") if locals().get(k)} | {"kind": kind},
+    )
+    return person
+
+
+@transaction.atomic
+def update_person(person: Person, *, actor, on_behalf_of=None, **fields) -> Person:
+    require(actor, "registry.change_person", person)
+    before = {k: getattr(person, k, None) for k in fields if k != "id_number"}
+    for key, value in fields.items():
+        if key == "phone":
+            person.phone = pii.normalize_phone(value) if value else ""
+        elif key == "id_number":
+            person.set_id_number(value)
+        else:
+            setattr(person, key, value)
+    person.save()
+    after = {k: getattr(person, k, None) for k in fields if k != "id_number"}
+    changes = audit.diff(before, after, PERSONAL_FIELDS)
+    if "id_number" in fields:
+        changes["id_number"] = audit.PERSONAL
+    audit.record("registry.update_person", person, actor=actor, on_behalf_of=on_behalf_of, changes=changes)
+    return person
+
+
+@transaction.atomic
+def add_ownership(
+    *, actor, unit: Unit, person: Person, designated_voter: bool = False, developer_status: str = "",
+    share: Decimal | None = None, since: date | None = None,
+) -> Ownership:
+    require(actor, "registry.change_unit", unit)
+    if designated_voter:
+        Ownership.objects.filter(unit=unit, until__isnull=True, is_designated_voter=True).update(is_designated_voter=False)
+    ownership = Ownership.objects.create(
+        unit=unit, person=person, is_designated_voter=designated_voter, developer_status=developer_status,
+        share=share, since=since,
+    )
+    if not person.home_path:
+        Person.objects.filter(pk=person.pk).update(home_path=unit.path)
+    audit.record(
+        "registry.add_ownership", unit, actor=actor,
+        changes={"person": person.pk, "designated_voter": designated_voter, "developer_status": developer_status},
+    )
+    return ownership
+
+
+@transaction.atomic
+def add_residence(*, actor, unit: Unit, person: Person, relation: str, household_head: bool = False) -> Residence:
+    require(actor, "registry.change_unit", unit)
+    residence = Residence.objects.create(unit=unit, person=person, relation=relation, is_household_head=household_head)
+    Unit.objects.filter(pk=unit.pk).update(resident_count=unit.residences.filter(until__isnull=True).count())
+    if not person.home_path or relation != Residence.Relation.OWNER:
+        Person.objects.filter(pk=person.pk).update(home_path=unit.path)
+    audit.record("registry.add_residence", unit, actor=actor, changes={"person": person.pk, "relation": relation})
+    return residence
+
+
+@transaction.atomic
+def end_residence(residence: Residence, *, actor, until: date | None = None) -> None:
+    require(actor, "registry.change_unit", residence.unit)
+    residence.until = until or timezone.localdate()
+    residence.save(update_fields=["until"])
+    unit = residence.unit
+    Unit.objects.filter(pk=unit.pk).update(resident_count=unit.residences.filter(until__isnull=True).count())
+    audit.record("registry.end_residence", unit, actor=actor, changes={"person": residence.person_id})
+
+
+@transaction.atomic
+def create_unit_set(
+    *, actor, name: str, kind: str, scope: AreaNode, nodes: Iterable[AreaNode] = (), units: Iterable[Unit] = (),
+    description: str = "",
+) -> UnitSet:
+    require(actor, "registry.change_unitset", scope)
+    nodes, units = list(nodes), list(units)
+    for n in nodes:
+        if not n.path.startswith(scope.path):
+            raise ValueError(f"{n} lies outside {scope}")
+    for u in units:
+        if not u.path.startswith(scope.path):
+            raise ValueError(f"unit {u} lies outside {scope}")
+    unit_set = UnitSet.objects.create(name=name, kind=kind, scope=scope, description=description)
+    unit_set.nodes.set(nodes)
+    unit_set.units.set(units)
+    audit.record(
+        "registry.create_unit_set", unit_set, actor=actor,
+        changes={"name": name, "kind": kind, "nodes": [n.pk for n in nodes], "units": [u.pk for u in units]},
+    )
+    return unit_set
+
+
+def resolve_unit_set(unit_set: UnitSet):
+    """All units of a set: those under its nodes plus those listed, as one queryset."""
+    q = Q(pk__in=unit_set.units.values("pk"))
+    for path in unit_set.nodes.values_list("path", flat=True):
+        q |= Q(path__startswith=path)
+    return Unit.objects.filter(q)
+
+
+def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
+    """Recount a compound's units, households, residents and elderly, and roll the change up to its ancestors.
+
+    Counts are stored on the nodes so no page ever counts rows at read time. Ages are computed on `today`.
+    """
+    today = today or timezone.localdate()
+    cut60 = date(today.year - 60, today.month, min(today.day, 28))
+    cut80 = date(today.year - 80, today.month, min(today.day, 28))
+    with transaction.atomic():
+        subtree = AreaNode.objects.filter(path__startswith=compound.path).order_by("-depth")
+        for node in subtree:
+            units = Unit.objects.filter(path__startswith=node.path)
+            residents = Residence.objects.filter(unit__path__startswith=node.path, until__isnull=True)
+            agg = residents.aggregate(
+                n=Count("person", distinct=True),
+                a60=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut60)),
+                a80=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut80)),
+            )
+            AreaNode.objects.filter(pk=node.pk).update(
+                unit_count=units.count(),
+                household_count=units.filter(resident_count__gt=0).count(),
+                resident_count=agg["n"],
+                aged_60_count=agg["a60"],
+                aged_80_count=agg["a80"],
+                compound_count=AreaNode.objects.filter(path__startswith=node.path, level__is_compound=True).count(),
+            )
+        roll_up(compound)
+
+
+def roll_up(node: AreaNode) -> None:
+    """Recompute each ancestor's counts as the sum of its children's (cheap: one query per ancestor)."""
+    node.refresh_from_db()
+    ancestor_ids = node.ids_on_path[:-1]
+    for ancestor in AreaNode.objects.filter(pk__in=ancestor_ids).order_by("-depth"):
+        sums = AreaNode.objects.filter(parent=ancestor).aggregate(
+            u=Sum("unit_count"), h=Sum("household_count"), r=Sum("resident_count"),
+            a60=Sum("aged_60_count"), a80=Sum("aged_80_count"), c=Sum("compound_count"),
+        )
+        AreaNode.objects.filter(pk=ancestor.pk).update(
+            unit_count=sums["u"] or 0, household_count=sums["h"] or 0, resident_count=sums["r"] or 0,
+            aged_60_count=sums["a60"] or 0, aged_80_count=sums["a80"] or 0,
+            compound_count=(sums["c"] or 0) + (1 if ancestor.level.is_compound else 0),
+        )

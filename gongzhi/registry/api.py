@@ -1,0 +1,2 @@
+def register(router):
+    """Registry API viewsets are registered here."""

@@ -1,0 +1,18 @@
+"""Registry permissions: staff see what lies in their scope; editors change it; few see unmasked data."""
+
+import rules
+
+from gongzhi.core.rules import is_registry_editor, is_staff_in_scope, sees_unmasked_pii
+
+rules.add_perm("registry.view_areanode", is_staff_in_scope)
+rules.add_perm("registry.change_areanode", is_registry_editor)
+rules.add_perm("registry.add_areanode", is_registry_editor)
+rules.add_perm("registry.view_unit", is_staff_in_scope)
+rules.add_perm("registry.change_unit", is_registry_editor)
+rules.add_perm("registry.view_person", is_staff_in_scope)
+rules.add_perm("registry.change_person", is_registry_editor)
+rules.add_perm("registry.view_person_unmasked", sees_unmasked_pii)
+rules.add_perm("registry.import_roster", is_registry_editor)
+rules.add_perm("registry.export_roster", is_registry_editor)
+rules.add_perm("registry.view_unitset", is_staff_in_scope)
+rules.add_perm("registry.change_unitset", is_registry_editor)

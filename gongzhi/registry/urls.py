@@ -1,0 +1,11 @@
+from django.urls import path
+
+from gongzhi.registry import views
+
+app_name = "registry"
+urlpatterns = [
+    path("", views.browse, name="browse"),
+    path("search/", views.search, name="search"),
+    path("node/<int:pk>/", views.node_detail, name="node"),
+    path("unit/<int:pk>/", views.unit_detail, name="unit"),
+]

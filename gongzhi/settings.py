@@ -1,0 +1,216 @@
+"""Gongzhi settings — everything that differs between deployments comes from the environment.
+
+DATABASE_URL          sqlite:///var/gongzhi.sqlite3 (default) or postgres://user@host:5432/name
+GONGZHI_VAR_DIR       where the embedded database, generated secrets, private uploads and the SMS outbox live
+GONGZHI_SECRET_KEY    Django's web secret (sessions, CSRF); generated once into var/secrets.json if unset
+GONGZHI_DATA_KEY      AES-256-GCM key (base64) that encrypts ID numbers at rest; separate from the web secret
+GONGZHI_LOOKUP_KEY    HMAC key (base64) for keyed look-up hashes of ID numbers and the audit chain
+GONGZHI_DEBUG         1 for development
+GONGZHI_ALLOWED_HOSTS comma-separated host names
+GONGZHI_SMS_BACKEND   gongzhi.core.sms.FileBackend (default), ConsoleBackend, LocmemBackend, or your gateway
+REDIS_URL             redis://127.0.0.1:6379/0 — when set, the cache and the task queue use Redis
+GONGZHI_TASKS         "db" (default: the database-backed worker) or "rq" (Redis worker pool; needs REDIS_URL)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from gongzhi.core.secrets import load_or_create_secrets
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("GONGZHI_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+_secrets = load_or_create_secrets(VAR_DIR / "secrets.json")
+SECRET_KEY = os.environ.get("GONGZHI_SECRET_KEY") or _secrets["secret_key"]
+GONGZHI_DATA_KEY = os.environ.get("GONGZHI_DATA_KEY") or _secrets["data_key"]
+GONGZHI_LOOKUP_KEY = os.environ.get("GONGZHI_LOOKUP_KEY") or _secrets["lookup_key"]
+
+DEBUG = os.environ.get("GONGZHI_DEBUG", "") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("GONGZHI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [f"http://{h}:8000" for h in ALLOWED_HOSTS]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "rules.apps.AutodiscoverRulesConfig",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
+    "gongzhi.core",
+    "gongzhi.registry",
+    "gongzhi.organizations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gongzhi.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "gongzhi.core.middleware.SecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gongzhi.urls"
+WSGI_APPLICATION = "gongzhi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "gongzhi" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "gongzhi.core.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'gongzhi.sqlite3'}"),
+        conn_max_age=int(os.environ.get("GONGZHI_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has no row locks: WAL lets readers run beside one writer, IMMEDIATE transactions take the
+    # write lock at BEGIN (so two writers queue instead of deadlocking), and the busy timeout makes them wait.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GONGZHI_TEST_SQLITE", "")} if os.environ.get(
+        "GONGZHI_TEST_SQLITE"
+    ) else {}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and background work ------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+if os.environ.get("GONGZHI_TASKS", "db") == "rq" and REDIS_URL:
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Sign-in (等保 level 2) ------------------------------------------------------------------------------
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "rules.permissions.ObjectPermissionBackend",
+    "gongzhi.core.auth_backends.LockoutModelBackend",
+    "gongzhi.core.auth_backends.SmsCodeBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "gongzhi.core.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:home"
+GONGZHI_LOCKOUT_ATTEMPTS = int(os.environ.get("GONGZHI_LOCKOUT_ATTEMPTS", "5"))
+GONGZHI_LOCKOUT_MINUTES = int(os.environ.get("GONGZHI_LOCKOUT_MINUTES", "15"))
+# Idle timeout: every request renews the session; 30 minutes of inactivity signs the user out.
+SESSION_COOKIE_AGE = int(os.environ.get("GONGZHI_SESSION_SECONDS", str(30 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = os.environ.get("GONGZHI_SECURE_COOKIES", "") == "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+OTP_TOTP_ISSUER = "Gongzhi 共治"
+
+# --- Messages ---------------------------------------------------------------------------------------
+GONGZHI_SMS_BACKEND = os.environ.get("GONGZHI_SMS_BACKEND", "gongzhi.core.sms.FileBackend")
+GONGZHI_SMS_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
+GONGZHI_SMS_CODE_MINUTES = 5
+
+# --- Uploads: private by default, outside the static tree ------------------------------------------------
+MEDIA_ROOT = Path(os.environ.get("GONGZHI_MEDIA_ROOT", VAR_DIR / "private"))
+GONGZHI_UPLOAD_MAX_BYTES = int(os.environ.get("GONGZHI_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+# --- Languages and time --------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "gongzhi" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- API -----------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "gongzhi.core.api.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "gongzhi.core.api.KeyCursorPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gongzhi 共治 API",
+    "DESCRIPTION": "Versioned JSON API of the Gongzhi community co-governance platform.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("GONGZHI_LOG_LEVEL", "WARNING")},
+}
+
+# Roles that see unmasked personal data must use a second factor; the demo can relax this for a walk-through.
+GONGZHI_REQUIRE_SECOND_FACTOR = os.environ.get("GONGZHI_REQUIRE_SECOND_FACTOR", "1") == "1"
+GONGZHI_HOTLINE = "0371-68989517"
