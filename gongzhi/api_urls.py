@@ -5,12 +5,20 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from gongzhi.core.api_views import ApiDocsView, TokenView
+from gongzhi.bulkywaste.api import register as register_bulkywaste
+from gongzhi.deliberation.api import register as register_deliberation
+from gongzhi.notices.api import register as register_notices
 from gongzhi.organizations.api import register as register_organizations
 from gongzhi.registry.api import register as register_registry
+from gongzhi.voting.api import register as register_voting
 
 router = DefaultRouter()
 register_registry(router)
 register_organizations(router)
+register_deliberation(router)
+register_voting(router)
+register_notices(router)
+register_bulkywaste(router)
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "gongzhi.core",
     "gongzhi.registry",
     "gongzhi.organizations",
+    "gongzhi.deliberation",
+    "gongzhi.voting",
+    "gongzhi.notices",
+    "gongzhi.bulkywaste",
 ]
 
 MIDDLEWARE = [

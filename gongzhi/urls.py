@@ -6,6 +6,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("gongzhi.registry.urls")),
     path("organizations/", include("gongzhi.organizations.urls")),
+    path("deliberation/", include("gongzhi.deliberation.urls")),
+    path("voting/", include("gongzhi.voting.urls")),
+    path("notices/", include("gongzhi.notices.urls")),
+    path("bulky/", include("gongzhi.bulkywaste.urls")),
     path("api/", include("gongzhi.api_urls")),
     path("admin/", admin.site.urls),
 ]

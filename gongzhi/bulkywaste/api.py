@@ -1,0 +1,2 @@
+def register(router):
+    """API viewsets of this app are registered here."""

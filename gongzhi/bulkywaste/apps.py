@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BulkywasteConfig(AppConfig):
+    name = "gongzhi.bulkywaste"
+    label = "bulkywaste"
