@@ -1,16 +1,18 @@
 import pytest
 
-from gongzhi.core import testing
-
 
 @pytest.fixture
 def mini(db):
+    from gongzhi.core import testing
+
     return testing.build_mini_district()
 
 
 @pytest.fixture
 def persona(db, mini):
     """persona("community_worker") → a signed-up user holding that role at the mini district's community."""
+
+    from gongzhi.core import testing
 
     def make(role: str, node=None, username: str | None = None):
         return testing.make_user(username or f"{role}-{node.pk if node else 'c'}", role, node or mini.community)
