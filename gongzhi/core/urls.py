@@ -6,6 +6,7 @@ from gongzhi.core import views
 app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("baseline/", views.baseline, name="baseline"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/sms/", views.sms_login, name="sms-login"),
     path("accounts/otp/", views.otp, name="otp"),

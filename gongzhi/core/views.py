@@ -96,6 +96,12 @@ def home(request):
 
 
 @login_required
+def baseline(request):
+    """The base page with no data behind it: the page benchmark's yardstick for the cost of a signed-in page."""
+    return render(request, "base.html")
+
+
+@login_required
 def upload_file(request, key):
     upload = get_object_or_404(Upload, key=key)
     if not (request.user.has_perm("core.view_upload", upload) or upload.uploaded_by_id == request.user.id):
