@@ -296,9 +296,7 @@ class Measure(Enum):
     exceeds_zh: str
     exceeds_en: str
 
-    def __new__(
-        cls, field: str, threshold: Decimal, exceeds_zh: str, exceeds_en: str
-    ) -> Self:
+    def __new__(cls, field: str, threshold: Decimal, exceeds_zh: str, exceeds_en: str) -> Self:
         obj = object.__new__(cls)
         obj._value_ = field
         obj.threshold = threshold
@@ -324,9 +322,7 @@ def _checked(field: str, value: Decimal | int | None) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-        raise TypeError(
-            f"{field} must be a Decimal (or int), not {type(value).__name__}"
-        )
+        raise TypeError(f"{field} must be a Decimal (or int), not {type(value).__name__}")
     value = Decimal(value)
     if not value.is_finite():
         raise ValueError(f"{field} must be a finite number, got {value}")
@@ -366,9 +362,7 @@ def classify(
         Measure.VOLUME: _checked("volume_m3", volume_m3),
         Measure.LENGTH: _checked("length_m", length_m),
     }
-    exceeded = tuple(
-        m for m, v in measures.items() if v is not None and v > m.threshold
-    )
+    exceeded = tuple(m for m, v in measures.items() if v is not None and v > m.threshold)
 
     if not category.can_be_bulky:
         route = category.route
@@ -452,9 +446,7 @@ class CatalogueItem:
         )
 
 
-def _item(
-    code: str, zh: str, en: str, category: Category, kg: str, m3: str, m: str
-) -> CatalogueItem:
+def _item(code: str, zh: str, en: str, category: Category, kg: str, m3: str, m: str) -> CatalogueItem:
     return CatalogueItem(code, zh, en, category, Decimal(kg), Decimal(m3), Decimal(m))
 
 
@@ -465,9 +457,7 @@ CATALOGUE: tuple[CatalogueItem, ...] = (
     _item("double_bed", "双人床", "double bed", _C.BED, "60", "1.8", "2.0"),
     _item("single_bed", "单人床", "single bed", _C.BED, "35", "0.9", "2.0"),
     _item("mattress", "床垫", "mattress", _C.MATTRESS, "25", "0.72", "2.0"),
-    _item(
-        "three_seat_sofa", "三人沙发", "three-seat sofa", _C.SOFA, "50", "1.6", "2.1"
-    ),
+    _item("three_seat_sofa", "三人沙发", "three-seat sofa", _C.SOFA, "50", "1.6", "2.1"),
     _item("armchair", "单人沙发", "armchair", _C.SOFA, "20", "0.69", "0.9"),
     _item("wardrobe", "衣柜", "wardrobe", _C.WARDROBE, "80", "1.44", "2.0"),
     _item("bookcase", "书柜", "bookcase", _C.BOOKCASE, "40", "0.6", "1.9"),
@@ -487,9 +477,7 @@ CATALOGUE: tuple[CatalogueItem, ...] = (
     ),
     _item("bathtub", "浴缸", "bathtub", _C.SANITARY_FITTING, "40", "0.77", "1.7"),
     _item("toilet", "马桶", "toilet", _C.SANITARY_FITTING, "30", "0.21", "0.7"),
-    _item(
-        "wash_basin", "洗手盆", "wash basin", _C.SANITARY_FITTING, "15", "0.1", "0.6"
-    ),
+    _item("wash_basin", "洗手盆", "wash basin", _C.SANITARY_FITTING, "15", "0.1", "0.6"),
     _item(
         "old_bicycle",
         "旧自行车",
@@ -532,9 +520,7 @@ CATALOGUE: tuple[CatalogueItem, ...] = (
         "0.35",
         "0.85",
     ),
-    _item(
-        "television", "电视", "television", _C.HOUSEHOLD_APPLIANCE, "15", "0.15", "1.2"
-    ),
+    _item("television", "电视", "television", _C.HOUSEHOLD_APPLIANCE, "15", "0.15", "1.2"),
     _item(
         "air_conditioner",
         "空调",

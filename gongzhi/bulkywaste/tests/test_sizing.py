@@ -73,9 +73,7 @@ def test_categories_cover_the_rule() -> None:
 
 @pytest.mark.parametrize("category", list(Category), ids=lambda c: c.code)
 def test_exhaustive_boundaries(category: Category) -> None:
-    for w, v, length, integral in itertools.product(
-        WEIGHTS, VOLUMES, LENGTHS, [True, False]
-    ):
+    for w, v, length, integral in itertools.product(WEIGHTS, VOLUMES, LENGTHS, [True, False]):
         decision = classify(category, w, v, length, integral=integral)
         exceeds = _over(w, "5") or _over(v, "0.2") or _over(length, "1")
         expected = category.can_be_bulky and integral and exceeds
@@ -90,9 +88,7 @@ def test_exhaustive_boundaries(category: Category) -> None:
         assert decision.reason_zh and decision.reason_en
         assert ("不属于大件垃圾" in decision.reason_zh) is not expected
         assert ("not bulky waste" in decision.reason_en) is not expected
-        assert [m is Measure.WEIGHT for m in decision.exceeded].count(True) == int(
-            _over(w, "5")
-        )
+        assert [m is Measure.WEIGHT for m in decision.exceeded].count(True) == int(_over(w, "5"))
 
 
 @pytest.mark.parametrize(
@@ -116,23 +112,16 @@ def test_thresholds_are_strict(
 
 def test_messages_for_residents() -> None:
     small = classify(Category.CHAIR, Decimal(3), Decimal("0.05"), Decimal("0.5"))
-    assert (
-        small.reason_zh
-        == "这件物品不超过5千克、0.2立方米或1米，不属于大件垃圾，请投放到可回收物桶。"
-    )
+    assert small.reason_zh == "这件物品不超过5千克、0.2立方米或1米，不属于大件垃圾，请投放到可回收物桶。"
     assert "recyclables bin" in small.reason_en
 
     big = classify(Category.WARDROBE, Decimal(80), Decimal("1.4"), Decimal(2))
     assert big.exceeded == (Measure.WEIGHT, Measure.VOLUME, Measure.LENGTH)
-    assert big.reason_zh.startswith(
-        "这件物品重量超过5千克、体积超过0.2立方米或长度超过1米，且整体性强"
-    )
+    assert big.reason_zh.startswith("这件物品重量超过5千克、体积超过0.2立方米或长度超过1米，且整体性强")
     assert "请预约大件垃圾上门回收" in big.reason_zh
     assert "bulky-waste collection" in big.reason_en
 
-    fridge = classify(
-        Category.HOUSEHOLD_APPLIANCE, Decimal(60), Decimal("0.6"), Decimal("1.7")
-    )
+    fridge = classify(Category.HOUSEHOLD_APPLIANCE, Decimal(60), Decimal("0.6"), Decimal("1.7"))
     assert not fridge.is_bulky and fridge.route is DisposalRoute.E_WASTE
     assert "废旧家电回收" in fridge.reason_zh and "e-waste" in fridge.reason_en
 
@@ -207,9 +196,7 @@ def test_catalogue() -> None:
 
 measures = st.one_of(
     st.none(),
-    st.decimals(
-        min_value=0, max_value=1000, places=4, allow_nan=False, allow_infinity=False
-    ),
+    st.decimals(min_value=0, max_value=1000, places=4, allow_nan=False, allow_infinity=False),
 )
 
 
@@ -220,9 +207,7 @@ measures = st.one_of(
     length=measures,
     integral=st.booleans(),
     which=st.sampled_from(["w", "v", "length"]),
-    bump=st.decimals(
-        min_value=0, max_value=100, places=4, allow_nan=False, allow_infinity=False
-    ),
+    bump=st.decimals(min_value=0, max_value=100, places=4, allow_nan=False, allow_infinity=False),
 )
 def test_monotone(
     category: Category,
@@ -237,9 +222,7 @@ def test_monotone(
     before = classify(category, w, v, length, integral=integral)
     values = {"w": w, "v": v, "length": length}
     values[which] = (values[which] or Decimal(0)) + bump
-    after = classify(
-        category, values["w"], values["v"], values["length"], integral=integral
-    )
+    after = classify(category, values["w"], values["v"], values["length"], integral=integral)
     assert not before.is_bulky or after.is_bulky
 
 
@@ -262,9 +245,7 @@ def test_non_bulky_categories_never_bulky(
     assert decision.route is category.route
 
 
-@given(
-    category=st.sampled_from(BULKY_CATEGORIES), w=measures, v=measures, length=measures
-)
+@given(category=st.sampled_from(BULKY_CATEGORIES), w=measures, v=measures, length=measures)
 def test_bulky_categories_follow_thresholds(
     category: Category, w: Decimal | None, v: Decimal | None, length: Decimal | None
 ) -> None:

@@ -1,0 +1,690 @@
+"""Daily bulky-waste rounds as a vehicle-routing problem (车辆路径规划) — pure, no Django.
+
+The dispatcher's day is a capacitated VRP with time windows: each booking is a
+:class:`Stop` (where, how much in each load dimension, when the resident is home, how
+long loading takes); each truck is a :class:`VehicleSpec` (depot, capacity per dimension,
+shift).  :func:`solve` turns them into a PyVRP model, solves it and returns a
+:class:`Plan`: routes with recomputed arrival/start/departure times, and the stops that
+could not be served, each with a reason a dispatcher can act on.
+
+Travel distances and times come from a pluggable :class:`TravelMatrix`:
+:class:`StraightLineMatrix` (great-circle distance on WGS-84 times a road factor, at a
+fixed speed) needs no network; :class:`OsrmMatrix` asks an OSRM ``/table`` service when
+one is configured; :class:`EuclideanMatrix` is for plane benchmarks such as Solomon's.
+
+Loads larger than any one truck are split first with :func:`split_oversized` (the
+seed's story: one compound that needed three trucks).
+
+This module imports only the standard library, numpy and PyVRP.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import NamedTuple, Protocol, Self, TypeAlias
+
+import numpy as np
+import pyvrp
+from pyvrp import Client, Depot, ProblemData, VehicleType
+from pyvrp.constants import MAX_VALUE
+from pyvrp.solve import SolveParams
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+__all__ = [
+    "DATUM",
+    "EARTH_RADIUS_M",
+    "SCALE",
+    "EuclideanMatrix",
+    "Location",
+    "OsrmMatrix",
+    "Place",
+    "Plan",
+    "PlanePoint",
+    "Route",
+    "StraightLineMatrix",
+    "Stop",
+    "TravelMatrix",
+    "Unassigned",
+    "UnassignedReason",
+    "VehicleSpec",
+    "Visit",
+    "solve",
+    "split_oversized",
+]
+
+DATUM = "WGS-84"
+"""Geodetic datum of :class:`Location` coordinates (GPS; not China's GCJ-02 or BD-09)."""
+
+EARTH_RADIUS_M = 6_371_008.8
+"""Mean Earth radius of the WGS-84 ellipsoid, in metres, for the haversine formula."""
+
+SCALE = 1000
+"""PyVRP works in integers: distances and times are multiplied by this before rounding."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point on the Earth: WGS-84 latitude and longitude in degrees."""
+
+    lat: float
+    lon: float
+
+    def __post_init__(self) -> None:
+        if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
+            raise ValueError(f"not a WGS-84 coordinate: lat={self.lat}, lon={self.lon}")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanePoint:
+    """A point on a plane (x, y) — benchmark instances, not the Earth."""
+
+    x: float
+    y: float
+
+
+Place: TypeAlias = Location | PlanePoint
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """One pickup (上门收运点): a booking, or one part of a split booking.
+
+    ``demand`` has one integer per load dimension, in the same order as every
+    vehicle's ``capacity`` (e.g. ``(volume_litres, weight_kg)``).  ``tw_start`` and
+    ``tw_end`` (seconds from the start of the day) bound when loading may *start*;
+    a truck that arrives early waits.  A stop that is not ``required`` is served when
+    it fits, and is the first to be left out when not everything does.
+    """
+
+    id: str
+    location: Place
+    demand: tuple[int, ...]
+    tw_start: int
+    tw_end: int
+    service_seconds: int = 0
+    required: bool = True
+
+    def __post_init__(self) -> None:
+        if any(d < 0 for d in self.demand):
+            raise ValueError(f"stop {self.id}: demand must not be negative")
+        if self.service_seconds < 0:
+            raise ValueError(f"stop {self.id}: service_seconds must not be negative")
+        if not 0 <= self.tw_start <= self.tw_end:
+            raise ValueError(f"stop {self.id}: need 0 <= tw_start <= tw_end")
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSpec:
+    """One truck (收运车辆): where it starts and ends, what it carries, its shift.
+
+    It leaves its depot no earlier than ``shift_start`` and is back by ``shift_end``
+    (seconds from the start of the day); ``max_duration`` optionally caps the time
+    between leaving and returning.
+    """
+
+    id: str
+    depot: Place
+    capacity: tuple[int, ...]
+    shift_start: int
+    shift_end: int
+    max_duration: int | None = None
+
+    def __post_init__(self) -> None:
+        if any(c < 0 for c in self.capacity):
+            raise ValueError(f"vehicle {self.id}: capacity must not be negative")
+        if not 0 <= self.shift_start <= self.shift_end:
+            raise ValueError(f"vehicle {self.id}: need 0 <= shift_start <= shift_end")
+        if self.max_duration is not None and self.max_duration < 0:
+            raise ValueError(f"vehicle {self.id}: max_duration must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A stop on a route, with times in seconds from the start of the day.
+
+    ``load`` is what the truck carries after loading here, per dimension.
+    """
+
+    stop_id: str
+    arrival: float
+    start: float
+    departure: float
+    load: tuple[int, ...]
+
+    @property
+    def wait(self) -> float:
+        """Seconds spent waiting for the time window to open."""
+        return self.start - self.arrival
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One truck's round: depot → stops in order → depot.
+
+    ``distance`` (metres, or plane units) and all times are recomputed from the
+    unrounded travel matrix; ``load`` is the total collected per dimension.
+    """
+
+    vehicle_id: str
+    stops: tuple[Visit, ...]
+    start_time: float
+    end_time: float
+    load: tuple[int, ...]
+    distance: float
+
+    @property
+    def duration(self) -> float:
+        """Seconds from leaving the depot to coming back."""
+        return self.end_time - self.start_time
+
+    @property
+    def stop_ids(self) -> list[str]:
+        """The stop ids in visiting order."""
+        return [v.stop_id for v in self.stops]
+
+
+class UnassignedReason(Enum):
+    """Why a stop is not on any route (未排入原因)."""
+
+    CAPACITY = ("capacity", "超出车辆容量", "demand exceeds every vehicle's capacity")
+    TIME_WINDOW = ("time_window", "时间窗无法到达", "time window unreachable")
+    NO_VEHICLE = ("no_vehicle", "车辆或班次不足", "not enough vehicles or shift time")
+    OPTIONAL = ("optional", "非必收站点，本次未排入", "optional stop left out")
+
+    label_zh: str
+    label_en: str
+
+    def __new__(cls, code: str, label_zh: str, label_en: str) -> Self:
+        obj = object.__new__(cls)
+        obj._value_ = code
+        obj.label_zh = label_zh
+        obj.label_en = label_en
+        return obj
+
+    def __str__(self) -> str:
+        return f"{self.label_zh} / {self.label_en}"
+
+
+class Unassigned(NamedTuple):
+    """A stop left out of the plan, and why: unpacks as ``(stop_id, reason)``."""
+
+    stop_id: str
+    reason: UnassignedReason
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The day's plan: routes (only trucks that are used) and unserved stops."""
+
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...] = field(default=())
+
+    @property
+    def total_distance(self) -> float:
+        """Sum of the routes' unrounded distances."""
+        return sum(r.distance for r in self.routes)
+
+    @property
+    def num_vehicles(self) -> int:
+        """Number of trucks used."""
+        return len(self.routes)
+
+
+# ------------------------------------------------------------------ travel matrices
+
+
+class TravelMatrix(Protocol):
+    """Travel between places: distances (metres) and durations (seconds), n × n."""
+
+    def matrices(self, places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(distances, durations)`` as float arrays; ``inf`` = unreachable."""
+        ...
+
+
+def _latlon(places: Sequence[Place]) -> np.ndarray:
+    coords = []
+    for p in places:
+        if not isinstance(p, Location):
+            raise TypeError(f"expected a WGS-84 Location, got {p!r}")
+        coords.append((p.lat, p.lon))
+    return np.radians(np.array(coords, dtype=float).reshape(-1, 2))
+
+
+def haversine_m(a: Location, b: Location) -> float:
+    """Great-circle distance in metres between two WGS-84 points."""
+    return float(_haversine(_latlon([a]), _latlon([b]))[0, 0])
+
+
+def _haversine(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    lat1, lon1 = p[:, 0:1], p[:, 1:2]
+    lat2, lon2 = q[:, 0], q[:, 1]
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+@dataclass(frozen=True, slots=True)
+class StraightLineMatrix:
+    """Great-circle distance times ``road_factor``, driven at ``speed_kmh``.
+
+    A network-free estimate: city streets are typically 1.2–1.4 times the straight
+    line, and a loaded truck in a residential district averages about 25 km/h.
+    """
+
+    road_factor: float = 1.3
+    speed_kmh: float = 25.0
+
+    def matrices(self, places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
+        """See :class:`TravelMatrix`."""
+        pts = _latlon(places)
+        distances = _haversine(pts, pts) * self.road_factor
+        np.fill_diagonal(distances, 0.0)
+        return distances, distances / (self.speed_kmh / 3.6)
+
+
+@dataclass(frozen=True, slots=True)
+class EuclideanMatrix:
+    """Plane distances; durations equal distances (the Solomon convention)."""
+
+    def matrices(self, places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
+        """See :class:`TravelMatrix`."""
+        coords = []
+        for p in places:
+            if not isinstance(p, PlanePoint):
+                raise TypeError(f"expected a PlanePoint, got {p!r}")
+            coords.append((p.x, p.y))
+        xy = np.array(coords, dtype=float).reshape(-1, 2)
+        distances = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        return distances, distances.copy()
+
+
+Opener: TypeAlias = Callable[..., object]
+
+
+@dataclass(frozen=True, slots=True)
+class OsrmMatrix:
+    """Road distances and times from an OSRM ``/table`` service.
+
+    Only used when a deployment configures ``base_url`` (e.g. its own OSRM built from
+    OpenStreetMap data); the network is touched only by :meth:`matrices`.  ``opener``
+    is ``urllib.request.urlopen`` unless a test passes a fake.
+    """
+
+    base_url: str
+    profile: str = "driving"
+    timeout: float = 30.0
+    opener: Opener = urllib.request.urlopen
+
+    def request_url(self, places: Sequence[Place]) -> str:
+        """The ``/table`` URL for these places (OSRM wants ``lon,lat``)."""
+        coords = []
+        for p in places:
+            if not isinstance(p, Location):
+                raise TypeError(f"expected a WGS-84 Location, got {p!r}")
+            coords.append(f"{p.lon:.6f},{p.lat:.6f}")
+        base = self.base_url.rstrip("/")
+        return f"{base}/table/v1/{self.profile}/{';'.join(coords)}?annotations=distance,duration"
+
+    @staticmethod
+    def parse(payload: bytes | str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Turn an OSRM ``/table`` response into ``(distances, durations)``.
+
+        ``null`` entries (no route) become ``inf``.  Raises ``ValueError`` when OSRM
+        reports an error or the shape is wrong.
+        """
+        body = json.loads(payload)
+        if body.get("code") != "Ok":
+            raise ValueError(f"OSRM error: {body.get('code')}: {body.get('message', '')}")
+        out = []
+        for key in ("distances", "durations"):
+            rows = body.get(key)
+            if rows is None or len(rows) != n or any(len(r) != n for r in rows):
+                raise ValueError(f"OSRM response has no {n}×{n} {key!r} table")
+            out.append(np.array([[math.inf if v is None else float(v) for v in r] for r in rows]))
+        return out[0], out[1]
+
+    def matrices(self, places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
+        """See :class:`TravelMatrix`."""
+        with self.opener(self.request_url(places), timeout=self.timeout) as resp:  # type: ignore[attr-defined]
+            return self.parse(resp.read(), len(places))
+
+
+# ------------------------------------------------------------------------ splitting
+
+
+def split_oversized(stops: Sequence[Stop], vehicles: Sequence[VehicleSpec]) -> list[Stop]:
+    """Split each stop that no single vehicle can carry into parts that each fit one.
+
+    The parts are ``B123#1``, ``B123#2``, … with the demand shared out as evenly as
+    possible in every dimension, the same place and window, and the loading time
+    shared in proportion (rounded up).  The number of parts is the fewest that fit
+    the vehicle needing fewest parts.  Stops that fit some vehicle are kept as they
+    are; so is a stop that no vehicle can carry any of (it is reported unassigned).
+    """
+    result: list[Stop] = []
+    for stop in stops:
+        if not vehicles or any(_fits(stop.demand, v.capacity) for v in vehicles):
+            result.append(stop)
+            continue
+        parts = min((_parts_needed(stop.demand, v.capacity) for v in vehicles), default=None)
+        if parts is None or parts == math.inf:
+            result.append(stop)
+            continue
+        k = int(parts)
+        for i in range(k):
+            demand = tuple(d // k + (1 if i < d % k else 0) for d in stop.demand)
+            result.append(
+                Stop(
+                    id=f"{stop.id}#{i + 1}",
+                    location=stop.location,
+                    demand=demand,
+                    tw_start=stop.tw_start,
+                    tw_end=stop.tw_end,
+                    service_seconds=-(-stop.service_seconds // k),
+                    required=stop.required,
+                )
+            )
+    return result
+
+
+def _fits(demand: Sequence[int], capacity: Sequence[int]) -> bool:
+    return len(demand) == len(capacity) and all(d <= c for d, c in zip(demand, capacity, strict=True))
+
+
+def _parts_needed(demand: Sequence[int], capacity: Sequence[int]) -> float:
+    if len(demand) != len(capacity):
+        return math.inf
+    needed = 1.0
+    for d, c in zip(demand, capacity, strict=True):
+        if d > 0:
+            needed = max(needed, math.inf if c == 0 else -(-d // c))
+    return needed
+
+
+# --------------------------------------------------------------------------- solving
+
+
+@dataclass(frozen=True, slots=True)
+class _VehicleGroup:
+    """Identical vehicles share one PyVRP vehicle type (fewer symmetric solutions)."""
+
+    depot: Place
+    capacity: tuple[int, ...]
+    shift_start: int
+    shift_end: int
+    max_duration: int | None
+
+
+def solve(
+    stops: Sequence[Stop],
+    vehicles: Sequence[VehicleSpec],
+    matrix: TravelMatrix,
+    *,
+    max_iterations: int | None = None,
+    seconds: float | None = None,
+    seed: int = 0,
+    scale: int = SCALE,
+    params: SolveParams | None = None,
+) -> Plan:
+    """Plan the rounds: minimise total distance, serving as many stops as possible.
+
+    Stop after ``max_iterations`` and/or ``seconds`` (at least one is required; tests
+    use iterations so that a fixed ``seed`` gives the same plan on any machine).
+
+    Stops that no vehicle can carry, or whose window no vehicle can reach from its
+    depot within its shift even on a trip of its own, are reported before solving.
+    The rest are solved as a VRP with time windows; if that leaves the plan
+    infeasible (too few trucks or too short shifts for everything), it is solved again
+    with every stop optional but carrying a prize (see :func:`_prizes`), so the solver
+    drops as few stops as it must, optional ones first; that second solve gets the same
+    budget again.  Call :func:`split_oversized` first for loads larger than a truck.
+    """
+    if max_iterations is None and seconds is None:
+        raise ValueError("give max_iterations or seconds (or both)")
+    dims = {len(s.demand) for s in stops} | {len(v.capacity) for v in vehicles}
+    if len(dims) > 1:
+        raise ValueError(f"stops and vehicles disagree on the load dimensions: {sorted(dims)}")
+    if len({s.id for s in stops}) != len(stops):
+        raise ValueError("stop ids must be unique")
+    if not stops:
+        return Plan(routes=())
+    if not vehicles:
+        return Plan(routes=(), unassigned=tuple(Unassigned(s.id, UnassignedReason.NO_VEHICLE) for s in stops))
+
+    groups: dict[_VehicleGroup, list[str]] = {}
+    for v in vehicles:
+        key = _VehicleGroup(v.depot, v.capacity, v.shift_start, v.shift_end, v.max_duration)
+        groups.setdefault(key, []).append(v.id)
+
+    # One PyVRP location per distinct place: depots first, then stop places.
+    places: list[Place] = []
+    index: dict[Place, int] = {}
+    for place in [g.depot for g in groups] + [s.location for s in stops]:
+        if place not in index:
+            index[place] = len(places)
+            places.append(place)
+    distances, durations = matrix.matrices(places)
+    dist_int = _to_int(distances * scale, np.rint)
+    # Travel times are rounded UP: a route whose every leg is at least as long as the
+    # real one arrives no earlier than the real truck would, so a schedule that is
+    # feasible in the integer model stays feasible with the unrounded times (the truck
+    # only arrives earlier and, at worst, waits).  Rounding to nearest could hide up
+    # to half a unit of lateness per leg.
+    dur_int = _to_int(durations * scale, np.ceil)
+
+    unassigned: list[Unassigned] = []
+    candidates: list[Stop] = []
+    for stop in stops:
+        reason = _precheck(stop, groups, index, dur_int, scale)
+        if reason is None:
+            candidates.append(stop)
+        else:
+            unassigned.append(Unassigned(stop.id, reason))
+
+    if not candidates:
+        return Plan(routes=(), unassigned=tuple(unassigned))
+
+    prizes = _prizes(dist_int)
+    base = params or SolveParams()
+
+    def run(all_optional: bool) -> pyvrp.Solution:
+        data = _problem_data(candidates, groups, places, index, dist_int, dur_int, scale, prizes, all_optional)
+        run_params = base
+        if all_optional or not all(s.required for s in candidates):
+            # A unit of overload or lateness must cost more than any prize at the top
+            # penalty, or the solver would rather break a constraint than drop a stop.
+            penalty = replace(base.penalty, max_penalty=max(base.penalty.max_penalty, 4.0 * prizes[1]))
+            run_params = SolveParams(
+                base.ils, penalty, base.neighbourhood, base.operators, base.display_interval, base.perturbation
+            )
+        stop = _stopping(max_iterations, seconds)
+        return pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=run_params).best
+
+    solution = run(all_optional=False)
+    if not solution.is_feasible():
+        solution = run(all_optional=True)
+
+    routes, served = _routes(solution, candidates, groups, index, distances, durations, scale)
+    for stop in candidates:
+        if stop.id not in served:
+            reason = UnassignedReason.NO_VEHICLE if stop.required else UnassignedReason.OPTIONAL
+            unassigned.append(Unassigned(stop.id, reason))
+    order = {s.id: i for i, s in enumerate(stops)}
+    unassigned.sort(key=lambda u: order[u.stop_id])
+    return Plan(routes=tuple(routes), unassigned=tuple(unassigned))
+
+
+def _to_int(values: np.ndarray, rounding: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Scaled floats to PyVRP integers; unreachable (inf) becomes PyVRP's 'missing'."""
+    out = np.full(values.shape, MAX_VALUE, dtype=np.int64)
+    finite = np.isfinite(values)
+    out[finite] = np.minimum(rounding(values[finite]), MAX_VALUE).astype(np.int64)
+    np.fill_diagonal(out, 0)
+    return out
+
+
+def _stopping(max_iterations: int | None, seconds: float | None) -> StoppingCriterion:
+    criteria: list[StoppingCriterion] = []
+    if max_iterations is not None:
+        criteria.append(MaxIterations(max_iterations))
+    if seconds is not None:
+        criteria.append(MaxRuntime(seconds))
+    return criteria[0] if len(criteria) == 1 else MultipleCriteria(criteria)
+
+
+def _precheck(
+    stop: Stop,
+    groups: dict[_VehicleGroup, list[str]],
+    index: dict[Place, int],
+    dur: np.ndarray,
+    scale: int,
+) -> UnassignedReason | None:
+    """Why no vehicle could serve this stop even on a trip of its own, or ``None``."""
+    carriers = [g for g in groups if _fits(stop.demand, g.capacity)]
+    if not carriers:
+        return UnassignedReason.CAPACITY
+    here = index[stop.location]
+    for g in carriers:
+        depot = index[g.depot]
+        there, back = int(dur[depot, here]), int(dur[here, depot])
+        if there >= MAX_VALUE or back >= MAX_VALUE:
+            return None  # no direct road: only the solver can tell whether a detour works
+        start = max(g.shift_start * scale + there, stop.tw_start * scale)
+        trip = there + stop.service_seconds * scale + back
+        if (
+            start <= stop.tw_end * scale
+            and start + stop.service_seconds * scale + back <= g.shift_end * scale
+            and (g.max_duration is None or trip <= g.max_duration * scale)
+        ):
+            return None
+    return UnassignedReason.TIME_WINDOW
+
+
+def _prizes(dist: np.ndarray) -> tuple[int, int]:
+    """Prizes for optional and for required stops when not everything fits.
+
+    Adding a stop to a route (or on a new trip from the depot) lengthens it by at most
+    twice the longest leg, so a prize above that makes every stop that fits somewhere
+    worth serving.  Required stops get four times as much, so they are kept in
+    preference to optional ones.  The prizes stay small enough that the penalty
+    needed to outweigh them (see :func:`solve`) cannot overflow PyVRP's integers.
+    """
+    longest = int(dist[dist < MAX_VALUE].max(initial=0))
+    optional = 2 * longest + 1
+    return optional, 4 * optional
+
+
+def _problem_data(
+    stops: Sequence[Stop],
+    groups: dict[_VehicleGroup, list[str]],
+    places: Sequence[Place],
+    index: dict[Place, int],
+    dist: np.ndarray,
+    dur: np.ndarray,
+    scale: int,
+    prizes: tuple[int, int],
+    all_optional: bool,
+) -> ProblemData:
+    depot_places = list(dict.fromkeys(g.depot for g in groups))
+    depot_index = {p: i for i, p in enumerate(depot_places)}
+    optional_prize, required_prize = prizes
+    clients = [
+        Client(
+            location=index[s.location],
+            pickup=list(s.demand),
+            service_duration=s.service_seconds * scale,
+            tw_early=s.tw_start * scale,
+            tw_late=s.tw_end * scale,
+            required=s.required and not all_optional,
+            prize=required_prize if s.required else optional_prize,
+            name=s.id,
+        )
+        for s in stops
+    ]
+    vehicle_types = [
+        VehicleType(
+            num_available=len(ids),
+            capacity=list(g.capacity),
+            start_depot=depot_index[g.depot],
+            end_depot=depot_index[g.depot],
+            tw_early=g.shift_start * scale,
+            tw_late=g.shift_end * scale,
+            shift_duration=(g.max_duration * scale if g.max_duration is not None else np.iinfo(np.int64).max),
+        )
+        for g, ids in groups.items()
+    ]
+    return ProblemData(
+        locations=[_pyvrp_location(p) for p in places],
+        clients=clients,
+        depots=[Depot(location=index[p]) for p in depot_places],
+        vehicle_types=vehicle_types,
+        distance_matrices=[dist],
+        duration_matrices=[dur],
+    )
+
+
+def _pyvrp_location(place: Place) -> pyvrp.Location:
+    if isinstance(place, Location):
+        return pyvrp.Location(x=place.lon, y=place.lat)
+    return pyvrp.Location(x=place.x, y=place.y)
+
+
+def _routes(
+    solution: pyvrp.Solution,
+    stops: Sequence[Stop],
+    groups: dict[_VehicleGroup, list[str]],
+    index: dict[Place, int],
+    distances: np.ndarray,
+    durations: np.ndarray,
+    scale: int,
+) -> tuple[list[Route], set[str]]:
+    """Read the solver's routes back, recomputing times and distance unrounded."""
+    group_list = list(groups)
+    taken = [0] * len(group_list)
+    routes: list[Route] = []
+    served: set[str] = set()
+    solver_routes = [r for r in solution.routes() if r.is_feasible()]
+    solver_routes.sort(key=lambda r: (r.vehicle_type(), r.start_time()))
+    for r in solver_routes:
+        g = group_list[r.vehicle_type()]
+        vehicle_id = groups[g][taken[r.vehicle_type()]]
+        taken[r.vehicle_type()] += 1
+        visits = [stops[a.idx] for a in r.schedule() if a.is_client()]
+        # Leave when the solver says (it delays departure to avoid waiting), then
+        # drive the real, unrounded legs: every arrival is then no later than in the
+        # integer model, so every window that held there holds here.
+        time = r.start_time() / scale
+        at = index[g.depot]
+        load = [0] * len(g.capacity)
+        distance = 0.0
+        out: list[Visit] = []
+        for s in visits:
+            here = index[s.location]
+            arrival = time + float(durations[at, here])
+            start = max(arrival, float(s.tw_start))
+            time = start + s.service_seconds
+            load = [a + b for a, b in zip(load, s.demand, strict=True)]
+            distance += float(distances[at, here])
+            out.append(Visit(s.id, arrival, start, time, tuple(load)))
+            served.add(s.id)
+            at = here
+        home = index[g.depot]
+        distance += float(distances[at, home])
+        routes.append(
+            Route(
+                vehicle_id=vehicle_id,
+                stops=tuple(out),
+                start_time=r.start_time() / scale,
+                end_time=time + float(durations[at, home]),
+                load=tuple(load),
+                distance=distance,
+            )
+        )
+    return routes, served
