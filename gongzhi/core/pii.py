@@ -42,7 +42,9 @@ def normalize_phone(value: str) -> str:
         return normalize_mobile(raw)
     except PiiError:
         if LANDLINE_RE.match(raw):
-            return raw if "-" in raw else f"{raw[:4]}-{raw[4:]}"
+            # Area codes 010 and 02x have three digits, all others (0371 …) four.
+            cut = 3 if raw[1] in "12" else 4
+            return raw if "-" in raw else f"{raw[:cut]}-{raw[cut:]}"
         raise
 
 
@@ -77,7 +79,10 @@ def mask_phone(value: str | None) -> str:
     digits = value.replace("-", "")
     if len(digits) < 7:
         return "*" * len(value)
-    return f"{digits[:3]}****{digits[-4:]}"
+    # 3 + 4 for a mobile number; a short landline number keeps at least four digits hidden.
+    tail = min(4, len(digits) - 4)
+    head = min(3, len(digits) - 4 - tail)
+    return f"{digits[:head]}****{digits[len(digits) - tail:]}"
 
 
 def mask_id_number(value: str | None) -> str:
