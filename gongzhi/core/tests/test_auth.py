@@ -1,0 +1,339 @@
+"""Sign-in safety (等保 level 2): lockout, password policy, idle timeout, second factor, SMS codes."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from gongzhi.core import sms
+from gongzhi.core.auth_backends import is_locked
+from gongzhi.core.models import AccountLock, SmsCode
+from gongzhi.core.sms import LocmemBackend
+from gongzhi.core.testing import PASSWORD, make_user
+
+LOGIN = reverse("core:login")
+OTP = reverse("core:otp")
+SMS_LOGIN = reverse("core:sms-login")
+MOBILE = "13912345678"
+
+
+def sign_in(client, username, password):
+    return client.post(LOGIN, {"username": username, "password": password})
+
+
+def is_signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+# --- Lockout -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_five_failures_lock_the_account_even_for_the_right_password(client, persona):
+    persona("community_worker", username="wang")
+    for _ in range(settings.GONGZHI_LOCKOUT_ATTEMPTS - 1):
+        response = sign_in(client, "wang", "wrong-password")
+        assert "用户名或密码不正确" in response.content.decode()
+    assert not is_locked("wang")
+
+    sign_in(client, "wang", "wrong-password")  # the fifth failure locks
+    assert is_locked("wang")
+
+    response = sign_in(client, "wang", PASSWORD)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert not is_signed_in(client)
+    assert "已暂时锁定" in body and "15分钟" in body
+
+
+@pytest.mark.django_db
+def test_lock_expires_after_the_configured_minutes(client, persona):
+    persona("community_worker", username="wang")
+    for _ in range(settings.GONGZHI_LOCKOUT_ATTEMPTS):
+        sign_in(client, "wang", "nope")
+    AccountLock.objects.filter(username="wang").update(locked_until=timezone.now() - timedelta(seconds=1))
+    sign_in(client, "wang", PASSWORD)
+    assert is_signed_in(client)
+
+
+@pytest.mark.django_db
+def test_a_successful_sign_in_resets_the_failure_count(client, persona):
+    persona("community_worker", username="wang")
+    for _ in range(settings.GONGZHI_LOCKOUT_ATTEMPTS - 1):
+        sign_in(client, "wang", "wrong-password")
+    sign_in(client, "wang", PASSWORD)
+    assert is_signed_in(client)
+    assert AccountLock.objects.get(username="wang").failures == 0
+    client.logout()
+    for _ in range(settings.GONGZHI_LOCKOUT_ATTEMPTS - 1):
+        sign_in(client, "wang", "wrong-password")
+    assert not is_locked("wang")  # four new failures, not nine
+
+
+@pytest.mark.django_db
+def test_failures_count_per_user_name_case_insensitively(client, persona):
+    persona("community_worker", username="wang")
+    for name in ("wang", "WANG", "Wang", "wAng", "waNG"):
+        sign_in(client, name, "wrong-password")
+    assert is_locked("wang")
+
+
+@pytest.mark.django_db
+def test_lockout_applies_to_the_api_token_endpoint(client, persona):
+    persona("community_worker", username="wang")
+    url = reverse("api-token")
+    for _ in range(settings.GONGZHI_LOCKOUT_ATTEMPTS):
+        assert client.post(url, {"username": "wang", "password": "bad"}).status_code == 400
+    response = client.post(url, {"username": "wang", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "锁定" in response.json()["errors"][0]["message"]
+
+
+# --- Password policy ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("Ab1!x", "password_too_short"),  # under 10 characters
+        ("abcdefghijkl", "password_too_simple"),  # one class only
+        ("abcdefgh1234", "password_too_simple"),  # two classes
+        ("password", "password_too_common"),
+        ("12345678901234", "password_entirely_numeric"),
+    ],
+)
+def test_password_policy_refuses_weak_passwords(password, code):
+    with pytest.raises(ValidationError) as exc:
+        password_validation.validate_password(password)
+    assert code in {e.code for e in exc.value.error_list}
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "Zhengzhou-erqi-2026", "hUang#jia7yuan"])
+def test_password_policy_accepts_strong_passwords(password):
+    password_validation.validate_password(password)
+
+
+def test_password_complexity_message_is_chinese_first():
+    with pytest.raises(ValidationError) as exc:
+        password_validation.validate_password("abcdefghijkl")
+    messages = " ".join(exc.value.messages)
+    assert "密码须包含" in messages and "lower case" in messages
+
+
+# --- Session idle timeout ----------------------------------------------------------------------------------
+
+
+def test_sessions_time_out_after_thirty_idle_minutes():
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True  # each request renews: an idle timeout, not a hard one
+    assert settings.SESSION_COOKIE_HTTPONLY is True
+
+
+@pytest.mark.django_db
+def test_each_request_renews_the_session_expiry(client, persona):
+    persona("community_worker", username="wang")
+    sign_in(client, "wang", PASSWORD)
+    first = client.session.get_expiry_date()
+    client.get(reverse("core:home"))
+    assert client.session.get_expiry_date() >= first
+
+
+# --- Second factor (TOTP) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_registry_officer_must_enrol_and_verify_a_second_factor(client, persona):
+    officer = persona("registry_officer", username="officer")
+    sign_in(client, "officer", PASSWORD)
+    home = reverse("core:home")
+
+    response = client.get(home)
+    assert response.status_code == 302
+    assert response["Location"].startswith(OTP)
+
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "二次验证" in page.content.decode()
+    device = TOTPDevice.objects.get(user=officer, confirmed=False)
+    assert page.context["secret"]  # the key to enter in an authenticator app
+
+    wrong = f"{(totp(device.bin_key) + 1) % 10**6:06d}"
+    response = client.post(f"{OTP}?next={home}", {"token": wrong})
+    assert response.status_code == 200
+    assert "动态验证码不正确" in response.content.decode()
+    assert client.get(home).status_code == 302
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1  # django_otp throttles guessing: 1 s, 2 s, 4 s… after failures
+    device.throttle_reset()
+
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+    response = client.post(f"{OTP}?next={home}", {"token": code})
+    assert response.status_code == 302 and response["Location"] == home
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(home).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_enrolled_officer_verifies_at_each_sign_in(client, persona):
+    officer = persona("registry_officer", username="officer")
+    device = TOTPDevice.objects.create(user=officer, name="app", confirmed=True)
+    sign_in(client, "officer", PASSWORD)
+    page = client.get(OTP)
+    assert page.context["enrolling"] is False and page.context["secret"] == ""
+    response = client.post(OTP, {"token": f"{totp(device.bin_key):06d}"})
+    assert response.status_code == 302
+    assert client.get(reverse("core:home")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_next_parameter_cannot_send_the_user_off_site(client, persona):
+    officer = persona("registry_officer", username="officer")
+    device = TOTPDevice.objects.create(user=officer, name="app", confirmed=True)
+    sign_in(client, "officer", PASSWORD)
+    response = client.post(f"{OTP}?next=https://evil.example/", {"token": f"{totp(device.bin_key):06d}"})
+    assert response["Location"] == reverse("core:home")
+
+
+@pytest.mark.django_db
+def test_a_community_worker_is_not_asked_for_a_second_factor(client, persona):
+    persona("community_worker", username="worker")
+    sign_in(client, "worker", PASSWORD)
+    assert client.get(reverse("core:home")).status_code == 200
+
+
+# --- SMS one-time codes ------------------------------------------------------------------------------------
+
+
+def sent_code() -> str:
+    text = LocmemBackend.outbox[-1]["text"]
+    return next(tok for tok in __import__("re").findall(r"\d{6}", text))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resident_signs_in_with_an_sms_code(client):
+    resident = make_user("resident-li", phone=MOBILE)
+    response = client.post(SMS_LOGIN, {"phone": "+86 139 1234 5678", "send": "1"})
+    assert response.status_code == 302
+    assert LocmemBackend.outbox[-1]["to"] == MOBILE
+    code = sent_code()
+    assert "验证码" in LocmemBackend.outbox[-1]["text"]
+    response = client.post(SMS_LOGIN, {"code": code})
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == resident.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_sms_code_is_refused_and_counted(client):
+    make_user("resident-li", phone=MOBILE)
+    client.post(SMS_LOGIN, {"phone": MOBILE, "send": "1"})
+    code = sent_code()
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    response = client.post(SMS_LOGIN, {"code": wrong})
+    assert response.status_code == 200
+    assert "验证码不正确" in response.content.decode()
+    assert not is_signed_in(client)
+    assert SmsCode.objects.get(phone=MOBILE).attempts == 1
+    assert AccountLock.objects.get(username=f"sms:{MOBILE}").failures == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_dies_after_five_wrong_attempts(client):
+    make_user("resident-li", phone=MOBILE)
+    client.post(SMS_LOGIN, {"phone": MOBILE, "send": "1"})
+    code = sent_code()
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(sms.MAX_ATTEMPTS):
+        client.post(SMS_LOGIN, {"code": wrong})
+    client.post(SMS_LOGIN, {"code": code})
+    assert not is_signed_in(client)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resending_within_a_minute_is_throttled(client):
+    client.post(SMS_LOGIN, {"phone": MOBILE, "send": "1"})
+    client.get(f"{SMS_LOGIN}?restart=1")
+    response = client.post(SMS_LOGIN, {"phone": MOBILE, "send": "1"})
+    assert response.status_code == 200
+    assert "1分钟后再试" in response.content.decode()
+    assert len(LocmemBackend.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resending_is_allowed_after_a_minute():
+    sms.issue_code(MOBILE)
+    SmsCode.objects.update(created_at=timezone.now() - timedelta(seconds=sms.RESEND_SECONDS + 1))
+    sms.issue_code(MOBILE)
+    assert len(LocmemBackend.outbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_code_is_refused():
+    sms.issue_code(MOBILE)
+    code = sent_code()
+    SmsCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert sms.check_code(MOBILE, "login", code) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_is_for_one_purpose_only():
+    sms.issue_code(MOBILE, "vote")
+    assert sms.check_code(MOBILE, "login", sent_code()) is False
+    assert sms.check_code(MOBILE, "vote", sent_code()) is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_can_be_used_once():
+    sms.issue_code(MOBILE)
+    code = sent_code()
+    assert [sms.check_code(MOBILE, "login", code), sms.check_code(MOBILE, "login", code)] == [True, False]
+
+
+@pytest.mark.django_db
+def test_no_sms_is_sent_when_the_transaction_rolls_back():
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        sms.send_sms(MOBILE, "不应发出")
+        raise RuntimeError
+    assert LocmemBackend.outbox == []
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_requests_cannot_both_use_one_code():
+    """Eight threads, each on its own connection, present the same valid code: exactly one succeeds."""
+    assert connection.vendor == "postgresql"
+    sms.issue_code(MOBILE)
+    code = sent_code()
+    barrier = threading.Barrier(8)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def attempt():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            ok = sms.check_code(MOBILE, "login", code)
+            with lock:
+                results.append(ok)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
