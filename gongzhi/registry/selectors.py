@@ -319,7 +319,7 @@ def lookup_kind(q: str) -> str:
     return ""
 
 
-def find_people(user, *, phone: str = "", id_number: str = "", limit: int = SEARCH_LIMIT) -> QuerySet[Person]:
+def find_people(user, *, phone: str = "", id_number: str = "") -> QuerySet[Person]:
     """Exact look-up by phone or ID number (keyed hash) within the user's scope. Raises pii.PiiError."""
     qs = visible_people(user)
     if id_number:
@@ -327,6 +327,23 @@ def find_people(user, *, phone: str = "", id_number: str = "", limit: int = SEAR
     if phone:
         qs = qs.filter(phone=pii.normalize_phone(phone))
     return qs
+
+
+def with_units_in_scope(qs: QuerySet[Person], user) -> QuerySet[Person]:
+    """Prefetch each person's current ownerships and residences in units the user may see (two queries)."""
+    in_scope = scope_q(user, STAFF_ROLES, "unit__path") or Q()
+    return qs.prefetch_related(
+        Prefetch(
+            "ownerships",
+            queryset=Ownership.objects.filter(in_scope, until__isnull=True).select_related("unit__node"),
+            to_attr="shown_ownerships",
+        ),
+        Prefetch(
+            "residences",
+            queryset=Residence.objects.filter(in_scope, until__isnull=True).select_related("unit__node"),
+            to_attr="shown_residences",
+        ),
+    )
 
 
 def people_for_search(user, q: str) -> PeopleLookup:
@@ -337,19 +354,5 @@ def people_for_search(user, q: str) -> PeopleLookup:
         qs = find_people(user, **{kind: q})
     except pii.PiiError as e:
         return PeopleLookup(kind, str(e))
-    in_scope = scope_q(user, STAFF_ROLES, "unit__path") or Q()
-    people = list(
-        qs.prefetch_related(
-            Prefetch(
-                "ownerships",
-                queryset=Ownership.objects.filter(in_scope, until__isnull=True).select_related("unit__node"),
-                to_attr="shown_ownerships",
-            ),
-            Prefetch(
-                "residences",
-                queryset=Residence.objects.filter(in_scope, until__isnull=True).select_related("unit__node"),
-                to_attr="shown_residences",
-            ),
-        ).order_by("id")[:SEARCH_LIMIT]
-    )
+    people = list(with_units_in_scope(qs, user).order_by("id")[:SEARCH_LIMIT])
     return PeopleLookup(kind, "", people)
