@@ -35,6 +35,8 @@ def strip_image(data: bytes) -> tuple[bytes, str, str]:
         img = Image.open(io.BytesIO(data))
         fmt = img.format
         img.load()
+    except Image.DecompressionBombError:  # a few KB that would decode to gigabytes
+        raise UploadError("图片像素过多", "the image has too many pixels") from None
     except (UnidentifiedImageError, OSError):
         raise UploadError("图片文件已损坏或无法识别", "the image is damaged or not recognised") from None
     if fmt not in IMAGE_FORMATS:
