@@ -61,7 +61,9 @@ stamp=.venv/.gongzhi-requirements.sha256
 want="$(cat requirements.txt requirements-test.txt | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   say "installing requirements-test.txt into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
+  # (grep drops the harmless notes some pip configurations print about absent local mirrors)
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt 2>&1 |
+    { grep -v "^WARNING: Location '.*' is ignored" || true; }
   echo "$want" >"$stamp"
 fi
 

@@ -1,0 +1,185 @@
+"""The audit log: hash chains, the verify_audit command, and the database refusing updates and deletes."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from gongzhi.core import audit
+from gongzhi.core.models import AuditEntry
+
+THING = ("test.thing", 1)  # one target → one chain
+
+
+def append(n: int, target=THING, actor=None) -> list[AuditEntry]:
+    return [audit.record("test.change", target, actor=actor, changes={"n": i}) for i in range(n)]
+
+
+def verify_audit() -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("verify_audit", stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def drop_append_only_triggers():
+    """What an intruder with database access would do first (rolled back with the test's transaction)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("DROP TRIGGER core_auditentry_no_update ON core_auditentry")
+        else:
+            cur.execute("DROP TRIGGER core_auditentry_no_update")
+            cur.execute("DROP TRIGGER core_auditentry_no_delete")
+
+
+@pytest.mark.django_db
+def test_entries_chain_each_to_the_previous(persona):
+    actor = persona("community_worker")
+    first, second, third = append(3, actor=actor)
+    assert first.chain == second.chain == third.chain
+    assert [e.seq for e in (first, second, third)] == [1, 2, 3]
+    assert first.prev_mac == audit.GENESIS
+    assert second.prev_mac == first.mac and third.prev_mac == second.mac
+    assert third.actor == actor and third.actor_label == str(actor)
+    assert third.request_id  # a command or test gets a cli-… id
+
+
+@pytest.mark.django_db
+def test_personal_values_are_named_not_copied():
+    changes = audit.diff(
+        {"phone": "13812345678", "floor": 1}, {"phone": "13912345678", "floor": 2}, frozenset({"phone"})
+    )
+    assert changes == {"phone": audit.PERSONAL, "floor": [1, 2]}
+    entry = audit.record("registry.update_person", ("registry.person", 7), actor=None, changes=changes)
+    assert "1381234" not in str(entry.changes) and entry.actor_label == "system"
+
+
+@pytest.mark.django_db
+def test_verify_audit_passes_an_intact_log():
+    append(5)
+    append(3, target=("test.other", 2))
+    code, out, _err = verify_audit()
+    assert code == 0
+    assert "audit log intact: 8 entries verified" in out
+
+
+@pytest.mark.django_db
+def test_an_altered_entry_is_found_and_named():
+    entries = append(5)
+    drop_append_only_triggers()
+    with connection.cursor() as cur:
+        cur.execute("UPDATE core_auditentry SET changes = %s WHERE id = %s", ['{"n": 99}', entries[2].id])
+    code, _out, err = verify_audit()
+    assert code == 1
+    assert f"id={entries[2].id}" in err and "seq=3" in err and "altered" in err
+
+
+@pytest.mark.django_db
+def test_a_deleted_entry_in_the_middle_is_found():
+    entries = append(5)
+    drop_append_only_triggers()
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM core_auditentry WHERE id = %s", [entries[1].id])
+    code, _out, err = verify_audit()
+    assert code == 1
+    assert f"id={entries[2].id}" in err and "missing entry: expected seq 2" in err
+
+
+@pytest.mark.django_db
+def test_a_relinked_entry_is_found():
+    entries = append(4)
+    drop_append_only_triggers()
+    with connection.cursor() as cur:
+        cur.execute("UPDATE core_auditentry SET prev_mac = %s WHERE id = %s", [audit.GENESIS, entries[3].id])
+    problems = list(audit.verify())
+    assert [(p.entry_id, p.reason) for p in problems] == [(entries[3].id, "link to the previous entry is broken")]
+
+
+@pytest.mark.django_db
+def test_only_the_broken_chain_is_reported():
+    broken = append(3)
+    append(3, target=("test.other", 2))
+    drop_append_only_triggers()
+    with connection.cursor() as cur:
+        cur.execute("UPDATE core_auditentry SET action = 'forged' WHERE id = %s", [broken[0].id])
+    problems = list(audit.verify(batch=2))  # small pages: the walk crosses page boundaries
+    assert len(problems) == 1 and problems[0].entry_id == broken[0].id
+
+
+@pytest.mark.django_db
+def test_verify_walks_long_chains_in_pages():
+    append(7)
+    assert list(audit.verify(batch=3)) == []
+
+
+@pytest.mark.django_db
+def test_the_model_refuses_to_update_or_delete():
+    entry = append(1)[0]
+    entry.action = "forged"
+    with pytest.raises(RuntimeError, match="append-only"):
+        entry.save()
+    with pytest.raises(RuntimeError, match="append-only"):
+        entry.delete()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE core_auditentry SET action = 'forged'", "DELETE FROM core_auditentry"],
+)
+def test_the_database_refuses_update_and_delete(statement):
+    append(2)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(statement)
+    assert AuditEntry.objects.count() == 2
+    assert list(audit.verify()) == []
+
+
+@pytest.mark.django_db
+def test_queryset_update_and_delete_hit_the_trigger():
+    append(2)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.update(action="forged")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.all()._raw_delete(AuditEntry.objects.db)
+    assert AuditEntry.objects.filter(action="test.change").count() == 2
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_to_one_chain_all_land_with_contiguous_seqs():
+    """Six threads on their own connections append to the same chain at once: no lock, no loss, no gap."""
+    from django.db import connections
+
+    assert connection.vendor == "postgresql"
+    threads_n, per_thread = 6, 8
+    barrier = threading.Barrier(threads_n)
+    errors: list[BaseException] = []
+
+    def worker(k: int):
+        try:
+            barrier.wait()
+            for i in range(per_thread):
+                with transaction.atomic():
+                    audit.record("test.race", THING, actor=None, changes={"thread": k, "i": i})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    seqs = sorted(AuditEntry.objects.filter(action="test.race").values_list("seq", flat=True))
+    assert seqs == list(range(1, threads_n * per_thread + 1))
+    assert list(audit.verify()) == []
