@@ -429,14 +429,17 @@ def solve(
     *,
     max_iterations: int | None = None,
     seconds: float | None = None,
+    stopping: Callable[[], StoppingCriterion] | None = None,
     seed: int = 0,
     scale: int = SCALE,
     params: SolveParams | None = None,
 ) -> Plan:
     """Plan the rounds: minimise total distance, serving as many stops as possible.
 
-    Stop after ``max_iterations`` and/or ``seconds`` (at least one is required; tests
-    use iterations so that a fixed ``seed`` gives the same plan on any machine).
+    Stop after ``max_iterations`` and/or ``seconds`` of wall-clock time, or when a
+    criterion made by ``stopping`` says so (a factory, because PyVRP's criteria keep
+    state and each solver run needs a fresh one).  At least one is required; tests use
+    iterations so that a fixed ``seed`` gives the same plan on any machine.
 
     Stops that no vehicle can carry, or whose window no vehicle can reach from its
     depot within its shift even on a trip of its own, are reported before solving.
@@ -446,8 +449,8 @@ def solve(
     drops as few stops as it must, optional ones first; that second solve gets the same
     budget again.  Call :func:`split_oversized` first for loads larger than a truck.
     """
-    if max_iterations is None and seconds is None:
-        raise ValueError("give max_iterations or seconds (or both)")
+    if max_iterations is None and seconds is None and stopping is None:
+        raise ValueError("give max_iterations, seconds or stopping")
     dims = {len(s.demand) for s in stops} | {len(v.capacity) for v in vehicles}
     if len(dims) > 1:
         raise ValueError(f"stops and vehicles disagree on the load dimensions: {sorted(dims)}")
@@ -504,7 +507,7 @@ def solve(
             run_params = SolveParams(
                 base.ils, penalty, base.neighbourhood, base.operators, base.display_interval, base.perturbation
             )
-        stop = _stopping(max_iterations, seconds)
+        stop = _stopping(max_iterations, seconds, stopping)
         return pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=run_params).best
 
     solution = run(all_optional=False)
@@ -530,8 +533,10 @@ def _to_int(values: np.ndarray, rounding: Callable[[np.ndarray], np.ndarray]) ->
     return out
 
 
-def _stopping(max_iterations: int | None, seconds: float | None) -> StoppingCriterion:
-    criteria: list[StoppingCriterion] = []
+def _stopping(
+    max_iterations: int | None, seconds: float | None, stopping: Callable[[], StoppingCriterion] | None
+) -> StoppingCriterion:
+    criteria: list[StoppingCriterion] = [stopping()] if stopping is not None else []
     if max_iterations is not None:
         criteria.append(MaxIterations(max_iterations))
     if seconds is not None:

@@ -196,7 +196,7 @@ def test_deterministic_for_seed_and_iterations() -> None:
 
 
 def test_bad_input() -> None:
-    with pytest.raises(ValueError, match="max_iterations or seconds"):
+    with pytest.raises(ValueError, match="max_iterations, seconds or stopping"):
         solve([], [], EuclideanMatrix())
     with pytest.raises(ValueError, match="dimensions"):
         solve([Stop("a", DEPOT, (1, 2), 0, 1)], [truck("t", (3,))], EuclideanMatrix(), max_iterations=1)

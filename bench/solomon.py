@@ -1,0 +1,371 @@
+"""Routing quality on Solomon's VRPTW instances against published best-known solutions.
+
+    python bench/solomon.py --seconds 10 /work/shared/benchmarks/solomon/*.txt
+    python bench/solomon.py --seconds 10 --no-baseline /work/shared/benchmarks/solomon/C101.txt
+
+Each instance is solved with the platform's own routing code
+(:mod:`gongzhi.bulkywaste.routing`, the same ``solve`` the dispatcher uses) and, unless
+``--no-baseline``, with OR-Tools (guided local search, same wall-clock budget).  One JSON
+line per instance and solver goes to stdout::
+
+    {"instance": "C101", "solver": "gongzhi", "vehicles": 10, "distance": 828.94, "seconds": 10.0,
+     "routes": [[5, 3, 7, ...], ...], "feasible": true, "gap_pct": 0.0}
+
+Customer numbers are those of the file.  Every solution is re-checked here, independently
+of either solver, with unrounded Euclidean distances and times: each customer exactly once,
+capacity, service starting within the window (waiting allowed), return to the depot by its
+due date, at most the file's number of vehicles.  The distance printed is recomputed the
+same way.  A failed check is printed on stderr and marks the line ``"feasible": false``.
+
+The summary compares the mean gap to ``<name>_distance`` in ``BKS.json`` (found next to
+each instance file) per class, for both solvers.  Both solvers use every core: the
+machine's cores run independent searches (different seeds for PyVRP, different
+first-solution strategies for OR-Tools) and the best verified solution counts.
+
+Never run by CI: it takes ``seconds`` × instances × solvers of wall-clock time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gongzhi.bulkywaste import routing  # noqa: E402
+
+CLASSES = ("C1", "C2", "R1", "R2", "RC1", "RC2")
+OVERHEAD_SECONDS = 0.15
+"""Held back from each solver's budget for building the model and checking the result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """One row of the customer table; number 0 is the depot."""
+
+    number: int
+    x: float
+    y: float
+    demand: int
+    ready: int
+    due: int
+    service: int
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A Solomon instance as read from its file."""
+
+    name: str
+    num_vehicles: int
+    capacity: int
+    depot: Customer
+    customers: tuple[Customer, ...]
+
+    @property
+    def klass(self) -> str:
+        """Benchmark class, e.g. ``RC1`` for RC101."""
+        match = re.fullmatch(r"(RC|R|C)(\d)\d\d", self.name.upper())
+        return f"{match.group(1)}{match.group(2)}" if match else "?"
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A solution checked against the file: distance and what is wrong, if anything."""
+
+    distance: float
+    errors: tuple[str, ...]
+
+
+def read_instance(path: Path) -> Instance:
+    """Parse a Solomon file: name, VEHICLE block, CUSTOMER table (row 0 = depot)."""
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    name = lines[0]
+    vehicle_at = next(i for i, line in enumerate(lines) if line.upper().startswith("VEHICLE"))
+    number_row = next(line for line in lines[vehicle_at + 1 :] if line and line[0].isdigit())
+    num_vehicles, capacity = (int(v) for v in number_row.split())
+    customer_at = next(i for i, line in enumerate(lines) if line.upper().startswith("CUSTOMER"))
+    rows = []
+    for line in lines[customer_at + 1 :]:
+        if line and line[0].isdigit():
+            no, x, y, demand, ready, due, service = line.split()
+            rows.append(Customer(int(no), float(x), float(y), int(demand), int(ready), int(due), int(service)))
+    if rows[0].number != 0:
+        raise ValueError(f"{path}: the first customer row must be the depot (number 0)")
+    return Instance(name, num_vehicles, capacity, rows[0], tuple(rows[1:]))
+
+
+def euclid(a: Customer, b: Customer) -> float:
+    """Unrounded Euclidean distance, which is also the travel time."""
+    return math.hypot(a.x - b.x, a.y - b.y)
+
+
+def check(instance: Instance, routes: Sequence[Sequence[int]]) -> Checked:
+    """Recompute distance and check feasibility with unrounded distances and times."""
+    by_number = {c.number: c for c in instance.customers}
+    errors: list[str] = []
+    seen: list[int] = []
+    total = 0.0
+    eps = 1e-6  # float noise only; the solver's integer model is strictly tighter
+    if len(routes) > instance.num_vehicles:
+        errors.append(f"{len(routes)} routes but only {instance.num_vehicles} vehicles")
+    for r, route in enumerate(routes, start=1):
+        here, clock, load = instance.depot, float(instance.depot.ready), 0
+        for number in route:
+            c = by_number.get(number)
+            if c is None:
+                errors.append(f"route {r}: unknown customer {number}")
+                continue
+            total += euclid(here, c)
+            clock = max(clock + euclid(here, c), c.ready)
+            if clock > c.due + eps:
+                errors.append(f"route {r}: customer {number} starts at {clock:.4f}, after its due time {c.due}")
+            clock += c.service
+            load += c.demand
+            here = c
+            seen.append(number)
+        total += euclid(here, instance.depot)
+        clock += euclid(here, instance.depot)
+        if clock > instance.depot.due + eps:
+            errors.append(f"route {r}: back at the depot at {clock:.4f}, after {instance.depot.due}")
+        if load > instance.capacity:
+            errors.append(f"route {r}: load {load} exceeds capacity {instance.capacity}")
+    missing = sorted(set(by_number) - set(seen))
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if missing:
+        errors.append(f"customers not visited: {missing}")
+    if twice:
+        errors.append(f"customers visited more than once: {twice}")
+    return Checked(total, tuple(errors))
+
+
+# ------------------------------------------------------------------------ gongzhi
+
+
+class CpuTime:
+    """PyVRP stopping criterion on this process's CPU time (``--clock cpu``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.start: float | None = None
+
+    def __call__(self, best_cost: float) -> bool:
+        if self.start is None:
+            self.start = time.process_time()
+        return time.process_time() - self.start > self.seconds
+
+
+def _gongzhi_one(instance: Instance, seconds: float, seed: int, clock: str) -> list[list[int]]:
+    """One PyVRP search through the platform's routing module."""
+    stops = [
+        routing.Stop(
+            id=str(c.number),
+            location=routing.PlanePoint(c.x, c.y),
+            demand=(c.demand,),
+            tw_start=c.ready,
+            tw_end=c.due,
+            service_seconds=c.service,
+        )
+        for c in instance.customers
+    ]
+    depot = routing.PlanePoint(instance.depot.x, instance.depot.y)
+    vehicles = [
+        routing.VehicleSpec(f"V{i + 1}", depot, (instance.capacity,), instance.depot.ready, instance.depot.due)
+        for i in range(instance.num_vehicles)
+    ]
+    if clock == "cpu":
+        plan = routing.solve(stops, vehicles, routing.EuclideanMatrix(), stopping=lambda: CpuTime(seconds), seed=seed)
+    else:
+        plan = routing.solve(stops, vehicles, routing.EuclideanMatrix(), seconds=seconds, seed=seed)
+    if plan.unassigned:
+        print(f"FAIL: {instance.name} gongzhi left stops unassigned: {list(plan.unassigned)}", file=sys.stderr)
+    return [[int(sid) for sid in route.stop_ids] for route in plan.routes]
+
+
+# ------------------------------------------------------------------------ OR-Tools
+
+
+def _ortools_one(instance: Instance, seconds: float, strategy: str, clock: str) -> list[list[int]]:
+    """OR-Tools routing with guided local search, in the same integer units as ours."""
+    try:
+        from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    except ImportError:  # pragma: no cover - depends on the optional extra
+        sys.exit("OR-Tools is not installed: pip install -r requirements-bench.txt (or use --no-baseline)")
+
+    scale = routing.SCALE
+    nodes = [instance.depot, *instance.customers]
+    n = len(nodes)
+    dist = [[round(euclid(a, b) * scale) for b in nodes] for a in nodes]
+    # Same convention as gongzhi: travel times rounded up, so integer feasibility implies real feasibility.
+    travel = [[math.ceil(euclid(a, b) * scale) for b in nodes] for a in nodes]
+    manager = pywrapcp.RoutingIndexManager(n, instance.num_vehicles, 0)
+    model = pywrapcp.RoutingModel(manager)
+
+    # Matrices registered in C++ (not Python callbacks), so OR-Tools runs at full speed.
+    service_then_travel = [[a.service * scale + travel[i][j] for j in range(n)] for i, a in enumerate(nodes)]
+    model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(dist))
+    horizon = instance.depot.due * scale
+    model.AddDimension(model.RegisterTransitMatrix(service_then_travel), horizon, horizon, False, "Time")
+    time_dim = model.GetDimensionOrDie("Time")
+    for node in range(1, n):
+        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(nodes[node].ready * scale, nodes[node].due * scale)
+    for v in range(instance.num_vehicles):
+        time_dim.CumulVar(model.Start(v)).SetRange(instance.depot.ready * scale, horizon)
+        time_dim.CumulVar(model.End(v)).SetRange(instance.depot.ready * scale, horizon)
+    model.AddDimensionWithVehicleCapacity(
+        model.RegisterUnaryTransitVector([c.demand for c in nodes]),
+        0,
+        [instance.capacity] * instance.num_vehicles,
+        True,
+        "Load",
+    )
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    if clock == "cpu":
+        started = time.process_time()
+        model.AddSearchMonitor(model.solver().CustomLimit(lambda: time.process_time() - started > seconds))
+        params.time_limit.FromMilliseconds(int(seconds * 20_000))  # a backstop only
+    else:
+        params.time_limit.FromMilliseconds(int(seconds * 1000))
+    solution = model.SolveWithParameters(params)
+    if solution is None:
+        return []  # this strategy found nothing in time; another worker may have
+    routes = []
+    for v in range(instance.num_vehicles):
+        index, route = solution.Value(model.NextVar(model.Start(v))), []
+        while not model.IsEnd(index):
+            route.append(nodes[manager.IndexToNode(index)].number)
+            index = solution.Value(model.NextVar(index))
+        if route:
+            routes.append(route)
+    return routes
+
+
+ORTOOLS_STRATEGIES = ("PATH_CHEAPEST_ARC", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SAVINGS")
+
+
+# ------------------------------------------------------------------------ running
+
+
+def best_of(instance: Instance, results: Sequence[list[list[int]]]) -> tuple[list[list[int]], Checked]:
+    """The shortest solution that passes the check (or the shortest at all if none does)."""
+    checked = [(routes, check(instance, routes)) for routes in results]
+    return min(checked, key=lambda rc: (bool(rc[1].errors), rc[1].distance))
+
+
+def run_solver(
+    pool: ProcessPoolExecutor, solver: str, instance: Instance, seconds: float, workers: int, clock: str
+) -> tuple[list[list[int]], Checked, float]:
+    """Run ``workers`` independent searches in parallel; return the best and the wall time."""
+    budget = max(0.1, seconds - OVERHEAD_SECONDS)
+    started = time.perf_counter()
+    if solver == "gongzhi":
+        futures = [pool.submit(_gongzhi_one, instance, budget, seed, clock) for seed in range(workers)]
+    else:
+        strategies = [ORTOOLS_STRATEGIES[i % len(ORTOOLS_STRATEGIES)] for i in range(workers)]
+        futures = [pool.submit(_ortools_one, instance, budget, s, clock) for s in strategies]
+    results = [f.result() for f in futures]
+    routes, checked = best_of(instance, results)
+    return routes, checked, time.perf_counter() - started
+
+
+def load_bks(instance_path: Path) -> dict[str, dict[str, object]]:
+    """``BKS.json`` from the instance file's directory (empty if there is none)."""
+    path = instance_path.parent / "BKS.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def summary(rows: list[dict[str, object]], solvers: Sequence[str]) -> str:
+    """Mean gap per class and overall, solvers side by side, plus feasibility counts."""
+    gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
+    feasible: dict[str, int] = defaultdict(int)
+    count: dict[str, int] = defaultdict(int)
+    for row in rows:
+        solver = str(row["solver"])
+        count[solver] += 1
+        feasible[solver] += bool(row["feasible"])
+        if row.get("gap_pct") is not None:
+            gaps[(str(row["class"]), solver)].append(float(row["gap_pct"]))  # type: ignore[arg-type]
+            gaps[("all", solver)].append(float(row["gap_pct"]))  # type: ignore[arg-type]
+    header = f"{'class':<6}{'n':>4}" + "".join(f"{s + ' gap %':>16}" for s in solvers)
+    lines = ["", "Mean gap to the distance-first best-known solution (BKS.json <name>_distance):", header]
+    for klass in (*CLASSES, "all"):
+        n = max((len(gaps[(klass, s)]) for s in solvers), default=0)
+        if n == 0:
+            continue
+        cells = "".join(f"{sum(g) / len(g):>16.3f}" if (g := gaps[(klass, s)]) else f"{'-':>16}" for s in solvers)
+        lines.append(f"{klass:<6}{n:>4}{cells}")
+    lines.append("feasible: " + ", ".join(f"{s} {feasible[s]}/{count[s]}" for s in solvers))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", type=Path, help="Solomon instance files (.txt)")
+    parser.add_argument("--seconds", type=float, required=True, help="wall-clock seconds per instance and solver")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the OR-Tools baseline")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="parallel searches per solver (default: all cores)"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="budget each search in wall-clock time (default) or in its own CPU time, which is what an "
+        "otherwise idle machine gives in wall-clock time; use cpu when others share the machine",
+    )
+    args = parser.parse_args(argv)
+    solvers = ["gongzhi"] if args.no_baseline else ["gongzhi", "ortools"]
+    if not args.no_baseline:
+        try:
+            import ortools  # noqa: F401
+        except ImportError:
+            parser.exit(2, "OR-Tools is not installed: pip install -r requirements-bench.txt (or use --no-baseline)\n")
+
+    rows: list[dict[str, object]] = []
+    failures = 0
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for path in args.files:
+            instance = read_instance(path)
+            bks_entry = load_bks(path).get(f"{instance.name}_distance")
+            bks = float(bks_entry["best_known_cost"]) if bks_entry else None  # type: ignore[arg-type]
+            for solver in solvers:
+                load = os.getloadavg()[0]
+                routes, checked, wall = run_solver(pool, solver, instance, args.seconds, args.workers, args.clock)
+                for error in checked.errors:
+                    print(f"FAIL: {instance.name} {solver}: {error}", file=sys.stderr)
+                failures += bool(checked.errors)
+                row: dict[str, object] = {
+                    "instance": instance.name,
+                    "solver": solver,
+                    "vehicles": len(routes),
+                    "distance": round(checked.distance, 2),
+                    "seconds": round(wall, 1),
+                    "clock": args.clock,
+                    "load_avg": round(load, 1),
+                    "routes": routes,
+                    "feasible": not checked.errors,
+                    "class": instance.klass,
+                    "bks": bks,
+                    "gap_pct": round(100 * (checked.distance - bks) / bks, 3) if bks else None,
+                }
+                rows.append(row)
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+    print(summary(rows, solvers), flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
