@@ -1,0 +1,57 @@
+"""Reads for notices: public list by area (paged by key), a notice's tables (the voter roll read by key)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from gongzhi.core.roles import STAFF_ROLES
+from gongzhi.core.rules import scope_q
+from gongzhi.notices.models import Notice
+
+PAGE = 50
+
+
+def public_notices(*, node=None, after: int = 0, size: int = PAGE) -> list[Notice]:
+    qs = Notice.objects.filter(status=Notice.Status.PUBLISHED).select_related("node")
+    if node is not None:
+        qs = qs.filter(path__startswith=node.path)
+    if after:
+        qs = qs.filter(pk__lt=after)
+    return list(qs.order_by("-pk")[:size])
+
+
+def staff_notices(user, *, after: int = 0, size: int = PAGE) -> list[Notice]:
+    q = scope_q(user, STAFF_ROLES, "path")
+    qs: QuerySet = Notice.objects.select_related("node")
+    if q is not None:
+        qs = qs.filter(q)
+    if after:
+        qs = qs.filter(pk__lt=after)
+    return list(qs.order_by("-pk")[:size])
+
+
+def rendered_tables(notice: Notice, *, roll_limit: int | None = None, roll_after: int = 0) -> list[dict]:
+    """The notice's tables ready to draw; the voter roll's rows come from the frozen roll, by head number.
+
+    roll_limit=None reads the whole roll in pages of 2,000 (for the PDF); a web page passes a limit.
+    """
+    from gongzhi.notices.builders import roll_rows
+
+    out = []
+    for table in notice.tables or []:
+        if table.get("source") == "voter_roll" and notice.vote_id:
+            rows: list[list[str]] = []
+            after = roll_after
+            while True:
+                size = 2000 if roll_limit is None else min(roll_limit - len(rows), 2000)
+                if size <= 0:
+                    break
+                page = roll_rows(notice.vote_id, after=after, size=size)
+                rows += page
+                if len(page) < size:
+                    break
+                after = int(page[-1][0])
+            out.append({**table, "rows": rows, "roll": True})
+        else:
+            out.append(table)
+    return out

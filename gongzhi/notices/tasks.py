@@ -1,0 +1,35 @@
+"""Background work: render a notice's PDF after the change commits, cache it privately."""
+
+from __future__ import annotations
+
+from django.core.files.base import ContentFile
+from django_tasks import task
+
+from gongzhi.notices.models import Notice
+
+
+@task()
+def render_notice_pdf(notice_id: int) -> str:
+    """Render and store the PDF unless the stored one matches the notice's content; returns the content hash."""
+    from gongzhi.notices.pdf import notice_pdf_bytes
+
+    notice = Notice.objects.select_related("node").get(pk=notice_id)
+    digest = notice.content_hash()
+    if notice.pdf and notice.pdf_hash == digest:
+        return digest
+    data = notice_pdf_bytes(notice)
+    old = notice.pdf.name if notice.pdf else ""
+    notice.pdf.save(f"{notice.reference}-{digest[:12]}.pdf", ContentFile(data), save=False)
+    # A cache column, not a state change: written directly, guarded so a newer edit is never overwritten.
+    Notice.objects.filter(pk=notice.pk, updated_at=notice.updated_at).update(pdf=notice.pdf.name, pdf_hash=digest)
+    if old and old != notice.pdf.name:
+        notice.pdf.storage.delete(old)
+    return digest
+
+
+def schedule_pdf(notice: Notice) -> None:
+    """Queue the PDF once the surrounding transaction commits (the worker must see the committed notice)."""
+    from django.db import transaction
+
+    notice_id = notice.pk
+    transaction.on_commit(lambda: render_notice_pdf.enqueue(notice_id))
