@@ -243,6 +243,113 @@ def _header_key(text: str) -> str:
     return re.sub(r"[\s_*＊:：]", "", text)
 
 
+FORMAT_HELP = [
+    (
+        "每行是一套房屋的一位业主或住户；没有人员的房屋只填房屋各列。",
+        "One row per owner or resident of a unit; a unit with nobody: unit columns only.",
+    ),
+    (
+        "只读取第一个工作表；第一行是列名，中文或英文均可。",
+        "Only the first sheet is read; row 1 holds the column names, Chinese or English.",
+    ),
+    (
+        "同一房屋的各行，楼层、用途和面积须一致；三种面积至少填一种。",
+        "Rows of one unit must agree on floor, usage and areas; give at least one area.",
+    ),
+    (
+        "空白单元格表示“不修改”：导入只新增和补全，不会清除已有数据。",
+        "An empty cell means 'leave as is': an import adds and completes, it never erases.",
+    ),
+    (
+        "人员按身份证号匹配，其次按本楼院内的姓名和手机号，再次按同一房屋内的姓名。",
+        "People are matched by ID number, then by name and phone in the compound, then by name in the unit.",
+    ),
+    ("同一文件重复导入不会产生重复数据。", "Importing the same file again changes nothing."),
+    ("含*号的（已脱敏）手机号和身份证号不导入。", "Masked phones and ID numbers (with *) are not imported."),
+    ("CSV 可用 UTF-8（可带BOM）或 GB18030 编码。", "CSV may be UTF-8 (with or without BOM) or GB18030."),
+]
+
+
+def sample_rows() -> list[list[Any]]:
+    """Example rows (fictitious people, valid check digits) in column order, for the template and samples."""
+
+    def rid(born: str, seq: str) -> str:
+        return f"410103{born}{seq}" + pii.id_check_digit(f"410103{born}{seq}")
+
+    rows = [
+        dict(
+            building="1号楼",
+            entrance="1单元",
+            number="101",
+            floor=1,
+            area_registered="62.50",
+            usage="住宅",
+            name="张三",
+            kind="自然人",
+            relation="业主",
+            phone="13800000001",
+            id_number=rid("19500302", "101"),
+            designated_voter="是",
+            resides="是",
+        ),
+        dict(
+            building="1号楼",
+            entrance="1单元",
+            number="101",
+            floor=1,
+            area_registered="62.50",
+            usage="住宅",
+            name="李四",
+            kind="自然人",
+            relation="业主",
+            phone="13800000002",
+            id_number=rid("19520611", "202"),
+            designated_voter="否",
+            resides="是",
+        ),
+        dict(
+            building="1号楼",
+            entrance="1单元",
+            number="101",
+            floor=1,
+            area_registered="62.50",
+            usage="住宅",
+            name="张小明",
+            kind="自然人",
+            relation="家庭成员",
+            birth_date="2012-09-01",
+        ),
+        dict(
+            building="1号楼",
+            entrance="1单元",
+            number="102",
+            floor=1,
+            area_surveyed="60.80",
+            usage="住宅",
+            name="王五",
+            kind="自然人",
+            relation="租户",
+            phone="0371-68989517",
+        ),
+        dict(
+            building="1号楼",
+            entrance="",
+            number="商1",
+            floor=1,
+            area_contract="35.00",
+            usage="商业",
+            name="郑州示例置业有限公司",
+            kind="单位",
+            relation="业主",
+            developer_status="未出售",
+            credit_code="91110000802100433B",
+            resides="否",
+        ),
+        dict(building="2号楼", entrance="1单元", number="201", floor=2, area_registered="70.00", usage="住宅"),
+    ]
+    return [[r.get(c.key, "") for c in COLUMNS] for r in rows]
+
+
 HEADER_INDEX: dict[str, str] = {}
 for _c in COLUMNS:
     for _name in (_c.zh, _c.en, _c.key, *_c.aliases):
@@ -389,7 +496,8 @@ def _text(value: Any) -> str:
         value = value.date()
     if isinstance(value, date):
         return value.isoformat()
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "@") else text  # the exporter's formula guard
 
 
 class CellError(ValueError):

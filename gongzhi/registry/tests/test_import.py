@@ -525,3 +525,111 @@ def test_the_audit_log_verifies_names_ids_and_sha256_but_holds_no_personal_value
 def test_the_import_needs_a_compound_node(mini, worker):
     with pytest.raises(ValueError):
         import_roster(mini.building, csv_bytes(good_rows()), actor=worker)
+
+
+# --- The web flow: upload → report → confirm → done ---------------------------------------------------------
+
+
+def upload(client, compound, data: bytes, name: str = "roster.csv", skip: bool = False):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    post = {"compound": compound.pk, "file": SimpleUploadedFile(name, data)}
+    if skip:
+        post["skip_bad_rows"] = "on"
+    return client.post(reverse("registry:import"), post)
+
+
+@pytest.mark.django_db
+def test_web_flow_dry_run_report_then_confirm_writes_and_shows_counts(client, mini, worker):
+    from django.urls import reverse
+
+    client.force_login(worker)
+    page = client.get(reverse("registry:import"))
+    assert (
+        page.status_code == 200
+        and "油漆厂家属院" in page.content.decode()
+        and "桃源路47号院" not in page.content.decode()
+    )
+
+    response = upload(client, mini.courtyard, csv_bytes(good_rows()))
+    assert response.status_code == 302
+    review_url = response["Location"]
+    token = review_url.rstrip("/").rsplit("/", 1)[1]
+    page = client.get(review_url).content.decode()
+    assert "确认导入" in page and "全部通过" in page
+    assert not Unit.objects.filter(number="商1").exists()  # the dry run wrote nothing
+
+    done = client.post(review_url)
+    assert done.status_code == 302 and done["Location"].endswith("/done/")
+    page = client.get(done["Location"]).content.decode()
+    assert "花名册已导入" in page and "导入编号" in page
+    assert Unit.objects.filter(number="商1").exists()
+    from gongzhi.registry import import_views
+
+    assert import_views.load_data(token) is None  # the uploaded bytes are gone once imported
+
+
+@pytest.mark.django_db
+def test_web_report_lists_bad_rows_and_confirming_without_skip_writes_nothing(client, mini, worker):
+    client.force_login(worker)
+    review_url = upload(client, mini.courtyard, xlsx_bytes(bad_file_rows()), name="bad.xlsx")["Location"]
+    page = client.get(review_url).content.decode()
+    assert "手机号码应为11位" in page and "must be an 11-digit" in page and "确认导入" in page
+    before = snapshot(mini.courtyard)
+    again = client.post(review_url)
+    assert again.status_code == 200 and "未导入任何数据" in again.content.decode()
+    assert snapshot(mini.courtyard) == before
+    problems = client.get(review_url + "problems.csv")
+    text = problems.content.decode("utf-8-sig")
+    assert text.count("\n") == len(EXPECTED) + 1 and "楼栋不能为空" in text
+
+    done = client.post(review_url, {"skip_bad_rows": "1"})
+    assert done.status_code == 302
+    assert Unit.objects.filter(number="201", compound=mini.courtyard, node__parent__name=B).exists()
+
+
+@pytest.mark.django_db
+def test_web_upload_refuses_unreadable_files_on_the_field_and_other_users_tokens(client, mini, worker, persona):
+    client.force_login(worker)
+    page = upload(client, mini.courtyard, b"\xd0\xcf\x11\xe0old", name="old.xls")
+    assert page.status_code == 200 and "只接受 .xlsx 或 .csv" in page.content.decode()
+    page = upload(client, mini.courtyard, b"\xd0\xcf\x11\xe0old", name="old.xlsx")
+    assert page.status_code == 200 and "另存为 .xlsx" in page.content.decode()
+
+    review_url = upload(client, mini.courtyard, csv_bytes(good_rows()))["Location"]
+    other = persona("community_worker", username="another-worker")
+    client.force_login(other)
+    assert client.get(review_url).status_code == 404
+    assert client.post(review_url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_web_import_forbidden_outside_scope(client, mini, persona):
+    stranger = persona("community_worker", mini.other_subdistrict)
+    client.force_login(stranger)
+    page = client.get("/registry/import/").content.decode()
+    assert "油漆厂家属院" not in page
+    response = upload(client, mini.courtyard, csv_bytes(good_rows()))
+    assert response.status_code == 200 and "compound" in response.context["form"].errors  # not a valid choice
+    resident = persona("resident", mini.courtyard)
+    client.force_login(resident)
+    assert client.get("/registry/import/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_stashed_files_expire(mini, worker, monkeypatch):
+    from gongzhi.registry import import_views
+
+    token = import_views.stash(b"x", {"user": worker.pk})
+    assert import_views.load_meta(token, worker)["user"] == worker.pk
+    import time
+
+    later = time.time() + import_views.STASH_SECONDS + 5
+    monkeypatch.setattr(import_views.time, "time", lambda: later)
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        import_views.load_meta(token, worker)
+    import_views.purge_expired()
+    assert import_views.load_data(token) is None
