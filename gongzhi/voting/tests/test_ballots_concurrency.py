@@ -1,0 +1,114 @@
+"""Real concurrent writers on PostgreSQL: one ballot per head, none lost, an unbroken log.
+
+Each thread has its own database connection (Django's connections are per thread) and all start together
+at a barrier, so the inserts genuinely race on the (vote, roll_entry) constraint and on the vote row lock.
+"""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+
+from gongzhi.registry import actions as registry
+from gongzhi.voting import actions
+from gongzhi.voting.actions import AlreadyVoted
+from gongzhi.voting.models import Ballot, BallotLogEntry, Vote
+from gongzhi.voting.receipts import verify_ballot_log
+from gongzhi.voting.testing import build_owners_compound, open_vote_now
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture(autouse=True)
+def _postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers")
+
+
+def race(n, work):
+    """Run work(i) in n threads released together; return (results, errors)."""
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, [None] * n
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as e:  # noqa: BLE001 - collected and asserted on
+            errors[i] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results, errors
+
+
+def test_ten_writers_for_the_same_head_make_exactly_one_ballot(mini, persona):
+    compound = build_owners_compound(mini)
+    organiser = persona("community_worker")
+    vote = open_vote_now(compound, organiser)
+    entry = vote.roll.get(voter=compound.zhao)
+
+    def work(i):
+        v = Vote.objects.get(pk=vote.pk)
+        return actions.cast_ballot(v, entry, actor=organiser, choice="yes" if i % 2 else "no", channel="door")
+
+    results, errors = race(10, work)
+    assert sum(r is not None for r in results) == 1
+    assert all(isinstance(e, AlreadyVoted) for e in errors if e is not None), errors
+    assert Ballot.objects.filter(vote=vote).count() == 1
+    vote.refresh_from_db()
+    assert vote.ballot_count == 1 and vote.log_length == 1 and verify_ballot_log(vote) == []
+
+
+def test_ten_retries_with_one_idempotency_key_return_one_receipt(mini, persona):
+    compound = build_owners_compound(mini)
+    organiser = persona("community_worker")
+    vote = open_vote_now(compound, organiser)
+    entry = vote.roll.get(voter=compound.qian)
+
+    def work(i):
+        v = Vote.objects.get(pk=vote.pk)
+        return actions.cast_ballot(v, entry, actor=organiser, choice="yes", channel="phone", idempotency_key="same")
+
+    results, errors = race(10, work)
+    assert errors == [None] * 10
+    assert len({r.receipt for r in results}) == 1 and sum(r.created for r in results) == 1
+    assert Ballot.objects.filter(vote=vote).count() == 1
+
+
+def test_many_heads_at_once_none_lost_none_doubled(mini, persona):
+    compound = build_owners_compound(mini)
+    organiser = persona("community_worker")
+    for i in range(34):  # 40 heads in all
+        unit = registry.create_unit(
+            actor=None, node=mini.entrance, number=f"9{i:02d}", area_registered=Decimal("50.00")
+        )
+        owner = registry.create_person(actor=None, name=f"业主{i}", phone="13900000000")
+        registry.add_ownership(actor=None, unit=unit, person=owner)
+    vote = open_vote_now(compound, organiser)
+    entries = list(vote.roll.all())
+    assert len(entries) == 40
+
+    def work(i):
+        v = Vote.objects.get(pk=vote.pk)
+        return actions.cast_ballot(
+            v, entries[i], actor=organiser, choice="yes", channel="door", idempotency_key=f"k{i}"
+        )
+
+    results, errors = race(40, work)
+    assert errors == [None] * 40
+    assert Ballot.objects.filter(vote=vote).count() == 40
+    seqs = sorted(BallotLogEntry.objects.filter(vote=vote).values_list("seq", flat=True))
+    assert seqs == list(range(1, 41))
+    vote.refresh_from_db()
+    assert vote.ballot_count == 40 and vote.participating_area == vote.total_area
+    assert verify_ballot_log(vote) == []
