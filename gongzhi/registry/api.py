@@ -403,3 +403,6 @@ def register(router):
     router.register("nodes", NodeViewSet, basename="registry-node")
     router.register("units", UnitViewSet, basename="registry-unit")
     router.register("persons", PersonViewSet, basename="registry-person")
+    from gongzhi.registry.import_api import RosterImportViewSet  # roster import (owned by the import work)
+
+    router.register("roster-imports", RosterImportViewSet, basename="roster-import")

@@ -633,3 +633,93 @@ def test_stashed_files_expire(mini, worker, monkeypatch):
         import_views.load_meta(token, worker)
     import_views.purge_expired()
     assert import_views.load_data(token) is None
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+def api_post(client, compound_pk, data: bytes | None, **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = {"compound": compound_pk, **fields} if compound_pk is not None else dict(fields)
+    if data is not None:
+        body["file"] = SimpleUploadedFile("roster.csv", data)
+    return client.post("/api/v1/roster-imports/", body, format="multipart")
+
+
+@pytest.fixture
+def api(worker):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(worker)
+    return client
+
+
+@pytest.mark.django_db
+def test_api_dry_run_reports_bad_rows_with_fields_and_reasons(mini, api):
+    response = api_post(api, mini.courtyard.pk, csv_bytes(bad_file_rows()))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["dry_run"] is True and body["written"] is False
+    assert {(e["row"], e["column"]) for e in body["errors"]} == {(r, c) for r, c, _ in EXPECTED}
+    phone = next(e for e in body["errors"] if e["row"] == 5)
+    assert phone["text"].startswith("第5行 手机：") and phone["text_en"].startswith("row 5 phone: ")
+
+
+@pytest.mark.django_db
+def test_api_real_import_is_400_with_field_errors_when_rows_are_bad_and_201_when_written(mini, api):
+    before = snapshot(mini.courtyard)
+    response = api_post(api, mini.courtyard.pk, csv_bytes(bad_file_rows()), dry_run="false")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] == "花名册有问题的行，未写入任何数据"
+    assert {"field": "rows.5.phone", "code": "invalid_row"}.items() <= next(
+        e for e in body["errors"] if e["field"] == "rows.5.phone"
+    ).items()
+    assert body["report"]["written"] is False and snapshot(mini.courtyard) == before
+
+    response = api_post(api, mini.courtyard.pk, csv_bytes(bad_file_rows()), dry_run="false", skip_bad_rows="true")
+    assert response.status_code == 201 and response.json()["written"] is True
+    assert response.json()["skipped_rows"] == sorted({r for r, _, _ in EXPECTED} | {13, 17})
+
+    response = api_post(api, mini.courtyard.pk, csv_bytes(good_rows()), dry_run="false")
+    assert response.status_code == 201 and response.json()["summary"]["units_new"] == 3
+
+
+@pytest.mark.django_db
+def test_api_bad_requests_name_the_field(mini, api):
+    cases = [
+        (api_post(api, None, csv_bytes(good_rows())), "compound"),
+        (api_post(api, "abc", csv_bytes(good_rows())), "compound"),
+        (api_post(api, mini.courtyard.pk, None), "file"),
+        (api_post(api, mini.courtyard.pk, b"\xd0\xcf\x11\xe0old"), "file"),
+        (api_post(api, mini.courtyard.pk, csv_bytes(good_rows()), dry_run="maybe"), "dry_run"),
+        (api_post(api, mini.building.pk, csv_bytes(good_rows())), "compound"),
+    ]
+    for response, field in cases:
+        assert response.status_code == 400, (field, response.json())
+        body = response.json()
+        assert body["errors"][0]["field"] == field and body["errors"][0]["message"] and body["errors"][0]["message_en"]
+
+
+@pytest.mark.django_db
+def test_api_permissions_401_403_404(mini, persona):
+    from rest_framework.test import APIClient
+
+    anonymous = APIClient()
+    assert api_post(anonymous, mini.courtyard.pk, csv_bytes(good_rows())).status_code == 401
+    stranger = APIClient()
+    stranger.force_authenticate(persona("community_worker", mini.other_subdistrict))
+    response = api_post(stranger, mini.courtyard.pk, csv_bytes(good_rows()))
+    assert response.status_code == 403 and response.json()["message"] == "您没有权限执行此操作"
+    assert api_post(stranger, 999999, csv_bytes(good_rows())).status_code == 404
+
+
+@pytest.mark.django_db
+def test_api_schema_documents_the_endpoint_and_its_errors(client, worker):
+    client.force_login(worker)
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    post = schema["paths"]["/api/v1/roster-imports/"]["post"]
+    assert {"200", "201", "400", "401", "403", "404"} <= set(post["responses"])
+    assert "multipart/form-data" in post["requestBody"]["content"]
