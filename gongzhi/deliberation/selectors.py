@@ -195,3 +195,12 @@ def matter_record(matter: Matter) -> dict:
         "accounts": list(matter.accounts.order_by("on", "id")),
         "stages": list(matter.template.stages.order_by("order")),
     }
+
+
+def public_record(matter: Matter) -> dict:
+    """What a resident of the matter sees: the stages, the current proposal, the resolution, the notices."""
+    return {
+        "stages": list(matter.template.stages.order_by("order")),
+        "proposal": matter.proposals.order_by("-number").first(),
+        "notices": list(matter.notices.filter(status="published").order_by("-id")[:20]),
+    }

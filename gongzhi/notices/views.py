@@ -97,7 +97,7 @@ def _staff_node(request) -> AreaNode:
 @require_http_methods(["GET", "POST"])
 def notice_new(request):
     node = _staff_node(request)
-    form = NoticeForm(request.POST or None)
+    form = NoticeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
