@@ -241,3 +241,27 @@ def test_export_queries_do_not_grow_with_the_number_of_units(mini, worker, djang
     assert Unit.objects.filter(compound=mini.courtyard).count() == 306
     with django_assert_max_num_queries(small):
         export_bytes(mini.courtyard, actor=worker)
+
+
+@pytest.mark.django_db
+def test_export_roster_command_writes_xlsx_or_csv_masked_unless_asked(mini, officer, imported, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    out = tmp_path / "roster.xlsx"
+    call_command("export_roster", str(out), "--node", str(imported.pk), stdout=io.StringIO())
+    assert "139****0001" in str(read_xlsx(out.read_bytes()))
+    full = tmp_path / "roster.csv"
+    call_command(
+        "export_roster",
+        str(full),
+        "--node",
+        str(imported.pk),
+        "--actor",
+        officer.username,
+        "--unmasked",
+        stdout=io.StringIO(),
+    )
+    assert "13900000001" in full.read_text(encoding="utf-8-sig")
+    assert AuditEntry.objects.filter(action="pii.view", actor=officer).exists()
+    with pytest.raises(CommandError):
+        call_command("export_roster", str(tmp_path / "x.pdf"), "--node", str(imported.pk))

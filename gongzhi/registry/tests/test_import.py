@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -723,3 +725,52 @@ def test_api_schema_documents_the_endpoint_and_its_errors(client, worker):
     post = schema["paths"]["/api/v1/roster-imports/"]["post"]
     assert {"200", "201", "400", "401", "403", "404"} <= set(post["responses"])
     assert "multipart/form-data" in post["requestBody"]["content"]
+
+
+# --- Samples and the command --------------------------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["roster-template.xlsx", "roster-sample.csv"])
+def test_the_committed_samples_import_cleanly(mini, persona, name):
+    officer = persona("registry_officer", mini.district)
+    report = import_roster(mini.other_courtyard, (SAMPLES / name).read_bytes(), actor=officer, dry_run=False)
+    assert report.errors == [] and report.warnings == [] and report.written
+    assert report.summary["units_new"] == 4 and report.summary["persons_new"] == 5
+
+
+def test_the_committed_samples_match_the_code(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(SAMPLES))
+    try:
+        from make_samples import write_samples
+    finally:
+        sys.path.remove(str(SAMPLES))
+    csv_file, xlsx_file = sorted(write_samples(tmp_path))
+    assert csv_file.read_bytes() == (SAMPLES / "roster-sample.csv").read_bytes()
+    assert read_table(xlsx_file.read_bytes()) == read_table((SAMPLES / "roster-template.xlsx").read_bytes())
+
+
+@pytest.mark.django_db
+def test_import_roster_command(mini, worker, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes(bad_file_rows(), encoding="gb18030"))
+    out, err = io.StringIO(), io.StringIO()
+    args = ["import_roster", str(bad), "--compound", str(mini.courtyard.pk), "--actor", worker.username]
+    call_command(*args, "--dry-run", stdout=out, stderr=err)
+    assert "第5行 手机：手机号码应为11位" in err.getvalue() and "试运行" in out.getvalue()
+    with pytest.raises(CommandError, match="未写入任何数据"):
+        call_command(*args, stdout=io.StringIO(), stderr=io.StringIO())
+    call_command(*args, "--skip-bad-rows", stdout=out, stderr=io.StringIO())
+    assert "已导入" in out.getvalue()
+    stranger = "stranger"
+    from gongzhi.core.testing import make_user
+
+    make_user(stranger, "community_worker", mini.other_subdistrict)
+    with pytest.raises(CommandError, match="无权导入"):
+        call_command("import_roster", str(bad), "--compound", str(mini.courtyard.pk), "--actor", stranger)
