@@ -182,3 +182,24 @@ def test_page_query_budgets_hold_at_two_sizes(client, mini, persona, django_asse
             assert client.get(url).status_code == 200
     with django_assert_max_num_queries(BUDGETS["building"]):
         client.get(pages["building"], {"after": mini.units[-1].pk})
+
+
+@pytest.mark.django_db
+def test_admin_is_read_only_and_masked(client, owned):
+    from gongzhi.core.testing import make_user
+
+    admin_user = make_user("root", is_superuser=True, is_staff=True)
+    sign_in(client, admin_user)
+    person = owned.units[0].ownerships.get().person
+    for url in (
+        "/admin/registry/person/",
+        f"/admin/registry/person/{person.pk}/change/",
+        "/admin/registry/unit/",
+        "/admin/registry/areanode/",
+        f"/admin/registry/areanode/{owned.courtyard.pk}/change/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert FULL_PHONE not in html and ID_NUMBER not in html and "张建华" not in html, url
+    assert client.get("/admin/registry/unit/add/").status_code == 403
