@@ -5,7 +5,7 @@
 - workers who act for residents (not property-company staff: a vote may be about their own company) enter
   paper, phone, door-to-door and proxy ballots in their scope;
 - the figures (turnout, result) are public once the roll is published;
-- the masked voter roll is for the compound's owners and staff in scope;
+- the masked voter roll is for the compound's owners, supervising staff and ballot-entry workers in scope;
 - who voted how (and the recount data file) is personal information (个人信息保护法 Art. 25): only the
   compound's owners (民法典/郑州条例 Art. 22: owners may inspect the records) and supervising staff, and
   only after the vote has closed.
@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import rules
 
-from gongzhi.core.roles import PROXY_ROLES, REGISTRY_EDITORS, STAFF_ROLES
+from gongzhi.core.roles import PROXY_ROLES, REGISTRY_EDITORS
 from gongzhi.core.rules import has_role
 
 BALLOT_ENTRY_ROLES = PROXY_ROLES - {"property_manager"}
+# Who supervises votes and may inspect the records: the residents' committee side, not contractors or the
+# property company (their own engagement is often what is being voted on).
+SUPERVISING_ROLES = frozenset(
+    {"district_admin", "subdistrict_staff", "community_worker", "registry_officer", "auditor"}
+)
 
 
 def _path(obj) -> str:
@@ -32,7 +37,7 @@ def is_vote_organiser(user, obj=None) -> bool:
 
 @rules.predicate
 def is_supervising_staff(user, obj=None) -> bool:
-    return has_role(user, STAFF_ROLES, _path(obj) if obj is not None else None)
+    return has_role(user, SUPERVISING_ROLES, _path(obj) if obj is not None else None)
 
 
 @rules.predicate
@@ -78,7 +83,10 @@ def is_voter(user, vote) -> bool:
 rules.add_perm("voting.add_vote", is_vote_organiser)
 rules.add_perm("voting.manage_vote", is_vote_organiser)
 rules.add_perm("voting.view_vote", roll_is_public | is_supervising_staff)
-rules.add_perm("voting.view_roll", (roll_is_public & (is_owner_in_scope | is_supervising_staff)) | is_vote_organiser)
+rules.add_perm(
+    "voting.view_roll",
+    (roll_is_public & (is_owner_in_scope | is_supervising_staff | enters_ballots)) | is_vote_organiser,
+)
 rules.add_perm("voting.view_ballots", vote_is_finished & (is_owner_in_scope | is_supervising_staff))
 rules.add_perm("voting.download_data", vote_is_finished & (is_owner_in_scope | is_supervising_staff))
 rules.add_perm("voting.enter_ballot", enters_ballots)
