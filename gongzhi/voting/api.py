@@ -1,2 +1,311 @@
+"""Voting API: votes and their figures, turnout, worker ballot entry (idempotent), receipt checks.
+
+GET  /api/v1/votes/                      votes the caller may see (staff: their scope; residents: their rolls)
+GET  /api/v1/votes/{id}/                 figures: totals, turnout, result with the deciding rule
+GET  /api/v1/votes/{id}/turnout/         participating area and heads against the quorum, by building
+POST /api/v1/votes/{id}/ballots/         a worker enters a ballot; `Idempotency-Key` header required
+GET  /api/v1/receipts/{code}/            counted as cast at <time>, entry #n (anyone)
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from gongzhi.core.api import GENERIC, error_responses
+from gongzhi.core.rules import scope_q
+from gongzhi.core.uploads import UploadError
+from gongzhi.voting import actions, selectors
+from gongzhi.voting.actions import VoteError
+from gongzhi.voting.models import Ballot, Vote, VoterRollEntry
+from gongzhi.voting.rules import BALLOT_ENTRY_ROLES, SUPERVISING_ROLES
+
+
+def error(status_code: int, field: str | None, zh: str, en: str, code: str = "invalid") -> Response:
+    zh_g, en_g = GENERIC.get(status_code, ("请求失败", "request failed"))
+    return Response(
+        {
+            "status": status_code,
+            "message": zh_g,
+            "message_en": en_g,
+            "errors": [{"field": field, "message": zh, "message_en": en, "code": code}],
+        },
+        status=status_code,
+    )
+
+
+def vote_error(e: VoteError) -> Response:
+    return error(e.status, e.field, e.zh, e.en, e.code)
+
+
+class ShareSerializer(serializers.Serializer):
+    part = serializers.CharField()
+    whole = serializers.CharField()
+    fraction = serializers.CharField(help_text="exact ratio a/b")
+    percent = serializers.CharField()
+    met = serializers.BooleanField(allow_null=True, help_text="quorum bound reached (null: no quorum rule)")
+
+
+def share(s) -> dict:
+    return {"part": str(s.part), "whole": str(s.whole), "fraction": s.fraction, "percent": s.percent, "met": s.met}
+
+
+class TurnoutSerializer(serializers.Serializer):
+    quorum = serializers.CharField()
+    area = ShareSerializer()
+    heads = ShareSerializer()
+    buildings = serializers.ListField(
+        child=inline_serializer(
+            "BuildingTurnout",
+            {"building": serializers.CharField(), "area": ShareSerializer(), "heads": ShareSerializer()},
+        )
+    )
+
+
+def turnout_data(vote: Vote, by_building: bool = True) -> dict:
+    t = selectors.turnout(vote, by_building=by_building)
+    return {
+        "quorum": t["quorum"],
+        "area": share(t["area"]),
+        "heads": share(t["heads"]),
+        "buildings": [
+            {"building": b["building"], "area": share(b["area"]), "heads": share(b["heads"])} for b in t["buildings"]
+        ],
+    }
+
+
+class ConditionSerializer(serializers.Serializer):
+    label_zh = serializers.CharField()
+    label_en = serializers.CharField()
+    kind = serializers.CharField(help_text="quorum or decision")
+    numerator = serializers.CharField()
+    denominator = serializers.CharField()
+    threshold = serializers.CharField()
+    fraction = serializers.CharField()
+    percent = serializers.CharField()
+    met = serializers.BooleanField()
+
+
+class ResultSerializer(serializers.Serializer):
+    passed = serializers.BooleanField()
+    quorum_met = serializers.BooleanField()
+    rule = serializers.CharField()
+    rule_zh = serializers.CharField()
+    rule_en = serializers.CharField()
+    conditions = ConditionSerializer(many=True)
+    reasons_zh = serializers.ListField(child=serializers.CharField())
+    reasons_en = serializers.ListField(child=serializers.CharField())
+
+
+class VoteSerializer(serializers.ModelSerializer):
+    scope_name = serializers.CharField(source="scope.name", read_only=True)
+
+    class Meta:
+        model = Vote
+        fields = [
+            "id",
+            "subject",
+            "kind",
+            "matter",
+            "matter_ref",
+            "status",
+            "scope",
+            "scope_name",
+            "notice_days",
+            "roll_published_at",
+            "notice_ends_on",
+            "opens_at",
+            "closes_at",
+            "closed_at",
+            "certified_at",
+            "total_heads",
+            "total_units",
+            "total_area",
+            "ballot_count",
+            "participating_area",
+            "passed",
+        ]
+
+
+class VoteDetailSerializer(VoteSerializer):
+    turnout = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
+
+    class Meta(VoteSerializer.Meta):
+        fields = VoteSerializer.Meta.fields + ["turnout", "result"]
+
+    @extend_schema_field(TurnoutSerializer)
+    def get_turnout(self, vote) -> dict:
+        return turnout_data(vote, by_building=False)
+
+    @extend_schema_field(ResultSerializer(allow_null=True))
+    def get_result(self, vote) -> dict | None:
+        view = selectors.result_view(vote)
+        if view is None:
+            return None
+        view = dict(view)
+        view.pop("recount", None)
+        view["conditions"] = [c.__dict__ for c in view["conditions"]]
+        return view
+
+
+class BallotInSerializer(serializers.Serializer):
+    roll_token = serializers.CharField(max_length=16, help_text="the head's token (from the roll page or worker list)")
+    choice = serializers.ChoiceField(choices=Ballot.Choice.choices)
+    channel = serializers.ChoiceField(choices=[c for c in Ballot.Channel.choices if c[0] != "online"])
+    proxy_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    attachment = serializers.FileField(required=False, help_text="paper-ballot scan or signed proxy form (multipart)")
+
+
+class BallotOutSerializer(serializers.Serializer):
+    receipt = serializers.CharField(help_text="XXXX-XXXX-XXXX")
+    log_seq = serializers.IntegerField()
+    cast_at = serializers.DateTimeField()
+    channel = serializers.CharField()
+    created = serializers.BooleanField(help_text="false when an idempotent retry returned the first result")
+
+
+class ReceiptSerializer(serializers.Serializer):
+    vote = serializers.IntegerField()
+    subject = serializers.CharField()
+    receipt = serializers.CharField()
+    log_seq = serializers.IntegerField()
+    recorded_at = serializers.DateTimeField()
+    choice = serializers.CharField(allow_null=True, help_text="only for the signed-in voter of this ballot")
+
+
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="unique per ballot submission; a retry with the same key returns the first result",
+)
+
+
+class VoteViewSet(viewsets.GenericViewSet):
+    queryset = Vote.objects.select_related("scope")
+    serializer_class = VoteSerializer
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = Vote.objects.select_related("scope").order_by("id")
+        if user.is_superuser:
+            return qs
+        visible = Q(pk__in=[])
+        q = scope_q(user, SUPERVISING_ROLES | BALLOT_ENTRY_ROLES, "path")
+        if q is not None:
+            visible |= q
+        if user.person_id:
+            visible |= Q(roll__voter_id=user.person_id) & ~Q(status=Vote.Status.DRAFT)
+        return qs.filter(visible).distinct()
+
+    def _vote(self, pk) -> Vote:
+        vote = get_object_or_404(Vote.objects.select_related("scope"), pk=pk)
+        if not self.request.user.has_perm("voting.view_vote", vote):
+            raise NotFound
+        return vote
+
+    @extend_schema(responses={200: VoteSerializer(many=True), **error_responses(401, 403)})
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(VoteSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: VoteDetailSerializer, **error_responses(401, 403, 404)})
+    def retrieve(self, request, pk=None):
+        return Response(VoteDetailSerializer(self._vote(pk)).data)
+
+    @extend_schema(responses={200: TurnoutSerializer, **error_responses(401, 403, 404)})
+    @action(detail=True, methods=["get"])
+    def turnout(self, request, pk=None):
+        return Response(turnout_data(self._vote(pk)))
+
+    @extend_schema(
+        request={"application/json": BallotInSerializer, "multipart/form-data": BallotInSerializer},
+        parameters=[IDEMPOTENCY],
+        responses={201: BallotOutSerializer, 200: BallotOutSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def ballots(self, request, pk=None):
+        """A worker enters a ballot for an owner (paper, phone, door-to-door, proxy)."""
+        vote = self._vote(pk)
+        if not request.user.has_perm("voting.enter_ballot", vote):
+            raise PermissionDenied
+        key = (request.headers.get("Idempotency-Key") or "").strip()
+        if not key:
+            return error(
+                400, "Idempotency-Key", "缺少 Idempotency-Key 请求头", "the Idempotency-Key header is required"
+            )
+        data = BallotInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        entry = VoterRollEntry.objects.filter(vote=vote, token=d["roll_token"]).first()
+        if entry is None:
+            return error(404, "roll_token", "名册中没有该业主", "no such owner on this vote's roll", "not_found")
+        attachment = None
+        replay = Ballot.objects.filter(vote=vote, idempotency_key=key).exists()
+        if d.get("attachment") and not replay:
+            try:
+                attachment = actions.attach_ballot_document(
+                    vote, actor=request.user, data=d["attachment"].read(), name=d["attachment"].name
+                )
+            except UploadError as e:
+                return error(400, "attachment", e.zh, e.en)
+        try:
+            result = actions.cast_ballot(
+                vote,
+                entry,
+                actor=request.user,
+                choice=d["choice"],
+                channel=d["channel"],
+                idempotency_key=key,
+                attachment=attachment,
+                proxy_name=d.get("proxy_name", ""),
+            )
+        except VoteError as e:
+            return vote_error(e)
+        body = {
+            "receipt": result.receipt,
+            "log_seq": result.entry.seq,
+            "cast_at": result.ballot.cast_at,
+            "channel": result.ballot.channel,
+            "created": result.created,
+        }
+        return Response(BallotOutSerializer(body).data, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class ReceiptViewSet(viewsets.ViewSet):
+    permission_classes = [AllowAny]
+    lookup_value_regex = "[A-Za-z0-9-]{12,20}"
+
+    @extend_schema(responses={200: ReceiptSerializer, **error_responses(404)})
+    def retrieve(self, request, pk=None):
+        found = selectors.check_receipt(pk or "", user=request.user)
+        if found is None or not found.vote.roll_is_public:
+            raise NotFound
+        return Response(
+            ReceiptSerializer(
+                {
+                    "vote": found.vote.pk,
+                    "subject": found.vote.subject,
+                    "receipt": found.code,
+                    "log_seq": found.seq,
+                    "recorded_at": found.recorded_at,
+                    "choice": found.choice,
+                }
+            ).data
+        )
+
+
 def register(router):
-    """API viewsets of this app are registered here."""
+    router.register("votes", VoteViewSet, basename="vote")
+    router.register("receipts", ReceiptViewSet, basename="receipt")
