@@ -38,3 +38,35 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_audit_triggers_and_flush(request):
+    """SQLite's test flush DELETEs every row, which the audit log's append-only trigger refuses.
+
+    For transactional tests (live server, real threads) on SQLite: make sure the triggers are there while the
+    test runs, and drop the DELETE trigger just before pytest-django flushes the tables; the next test puts it
+    back. PostgreSQL flushes with TRUNCATE, which row triggers do not see.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so this teardown runs before the flush
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    import importlib
+
+    migration = importlib.import_module("gongzhi.core.migrations.0002_audit_append_only")
+    with connection.cursor() as cur:
+        for statement in migration.SQLITE:
+            cur.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
+    yield
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
