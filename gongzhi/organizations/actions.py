@@ -54,7 +54,7 @@ def check_chain(kind: OrgKind, node: AreaNode, parent: Organization | None, *, p
                 "node": node.name,
                 "level": node.level.name,
             },
-            f"a {kind.name_en} belongs at the {kind.expected_level} level; {node.name} is at the "
+            f"a {kind.name_en.lower()} belongs at the {kind.expected_level} level; {node.name} is at the "
             f"{node.level.code} level",
         )
     if parent is not None:
@@ -63,7 +63,7 @@ def check_chain(kind: OrgKind, node: AreaNode, parent: Organization | None, *, p
                 "parent",
                 _("%(kind)s的上级组织必须是%(parent_kind)s，所选上级是%(chosen)s")
                 % {"kind": kind.name, "parent_kind": kind.parent_kind.name, "chosen": parent.kind.name},
-                f"the parent of a {kind.name_en} must be a {kind.parent_kind.name_en}, not a {parent.kind.name_en}",
+                f"the parent of a {kind.name_en.lower()} must be a {kind.parent_kind.name_en.lower()}, not a {parent.kind.name_en.lower()}",
             )
         if parent.dissolved is not None:
             add("parent", _("所选上级组织已撤销"), "the chosen parent organisation has been dissolved")
@@ -77,7 +77,7 @@ def check_chain(kind: OrgKind, node: AreaNode, parent: Organization | None, *, p
         add(
             "parent",
             _("%(kind)s必须有上级组织（%(parent_kind)s）") % {"kind": kind.name, "parent_kind": kind.parent_kind.name},
-            f"a {kind.name_en} needs a parent organisation (a {kind.parent_kind.name_en})",
+            f"a {kind.name_en.lower()} needs a parent organisation (a {kind.parent_kind.name_en.lower()})",
         )
     if kind.is_temporary and not project_ref.strip():
         add("project_ref", _("临时党支部必须填写关联项目"), "a temporary party branch must name its project")
