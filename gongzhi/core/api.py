@@ -56,7 +56,8 @@ def exception_handler(exc, context):
     errors = _flatten(response.data) if code == 400 else []
     if code != 400:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
-        if detail and str(detail) not in (zh, en):
+        # DRF translates its default messages; keep our bilingual pair unless a custom English one was given.
+        if detail and str(detail).isascii() and str(detail) not in (zh, en):
             en = str(detail)
     response.data = {"status": code, "message": zh, "message_en": en, "errors": errors}
     return response
