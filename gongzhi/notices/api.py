@@ -45,8 +45,9 @@ class NoticeSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: NoticeSerializer(many=True), **error_responses(400)}),
-    retrieve=extend_schema(responses={200: NoticeSerializer, **error_responses(404)}),
+    # Public: no sign-in needed, but an invalid token is still refused (401); 403 is listed per house rule.
+    list=extend_schema(responses={200: NoticeSerializer(many=True), **error_responses(400, 401, 403)}),
+    retrieve=extend_schema(responses={200: NoticeSerializer, **error_responses(401, 403, 404)}),
 )
 class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """公示 — published notices, newest first by key."""

@@ -137,13 +137,20 @@ def _vote(vote_id: int):
 
 
 def roll_rows(vote_id: int, *, after: int = 0, size: int = 200) -> list[list[str]]:
-    """One page of the frozen voter roll, by head number: number, units, area, masked name."""
-    from gongzhi.voting.models import VoterRollEntry
+    """One page of the frozen voter roll (voting.selectors.roll_page), by head number: number, units, area,
+    masked name — never who voted or how."""
+    from gongzhi.voting.models import Vote
+    from gongzhi.voting.selectors import roll_page
 
-    qs = VoterRollEntry.objects.filter(vote_id=vote_id, number__gt=after).order_by("number")
+    rows, _next = roll_page(Vote(pk=vote_id), after=after, size=size)
     return [
-        [str(e.number), e.units_label, f"{e.area:,.2f}", "开发建设单位" if e.developer else e.name_masked]
-        for e in qs.only("number", "units_label", "area", "name_masked", "developer")[:size]
+        [
+            str(r["number"]),
+            r["units_label"],
+            f"{r['area']:,.2f}",
+            "开发建设单位" if r["developer"] else r["name_masked"],
+        ]
+        for r in rows
     ]
 
 
