@@ -107,3 +107,16 @@ def test_a_registry_officer_passes_the_second_factor_and_reveals_a_phone(new_pag
     assert "已记入审计日志" in page.locator("main").inner_text()
     assert AuditEntry.objects.filter(action="pii.view", actor__username="officer").count() == 3
     page.screenshot(path=str(shots / "unit-revealed-desktop.png"), full_page=True)
+
+
+def test_the_sign_in_and_second_factor_pages_fit_a_phone(new_page, persona, shots):
+    persona("registry_officer", username="officer")
+    page = new_page(PHONE)
+    sign_in(page, "officer", "wrong-password")
+    assert page.locator(".error-summary").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(shots / "login-error-phone.png"), full_page=True)
+    sign_in(page, "officer", PASSWORD)
+    assert "/accounts/otp/" in page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # the long otpauth:// URI wraps
+    page.screenshot(path=str(shots / "otp-enrol-phone.png"), full_page=True)
