@@ -126,6 +126,11 @@ class Command(BaseCommand):
         self.say(f"tree: {gen.node_count} nodes in {time.monotonic() - started:.1f}s")
         gen.fill_units()
         self.say(f"rows: {gen.unit_count} units, {gen.person_count} people in {time.monotonic() - started:.1f}s")
+        if connection.vendor == "postgresql":
+            # Planner statistics for the fresh tables: without them the per-level UPDATEs pick scans, not indexes.
+            with connection.cursor() as cursor:
+                for model in (AreaNode, Unit, Residence, Person):
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         with transaction.atomic():
             recount(district)
             audit.record(
