@@ -1,0 +1,279 @@
+"""Forms of the bulky-waste pages. Labels and messages in Chinese (the source language), translated via gettext.
+
+The resident's flow asks one question per page; the staff form (hotline, property manager, urgent) puts the
+whole booking on one dense, keyboard-friendly page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.bulkywaste.actions import ItemSpec
+from gongzhi.bulkywaste.models import CATEGORY_CHOICES, CatalogueEntry, Window
+
+WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
+MEASURE = {"max_digits": 8, "decimal_places": 3, "min_value": Decimal(0), "required": False}
+
+
+def day_label(d: date) -> str:
+    return f"{d:%Y-%m-%d} {WEEKDAYS[d.weekday()]}"
+
+
+class RatingForm(forms.Form):
+    score = forms.ChoiceField(
+        label=_("您对本次上门收运服务的评分"),
+        choices=[
+            ("5", _("5 非常满意")),
+            ("4", _("4 满意")),
+            ("3", _("3 一般")),
+            ("2", _("2 不满意")),
+            ("1", _("1 非常不满意")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择评分")},
+    )
+    comment = forms.CharField(
+        label=_("意见和建议（选填）"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+# ------------------------------------------------------------------------------------------- resident flow
+
+
+class CatalogueItemForm(forms.Form):
+    entry = forms.ModelChoiceField(
+        label=_("物品"),
+        queryset=CatalogueEntry.objects.filter(active=True),
+        empty_label=_("请选择"),
+        error_messages={"required": _("请选择物品"), "invalid_choice": _("请选择物品")},
+    )
+    quantity = forms.IntegerField(
+        label=_("数量"), min_value=1, max_value=50, initial=1, error_messages={"required": _("请填写数量")}
+    )
+
+
+class OtherItemForm(forms.Form):
+    description = forms.CharField(label=_("物品名称"), max_length=100, error_messages={"required": _("请写明物品名称")})
+    category = forms.ChoiceField(label=_("类别"), choices=[("", _("请选择"))] + CATEGORY_CHOICES)
+    quantity = forms.IntegerField(label=_("数量"), min_value=1, max_value=50, initial=1)
+    weight_kg = forms.DecimalField(label=_("每件大约多重（千克）"), **MEASURE)
+    volume_m3 = forms.DecimalField(label=_("每件大约多大（立方米）"), **MEASURE)
+    length_m = forms.DecimalField(label=_("最长的一边（米）"), **MEASURE)
+    integral = forms.BooleanField(label=_("物品完整、需要拆解后才能运走"), required=False, initial=True)
+
+    def spec(self) -> ItemSpec:
+        d = self.cleaned_data
+        return ItemSpec(
+            description=d["description"].strip(),
+            category=d["category"],
+            quantity=d["quantity"],
+            weight_kg=d["weight_kg"],
+            volume_m3=d["volume_m3"],
+            length_m=d["length_m"],
+            integral=d["integral"],
+        )
+
+
+class WhereForm(forms.Form):
+    place = forms.ChoiceField(label=_("在哪里上门收运？"), widget=forms.RadioSelect)
+    address = forms.CharField(label=_("详细地址"), max_length=200, required=False)
+    node = forms.ChoiceField(label=_("所在社区"), required=False)
+    latitude = forms.DecimalField(
+        label=_("纬度（WGS-84）"), max_digits=9, decimal_places=6, required=False, help_text=_("例如 34.737200")
+    )
+    longitude = forms.DecimalField(
+        label=_("经度（WGS-84）"), max_digits=9, decimal_places=6, required=False, help_text=_("例如 113.640100")
+    )
+
+    def __init__(self, *args, units=(), nodes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["place"].choices = [(str(u.pk), label) for u, label in units] + [("other", _("其他地址"))]
+        self.fields["node"].choices = [("", _("请选择"))] + [(str(n.pk), n.name) for n in nodes]
+
+    def clean(self):
+        d = super().clean()
+        if d.get("place") == "other":
+            for name, msg in (
+                ("address", _("请填写详细地址")),
+                ("node", _("请选择所在社区")),
+                ("latitude", _("请填写纬度")),
+                ("longitude", _("请填写经度")),
+            ):
+                if not d.get(name):
+                    self.add_error(name, msg)
+        return d
+
+
+class WhenForm(forms.Form):
+    day = forms.ChoiceField(
+        label=_("哪天上门？"), widget=forms.RadioSelect, error_messages={"required": _("请选择日期")}
+    )
+    window = forms.ChoiceField(
+        label=_("什么时段方便？"),
+        choices=[(Window.MORNING, Window.MORNING.label), (Window.AFTERNOON, Window.AFTERNOON.label)],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择时段")},
+    )
+
+    def __init__(self, *args, days=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["day"].choices = [(d.isoformat(), day_label(d)) for d in days]
+
+
+class ContactForm(forms.Form):
+    contact_name = forms.CharField(label=_("联系人"), max_length=50, error_messages={"required": _("请填写联系人")})
+    contact_phone = forms.CharField(
+        label=_("联系电话"),
+        max_length=20,
+        help_text=_("收运前一天我们会发短信提醒"),
+        error_messages={"required": _("请填写联系电话")},
+    )
+
+
+class PhotosForm(forms.Form):
+    photo = forms.FileField(
+        label=_("物品照片（选填）"), required=False, help_text=_("最多5张，照片中的位置信息会被去除")
+    )
+    notes = forms.CharField(
+        label=_("给收运人员的说明（选填）"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("例如：放在单元门口东侧"),
+    )
+
+
+class AmendForm(forms.Form):
+    day = forms.ChoiceField(label=_("上门日期"))
+    window = forms.ChoiceField(
+        label=_("时段"), choices=[(Window.MORNING, Window.MORNING.label), (Window.AFTERNOON, Window.AFTERNOON.label)]
+    )
+    notes = forms.CharField(label=_("给收运人员的说明"), max_length=300, required=False)
+
+    def __init__(self, *args, days=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["day"].choices = [(d.isoformat(), day_label(d)) for d in days]
+
+
+# -------------------------------------------------------------------------------------- staff (dense) form
+
+FREE_ROWS = 3
+
+
+class StaffBookingForm(forms.Form):
+    """One page: quantities of catalogue items, up to three described items, day, window, contact, notes."""
+
+    day = forms.ChoiceField(label=_("希望日期"), required=False)
+    window = forms.ChoiceField(label=_("时段"), choices=Window.choices, initial=Window.MORNING)
+    window_start = forms.TimeField(label=_("开始"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    window_end = forms.TimeField(label=_("结束"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    contact_name = forms.CharField(label=_("联系人"), max_length=50)
+    contact_phone = forms.CharField(label=_("联系电话"), max_length=20)
+    notes = forms.CharField(label=_("给收运人员的说明"), max_length=300, required=False)
+
+    def __init__(self, *args, entries=(), days=(), people=(), urgent=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entries = list(entries)
+        for e in self.entries:
+            self.fields[f"qty_{e.code}"] = forms.IntegerField(
+                label=e.name, min_value=0, max_value=500, required=False, widget=forms.NumberInput(attrs={"size": 3})
+            )
+        for n in range(FREE_ROWS):
+            self.fields[f"free_desc_{n}"] = forms.CharField(label=_("其他物品"), max_length=100, required=False)
+            self.fields[f"free_cat_{n}"] = forms.ChoiceField(
+                label=_("类别"), choices=[("", "—")] + CATEGORY_CHOICES, required=False
+            )
+            self.fields[f"free_qty_{n}"] = forms.IntegerField(
+                label=_("数量"), min_value=1, max_value=500, required=False
+            )
+            self.fields[f"free_kg_{n}"] = forms.DecimalField(label=_("千克"), **MEASURE)
+            self.fields[f"free_m3_{n}"] = forms.DecimalField(label=_("立方米"), **MEASURE)
+            self.fields[f"free_len_{n}"] = forms.DecimalField(label=_("米"), **MEASURE)
+        if people:
+            self.fields["on_behalf_of"] = forms.ChoiceField(
+                label=_("为哪位居民预约"), choices=[("", _("来电人不是登记居民"))] + list(people), required=False
+            )
+        if urgent:
+            del self.fields["day"]
+            self.fields["reason"] = forms.CharField(
+                label=_("加急原因"), max_length=300, error_messages={"required": _("请填写加急原因")}
+            )
+        else:
+            self.fields["day"].choices = [("", _("最早可约日期"))] + [(d.isoformat(), day_label(d)) for d in days]
+
+    def item_rows(self):
+        return [self[f"qty_{e.code}"] for e in self.entries]
+
+    def free_rows(self):
+        return [[self[f"free_{k}_{n}"] for k in ("desc", "cat", "qty", "kg", "m3", "len")] for n in range(FREE_ROWS)]
+
+    def specs(self) -> list[ItemSpec]:
+        d = self.cleaned_data
+        out = [ItemSpec(entry=e, quantity=d[f"qty_{e.code}"]) for e in self.entries if d.get(f"qty_{e.code}")]
+        for n in range(FREE_ROWS):
+            if d.get(f"free_desc_{n}"):
+                out.append(
+                    ItemSpec(
+                        description=d[f"free_desc_{n}"].strip(),
+                        category=d.get(f"free_cat_{n}") or "",
+                        quantity=d.get(f"free_qty_{n}") or 1,
+                        weight_kg=d.get(f"free_kg_{n}"),
+                        volume_m3=d.get(f"free_m3_{n}"),
+                        length_m=d.get(f"free_len_{n}"),
+                    )
+                )
+        return out
+
+
+class CompoundChoiceForm(forms.Form):
+    compound = forms.ChoiceField(label=_("整院预约的楼院"))
+
+    def __init__(self, *args, compounds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["compound"].choices = [(str(c.pk), c.name) for c in compounds]
+
+
+# ---------------------------------------------------------------------------------------------- dispatch
+
+
+class CrewItemForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("结果"),
+        choices=[("collected", _("已收运")), ("not_found", _("未找到")), ("refused", _("拒收"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择结果")},
+    )
+    weight_kg = forms.DecimalField(
+        label=_("重量（千克）"), max_digits=8, decimal_places=2, min_value=Decimal(0), required=False
+    )
+    photo = forms.FileField(label=_("照片"), required=False)
+
+
+class DumpingForm(forms.Form):
+    description = forms.CharField(
+        label=_("看到了什么？"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("请描述看到的情况")},
+        help_text=_("例如：3号楼西侧堆放旧沙发两个、床垫一个"),
+    )
+    address = forms.CharField(label=_("在哪里？"), max_length=200, required=False)
+    node = forms.ChoiceField(label=_("所在社区"))
+    latitude = forms.DecimalField(label=_("纬度（WGS-84，选填）"), max_digits=9, decimal_places=6, required=False)
+    longitude = forms.DecimalField(label=_("经度（WGS-84，选填）"), max_digits=9, decimal_places=6, required=False)
+    photo = forms.FileField(label=_("照片（选填）"), required=False)
+    reporter_phone = forms.CharField(label=_("联系电话（选填）"), max_length=20, required=False)
+    # Honeypot: hidden from people by CSS; a bot that fills every field is quietly ignored.
+    website = forms.CharField(required=False, label=_("网址（请勿填写）"))
+
+    def __init__(self, *args, nodes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["node"].choices = [("", _("请选择"))] + [(str(n.pk), n.name) for n in nodes]
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(label=_("处理结果"), max_length=500, error_messages={"required": _("请填写处理结果")})

@@ -1,0 +1,185 @@
+"""Reads for pages, API and exports: scoped, keyset-paged lists and the figures (aggregated in SQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from gongzhi.bulkywaste.models import Booking, BookingItem, CatalogueEntry, CostEntry, DumpingReport, ServiceArea
+from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
+from gongzhi.core import pii
+from gongzhi.core.rules import has_role, scope_q
+from gongzhi.registry.models import Person
+
+PAGE = 50
+
+
+def parse_after(value) -> int | None:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if 0 < n < 2**62 else None
+
+
+def parse_day(value, default: date | None = None) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _scoped(qs: QuerySet, user, roles, field: str = "path") -> QuerySet:
+    q = scope_q(user, roles, field)
+    return qs if q is None else qs.filter(q)
+
+
+def areas_for(user, roles=DISPATCH_ROLES) -> list[ServiceArea]:
+    """Service areas the user works in: inside one of their scopes, or containing one (a community worker)."""
+    areas = list(ServiceArea.objects.filter(active=True).select_related("node"))
+    return [a for a in areas if has_role(user, roles, a.path) or _contains_scope(user, roles, a)]
+
+
+def _contains_scope(user, roles, area: ServiceArea) -> bool:
+    from gongzhi.core.rules import assignments
+
+    return any(r in roles and p.startswith(area.path) for r, p in assignments(user))
+
+
+def own_bookings(user, after: int | None = None) -> list[Booking]:
+    q = Q(booked_by=user)
+    if user.person_id:
+        q |= Q(on_behalf_of_id=user.person_id)
+    qs = Booking.objects.filter(q).order_by("-id")
+    if after:
+        qs = qs.filter(id__lt=after)
+    return list(qs[:PAGE])
+
+
+def staff_bookings(user, *, day: date | None = None, status: str = "", after: int | None = None) -> list[Booking]:
+    qs = _scoped(Booking.objects.select_related("area"), user, BOOKING_STAFF_ROLES).order_by("-id")
+    if day:
+        qs = qs.filter(day=day)
+    if status in Booking.Status.values:
+        qs = qs.filter(status=status)
+    if after:
+        qs = qs.filter(id__lt=after)
+    return list(qs[:PAGE])
+
+
+def dumping_queue(user, *, status: str = "", after: int | None = None) -> list[DumpingReport]:
+    qs = _scoped(DumpingReport.objects.select_related("area", "assigned_to"), user, DUMPING_ROLES).order_by("-id")
+    if status in DumpingReport.Status.values:
+        qs = qs.filter(status=status)
+    if after:
+        qs = qs.filter(id__lt=after)
+    return list(qs[:PAGE])
+
+
+def contact_for(user, booking: Booking) -> tuple[str, str]:
+    """(name, phone) as this user sees them on a page: in full for the one who booked it (they typed it) and
+    the resident it was booked for; masked for everyone else, who reveal it with a logged action."""
+    if booking.booked_by_id == user.pk or (user.person_id and booking.on_behalf_of_id == user.person_id):
+        return booking.contact_name, booking.contact_phone
+    return pii.mask_name(booking.contact_name), pii.mask_phone(booking.contact_phone)
+
+
+def people_by_phone(user, phone: str) -> list[Person]:
+    return list(
+        _scoped(Person.objects.filter(phone=phone, erased_at__isnull=True), user, BOOKING_STAFF_ROLES, "home_path")[:20]
+    )
+
+
+def catalogue() -> list[CatalogueEntry]:
+    return list(CatalogueEntry.objects.filter(active=True))
+
+
+# ------------------------------------------------------------------------------------------------ figures
+
+
+@dataclass
+class Figures:
+    start: date
+    end: date
+    by_area: list[dict] = field(default_factory=list)
+    by_category: list[dict] = field(default_factory=list)
+    by_day: list[dict] = field(default_factory=list)
+    bookings_finished: int = 0
+    on_time: int = 0
+    collected_bookings: int = 0
+    cost_total: Decimal = Decimal("0.00")
+    cost_by_kind: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        """Collected within the booked window, of the bookings finished (collected or partly)."""
+        if not self.collected_bookings:
+            return None
+        return (Decimal(self.on_time) * 100 / self.collected_bookings).quantize(Decimal("0.1"))
+
+    @property
+    def cost_per_pickup(self) -> Decimal | None:
+        if not self.collected_bookings:
+            return None
+        return (self.cost_total / self.collected_bookings).quantize(Decimal("0.01"))
+
+
+def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Figures:
+    """Items, volume and weight collected by area, category and day; on-time rate; cost per pickup.
+
+    Six aggregate queries whatever the volume of data; the scope filter is a path prefix on the booking.
+    """
+    f = Figures(start, end)
+    items = BookingItem.objects.filter(
+        outcome=BookingItem.Outcome.COLLECTED, booking__day__gte=start, booking__day__lte=end
+    )
+    bookings = Booking.objects.filter(day__gte=start, day__lte=end)
+    costs = CostEntry.objects.filter(day__gte=start, day__lte=end)
+    q_items, q_bookings = scope_q(user, FIGURES_ROLES, "booking__path"), scope_q(user, FIGURES_ROLES, "path")
+    q_costs = scope_q(user, FIGURES_ROLES, "booking__path")
+    if q_items is not None:
+        items, bookings, costs = items.filter(q_items), bookings.filter(q_bookings), costs.filter(q_costs)
+    if area is not None:
+        items, bookings, costs = items.filter(booking__area=area), bookings.filter(area=area), costs.filter(area=area)
+    volume = ExpressionWrapper(
+        Coalesce(F("volume_m3"), Decimal("0")) * F("quantity"),
+        output_field=DecimalField(max_digits=14, decimal_places=3),
+    )
+    sums = {
+        "pieces": Coalesce(Sum("quantity"), 0),
+        "volume_m3": Coalesce(Sum(volume), Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=3)),
+        "weight_kg": Coalesce(
+            Sum("collected_weight_kg"), Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2)
+        ),
+    }
+    f.by_area = list(items.values("booking__area__name").annotate(**sums).order_by("booking__area__name"))
+    labels = dict(BookingItem._meta.get_field("category").choices)
+    f.by_category = [
+        {**r, "label": labels.get(r["category"], r["category"])}
+        for r in items.values("category").annotate(**sums).order_by("-weight_kg", "category")
+    ]
+    f.by_day = list(items.values("booking__day").annotate(**sums).order_by("booking__day"))
+    agg = bookings.aggregate(
+        finished=Count("id", filter=Q(status__in=Booking.FINISHED)),
+        collected=Count("id", filter=Q(status__in=[Booking.Status.COLLECTED, Booking.Status.PARTLY])),
+        on_time=Count("id", filter=Q(status__in=[Booking.Status.COLLECTED, Booking.Status.PARTLY], on_time=True)),
+    )
+    f.bookings_finished, f.collected_bookings, f.on_time = agg["finished"], agg["collected"], agg["on_time"]
+    f.cost_by_kind = {
+        r["kind"]: r["total"] for r in costs.values("kind").annotate(total=Sum("amount")).order_by("kind")
+    }
+    f.cost_total = sum(f.cost_by_kind.values(), Decimal("0.00"))
+    return f
+
+
+def bars(rows: list[dict], key: str, label: str, width: int = 360) -> list[dict]:
+    """Rows with a bar length in pixels (for the server-rendered SVG charts)."""
+    top = max((Decimal(r[key]) for r in rows), default=Decimal(0))
+    return [
+        {"label": str(r[label]), "value": r[key], "px": int(Decimal(r[key]) * width / top) if top else 0, "y": 28 * n}
+        for n, r in enumerate(rows)
+    ]

@@ -1,0 +1,27 @@
+"""Background work of bulky-waste collection (django-tasks): planning a day's rounds, sending reminders."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def plan_day_task(plan_id: int) -> int:
+    """Solve and store one area's day; returns the number of rounds."""
+    from gongzhi.bulkywaste.actions import plan_day
+    from gongzhi.bulkywaste.models import DayPlan
+
+    try:
+        plan = plan_day(plan_id)
+    except Exception as e:
+        # Keep the dispatcher informed: the page shows the plan as failed with the error.
+        DayPlan.objects.filter(pk=plan_id).update(status=DayPlan.Status.FAILED, error=str(e)[:2000])
+        raise
+    return plan.rounds.count()
+
+
+@task()
+def send_reminders_task() -> int:
+    from gongzhi.bulkywaste.actions import send_reminders
+
+    return send_reminders()

@@ -1,0 +1,33 @@
+import pytest
+
+from gongzhi.bulkywaste import testing as bw
+
+
+@pytest.fixture
+def area(mini):
+    """福华街街道 as the service area: 10 stops and 20 m³ a day."""
+    return bw.service_area(mini.subdistrict)
+
+
+@pytest.fixture
+def other_area(mini):
+    return bw.service_area(mini.other_subdistrict)
+
+
+@pytest.fixture
+def operator(persona, mini):
+    return persona("hotline_operator", mini.district)
+
+
+@pytest.fixture
+def dispatcher(persona, mini):
+    return persona("dispatcher", mini.subdistrict)
+
+
+@pytest.fixture
+def resident(mini):
+    from gongzhi.core.testing import make_user
+    from gongzhi.registry.models import Person
+
+    person = Person.objects.get(name="张建国")
+    return make_user("zhang", "resident", mini.courtyard, person=person, phone=person.phone)

@@ -1,0 +1,1106 @@
+"""Bulky-waste pages.
+
+Residents: start → items → where → when → contact → photos → check answers → confirmation (one question per
+page, a draft in the session, nothing written until the check page is submitted); their bookings, amend and
+cancel. Staff: the hotline screen (find the caller, book on one page, read the summary back), the property
+manager's compound booking, the dispatcher's day (plan / re-plan, urgent path, rounds), the crew's phone page,
+the illegal-dumping queue and the figures. Anyone: the rating page (token) and the dumping report form.
+
+Permissions are asked of `rules`; the actions check again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gongzhi.bulkywaste import actions, selectors
+from gongzhi.bulkywaste.actions import BookingError, ItemSpec
+from gongzhi.bulkywaste.forms import (
+    AmendForm,
+    CatalogueItemForm,
+    CompoundChoiceForm,
+    ContactForm,
+    CrewItemForm,
+    DumpingForm,
+    OtherItemForm,
+    PhotosForm,
+    RatingForm,
+    ResolveForm,
+    StaffBookingForm,
+    WhenForm,
+    WhereForm,
+    day_label,
+)
+from gongzhi.bulkywaste.models import (
+    Booking,
+    CatalogueEntry,
+    Channel,
+    DayPlan,
+    DumpingReport,
+    Round,
+    RoundStop,
+    ServiceArea,
+)
+from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, CREW_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
+from gongzhi.core import geo, pii
+from gongzhi.core.rules import has_role, scoped
+from gongzhi.registry.models import AreaNode, Person, Unit
+
+DRAFT = "gz_bulky_draft"
+
+
+def roles_required(roles):
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not has_role(request.user, roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _error(form, e: BookingError) -> None:
+    field = e.field if e.field in form.fields else None
+    form.add_error(field, e.zh)
+
+
+def _booking(request, reference: str, perm: str = "bulkywaste.view_booking") -> Booking:
+    booking = get_object_or_404(Booking.objects.select_related("area", "unit", "compound"), reference=reference)
+    if not request.user.has_perm("bulkywaste.view_booking", booking):
+        raise Http404  # out of scope: as if absent
+    if perm != "bulkywaste.view_booking" and not request.user.has_perm(perm, booking):
+        raise PermissionDenied
+    return booking
+
+
+def amap_url(lat, lon, name: str) -> str:
+    """An AMap (高德) marker link: the stored WGS-84 point converted to GCJ-02 at the edge, as Chinese maps need."""
+    glat, glon = geo.wgs84_to_gcj02(float(lat), float(lon))
+    from urllib.parse import quote
+
+    return (
+        f"https://uri.amap.com/marker?position={glon:.6f},{glat:.6f}&name={quote(name)}&coordinate=gaode&callnative=1"
+    )
+
+
+def read_back(booking: Booking) -> str:
+    """The summary the operator reads to the caller before hanging up."""
+    items = "、".join(f"{i.description}{i.quantity}件" for i in booking.items.all())
+    return _(
+        "已为您预约大件垃圾上门回收：%(items)s。地址：%(address)s。时间：%(day)s %(window)s。联系电话尾号%(tail)s。"
+        "预约编号：%(ref)s。如需修改或取消，请在%(cutoff)s前致电%(hotline)s。费用：%(fee)s元。"
+    ) % {
+        "items": items,
+        "address": booking.address,
+        "day": day_label(booking.day),
+        "window": booking.window_label,
+        "tail": booking.contact_phone[-4:],
+        "ref": booking.reference,
+        "cutoff": f"{timezone.localtime(actions.cutoff(booking.area, booking.day)):%m-%d %H:%M}",
+        "hotline": request_hotline(),
+        "fee": booking.fee,
+    }
+
+
+def request_hotline() -> str:
+    from django.conf import settings
+
+    return settings.GONGZHI_HOTLINE
+
+
+# ---------------------------------------------------------------------------------------------- residents
+
+
+@require_GET
+def start(request):
+    """大件垃圾上门回收 — what counts as bulky, where other things go, and the way in."""
+    entries = selectors.catalogue()
+    bulky = [e for e in entries if e.decision().is_bulky]
+    not_bulky = [(e, e.decision()) for e in entries if not e.decision().is_bulky]
+    return render(request, "bulkywaste/start.html", {"bulky": bulky, "not_bulky": not_bulky})
+
+
+def _draft(request) -> dict:
+    return request.session.get(DRAFT, {"items": []})
+
+
+def _save(request, draft: dict) -> None:
+    request.session[DRAFT] = draft
+    request.session.modified = True
+
+
+def _specs(draft: dict) -> list[ItemSpec]:
+    entries = CatalogueEntry.objects.in_bulk(
+        [i["code"] for i in draft.get("items", []) if i.get("code")], field_name="code"
+    )
+    out = []
+    for i in draft.get("items", []):
+        if i.get("code"):
+            if i["code"] in entries:
+                out.append(ItemSpec(entry=entries[i["code"]], quantity=i["quantity"]))
+        else:
+            out.append(
+                ItemSpec(
+                    description=i["description"],
+                    category=i["category"],
+                    quantity=i["quantity"],
+                    weight_kg=Decimal(i["weight_kg"]) if i.get("weight_kg") else None,
+                    volume_m3=Decimal(i["volume_m3"]) if i.get("volume_m3") else None,
+                    length_m=Decimal(i["length_m"]) if i.get("length_m") else None,
+                    integral=i.get("integral", True),
+                )
+            )
+    return out
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book_items(request):
+    """Step 1: what items. Each is checked as it is added; what is not bulky is refused with where it goes."""
+    draft = _draft(request)
+    pick = CatalogueItemForm(request.POST if request.POST.get("action") == "add" else None, prefix="pick")
+    other = OtherItemForm(request.POST if request.POST.get("action") == "other" else None, prefix="other")
+    if request.method == "POST":
+        act = request.POST.get("action")
+        if act == "remove":
+            idx = selectors.parse_after(request.POST.get("index", "")) or 0
+            items = draft.get("items", [])
+            if 1 <= idx <= len(items):
+                items.pop(idx - 1)
+            _save(request, draft)
+            return redirect("bulkywaste:book_items")
+        if act == "continue":
+            if draft.get("items"):
+                return redirect("bulkywaste:book_where")
+            pick = CatalogueItemForm({"pick-quantity": "1"}, prefix="pick")
+            pick.is_valid()
+            pick.errors["entry"] = pick.error_class([_("请至少添加一件物品")])
+        form, spec, row = None, None, None
+        if act == "add" and pick.is_valid():
+            form = pick
+            spec = ItemSpec(entry=pick.cleaned_data["entry"], quantity=pick.cleaned_data["quantity"])
+            row = {"code": spec.entry.code, "quantity": spec.quantity}
+        elif act == "other" and other.is_valid():
+            form, spec = other, other.spec()
+            row = {
+                "description": spec.description,
+                "category": spec.category,
+                "quantity": spec.quantity,
+                "weight_kg": str(spec.weight_kg) if spec.weight_kg is not None else "",
+                "volume_m3": str(spec.volume_m3) if spec.volume_m3 is not None else "",
+                "length_m": str(spec.length_m) if spec.length_m is not None else "",
+                "integral": spec.integral,
+            }
+        if spec is not None:
+            try:
+                actions.check_items([spec])
+            except BookingError as e:
+                form.add_error("entry" if form is pick else "description", e.zh)
+            else:
+                draft.setdefault("items", []).append(row)
+                _save(request, draft)
+                return redirect("bulkywaste:book_items")
+    specs = _specs(draft)
+    return render(
+        request,
+        "bulkywaste/book_items.html",
+        {"pick": pick, "other": other, "items": specs, "step": 1, "error_form": pick if pick.errors else other},
+    )
+
+
+def _units_with_labels(units) -> list[tuple[Unit, str]]:
+    return [(u, actions.address_of_unit(u).text) for u in units if u.compound_id]
+
+
+def _community_nodes() -> list[AreaNode]:
+    """Communities inside an active service area (bounded: a district has tens to a few hundred)."""
+    q = None
+    from django.db.models import Q
+
+    for path in ServiceArea.objects.filter(active=True).values_list("path", flat=True):
+        q = Q(path__startswith=path) if q is None else q | Q(path__startswith=path)
+    if q is None:
+        return []
+    return list(AreaNode.objects.filter(q, level__code="community").order_by("path")[:500])
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book_where(request):
+    """Step 2: where — the resident's own home, or another address with its coordinates."""
+    draft = _draft(request)
+    if not draft.get("items"):
+        return redirect("bulkywaste:book_items")
+    units = _units_with_labels(actions.units_of(request.user.person))
+    nodes = _community_nodes()
+    initial = {"place": str(draft["unit"]) if draft.get("unit") else ("other" if draft.get("address") else "")}
+    initial.update({k: draft.get(k) for k in ("address", "node", "latitude", "longitude") if draft.get(k)})
+    form = WhereForm(request.POST or None, units=units, nodes=nodes, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            if d["place"] == "other":
+                node = next(n for n in nodes if str(n.pk) == d["node"])
+                addr = actions.free_address(d["address"], d["latitude"], d["longitude"], node)
+                actions.area_for(addr.path)
+                draft.update(
+                    unit=None,
+                    address=addr.text,
+                    node=d["node"],
+                    latitude=str(addr.latitude),
+                    longitude=str(addr.longitude),
+                )
+            else:
+                unit = next(u for u, _label in units if str(u.pk) == d["place"])
+                actions.area_for(actions.address_of_unit(unit).path)
+                draft.update(unit=unit.pk, address="", node="", latitude="", longitude="")
+        except BookingError as e:
+            _error(form, e)
+        else:
+            _save(request, draft)
+            return redirect("bulkywaste:book_when")
+    return render(
+        request,
+        "bulkywaste/question.html",
+        {"form": form, "step": 2, "title": _("在哪里上门收运？"), "back": reverse("bulkywaste:book_items")},
+    )
+
+
+def _draft_address(request, draft) -> actions.Address:
+    if draft.get("unit"):
+        unit = get_object_or_404(Unit.objects.select_related("compound", "node"), pk=draft["unit"])
+        return actions.address_of_unit(unit)
+    node = get_object_or_404(AreaNode, pk=draft.get("node") or 0)
+    return actions.free_address(draft.get("address", ""), draft.get("latitude"), draft.get("longitude"), node)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book_when(request):
+    """Step 3: which day (only days with room are offered) and which half-day."""
+    draft = _draft(request)
+    if not draft.get("items"):
+        return redirect("bulkywaste:book_items")
+    if not (draft.get("unit") or draft.get("address")):
+        return redirect("bulkywaste:book_where")
+    area = actions.area_for(_draft_address(request, draft).path)
+    volume = actions._load(_specs(draft))[0]
+    days = [r["day"] for r in actions.availability(area, volume=volume) if r["fits"]][:14]
+    form = WhenForm(request.POST or None, days=days, initial={"day": draft.get("day"), "window": draft.get("window")})
+    if request.method == "POST" and form.is_valid():
+        draft.update(day=form.cleaned_data["day"], window=form.cleaned_data["window"])
+        _save(request, draft)
+        return redirect("bulkywaste:book_contact")
+    return render(
+        request,
+        "bulkywaste/question.html",
+        {
+            "form": form,
+            "step": 3,
+            "title": _("什么时候上门？"),
+            "back": reverse("bulkywaste:book_where"),
+            "no_days": not days,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book_contact(request):
+    """Step 4: who the crew should call."""
+    draft = _draft(request)
+    if not draft.get("day"):
+        return redirect("bulkywaste:book_when")
+    person = request.user.person
+    initial = {
+        "contact_name": draft.get("contact_name") or (person.name if person else request.user.display_name),
+        "contact_phone": draft.get("contact_phone") or request.user.phone or (person.phone if person else ""),
+    }
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            name, phone = actions._check_contact(form.cleaned_data["contact_name"], form.cleaned_data["contact_phone"])
+        except BookingError as e:
+            _error(form, e)
+        else:
+            draft.update(contact_name=name, contact_phone=phone)
+            _save(request, draft)
+            return redirect("bulkywaste:book_photos")
+    return render(
+        request,
+        "bulkywaste/question.html",
+        {"form": form, "step": 4, "title": _("怎么联系您？"), "back": reverse("bulkywaste:book_when")},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book_photos(request):
+    """Step 5 (optional): photos of the items and a note for the crew."""
+    draft = _draft(request)
+    if not draft.get("contact_phone"):
+        return redirect("bulkywaste:book_contact")
+    form = PhotosForm(request.POST or None, request.FILES or None, initial={"notes": draft.get("notes", "")})
+    if request.method == "POST" and form.is_valid():
+        upload = request.FILES.get("photo")
+        try:
+            if upload is not None:
+                if len(draft.get("photos", [])) >= actions.MAX_PHOTOS:
+                    raise BookingError(_("最多上传5张照片"), "at most 5 photos", "photo")
+                stored = actions.stash_photo(upload.read(), upload.name, actor=request.user)
+                draft.setdefault("photos", []).append(stored.pk)
+        except BookingError as e:
+            _error(form, e)
+        else:
+            draft["notes"] = form.cleaned_data["notes"]
+            _save(request, draft)
+            if request.POST.get("action") == "more":
+                return redirect("bulkywaste:book_photos")
+            return redirect("bulkywaste:book_check")
+    return render(
+        request,
+        "bulkywaste/book_photos.html",
+        {"form": form, "step": 5, "photos": len(draft.get("photos", [])), "back": reverse("bulkywaste:book_contact")},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book_check(request):
+    """Step 6: check answers (with the fee and the day that would be offered now), then book."""
+    draft = _draft(request)
+    if not draft.get("contact_phone"):
+        return redirect("bulkywaste:book_contact")
+    specs = _specs(draft)
+    address = _draft_address(request, draft)
+    area = actions.area_for(address.path)
+    day = date.fromisoformat(draft["day"])
+    fee, mode = actions.fee_for(specs, day)
+    if request.method == "POST":
+        try:
+            booking = actions.book(
+                actor=request.user,
+                channel=Channel.WEB,
+                items=specs,
+                address=address,
+                preferred_days=[day],
+                exact_day=True,
+                window=draft["window"],
+                contact_name=draft["contact_name"],
+                contact_phone=draft["contact_phone"],
+                notes=draft.get("notes", ""),
+                upload_ids=draft.get("photos", []),
+                idempotency_key=request.POST.get("idempotency_key", ""),
+            )
+        except BookingError as e:
+            messages.error(request, e.zh)
+            if e.field in ("preferred_days", "day"):
+                return redirect("bulkywaste:book_when")  # the day went meanwhile: choose again
+        else:
+            request.session.pop(DRAFT, None)
+            return redirect("bulkywaste:booking_done", reference=booking.reference)
+    offered = actions.first_free_day(area, actions._load(specs)[0], [day])
+    return render(
+        request,
+        "bulkywaste/book_check.html",
+        {
+            "draft": draft,
+            "items": specs,
+            "address": address,
+            "day": day_label(day),
+            "offered": day_label(offered) if offered and offered != day else None,
+            "window": dict(WhenForm.base_fields["window"].choices).get(draft["window"], draft["window"]),
+            "fee": fee,
+            "fee_mode": mode,
+            "photos": len(draft.get("photos", [])),
+            "idempotency_key": uuid.uuid4().hex,
+        },
+    )
+
+
+@require_GET
+@login_required
+def booking_done(request, reference: str):
+    booking = _booking(request, reference)
+    return render(
+        request, "bulkywaste/done.html", {"booking": booking, "cutoff": actions.cutoff(booking.area, booking.day)}
+    )
+
+
+@require_GET
+@login_required
+def booking_detail(request, reference: str):
+    booking = _booking(request, reference)
+    name, phone = selectors.contact_for(request.user, booking)
+    can_change = request.user.has_perm("bulkywaste.change_booking", booking)
+    before_cutoff = timezone.now() < actions.cutoff(booking.area, booking.day)
+    return render(
+        request,
+        "bulkywaste/booking.html",
+        {
+            "booking": booking,
+            "items": list(booking.items.all()),
+            "contact_name": name,
+            "contact_phone": phone,
+            "can_change": can_change and (before_cutoff or request.user.has_perm("bulkywaste.dispatch", booking.area)),
+            "can_reveal": request.user.has_perm("registry.view_person_unmasked", booking),
+            "cutoff": actions.cutoff(booking.area, booking.day),
+            "stops": list(booking.stops.select_related("round__vehicle").order_by("eta")),
+            "staff": has_role(request.user, BOOKING_STAFF_ROLES),
+        },
+    )
+
+
+@require_POST
+@login_required
+def booking_reveal(request, reference: str):
+    booking = _booking(request, reference)
+    contact = actions.reveal_contact(booking, actor=request.user)
+    return render(request, "bulkywaste/reveal.html", {"booking": booking, "contact": contact})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def booking_amend(request, reference: str):
+    booking = _booking(request, reference, "bulkywaste.change_booking")
+    days = actions.serving_days(booking.area)
+    if booking.day not in days:
+        days = [booking.day, *days]
+    form = AmendForm(
+        request.POST or None,
+        days=days,
+        initial={"day": booking.day.isoformat(), "window": booking.window, "notes": booking.notes},
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            actions.amend_booking(
+                booking,
+                actor=request.user,
+                day=date.fromisoformat(d["day"]),
+                window=d["window"],
+                notes=d["notes"],
+                channel=Channel.HOTLINE if booking.booked_by_id != request.user.pk else "",
+            )
+        except BookingError as e:
+            _error(form, e)
+        else:
+            messages.success(request, _("预约已修改"))
+            return redirect("bulkywaste:booking", reference=reference)
+    return render(request, "bulkywaste/amend.html", {"booking": booking, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def booking_cancel(request, reference: str):
+    booking = _booking(request, reference, "bulkywaste.change_booking")
+    if request.method == "POST":
+        try:
+            actions.cancel_booking(booking, actor=request.user, reason=request.POST.get("reason", "")[:300])
+        except BookingError as e:
+            messages.error(request, e.zh)
+            return redirect("bulkywaste:booking", reference=reference)
+        messages.success(request, _("预约已取消"))
+        return redirect("bulkywaste:booking", reference=reference)
+    return render(request, "bulkywaste/cancel.html", {"booking": booking})
+
+
+@require_GET
+@login_required
+def my_bookings(request):
+    after = selectors.parse_after(request.GET.get("after"))
+    rows = selectors.own_bookings(request.user, after)
+    return render(
+        request,
+        "bulkywaste/mine.html",
+        {"bookings": rows, "next_after": rows[-1].pk if len(rows) == selectors.PAGE else None},
+    )
+
+
+# ------------------------------------------------------------------------------------ staff booking pages
+
+
+def _staff_form(request, *, area, people=(), urgent=False):
+    days = [r["day"] for r in actions.availability(area) if r["fits"]][:21] if area else []
+    initial = {}
+    return StaffBookingForm(
+        request.POST or None,
+        entries=selectors.catalogue(),
+        days=days,
+        people=people,
+        urgent=urgent,
+        initial=initial,
+        prefix="b",
+    )
+
+
+def _staff_book(request, form, *, address, channel, on_behalf_of=None):
+    """Preview (offered day, fee) or book from the dense staff form. Returns (booking, preview)."""
+    d = form.cleaned_data
+    specs = form.specs()
+    area = actions.area_for(address.path)
+    preferred = [date.fromisoformat(d["day"])] if d.get("day") else []
+    try:
+        actions.check_items(specs)
+        actions._check_contact(d["contact_name"], d["contact_phone"])
+    except BookingError as e:
+        _error(form, e)
+        return None, None
+    volume = actions._load(specs)[0]
+    offered = actions.first_free_day(area, volume, preferred)
+    if request.POST.get("action") != "book":
+        fee = actions.fee_for(specs, offered)[0] if offered else None
+        return None, {"offered": day_label(offered) if offered else None, "fee": fee, "volume": volume, "specs": specs}
+    try:
+        booking = actions.book(
+            actor=request.user,
+            channel=channel,
+            items=specs,
+            address=address,
+            preferred_days=preferred,
+            window=d["window"],
+            window_start=d.get("window_start"),
+            window_end=d.get("window_end"),
+            contact_name=d["contact_name"],
+            contact_phone=d["contact_phone"],
+            notes=d.get("notes", ""),
+            on_behalf_of=on_behalf_of,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+        )
+    except BookingError as e:
+        _error(form, e)
+        return None, None
+    return booking, None
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(BOOKING_STAFF_ROLES)
+def hotline(request):
+    """热线坐席 — find the caller (phone, or compound name and unit number), then book on one page."""
+    if not request.user.has_perm("bulkywaste.book_for_resident", None):
+        raise PermissionDenied
+    q = (request.GET.get("q") or "").strip()[:60]
+    results: list[tuple[Unit, str, list[Person]]] = []
+    if q:
+        results = _search_units(request.user, q)
+    unit = None
+    if request.GET.get("unit"):
+        unit = get_object_or_404(
+            Unit.objects.select_related("compound", "node"), pk=selectors.parse_after(request.GET["unit"]) or 0
+        )
+        if not request.user.has_perm("bulkywaste.book_for_resident", unit):
+            raise Http404
+    context = {"q": q, "results": results, "unit": unit}
+    if unit is not None:
+        address = actions.address_of_unit(unit)
+        people = list(
+            Person.objects.filter(residences__unit=unit, residences__until__isnull=True).order_by("pk").distinct()[:20]
+        )
+        area = actions.area_for(address.path)
+        form = _staff_form(
+            request,
+            area=area,
+            people=[(str(p.pk), f"{pii.mask_name(p.name)} {pii.mask_phone(p.phone)}") for p in people],
+        )
+        context.update(address=address, area=area, form=form)
+        if request.method == "POST" and form.is_valid():
+            person = next((p for p in people if str(p.pk) == form.cleaned_data.get("on_behalf_of")), None)
+            booking, preview = _staff_book(request, form, address=address, channel=Channel.HOTLINE, on_behalf_of=person)
+            if booking is not None:
+                return redirect("bulkywaste:staff_done", reference=booking.reference)
+            context["preview"] = preview
+    context["idempotency_key"] = uuid.uuid4().hex
+    return render(request, "bulkywaste/hotline.html", context)
+
+
+def _search_units(user, q: str) -> list[tuple[Unit, str, list[Person]]]:
+    """By phone: the units of people with that number. Otherwise: compound name (and a unit number)."""
+    digits = q.replace(" ", "").replace("-", "")
+    units: list[Unit] = []
+    if digits.isdigit() and len(digits) >= 7:
+        try:
+            phone = pii.normalize_phone(q)
+        except pii.PiiError:
+            phone = digits
+        people = selectors.people_by_phone(user, phone)
+        units = list(
+            Unit.objects.filter(residences__person__in=people, residences__until__isnull=True)
+            .select_related("compound", "node")
+            .distinct()[:20]
+        )
+    else:
+        parts = q.split()
+        name, number = parts[0], (parts[-1] if len(parts) > 1 else "")
+        compounds = scoped(
+            AreaNode.objects.filter(level__is_compound=True, name__contains=name), user, BOOKING_STAFF_ROLES
+        )[:10]
+        qs = Unit.objects.filter(compound__in=list(compounds)).select_related("compound", "node")
+        if number:
+            qs = qs.filter(number=number)
+        units = list(qs.order_by("path", "number")[:30])
+    out = []
+    for u in units:
+        if user.has_perm("bulkywaste.book_for_resident", u):
+            out.append((u, actions.address_of_unit(u).text if u.compound.profile else u.number, []))
+    return out
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(BOOKING_STAFF_ROLES)
+def compound_booking(request):
+    """物业整院预约 — a property manager (or worker) books one pickup for a whole compound."""
+    compounds = [
+        c
+        for c in scoped(
+            AreaNode.objects.filter(level__is_compound=True).select_related("profile"),
+            request.user,
+            BOOKING_STAFF_ROLES,
+        ).order_by("path")[:200]
+        if request.user.has_perm("bulkywaste.book_compound", c)
+    ]
+    if not compounds:
+        raise PermissionDenied
+    choice = CompoundChoiceForm(request.GET or None, compounds=compounds)
+    compound = None
+    if choice.is_valid():
+        compound = next(c for c in compounds if str(c.pk) == choice.cleaned_data["compound"])
+    elif len(compounds) == 1:
+        compound = compounds[0]
+    context = {"choice": choice, "compound": compound, "compounds": compounds}
+    if compound is not None:
+        try:
+            address = actions.address_of_compound(compound)
+            area = actions.area_for(address.path)
+        except BookingError as e:
+            messages.error(request, e.zh)
+            return render(request, "bulkywaste/compound.html", context)
+        form = _staff_form(request, area=area)
+        context.update(address=address, form=form)
+        if request.method == "POST" and form.is_valid():
+            booking, preview = _staff_book(request, form, address=address, channel=Channel.PROPERTY)
+            if booking is not None:
+                return redirect("bulkywaste:staff_done", reference=booking.reference)
+            context["preview"] = preview
+    context["idempotency_key"] = uuid.uuid4().hex
+    return render(request, "bulkywaste/compound.html", context)
+
+
+@require_GET
+@roles_required(BOOKING_STAFF_ROLES)
+def staff_done(request, reference: str):
+    booking = _booking(request, reference)
+    return render(request, "bulkywaste/staff_done.html", {"booking": booking, "read_back": read_back(booking)})
+
+
+@require_GET
+@roles_required(BOOKING_STAFF_ROLES)
+def staff_bookings(request):
+    day = selectors.parse_day(request.GET.get("day"))
+    status = (request.GET.get("status") or "")[:20]
+    after = selectors.parse_after(request.GET.get("after"))
+    rows = selectors.staff_bookings(request.user, day=day, status=status, after=after)
+    for b in rows:
+        b.masked_phone = pii.mask_phone(b.contact_phone)
+    return render(
+        request,
+        "bulkywaste/staff_bookings.html",
+        {
+            "bookings": rows,
+            "day": day,
+            "status": status,
+            "statuses": Booking.Status.choices,
+            "next_after": rows[-1].pk if len(rows) == selectors.PAGE else None,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------------------------- dispatch
+
+
+def _area_and_day(request, roles=DISPATCH_ROLES):
+    areas = selectors.areas_for(request.user, roles)
+    if not areas:
+        raise PermissionDenied
+    pk = selectors.parse_after(request.GET.get("area") or request.POST.get("area"))
+    area = next((a for a in areas if a.pk == pk), areas[0])
+    day = selectors.parse_day(request.GET.get("day") or request.POST.get("day"), timezone.localdate())
+    return areas, area, day
+
+
+@require_GET
+@roles_required(DISPATCH_ROLES)
+def dispatch_day(request):
+    """调度 — one area's day: bookings, rounds, what could not be fitted and why; plan / re-plan."""
+    areas, area, day = _area_and_day(request)
+    if not request.user.has_perm("bulkywaste.dispatch", area):
+        raise PermissionDenied
+    plan = DayPlan.objects.filter(area=area, day=day).first()
+    bookings = list(
+        Booking.objects.filter(area=area, day=day)
+        .exclude(status=Booking.Status.CANCELLED)
+        .order_by("window_start", "id")[:1000]
+    )
+    rounds = list(Round.objects.filter(plan=plan).select_related("vehicle").order_by("vehicle__name") if plan else [])
+    stop_counts = {}
+    if plan:
+        from django.db.models import Count
+
+        stop_counts = dict(
+            RoundStop.objects.filter(round__plan=plan).values("round").annotate(n=Count("id")).values_list("round", "n")
+        )
+    for r in rounds:
+        r.n_stops = stop_counts.get(r.pk, 0)
+    capacity = next((c for c in actions.availability(area) if c["day"] == day), None)
+    return render(
+        request,
+        "bulkywaste/dispatch.html",
+        {
+            "areas": areas,
+            "area": area,
+            "day": day,
+            "plan": plan,
+            "bookings": bookings,
+            "rounds": rounds,
+            "capacity": capacity,
+            "prev": day - timedelta(days=1),
+            "next": day + timedelta(days=1),
+        },
+    )
+
+
+@require_POST
+@roles_required(DISPATCH_ROLES)
+def dispatch_plan(request):
+    areas, area, day = _area_and_day(request)
+    actions.request_plan(area, day, actor=request.user)
+    messages.success(request, _("已开始排线，完成后本页会显示路线"))
+    return redirect(f"{reverse('bulkywaste:dispatch')}?area={area.pk}&day={day.isoformat()}")
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(DISPATCH_ROLES)
+def dispatch_urgent(request):
+    """加急 — a same-day pickup outside the planned capacity, with the reason recorded."""
+    compounds = list(
+        scoped(AreaNode.objects.filter(level__is_compound=True), request.user, DISPATCH_ROLES).order_by("path")[:500]
+    )
+    choice = CompoundChoiceForm(request.GET or None, compounds=compounds)
+    compound = next((c for c in compounds if choice.is_valid() and str(c.pk) == choice.cleaned_data["compound"]), None)
+    context = {"choice": choice, "compound": compound, "urgent": True}
+    if compound is not None:
+        address = actions.address_of_compound(compound)
+        form = _staff_form(request, area=None, urgent=True)
+        context.update(address=address, form=form)
+        if request.method == "POST" and form.is_valid():
+            d = form.cleaned_data
+            try:
+                booking = actions.book_urgent(
+                    actor=request.user,
+                    items=form.specs(),
+                    address=address,
+                    reason=d["reason"],
+                    contact_name=d["contact_name"],
+                    contact_phone=d["contact_phone"],
+                    window_end=d.get("window_end"),
+                    notes=d.get("notes", ""),
+                )
+            except BookingError as e:
+                _error(form, e)
+            else:
+                messages.success(request, _("加急预约已登记，正在重新排线"))
+                return redirect(
+                    f"{reverse('bulkywaste:dispatch')}?area={booking.area_id}&day={booking.day.isoformat()}"
+                )
+    return render(request, "bulkywaste/urgent.html", context)
+
+
+@require_GET
+@login_required
+def round_detail(request, pk: int):
+    rnd = get_object_or_404(Round.objects.select_related("vehicle", "plan__area"), pk=pk)
+    if not request.user.has_perm("bulkywaste.work_round", rnd):
+        raise Http404
+    stops = list(rnd.stops.select_related("booking").order_by("order"))
+    for s in stops:
+        s.map_url = amap_url(s.booking.latitude, s.booking.longitude, s.booking.address)
+    return render(request, "bulkywaste/round.html", {"round": rnd, "stops": stops})
+
+
+# -------------------------------------------------------------------------------------------------- crews
+
+
+@require_GET
+@roles_required(CREW_ROLES | DISPATCH_ROLES)
+def crew_today(request):
+    """The crew's phone page: today's rounds of my vehicles, stops in order."""
+    day = selectors.parse_day(request.GET.get("day"), timezone.localdate())
+    rounds = list(
+        Round.objects.filter(day=day, vehicle__crew=request.user).select_related("vehicle").order_by("start_at")[:10]
+    )
+    stops = list(RoundStop.objects.filter(round__in=rounds).select_related("booking").order_by("round_id", "order"))
+    by_round = {r.pk: [] for r in rounds}
+    for s in stops:
+        s.masked_phone = pii.mask_phone(s.booking.contact_phone)
+        by_round[s.round_id].append(s)
+    for r in rounds:
+        r.stop_list = by_round[r.pk]
+    return render(request, "bulkywaste/crew.html", {"rounds": rounds, "day": day})
+
+
+def _crew_stop(request, pk: int) -> RoundStop:
+    stop = get_object_or_404(RoundStop.objects.select_related("round__vehicle", "round__plan__area", "booking"), pk=pk)
+    if not request.user.has_perm("bulkywaste.work_round", stop.round):
+        raise Http404
+    return stop
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def crew_stop(request, pk: int):
+    """One stop: items with outcome/weight/photo; the contact stays masked until the stop is opened."""
+    stop = _crew_stop(request, pk)
+    booking = stop.booking
+    contact = None
+    forms_by_item = {}
+    items = list(booking.items.all())
+    if request.method == "POST" and request.POST.get("action") == "open":
+        contact = actions.open_stop(stop, actor=request.user)
+    elif request.method == "POST":
+        item_pk = selectors.parse_after(request.POST.get("item"))
+        item = next((i for i in items if i.pk == item_pk), None)
+        if item is None:
+            raise Http404
+        form = CrewItemForm(request.POST, request.FILES, prefix=f"i{item.pk}")
+        if form.is_valid():
+            photo = request.FILES.get(f"i{item.pk}-photo")
+            try:
+                actions.mark_item(
+                    item,
+                    actor=request.user,
+                    outcome=form.cleaned_data["outcome"],
+                    weight_kg=form.cleaned_data["weight_kg"],
+                    photo=(photo.read(), photo.name) if photo else None,
+                )
+            except BookingError as e:
+                _error(form, e)
+            else:
+                messages.success(request, _("已记录"))
+                return redirect("bulkywaste:crew_stop", pk=pk)
+        forms_by_item[item.pk] = form
+    for i in items:
+        i.form = forms_by_item.get(i.pk) or CrewItemForm(
+            prefix=f"i{i.pk}", initial={"outcome": i.outcome if i.outcome != "pending" else None}
+        )
+    return render(
+        request,
+        "bulkywaste/crew_stop.html",
+        {
+            "stop": stop,
+            "booking": booking,
+            "items": items,
+            "contact": contact,
+            "masked_name": pii.mask_name(booking.contact_name),
+            "masked_phone": pii.mask_phone(booking.contact_phone),
+            "map_url": amap_url(booking.latitude, booking.longitude, booking.address),
+            "open": booking.status in Booking.OPEN,
+            "photos": list(booking.photos.select_related("upload")),
+        },
+    )
+
+
+@require_POST
+@login_required
+def crew_round_action(request, pk: int):
+    rnd = get_object_or_404(Round.objects.select_related("vehicle", "plan__area"), pk=pk)
+    if not request.user.has_perm("bulkywaste.work_round", rnd):
+        raise Http404
+    if request.POST.get("action") == "complete":
+        actions.complete_round(rnd, actor=request.user)
+        messages.success(request, _("本趟已完成"))
+    else:
+        actions.start_round(rnd, actor=request.user)
+        messages.success(request, _("已出车"))
+    return redirect("bulkywaste:crew")
+
+
+# ----------------------------------------------------------------------------------------- ratings, dumping
+
+
+@require_http_methods(["GET", "POST"])
+def rate(request, token: str):
+    """评价 — reached by the link in the outcome SMS; no sign-in, one rating per booking."""
+    booking = Booking.objects.filter(rating_token=token, status__in=Booking.FINISHED).first() if token else None
+    if booking is None:
+        return render(request, "bulkywaste/message.html", {"title": _("评价链接无效")}, status=404)
+    if hasattr(booking, "rating"):
+        return render(request, "bulkywaste/message.html", {"title": _("您已评价过本次服务，谢谢")})
+    form = RatingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.rate_service(token, score=int(form.cleaned_data["score"]), comment=form.cleaned_data["comment"])
+        except BookingError as e:
+            form.add_error(None, e.zh)
+        else:
+            return render(request, "bulkywaste/message.html", {"title": _("感谢您的评价")})
+    return render(request, "bulkywaste/rate.html", {"booking": booking, "form": form})
+
+
+REPORTS_PER_HOUR = 5
+
+
+def _client_key(request) -> str:
+    ip = request.META.get("REMOTE_ADDR", "")
+    return "gz_bulky_dump:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
+
+
+@require_http_methods(["GET", "POST"])
+def report_dumping(request):
+    """乱丢大件垃圾举报 — anyone, signed in or not; rate-limited per address, with a honeypot, no CAPTCHA."""
+    nodes = _community_nodes()
+    form = DumpingForm(request.POST or None, request.FILES or None, nodes=nodes)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["website"]:
+            return render(request, "bulkywaste/message.html", {"title": _("已收到您的举报，谢谢")})
+        key = _client_key(request)
+        count = cache.get(key, 0)
+        if count >= REPORTS_PER_HOUR:
+            return render(
+                request,
+                "bulkywaste/message.html",
+                {"title": _("提交过于频繁"), "text": _("请稍后再试，或拨打服务热线")},
+                status=429,
+            )
+        d = form.cleaned_data
+        photo = request.FILES.get("photo")
+        node = next((n for n in nodes if str(n.pk) == d["node"]), None)
+        try:
+            report = actions.report_dumping(
+                actor=request.user if request.user.is_authenticated else None,
+                description=d["description"],
+                node=node,
+                address=d["address"],
+                latitude=d["latitude"],
+                longitude=d["longitude"],
+                photo=(photo.read(), photo.name) if photo else None,
+                reporter_phone=d["reporter_phone"],
+            )
+        except BookingError as e:
+            _error(form, e)
+        else:
+            cache.set(key, count + 1, 3600)
+            return render(
+                request,
+                "bulkywaste/message.html",
+                {"title": _("已收到您的举报，谢谢"), "text": _("举报编号：%(ref)s") % {"ref": report.reference}},
+            )
+    return render(request, "bulkywaste/report.html", {"form": form})
+
+
+@require_GET
+@roles_required(DUMPING_ROLES)
+def dumping_queue(request):
+    status = (request.GET.get("status") or "")[:12]
+    after = selectors.parse_after(request.GET.get("after"))
+    rows = selectors.dumping_queue(request.user, status=status, after=after)
+    return render(
+        request,
+        "bulkywaste/dumping.html",
+        {
+            "reports": rows,
+            "status": status,
+            "statuses": DumpingReport.Status.choices,
+            "next_after": rows[-1].pk if len(rows) == selectors.PAGE else None,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(DUMPING_ROLES)
+def dumping_detail(request, pk: int):
+    report = get_object_or_404(DumpingReport.objects.select_related("area", "assigned_to", "photo"), pk=pk)
+    if not request.user.has_perm("bulkywaste.handle_dumping", report):
+        raise Http404
+    form = ResolveForm(request.POST if request.POST.get("action") == "resolve" else None)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "assign":
+                actions.assign_dumping(report, actor=request.user, assignee=request.user)
+                return redirect("bulkywaste:dumping_detail", pk=pk)
+            if form.is_valid():
+                actions.resolve_dumping(report, actor=request.user, resolution=form.cleaned_data["resolution"])
+                return redirect("bulkywaste:dumping_detail", pk=pk)
+        except BookingError as e:
+            _error(form, e)
+    map_url = amap_url(report.latitude, report.longitude, report.address or report.reference) if report.latitude else ""
+    return render(request, "bulkywaste/dumping_detail.html", {"report": report, "form": form, "map_url": map_url})
+
+
+# ------------------------------------------------------------------------------------------------ figures
+
+
+def _figures_args(request):
+    today = timezone.localdate()
+    end = selectors.parse_day(request.GET.get("to"), today)
+    start = selectors.parse_day(request.GET.get("from"), end - timedelta(days=29))
+    if start > end or (end - start).days > 366:
+        start = end - timedelta(days=29)
+    areas = selectors.areas_for(request.user, FIGURES_ROLES)
+    pk = selectors.parse_after(request.GET.get("area"))
+    area = next((a for a in areas if a.pk == pk), None)
+    return start, end, areas, area
+
+
+@require_GET
+@roles_required(FIGURES_ROLES)
+def figures(request):
+    start, end, areas, area = _figures_args(request)
+    f = selectors.figures(request.user, start, end, area)
+    chart_category = selectors.bars(f.by_category, "weight_kg", "label")
+    chart_day = selectors.bars(f.by_day, "pieces", "booking__day")
+    return render(
+        request,
+        "bulkywaste/figures.html",
+        {
+            "f": f,
+            "areas": areas,
+            "area": area,
+            "chart_category": chart_category,
+            "chart_category_h": 28 * len(chart_category) + 8,
+            "chart_day": chart_day,
+            "chart_day_h": 28 * len(chart_day) + 8,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_GET
+@roles_required(FIGURES_ROLES)
+def figures_xlsx(request):
+    from gongzhi.bulkywaste.exports import figures_workbook
+
+    start, end, _areas, area = _figures_args(request)
+    f = selectors.figures(request.user, start, end, area)
+    response = HttpResponse(
+        figures_workbook(f), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="bulky-figures-{start}-{end}.xlsx"'
+    return response
