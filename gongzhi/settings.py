@@ -218,3 +218,6 @@ LOGGING = {
 # Roles that see unmasked personal data must use a second factor; the demo can relax this for a walk-through.
 GONGZHI_REQUIRE_SECOND_FACTOR = os.environ.get("GONGZHI_REQUIRE_SECOND_FACTOR", "1") == "1"
 GONGZHI_HOTLINE = "0371-68989517"
+# Bulky-waste rounds: road distances from an OSRM /table service when set (e.g. http://osrm:5000);
+# otherwise straight-line distance times a road factor.
+GONGZHI_OSRM_URL = os.environ.get("GONGZHI_OSRM_URL", "")
