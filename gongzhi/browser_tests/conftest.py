@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="package")
-def browser():
+def browser(django_db_setup):
     if not os.access(CHROMIUM, os.X_OK):
         message = f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)"
         if IN_CI:
@@ -50,39 +50,21 @@ def browser():
         if IN_CI:
             pytest.fail(f"playwright is not installed: {exc}", pytrace=False)
         pytest.skip(f"playwright is not installed: {exc}")
+    from django.db import connections
+
+    # Inside Playwright's event loop Django hands out new connection objects (asgiref's Local is per context).
+    # Give them the snapshot taken when the test database was made, so serialized_rollback restores the
+    # seeded data before each browser test and the flush after it does not re-create content types.
+    snapshots = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
     with sync_playwright() as pw:
+        for alias, snapshot in snapshots.items():
+            if snapshot is not None:
+                connections[alias]._test_serialized_contents = snapshot
         instance = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             yield instance
         finally:
             instance.close()
-
-
-@pytest.fixture(autouse=True)
-def _seeded_data(transactional_db):
-    """Put back the data the migrations seed (area levels, organisation kinds, …) after an earlier
-    transactional test's flush removed it. (serialized_rollback would do this, but with Playwright's event
-    loop in the thread Django's restore does not run; re-seeding is simple and explicit.)"""
-    import importlib
-    import pkgutil
-
-    from django.apps import apps
-
-    from gongzhi.registry.models import AreaLevel
-
-    if AreaLevel.objects.exists():
-        return
-    for config in apps.get_app_configs():
-        if not config.name.startswith("gongzhi."):
-            continue
-        try:
-            package = importlib.import_module(f"{config.name}.migrations")
-        except ModuleNotFoundError:
-            continue
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            module = importlib.import_module(f"{config.name}.migrations.{info.name}")
-            if callable(getattr(module, "seed", None)):
-                module.seed(apps, None)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from gongzhi.browser_tests.conftest import DESKTOP, PHONE, sign_in, totp_now
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.testing import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 FULL = "13812345678"
 MASKED = "138****5678"

@@ -154,7 +154,7 @@ def test_queryset_update_and_delete_hit_the_trigger():
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_to_one_chain_all_land_with_contiguous_seqs():
     """Six threads on their own connections append to the same chain at once: no lock, no loss, no gap."""
     from django.db import connections

@@ -218,7 +218,7 @@ def sent_code() -> str:
     return next(tok for tok in __import__("re").findall(r"\d{6}", text))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_resident_signs_in_with_an_sms_code(client):
     resident = make_user("resident-li", phone=MOBILE)
     response = client.post(SMS_LOGIN, {"phone": "+86 139 1234 5678", "send": "1"})
@@ -231,7 +231,7 @@ def test_a_resident_signs_in_with_an_sms_code(client):
     assert int(client.session["_auth_user_id"]) == resident.pk
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_wrong_sms_code_is_refused_and_counted(client):
     make_user("resident-li", phone=MOBILE)
     client.post(SMS_LOGIN, {"phone": MOBILE, "send": "1"})
@@ -245,7 +245,7 @@ def test_a_wrong_sms_code_is_refused_and_counted(client):
     assert AccountLock.objects.get(username=f"sms:{MOBILE}").failures == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_code_dies_after_five_wrong_attempts(client):
     make_user("resident-li", phone=MOBILE)
     client.post(SMS_LOGIN, {"phone": MOBILE, "send": "1"})
@@ -257,7 +257,7 @@ def test_a_code_dies_after_five_wrong_attempts(client):
     assert not is_signed_in(client)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_resending_within_a_minute_is_throttled(client):
     client.post(SMS_LOGIN, {"phone": MOBILE, "send": "1"})
     client.get(f"{SMS_LOGIN}?restart=1")

@@ -43,7 +43,7 @@ def test_the_backend_is_chosen_by_setting():
         assert isinstance(sms.backend(), sms.ConsoleBackend)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_code_is_sent_after_commit_and_only_its_hash_is_kept():
     sms.issue_code(MOBILE)
     code = sent_code()
@@ -53,7 +53,7 @@ def test_a_code_is_sent_after_commit_and_only_its_hash_is_kept():
     assert code not in stored.code_hash and len(stored.code_hash) == 64
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_issuing_again_within_a_minute_is_refused():
     sms.issue_code(MOBILE)
     with pytest.raises(sms.CodeError) as exc:
@@ -62,7 +62,7 @@ def test_issuing_again_within_a_minute_is_refused():
     assert len(LocmemBackend.outbox) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_resending_is_allowed_after_a_minute():
     sms.issue_code(MOBILE)
     SmsCode.objects.update(created_at=timezone.now() - timedelta(seconds=sms.RESEND_SECONDS + 1))
@@ -70,7 +70,7 @@ def test_resending_is_allowed_after_a_minute():
     assert len(LocmemBackend.outbox) == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_expired_code_is_refused():
     sms.issue_code(MOBILE)
     code = sent_code()
@@ -78,14 +78,14 @@ def test_an_expired_code_is_refused():
     assert sms.check_code(MOBILE, "login", code) is False
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_code_is_for_one_purpose_only():
     sms.issue_code(MOBILE, "vote")
     assert sms.check_code(MOBILE, "login", sent_code()) is False
     assert sms.check_code(MOBILE, "vote", sent_code()) is True
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_code_can_be_used_once():
     sms.issue_code(MOBILE)
     code = sent_code()
@@ -102,7 +102,7 @@ def test_no_sms_is_sent_when_the_transaction_rolls_back():
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_racing_requests_cannot_both_use_one_code():
     """Eight threads, each on its own connection, present the same valid code: exactly one succeeds."""
     assert connection.vendor == "postgresql"
