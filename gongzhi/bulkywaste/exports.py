@@ -41,6 +41,16 @@ def figures_workbook(f: Figures) -> bytes:
     table("按片区 By area", "片区 Area", "booking__area__name", f.by_area)
     table("按类别 By category", "类别 Category", "label", f.by_category)
     table("按日 By day", "日期 Day", "booking__day", f.by_day)
+    ledger = wb.create_sheet("台账 Ledger")
+    ledger.append(["日期 Day", "片区 Area", "车辆 Vehicle", "趟 Round", "站数 Stops", "公里 km", "人工时 Crew hours",
+                   "处置千克 kg", "金额（元） Amount (CNY)"])  # fmt: skip
+    for c in ledger[1]:
+        c.font = bold
+    for r in f.ledger_rounds():
+        ledger.append([
+            str(r["day"]), r["area__name"], r["vehicle__name"], r["round_id"], r["stops"],
+            float(r["km"] or 0), float(r["hours"] or 0), float(r["kg"] or 0), float(r["total"] or 0),
+        ])  # fmt: skip
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

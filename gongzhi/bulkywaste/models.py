@@ -299,7 +299,7 @@ class DayPlan(models.Model):
     version = models.PositiveIntegerField(default=0)
     requested_at = models.DateTimeField(null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)
-    matrix = models.CharField(max_length=20, blank=True)
+    matrix = models.CharField(max_length=40, blank=True)
     iterations = models.PositiveIntegerField(default=0)
     seed = models.PositiveIntegerField(default=0)
     unassigned = models.JSONField(default=list, blank=True)  # [{"booking", "reference", "part", "reason"}]

@@ -113,6 +113,24 @@ class Figures:
     collected_bookings: int = 0
     cost_total: Decimal = Decimal("0.00")
     cost_by_kind: dict[str, Decimal] = field(default_factory=dict)
+    cost_by_area: list[dict] = field(default_factory=list)
+    cost_by_vehicle: list[dict] = field(default_factory=list)
+    costs: QuerySet | None = None
+
+    def ledger_rounds(self) -> list[dict]:
+        """台账 per round (for the export): kilometres, crew hours, kilograms and money, summed in SQL."""
+        if self.costs is None:
+            return []
+        kinds = {"km": "vehicle_km", "hours": "crew_hours", "kg": "disposal"}
+        return list(
+            self.costs.values("round_id", "day", "vehicle__name", "area__name")
+            .annotate(
+                stops=Count("stop", distinct=True),
+                **{k: Sum("quantity", filter=Q(kind=v)) for k, v in kinds.items()},
+                total=Sum("amount"),
+            )
+            .order_by("day", "vehicle__name", "round_id")
+        )
 
     @property
     def on_time_rate(self) -> Decimal | None:
@@ -173,6 +191,13 @@ def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Fi
         r["kind"]: r["total"] for r in costs.values("kind").annotate(total=Sum("amount")).order_by("kind")
     }
     f.cost_total = sum(f.cost_by_kind.values(), Decimal("0.00"))
+    f.cost_by_area = list(costs.values("area__name").annotate(total=Sum("amount")).order_by("area__name"))
+    f.cost_by_vehicle = list(
+        costs.values("vehicle__name")
+        .annotate(total=Sum("amount"), rounds=Count("round", distinct=True), pickups=Count("booking", distinct=True))
+        .order_by("vehicle__name")
+    )
+    f.costs = costs
     return f
 
 

@@ -21,6 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -50,6 +51,7 @@ from gongzhi.bulkywaste.models import (
     Booking,
     CatalogueEntry,
     Channel,
+    CostEntry,
     DayPlan,
     DumpingReport,
     Round,
@@ -465,6 +467,12 @@ def booking_detail(request, reference: str):
             "can_reveal": request.user.has_perm("registry.view_person_unmasked", booking),
             "cutoff": actions.cutoff(booking.area, booking.day),
             "stops": list(booking.stops.select_related("round__vehicle").order_by("eta")),
+            "costs": [
+                {"kind": CostEntry.Kind(r["kind"]).label, "total": r["total"]}
+                for r in booking.costs.values("kind").annotate(total=Sum("amount")).order_by("kind")
+            ]
+            if has_role(request.user, FIGURES_ROLES)
+            else [],
             "staff": has_role(request.user, BOOKING_STAFF_ROLES),
         },
     )

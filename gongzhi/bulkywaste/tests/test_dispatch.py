@@ -299,3 +299,50 @@ def test_items_marked_by_someone_not_on_the_round_are_refused(planned_round, ope
     with pytest.raises(PermissionDenied):
         actions.mark_item(a.items.first(), actor=operator, outcome="collected", weight_kg=Decimal(1))
     assert BookingItem.objects.filter(outcome="pending").count() == 3
+
+
+def test_osrm_when_configured_and_straight_line_when_it_fails(area, mini, operator, settings):
+    bw.vehicle(area)
+    bw.book_for(mini.units[0], actor=operator, preferred_days=[TUE])
+    settings.GONGZHI_OSRM_URL = "http://127.0.0.1:9"  # nothing listens: connection refused, no outside network
+    matrix, source = actions.travel_matrix()
+    assert source == "osrm" and matrix.base_url == "http://127.0.0.1:9"
+    p = plan(area)
+    assert p.matrix == "straight_line (osrm failed)" and RoundStop.objects.count() == 1
+    settings.GONGZHI_OSRM_URL = ""
+    assert actions.travel_matrix()[1] == "straight_line"
+
+
+def test_an_amended_day_leaves_the_old_plan_and_joins_the_new(area, mini, operator, django_capture_on_commit_callbacks):
+    bw.vehicle(area)
+    a = bw.book_for(mini.units[0], actor=operator, preferred_days=[TUE])
+    plan(area)
+    plan(area, day=date(2026, 11, 25))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.amend_booking(a, actor=operator, day=date(2026, 11, 25), now=bw.NOW)
+    assert not RoundStop.objects.filter(round__day=TUE).exists()
+    assert RoundStop.objects.get(round__day=date(2026, 11, 25)).booking == a
+    assert Booking.objects.get(pk=a.pk).status == "planned"
+
+
+@pytest.mark.parametrize("n", [4, 24])
+def test_crew_and_round_pages_query_budgets(client, area, mini, operator, n, django_assert_max_num_queries):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from gongzhi.core.testing import PASSWORD
+
+    crew = bw.crew_member("crew-q", mini.subdistrict)
+    bw.vehicle(area, crew=[crew], volume=60_000, weight=9_000)
+    today = timezone.localdate()
+    for i in range(n):
+        b = bw.book_for(mini.units[i % len(mini.units)], actor=operator, items=[bw.item("desk"), bw.item("mattress")])
+        Booking.objects.filter(pk=b.pk).update(day=today)
+    p, _ = DayPlan.objects.get_or_create(area=area, day=today)
+    actions.plan_day(p.pk, iterations=50, now=bw.at(1, 0, 0, month=11))
+    assert RoundStop.objects.count() == n
+    client.login(username=crew.username, password=PASSWORD)
+    rnd = Round.objects.get()
+    for url, budget in ((reverse("bulkywaste:crew"), 12), (reverse("bulkywaste:round", args=[rnd.pk]), 12)):
+        with django_assert_max_num_queries(budget, info=url):
+            assert client.get(url).status_code == 200

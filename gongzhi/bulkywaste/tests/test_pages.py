@@ -342,6 +342,10 @@ def test_figures_hand_checked(client, area, mini, operator, dispatcher):
     summary = {row[0]: row[1] for row in wb["概况 Summary"].iter_rows(values_only=True)}
     assert summary["单次成本（元） Cost per pickup (CNY)"] == 71.5
     assert [row for row in wb["按片区 By area"].iter_rows(values_only=True)][1] == ("福华街街道", 4, 3.36, 140.0)
+    assert [row for row in wb["台账 Ledger"].iter_rows(values_only=True)][1][4:] == (2, 10.0, 2.0, 140.0, 143.0)
+    a, _b = Booking.objects.order_by("id")
+    detail = client.get(reverse("bulkywaste:booking", args=[a.reference])).content.decode()
+    assert "成本台账" in detail and "车辆里程" in detail
     # A worker of the other subdistrict sees none of it.
     other = __import__("gongzhi.bulkywaste.selectors", fromlist=["figures"]).figures(
         type(dispatcher).objects.get(pk=dispatcher.pk) if False else _stranger(mini),
@@ -435,6 +439,11 @@ def test_list_pages_query_budgets(client, area, mini, operator, dispatcher, pers
         b = bw.book_for(mini.units[i % len(mini.units)], actor=operator, now=timezone.now())
         Booking.objects.filter(pk=b.pk).update(day=today, booked_by=operator)
         actions.report_dumping(actor=None, description=f"沙发{i}", node=mini.courtyard, address="院内")
+    bw.vehicle(area, volume=60_000, weight=9_000)
+    bw.vehicle(area, "2号车")
+    plan, _ = DayPlan.objects.get_or_create(area=area, day=today)
+    actions.plan_day(plan.pk, iterations=50, now=bw.at(1, 0, 0))
+    assert RoundStop.objects.count() == n
     worker = persona("community_worker")
     budgets = [
         (operator, reverse("bulkywaste:staff_bookings"), 12),
