@@ -29,8 +29,21 @@ def _sms_outbox():
 
 
 def pytest_collection_modifyitems(config, items):
-    """On SQLite, skip postgres_only tests (CI's SQLite leg deselects them with -m "not postgres_only")."""
+    """On SQLite, skip postgres_only tests (CI's SQLite leg deselects them with -m "not postgres_only").
+
+    Every transactional test gets serialized_rollback=True: its flush then leaves the seeded rows and content
+    types to be restored from the snapshot, instead of re-creating content types under new ids (post_migrate),
+    which would collide with the next serialized test's restore on PostgreSQL.
+    """
     from django.conf import settings
+
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+            continue
+        if not marker.kwargs.get("serialized_rollback"):
+            kwargs = {**marker.kwargs, "transaction": True, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
         return
