@@ -229,6 +229,19 @@ class StaffBookingForm(forms.Form):
         return out
 
 
+class FreeAddressForm(forms.Form):
+    """An address that is not a registry unit (a shop, a street corner), with its WGS-84 coordinates."""
+
+    address = forms.CharField(label=_("详细地址"), max_length=200)
+    node = forms.ChoiceField(label=_("所在社区"))
+    latitude = forms.DecimalField(label=_("纬度（WGS-84）"), max_digits=9, decimal_places=6)
+    longitude = forms.DecimalField(label=_("经度（WGS-84）"), max_digits=9, decimal_places=6)
+
+    def __init__(self, *args, nodes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["node"].choices = [("", _("请选择"))] + [(str(n.pk), n.name) for n in nodes]
+
+
 class CompoundChoiceForm(forms.Form):
     compound = forms.ChoiceField(label=_("整院预约的楼院"))
 

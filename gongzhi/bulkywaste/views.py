@@ -38,6 +38,7 @@ from gongzhi.bulkywaste.forms import (
     ContactForm,
     CrewItemForm,
     DumpingForm,
+    FreeAddressForm,
     OtherItemForm,
     PhotosForm,
     RatingForm,
@@ -138,7 +139,25 @@ def start(request):
     entries = selectors.catalogue()
     bulky = [e for e in entries if e.decision().is_bulky]
     not_bulky = [(e, e.decision()) for e in entries if not e.decision().is_bulky]
-    return render(request, "bulkywaste/start.html", {"bulky": bulky, "not_bulky": not_bulky})
+    user = request.user
+    work = [
+        (url, label)
+        for url, label, roles in (
+            (
+                "bulkywaste:hotline",
+                _("热线预约"),
+                {"hotline_operator", "community_worker", "subdistrict_staff", "district_admin"},
+            ),
+            ("bulkywaste:compound", _("物业整院预约"), {"property_manager", "community_worker"}),
+            ("bulkywaste:staff_bookings", _("预约列表"), BOOKING_STAFF_ROLES),
+            ("bulkywaste:dispatch", _("收运调度"), DISPATCH_ROLES),
+            ("bulkywaste:crew", _("今日收运"), CREW_ROLES),
+            ("bulkywaste:dumping", _("乱丢大件垃圾举报"), DUMPING_ROLES),
+            ("bulkywaste:figures", _("大件垃圾收运统计"), FIGURES_ROLES),
+        )
+        if user.is_authenticated and has_role(user, roles)
+    ]
+    return render(request, "bulkywaste/start.html", {"bulky": bulky, "not_bulky": not_bulky, "work": work})
 
 
 def _draft(request) -> dict:
@@ -618,10 +637,32 @@ def hotline(request):
         if not request.user.has_perm("bulkywaste.book_for_resident", unit):
             raise Http404
     context = {"q": q, "results": results, "unit": unit}
+    free = None
+    if request.GET.get("free"):
+        nodes = [n for n in _community_nodes() if request.user.has_perm("bulkywaste.book_for_resident", n)]
+        free = FreeAddressForm(request.GET if "f-address" in request.GET else None, nodes=nodes, prefix="f")
+        context["free"] = free
+    address = None
     if unit is not None:
         address = actions.address_of_unit(unit)
-        people = list(
-            Person.objects.filter(residences__unit=unit, residences__until__isnull=True).order_by("pk").distinct()[:20]
+    elif free is not None and free.is_bound and free.is_valid():
+        d = free.cleaned_data
+        node = next(n for n in nodes if str(n.pk) == d["node"])
+        try:
+            address = actions.free_address(d["address"], d["latitude"], d["longitude"], node)
+            actions.area_for(address.path)
+        except BookingError as e:
+            _error(free, e)
+            address = None
+    if address is not None:
+        people = (
+            list(
+                Person.objects.filter(residences__unit=unit, residences__until__isnull=True)
+                .order_by("pk")
+                .distinct()[:20]
+            )
+            if unit is not None
+            else []
         )
         area = actions.area_for(address.path)
         form = _staff_form(

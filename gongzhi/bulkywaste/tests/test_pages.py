@@ -456,3 +456,36 @@ def test_list_pages_query_budgets(client, area, mini, operator, dispatcher, pers
         login(client, user)
         with django_assert_max_num_queries(budget, info=url):
             assert client.get(url).status_code == 200
+
+
+def test_the_hotline_books_a_free_text_address_with_coordinates(client, area, mini, operator):
+    login(client, operator)
+    base = reverse("bulkywaste:hotline")
+    page = client.get(base, {"free": 1}).content.decode()
+    assert "纬度（WGS-84）" in page
+    bad = client.get(base, {"free": 1, "f-address": "福华街口报亭旁", "f-node": mini.community.pk, "f-latitude": "95",
+                            "f-longitude": "113.64"}).content.decode()  # fmt: skip
+    assert "error-summary" in bad and "b-contact_name" not in bad
+    query = {"free": 1, "f-address": "福华街口报亭旁", "f-node": mini.community.pk, "f-latitude": "34.7361",
+             "f-longitude": "113.6422"}  # fmt: skip
+    page = client.get(base, query).content.decode()
+    assert "福华街口报亭旁" in page and "b-contact_name" in page
+    from urllib.parse import urlencode
+
+    r = client.post(
+        f"{base}?{urlencode(query)}",
+        {"b-qty_bookcase": "1", "b-window": "afternoon", "b-contact_name": "报亭李师傅", "b-contact_phone": "13700000009",
+         "action": "book"},
+    )  # fmt: skip
+    assert r.status_code == 302
+    b = Booking.objects.get()
+    assert b.unit is None and b.path == mini.community.path and str(b.latitude) == "34.736100"
+
+
+def test_the_start_page_shows_each_role_its_way_in(client, area, operator, dispatcher):
+    login(client, operator)
+    page = client.get(reverse("bulkywaste:start")).content.decode()
+    assert reverse("bulkywaste:hotline") in page and reverse("bulkywaste:dispatch") not in page
+    login(client, dispatcher)
+    page = client.get(reverse("bulkywaste:start")).content.decode()
+    assert reverse("bulkywaste:dispatch") in page and reverse("bulkywaste:figures") in page
