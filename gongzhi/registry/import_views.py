@@ -1,24 +1,18 @@
-"""Staff pages for the roster import (upload → dry-run report → confirm → done) and the roster export.
+"""Staff pages for the roster import (upload → dry-run report → confirm → job status) and the roster export.
 
-Between the steps the uploaded file waits in a private file under VAR_DIR/imports/, named by a random token,
-bound to the user who uploaded it, and deleted once imported or after an hour. Nothing personal goes into the
-audit log; the report kept beside the file holds row numbers, columns and reasons, not cell values.
+The uploaded file waits in the private stash (see `import_jobs`), named by a random token bound to the user who
+uploaded it. A small file is checked inline; a large one, and every real import, runs on the task worker, and
+the job's page refreshes itself every 3 seconds (no JavaScript) until the job has finished. Nothing personal goes
+into the audit log or the job's report: row numbers, columns and reasons, never cell values.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import os
-import re
-import secrets
 import tempfile
-import time
-from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
@@ -30,76 +24,22 @@ from django.views.decorators.http import require_http_methods
 
 from gongzhi.core.roles import REGISTRY_EDITORS
 from gongzhi.core.rules import scoped
-from gongzhi.registry import exporter
+from gongzhi.registry import exporter, import_jobs
 from gongzhi.registry.disclosure import can_unmask
-from gongzhi.registry.importer import COLUMNS, FORMAT_HELP, MAX_BYTES, RosterFileError, import_roster, sample_rows
-from gongzhi.registry.models import AreaNode
+from gongzhi.registry.importer import (
+    COLUMNS,
+    FORMAT_HELP,
+    MAX_BYTES,
+    RosterFileError,
+    estimate_rows,
+    import_roster,
+    sample_rows,
+)
+from gongzhi.registry.models import AreaNode, ImportJob
 
-STASH_SECONDS = 3600
 MAX_SHOWN_ERRORS = 500
 COMPOUND_CHOICES_LIMIT = 500
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
-
-
-# --- The stash: uploaded bytes kept between the dry run and the confirmation ---------------------------
-
-
-def _stash_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "imports"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
-def purge_expired(now: float | None = None) -> None:
-    limit = (now or time.time()) - STASH_SECONDS
-    for item in _stash_dir().iterdir():
-        try:
-            if item.stat().st_mtime < limit:
-                item.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def stash(data: bytes, meta: dict) -> str:
-    purge_expired()
-    token = secrets.token_urlsafe(24)
-    _write_private(_stash_dir() / f"{token}.bin", data)
-    save_meta(token, {**meta, "created": time.time()})
-    return token
-
-
-def save_meta(token: str, meta: dict) -> None:
-    _write_private(_stash_dir() / f"{token}.json", json.dumps(meta, ensure_ascii=False, default=str).encode())
-
-
-def load_meta(token: str, user) -> dict:
-    """The stashed import of this user; 404 for a wrong, expired or someone else's token."""
-    if not _TOKEN.match(token):
-        raise Http404
-    try:
-        meta = json.loads((_stash_dir() / f"{token}.json").read_bytes())
-    except (FileNotFoundError, ValueError):
-        raise Http404 from None
-    if meta.get("user") != user.pk or meta.get("created", 0) < time.time() - STASH_SECONDS:
-        raise Http404
-    return meta
-
-
-def load_data(token: str) -> bytes | None:
-    try:
-        return (_stash_dir() / f"{token}.bin").read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-def drop_data(token: str) -> None:
-    (_stash_dir() / f"{token}.bin").unlink(missing_ok=True)
+REFRESH_SECONDS = 3
 
 
 # --- Pages -----------------------------------------------------------------------------------------------
@@ -143,6 +83,10 @@ def _require_importer(user) -> None:
         raise PermissionDenied
 
 
+def job_url(job: ImportJob) -> str:
+    return reverse("registry:import-job", kwargs={"pk": job.pk})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_start(request):
@@ -164,20 +108,19 @@ def import_start(request):
         upload = form.cleaned_data["file"]
         data = upload.read()
         skip = form.cleaned_data["skip_bad_rows"]
+        name = upload.name[:200]
+        if estimate_rows(data) > import_jobs.BACKGROUND_ROWS:  # seconds of checking: on the task worker
+            job, _created = import_jobs.queue_import(
+                compound, import_jobs.stash(data), actor=request.user, dry_run=True, skip_bad_rows=skip, filename=name
+            )
+            return redirect(job_url(job))
         try:
             report = import_roster(compound, data, actor=request.user, dry_run=True, skip_bad_rows=skip)
         except RosterFileError as e:
             form.add_error("file", f"{e.zh} / {e.en}")
         else:
-            meta = {
-                "user": request.user.pk,
-                "compound": compound.pk,
-                "filename": upload.name[:200],
-                "skip": skip,
-                "report": report.as_dict(),
-                "result": None,
-            }
-            token = stash(data, meta)
+            token = import_jobs.stash(data)
+            import_jobs.record_dry_run(compound, token, report, actor=request.user, filename=name)
             return redirect("registry:import-review", token=token)
     return render(
         request,
@@ -192,40 +135,61 @@ def import_start(request):
     )
 
 
+def _dry_run_of(token: str, user) -> ImportJob:
+    """The dry run of this user's stashed file; 404 for a wrong or someone else's token."""
+    if not import_jobs.TOKEN.match(token):
+        raise Http404
+    job = ImportJob.objects.select_related("compound").filter(token=token, dry_run=True, created_by=user).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+def _import_of(token: str) -> ImportJob | None:
+    return ImportJob.objects.filter(token=token, dry_run=False).first()
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_review(request, token: str):
-    meta = load_meta(token, request.user)
-    if meta.get("result"):
-        return redirect("registry:import-done", token=token)
-    compound = get_object_or_404(AreaNode, pk=meta["compound"])
-    report = meta["report"]
-    problem = ""
-    if request.method == "POST":
-        data = load_data(token)
-        if data is None:
-            raise Http404
+    dry = _dry_run_of(token, request.user)
+    if dry.status != ImportJob.Status.DONE:
+        return redirect(job_url(dry))  # still checking, or the check failed: the job's page says which
+    existing = _import_of(token)
+    if existing is not None:
+        return redirect(job_url(existing))  # already confirmed: never queued twice
+    report = dry.report
+    skip, problem = dry.skip_bad_rows, ""
+    expired = import_jobs.stash_expired(dry)
+    if request.method == "POST" and not report["fatal"]:
         skip = bool(request.POST.get("skip_bad_rows"))
-        result = import_roster(compound, data, actor=request.user, dry_run=False, skip_bad_rows=skip)
-        if result.written:
-            drop_data(token)
-            meta["result"] = result.as_dict()
-            save_meta(token, meta)
-            return redirect("registry:import-done", token=token)
-        report, meta["skip"] = result.as_dict(), skip
-        problem = _("文件中有问题的行，未导入任何数据。请修改文件后重新上传，或勾选“跳过有问题的行”。")
+        if expired:
+            problem = _("上传的文件已超过1小时，已删除，请重新上传。")
+        elif report["errors"] and not skip:
+            # The problems come from the file alone (no database look-up), so the import would write nothing.
+            problem = _("文件中有问题的行，未导入任何数据。请修改文件后重新上传，或勾选“跳过有问题的行”。")
+        else:
+            try:
+                job, _created = import_jobs.queue_import(
+                    dry.compound, token, actor=request.user, dry_run=False, skip_bad_rows=skip, filename=dry.filename
+                )
+            except FileNotFoundError:
+                problem = _("上传的文件已超过1小时，已删除，请重新上传。")
+            else:
+                return redirect(job_url(job))
     errors = report["errors"]
     return render(
         request,
         "registry/import_report.html",
         {
-            "token": token,
-            "meta": meta,
-            "compound": compound,
+            "job": dry,
+            "compound": dry.compound,
             "report": report,
+            "skip": skip,
             "problem": problem,
+            "expired": expired,
             "errors": errors[:MAX_SHOWN_ERRORS],
-            "more_errors": max(0, len(errors) - MAX_SHOWN_ERRORS),
+            "more_errors": max(0, report.get("errors_total", len(errors)) - MAX_SHOWN_ERRORS),
             "summary": _summary_rows(report["summary"]),
         },
     )
@@ -233,35 +197,55 @@ def import_review(request, token: str):
 
 @login_required
 def import_done(request, token: str):
-    meta = load_meta(token, request.user)
-    if not meta.get("result"):
+    """The address of the finished import before imports became jobs: now the import job's page."""
+    _dry_run_of(token, request.user)
+    job = _import_of(token)
+    if job is None:
         return redirect("registry:import-review", token=token)
-    compound = get_object_or_404(AreaNode, pk=meta["compound"])
-    result = meta["result"]
+    return redirect(job_url(job))
+
+
+def _visible_job(request, pk: int) -> ImportJob:
+    job = get_object_or_404(ImportJob.objects.select_related("compound"), pk=pk)
+    if not request.user.has_perm("registry.view_importjob", job):
+        raise Http404  # not even whether it exists
+    return job
+
+
+@login_required
+def import_job(request, pk: int):
+    """A job's status: refreshes itself while queued or running, then the result with counts and reference."""
+    job = import_jobs.sync_with_task(_visible_job(request, pk))
+    if job.dry_run and job.status == ImportJob.Status.DONE and job.created_by_id == request.user.pk:
+        return redirect("registry:import-review", token=job.token)
+    report = job.report or {}
+    errors = report.get("errors", [])
     return render(
         request,
-        "registry/import_done.html",
+        "registry/import_job.html",
         {
-            "meta": meta,
-            "compound": compound,
-            "result": result,
-            "summary": _summary_rows(result["summary"]),
+            "job": job,
+            "compound": job.compound,
+            "report": report,
+            "refresh": REFRESH_SECONDS if not job.finished else None,
+            "errors": errors[:MAX_SHOWN_ERRORS],
+            "more_errors": max(0, report.get("errors_total", len(errors)) - MAX_SHOWN_ERRORS),
+            "summary": _summary_rows(report["summary"]) if report.get("summary") else [],
         },
     )
 
 
 @login_required
-def import_errors_csv(request, token: str):
-    """The full list of problems (every bad row), for fixing the file in Excel."""
-    meta = load_meta(token, request.user)
-    report = meta.get("result") or meta["report"]
+def import_errors_csv(request, pk: int):
+    """The list of problems (every bad row, up to 10,000), for fixing the file in Excel."""
+    job = _visible_job(request, pk)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["行号 row", "列 column", "问题", "problem"])
-    for e in report["errors"]:
+    for e in (job.report or {}).get("errors", []):
         writer.writerow([e["row"], f"{e['column_zh']} / {e['column_en']}", e["message"], e["message_en"]])
     response = HttpResponse(("\ufeff" + buf.getvalue()).encode(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="roster-problems.csv"'
+    response["Content-Disposition"] = f'attachment; filename="roster-problems-{job.pk}.csv"'
     return response
 
 
@@ -349,9 +333,10 @@ def export_url(node: AreaNode, fmt: str = "xlsx") -> str:
 urlpatterns = [
     path("import/", import_start, name="import"),
     path("import/template.xlsx", import_template, name="import-template"),
+    path("import/job/<int:pk>/", import_job, name="import-job"),
+    path("import/job/<int:pk>/problems.csv", import_errors_csv, name="import-problems"),
     path("import/<str:token>/", import_review, name="import-review"),
     path("import/<str:token>/done/", import_done, name="import-done"),
-    path("import/<str:token>/problems.csv", import_errors_csv, name="import-problems"),
     path("export/<int:node_pk>/", export_page, name="export"),
     path("export/<int:node_pk>.xlsx", export_xlsx, name="export-xlsx"),
     path("export/<int:node_pk>.csv", export_csv, name="export-csv"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import crypto, pii
@@ -256,3 +258,48 @@ class UnitSet(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportJob(models.Model):
+    """花名册导入任务 — one roster import, or its dry run, run by the task worker (or inline for a small dry run).
+
+    The uploaded bytes wait in the private stash (VAR_DIR/imports/<token>.bin) until the job has run. The report
+    holds counts and, per problem, the row number, the column and the reason: never a cell's value.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("正在处理")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("未完成")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    compound = models.ForeignKey(AreaNode, on_delete=models.PROTECT, related_name="import_jobs")
+    scope_path = models.CharField(max_length=255, db_index=True)  # the compound's path, for scope checks
+    token = models.CharField(max_length=64)  # names the stashed upload
+    filename = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    dry_run = models.BooleanField()
+    skip_bad_rows = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    report = models.JSONField(null=True, blank=True)
+    message = models.CharField(max_length=300, blank=True)  # why it did not finish, Chinese …
+    message_en = models.CharField(max_length=300, blank=True)  # … and English
+    task_result_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One dry run and one import per uploaded file: a second 确认导入 finds the first job.
+            models.UniqueConstraint(fields=["token", "dry_run"], name="uniq_import_job_per_stash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.filename}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

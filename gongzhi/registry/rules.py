@@ -16,3 +16,12 @@ rules.add_perm("registry.import_roster", is_registry_editor)
 rules.add_perm("registry.export_roster", is_registry_editor)
 rules.add_perm("registry.view_unitset", is_staff_in_scope)
 rules.add_perm("registry.change_unitset", is_registry_editor)
+
+
+@rules.predicate
+def created_the_import_job(user, job) -> bool:
+    return job is not None and job.created_by_id is not None and job.created_by_id == user.pk
+
+
+# A roster import's job and report: the one who started it, and the staff who may import into the compound.
+rules.add_perm("registry.view_importjob", created_the_import_job | is_registry_editor)

@@ -529,7 +529,7 @@ def test_the_import_needs_a_compound_node(mini, worker):
         import_roster(mini.building, csv_bytes(good_rows()), actor=worker)
 
 
-# --- The web flow: upload → report → confirm → done ---------------------------------------------------------
+# --- The web flow: upload → report → confirm → job (the immediate task backend runs it at once) -------------
 
 
 def upload(client, compound, data: bytes, name: str = "roster.csv", skip: bool = False):
@@ -543,8 +543,12 @@ def upload(client, compound, data: bytes, name: str = "roster.csv", skip: bool =
 
 
 @pytest.mark.django_db
-def test_web_flow_dry_run_report_then_confirm_writes_and_shows_counts(client, mini, worker):
+def test_web_flow_dry_run_report_then_confirm_writes_and_shows_counts(
+    client, mini, worker, django_capture_on_commit_callbacks
+):
     from django.urls import reverse
+
+    from gongzhi.registry import import_jobs
 
     client.force_login(worker)
     page = client.get(reverse("registry:import"))
@@ -562,18 +566,23 @@ def test_web_flow_dry_run_report_then_confirm_writes_and_shows_counts(client, mi
     assert "确认导入" in page and "全部通过" in page
     assert not Unit.objects.filter(number="商1").exists()  # the dry run wrote nothing
 
-    done = client.post(review_url)
-    assert done.status_code == 302 and done["Location"].endswith("/done/")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(review_url)
+    assert done.status_code == 302 and "/registry/import/job/" in done["Location"]
     page = client.get(done["Location"]).content.decode()
     assert "花名册已导入" in page and "导入编号" in page
+    assert 'http-equiv="refresh"' not in page  # finished: the page no longer refreshes itself
     assert Unit.objects.filter(number="商1").exists()
-    from gongzhi.registry import import_views
-
-    assert import_views.load_data(token) is None  # the uploaded bytes are gone once imported
+    assert import_jobs.load_data(token) is None  # the uploaded bytes are gone once imported
+    assert client.get(review_url)["Location"] == done["Location"]  # the review now leads to the job
 
 
 @pytest.mark.django_db
-def test_web_report_lists_bad_rows_and_confirming_without_skip_writes_nothing(client, mini, worker):
+def test_web_report_lists_bad_rows_and_confirming_without_skip_writes_nothing(
+    client, mini, worker, django_capture_on_commit_callbacks
+):
+    from gongzhi.registry.models import ImportJob
+
     client.force_login(worker)
     review_url = upload(client, mini.courtyard, xlsx_bytes(bad_file_rows()), name="bad.xlsx")["Location"]
     page = client.get(review_url).content.decode()
@@ -582,13 +591,18 @@ def test_web_report_lists_bad_rows_and_confirming_without_skip_writes_nothing(cl
     again = client.post(review_url)
     assert again.status_code == 200 and "未导入任何数据" in again.content.decode()
     assert snapshot(mini.courtyard) == before
-    problems = client.get(review_url + "problems.csv")
+    assert not ImportJob.objects.filter(dry_run=False).exists()  # nothing queued for a file that cannot go in
+    dry = ImportJob.objects.get(dry_run=True)
+    problems = client.get(f"/registry/import/job/{dry.pk}/problems.csv")
     text = problems.content.decode("utf-8-sig")
     assert text.count("\n") == len(EXPECTED) + 1 and "楼栋不能为空" in text
 
-    done = client.post(review_url, {"skip_bad_rows": "1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(review_url, {"skip_bad_rows": "1"})
     assert done.status_code == 302
     assert Unit.objects.filter(number="201", compound=mini.courtyard, node__parent__name=B).exists()
+    page = client.get(done["Location"]).content.decode()
+    assert "花名册已导入" in page and "跳过了" in page
 
 
 @pytest.mark.django_db
@@ -620,21 +634,21 @@ def test_web_import_forbidden_outside_scope(client, mini, persona):
 
 
 @pytest.mark.django_db
-def test_stashed_files_expire(mini, worker, monkeypatch):
-    from gongzhi.registry import import_views
-
-    token = import_views.stash(b"x", {"user": worker.pk})
-    assert import_views.load_meta(token, worker)["user"] == worker.pk
+def test_stashed_files_expire_unless_a_job_waits_for_them(mini, worker, monkeypatch):
     import time
 
-    later = time.time() + import_views.STASH_SECONDS + 5
-    monkeypatch.setattr(import_views.time, "time", lambda: later)
-    from django.http import Http404
+    from gongzhi.registry import import_jobs
 
-    with pytest.raises(Http404):
-        import_views.load_meta(token, worker)
-    import_views.purge_expired()
-    assert import_views.load_data(token) is None
+    token = import_jobs.stash(b"x")
+    waiting = import_jobs.stash(csv_bytes(good_rows()))
+    import_jobs.queue_import(mini.courtyard, waiting, actor=worker, dry_run=False)  # queued, not run
+    assert import_jobs.load_data(token) == b"x"
+    later = time.time() + import_jobs.STASH_SECONDS + 5
+    monkeypatch.setattr(import_jobs.time, "time", lambda: later)
+    import_jobs.purge_expired()
+    assert import_jobs.load_data(token) is None
+    assert import_jobs.load_data(waiting) is not None  # the worker still needs it
+    assert import_jobs.load_data("../../etc/passwd") is None  # tokens are checked
 
 
 # --- API -------------------------------------------------------------------------------------------------
@@ -658,6 +672,21 @@ def api(worker):
     return client
 
 
+@pytest.fixture
+def api_import(api, django_capture_on_commit_callbacks):
+    """POST a real import (202), let the immediate task backend run it, then GET its status."""
+
+    def run(compound_pk, data: bytes, **fields):
+        with django_capture_on_commit_callbacks(execute=True):
+            accepted = api_post(api, compound_pk, data, dry_run="false", **fields)
+        assert accepted.status_code == 202, accepted.json()
+        body = accepted.json()
+        assert body["status"] == "queued" and accepted["Location"] == body["status_url"]
+        return api.get(body["status_url"])
+
+    return run
+
+
 @pytest.mark.django_db
 def test_api_dry_run_reports_bad_rows_with_fields_and_reasons(mini, api):
     response = api_post(api, mini.courtyard.pk, csv_bytes(bad_file_rows()))
@@ -670,23 +699,24 @@ def test_api_dry_run_reports_bad_rows_with_fields_and_reasons(mini, api):
 
 
 @pytest.mark.django_db
-def test_api_real_import_is_400_with_field_errors_when_rows_are_bad_and_201_when_written(mini, api):
+def test_api_real_import_fails_with_field_errors_when_rows_are_bad_and_is_done_when_written(mini, api_import):
     before = snapshot(mini.courtyard)
-    response = api_post(api, mini.courtyard.pk, csv_bytes(bad_file_rows()), dry_run="false")
-    assert response.status_code == 400
+    response = api_import(mini.courtyard.pk, csv_bytes(bad_file_rows()))
+    assert response.status_code == 200
     body = response.json()
-    assert body["message"] == "花名册有问题的行，未写入任何数据"
+    assert body["status"] == "failed" and body["message"] == "花名册有问题的行，未写入任何数据"
     assert {"field": "rows.5.phone", "code": "invalid_row"}.items() <= next(
         e for e in body["errors"] if e["field"] == "rows.5.phone"
     ).items()
     assert body["report"]["written"] is False and snapshot(mini.courtyard) == before
 
-    response = api_post(api, mini.courtyard.pk, csv_bytes(bad_file_rows()), dry_run="false", skip_bad_rows="true")
-    assert response.status_code == 201 and response.json()["written"] is True
-    assert response.json()["skipped_rows"] == sorted({r for r, _, _ in EXPECTED} | {13, 17})
+    response = api_import(mini.courtyard.pk, csv_bytes(bad_file_rows()), skip_bad_rows="true")
+    body = response.json()
+    assert body["status"] == "done" and body["report"]["written"] is True and body["errors"] == []
+    assert body["report"]["skipped_rows"] == sorted({r for r, _, _ in EXPECTED} | {13, 17})
 
-    response = api_post(api, mini.courtyard.pk, csv_bytes(good_rows()), dry_run="false")
-    assert response.status_code == 201 and response.json()["summary"]["units_new"] == 3
+    response = api_import(mini.courtyard.pk, csv_bytes(good_rows()))
+    assert response.json()["status"] == "done" and response.json()["report"]["summary"]["units_new"] == 3
 
 
 @pytest.mark.django_db
@@ -696,6 +726,7 @@ def test_api_bad_requests_name_the_field(mini, api):
         (api_post(api, "abc", csv_bytes(good_rows())), "compound"),
         (api_post(api, mini.courtyard.pk, None), "file"),
         (api_post(api, mini.courtyard.pk, b"\xd0\xcf\x11\xe0old"), "file"),
+        (api_post(api, mini.courtyard.pk, b"\xd0\xcf\x11\xe0old", dry_run="false"), "file"),
         (api_post(api, mini.courtyard.pk, csv_bytes(good_rows()), dry_run="maybe"), "dry_run"),
         (api_post(api, mini.building.pk, csv_bytes(good_rows())), "compound"),
     ]
@@ -715,16 +746,20 @@ def test_api_permissions_401_403_404(mini, persona):
     stranger.force_authenticate(persona("community_worker", mini.other_subdistrict))
     response = api_post(stranger, mini.courtyard.pk, csv_bytes(good_rows()))
     assert response.status_code == 403 and response.json()["message"] == "您没有权限执行此操作"
+    response = api_post(stranger, mini.courtyard.pk, csv_bytes(good_rows()), dry_run="false")
+    assert response.status_code == 403
     assert api_post(stranger, 999999, csv_bytes(good_rows())).status_code == 404
 
 
 @pytest.mark.django_db
-def test_api_schema_documents_the_endpoint_and_its_errors(client, worker):
+def test_api_schema_documents_the_endpoints_and_their_errors(client, worker):
     client.force_login(worker)
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     post = schema["paths"]["/api/v1/roster-imports/"]["post"]
-    assert {"200", "201", "400", "401", "403", "404"} <= set(post["responses"])
+    assert {"200", "202", "400", "401", "403", "404"} <= set(post["responses"])
     assert "multipart/form-data" in post["requestBody"]["content"]
+    get = schema["paths"]["/api/v1/roster-imports/{id}/"]["get"]
+    assert {"200", "401", "404"} <= set(get["responses"])
 
 
 # --- Samples and the command --------------------------------------------------------------------------------
