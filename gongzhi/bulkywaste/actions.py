@@ -546,6 +546,8 @@ def book(
         for upload in stashed:
             BookingPhoto.objects.create(booking=booking, upload=upload)
             photo_ids.append(upload.pk)
+        # Stashed before the booking existed: now it belongs to the booking's area (the crew may see it).
+        Upload.objects.filter(pk__in=photo_ids, scope_path="").update(scope_path=booking.path)
     audit.record(
         "bulky.book",
         booking,

@@ -526,7 +526,7 @@ def booking_amend(request, reference: str):
                 day=date.fromisoformat(d["day"]),
                 window=d["window"],
                 notes=d["notes"],
-                channel=Channel.HOTLINE if booking.booked_by_id != request.user.pk else "",
+                channel=_amend_channel(request.user, booking),
             )
         except BookingError as e:
             _error(form, e)
@@ -536,13 +536,24 @@ def booking_amend(request, reference: str):
     return render(request, "bulkywaste/amend.html", {"booking": booking, "form": form})
 
 
+def _amend_channel(user, booking: Booking) -> str:
+    if booking.booked_by_id == user.pk or (user.person_id and booking.on_behalf_of_id == user.person_id):
+        return Channel.WEB
+    return Channel.HOTLINE
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def booking_cancel(request, reference: str):
     booking = _booking(request, reference, "bulkywaste.change_booking")
     if request.method == "POST":
         try:
-            actions.cancel_booking(booking, actor=request.user, reason=request.POST.get("reason", "")[:300])
+            actions.cancel_booking(
+                booking,
+                actor=request.user,
+                reason=request.POST.get("reason", "")[:300],
+                channel=_amend_channel(request.user, booking),
+            )
         except BookingError as e:
             messages.error(request, e.zh)
             return redirect("bulkywaste:booking", reference=reference)

@@ -91,6 +91,7 @@ def test_a_resident_books_in_six_steps(client, area, mini, resident, django_capt
     booking = Booking.objects.get()
     assert r["Location"] == reverse("bulkywaste:booking_done", args=[booking.reference])
     assert booking.channel == "web" and booking.booked_by == resident and booking.photos.count() == 1
+    assert booking.photos.get().upload.scope_path == mini.units[0].path  # the crew of that area may see it
     assert booking.day == date.fromisoformat(day) and booking.window == "afternoon" and booking.notes == "放在单元门口"
     done = client.get(r["Location"]).content.decode()
     assert booking.reference in done and "0371-68989517" in done
