@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -873,12 +873,16 @@ class _Problem:
 
 def _problem(plan: DayPlan, now: datetime) -> _Problem:
     area, day = plan.area, plan.day
-    busy = Q(stops__round__day=day, stops__round__status__in=[Round.Status.STARTED, Round.Status.COMPLETED])
-    bookings = list(Booking.objects.filter(area=area, day=day, status__in=Booking.OPEN).exclude(busy).order_by("id"))
-    vehicles = list(
-        Vehicle.objects.filter(area=area, active=True)
-        .exclude(rounds__day=day, rounds__status__in=[Round.Status.STARTED, Round.Status.COMPLETED])
+    # Subqueries, not exclude() across the relation: exclude(rounds__day=…, rounds__status=…) would also drop
+    # a vehicle that has a completed round on ANOTHER day and a planned round on this one.
+    under_way = Round.objects.filter(day=day, status__in=[Round.Status.STARTED, Round.Status.COMPLETED])
+    bookings = list(
+        Booking.objects.filter(area=area, day=day, status__in=Booking.OPEN)
+        .exclude(pk__in=RoundStop.objects.filter(round__in=under_way).values("booking_id"))
         .order_by("id")
+    )
+    vehicles = list(
+        Vehicle.objects.filter(area=area, active=True).exclude(pk__in=under_way.values("vehicle_id")).order_by("id")
     )
     today = timezone.localdate(now)
     earliest = _seconds(timezone.localtime(now).time()) if day == today else 0

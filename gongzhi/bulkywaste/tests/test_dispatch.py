@@ -346,3 +346,27 @@ def test_crew_and_round_pages_query_budgets(client, area, mini, operator, n, dja
     for url, budget in ((reverse("bulkywaste:crew"), 12), (reverse("bulkywaste:round", args=[rnd.pk]), 12)):
         with django_assert_max_num_queries(budget, info=url):
             assert client.get(url).status_code == 200
+
+
+def test_a_vehicle_that_finished_another_day_is_planned_again_and_again(planned_round, mini, operator):
+    """Regression: excluding vehicles 'with a round under way' must look at this day's rounds only."""
+    rnd, crew, a, b = planned_round
+    for booking in (a, b):
+        for item in booking.items.all():
+            actions.mark_item(item, actor=crew, outcome="collected", weight_kg=Decimal(10), now=bw.at(24, 11))
+    assert Round.objects.get().status == "completed"
+    wed = date(2026, 11, 25)
+    c = bw.book_for(mini.units[2], actor=operator, preferred_days=[wed])
+    for _ in range(3):  # the second plan sees the first plan's (planned) round of the same vehicle
+        p = plan(rnd.plan.area, day=wed)
+        assert p.unassigned == [] and RoundStop.objects.get(round__day=wed).booking == c
+
+
+def test_a_started_round_is_kept_when_the_day_is_re_planned(planned_round, mini, operator):
+    rnd, crew, a, b = planned_round
+    actions.start_round(rnd, actor=crew)
+    extra = bw.book_for(mini.units[2], actor=operator, preferred_days=[TUE])
+    p = plan(rnd.plan.area)
+    assert Round.objects.filter(status="started").count() == 1
+    assert {s.booking_id for s in Round.objects.get(status="started").stops.all()} == {a.pk, b.pk}
+    assert [u["reference"] for u in p.unassigned] == [extra.reference]  # the only vehicle is out already
