@@ -2,6 +2,7 @@
 
     python bench/solomon.py --seconds 10 /work/shared/benchmarks/solomon/*.txt
     python bench/solomon.py --seconds 10 --no-baseline /work/shared/benchmarks/solomon/C101.txt
+    python bench/solomon.py --summarize part1.jsonl part2.jsonl   # summary of saved output
 
 Each instance is solved with the platform's own routing code
 (:mod:`gongzhi.bulkywaste.routing`, the same ``solve`` the dispatcher uses) and, unless
@@ -42,9 +43,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams  # noqa: E402
+from pyvrp.solve import SolveParams  # noqa: E402
+
 from gongzhi.bulkywaste import routing  # noqa: E402
 
 CLASSES = ("C1", "C2", "R1", "R2", "RC1", "RC2")
+DEFAULT_RESTARTS = "default,5000"
+"""Worker 0 runs PyVRP's defaults, worker 1 restarts from its best after 5,000 idle iterations."""
 OVERHEAD_SECONDS = 0.15
 """Held back from each solver's budget for building the model and checking the result."""
 
@@ -165,8 +171,14 @@ class CpuTime:
         return time.process_time() - self.start > self.seconds
 
 
-def _gongzhi_one(instance: Instance, seconds: float, seed: int, clock: str) -> list[list[int]]:
-    """One PyVRP search through the platform's routing module."""
+def _gongzhi_one(
+    instance: Instance, seconds: float, seed: int, clock: str, restart_after: int | None
+) -> list[list[int]]:
+    """One PyVRP search through the platform's routing module.
+
+    ``restart_after`` is PyVRP's ``num_iters_no_improvement``: after that many iterations
+    without a new best the search restarts from the best (``None``: PyVRP's default).
+    """
     stops = [
         routing.Stop(
             id=str(c.number),
@@ -183,10 +195,14 @@ def _gongzhi_one(instance: Instance, seconds: float, seed: int, clock: str) -> l
         routing.VehicleSpec(f"V{i + 1}", depot, (instance.capacity,), instance.depot.ready, instance.depot.due)
         for i in range(instance.num_vehicles)
     ]
+    params = None
+    if restart_after is not None:
+        params = SolveParams(ils=IteratedLocalSearchParams(num_iters_no_improvement=restart_after))
+    matrix = routing.EuclideanMatrix()
     if clock == "cpu":
-        plan = routing.solve(stops, vehicles, routing.EuclideanMatrix(), stopping=lambda: CpuTime(seconds), seed=seed)
+        plan = routing.solve(stops, vehicles, matrix, stopping=lambda: CpuTime(seconds), seed=seed, params=params)
     else:
-        plan = routing.solve(stops, vehicles, routing.EuclideanMatrix(), seconds=seconds, seed=seed)
+        plan = routing.solve(stops, vehicles, matrix, seconds=seconds, seed=seed, params=params)
     if plan.unassigned:
         print(f"FAIL: {instance.name} gongzhi left stops unassigned: {list(plan.unassigned)}", file=sys.stderr)
     return [[int(sid) for sid in route.stop_ids] for route in plan.routes]
@@ -266,13 +282,22 @@ def best_of(instance: Instance, results: Sequence[list[list[int]]]) -> tuple[lis
 
 
 def run_solver(
-    pool: ProcessPoolExecutor, solver: str, instance: Instance, seconds: float, workers: int, clock: str
+    pool: ProcessPoolExecutor,
+    solver: str,
+    instance: Instance,
+    seconds: float,
+    workers: int,
+    clock: str,
+    restarts: Sequence[int | None] = (None,),
 ) -> tuple[list[list[int]], Checked, float]:
     """Run ``workers`` independent searches in parallel; return the best and the wall time."""
     budget = max(0.1, seconds - OVERHEAD_SECONDS)
     started = time.perf_counter()
     if solver == "gongzhi":
-        futures = [pool.submit(_gongzhi_one, instance, budget, seed, clock) for seed in range(workers)]
+        futures = [
+            pool.submit(_gongzhi_one, instance, budget, seed, clock, restarts[seed % len(restarts)])
+            for seed in range(workers)
+        ]
     else:
         strategies = [ORTOOLS_STRATEGIES[i % len(ORTOOLS_STRATEGIES)] for i in range(workers)]
         futures = [pool.submit(_ortools_one, instance, budget, s, clock) for s in strategies]
@@ -288,33 +313,37 @@ def load_bks(instance_path: Path) -> dict[str, dict[str, object]]:
 
 
 def summary(rows: list[dict[str, object]], solvers: Sequence[str]) -> str:
-    """Mean gap per class and overall, solvers side by side, plus feasibility counts."""
+    """Mean gap per class and overall, solvers side by side, with feasible counts."""
     gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
-    feasible: dict[str, int] = defaultdict(int)
-    count: dict[str, int] = defaultdict(int)
+    feasible: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows:
-        solver = str(row["solver"])
-        count[solver] += 1
-        feasible[solver] += bool(row["feasible"])
-        if row.get("gap_pct") is not None:
-            gaps[(str(row["class"]), solver)].append(float(row["gap_pct"]))  # type: ignore[arg-type]
-            gaps[("all", solver)].append(float(row["gap_pct"]))  # type: ignore[arg-type]
-    header = f"{'class':<6}{'n':>4}" + "".join(f"{s + ' gap %':>16}" for s in solvers)
+        solver, klass = str(row["solver"]), str(row["class"])
+        for key in ((klass, solver), ("all", solver)):
+            feasible[key] += bool(row["feasible"])
+            if row.get("gap_pct") is not None:
+                gaps[key].append(float(row["gap_pct"]))  # type: ignore[arg-type]
+    header = f"{'class':<6}{'n':>4}" + "".join(f"{s + ' gap %':>16}{'feasible':>10}" for s in solvers)
     lines = ["", "Mean gap to the distance-first best-known solution (BKS.json <name>_distance):", header]
     for klass in (*CLASSES, "all"):
         n = max((len(gaps[(klass, s)]) for s in solvers), default=0)
         if n == 0:
             continue
-        cells = "".join(f"{sum(g) / len(g):>16.3f}" if (g := gaps[(klass, s)]) else f"{'-':>16}" for s in solvers)
+        cells = "".join(
+            (f"{sum(g) / len(g):>16.3f}" if (g := gaps[(klass, s)]) else f"{'-':>16}")
+            + f"{f'{feasible[(klass, s)]}/{len(g)}':>10}"
+            for s in solvers
+        )
         lines.append(f"{klass:<6}{n:>4}{cells}")
-    lines.append("feasible: " + ", ".join(f"{s} {feasible[s]}/{count[s]}" for s in solvers))
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", type=Path, help="Solomon instance files (.txt)")
-    parser.add_argument("--seconds", type=float, required=True, help="wall-clock seconds per instance and solver")
+    parser.add_argument("files", nargs="+", type=Path, help="Solomon instance files (.txt), or saved JSON lines")
+    parser.add_argument("--seconds", type=float, help="seconds per instance and solver (required unless --summarize)")
+    parser.add_argument(
+        "--summarize", action="store_true", help="FILES are saved JSON-lines outputs: print their summary only"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the OR-Tools baseline")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="parallel searches per solver (default: all cores)"
@@ -326,7 +355,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="budget each search in wall-clock time (default) or in its own CPU time, which is what an "
         "otherwise idle machine gives in wall-clock time; use cpu when others share the machine",
     )
+    parser.add_argument(
+        "--restart-after",
+        default=DEFAULT_RESTARTS,
+        help="PyVRP num_iters_no_improvement per worker, comma-separated and cycled; 'default' keeps "
+        f"PyVRP's (default: {DEFAULT_RESTARTS})",
+    )
     args = parser.parse_args(argv)
+    restarts = [None if r == "default" else int(r) for r in args.restart_after.split(",")]
+    if args.summarize:
+        latest: dict[tuple[str, str], dict[str, object]] = {}
+        for f in args.files:
+            for line in f.read_text().splitlines():
+                if line.startswith("{"):
+                    row = json.loads(line)
+                    latest[(row["instance"], row["solver"])] = row  # a re-run replaces an earlier line
+        saved = list(latest.values())
+        print(summary(saved, list(dict.fromkeys(str(row["solver"]) for row in saved))))
+        return 0
+    if args.seconds is None:
+        parser.error("--seconds is required")
     solvers = ["gongzhi"] if args.no_baseline else ["gongzhi", "ortools"]
     if not args.no_baseline:
         try:
@@ -343,7 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             bks = float(bks_entry["best_known_cost"]) if bks_entry else None  # type: ignore[arg-type]
             for solver in solvers:
                 load = os.getloadavg()[0]
-                routes, checked, wall = run_solver(pool, solver, instance, args.seconds, args.workers, args.clock)
+                routes, checked, wall = run_solver(
+                    pool, solver, instance, args.seconds, args.workers, args.clock, restarts
+                )
                 for error in checked.errors:
                     print(f"FAIL: {instance.name} {solver}: {error}", file=sys.stderr)
                 failures += bool(checked.errors)

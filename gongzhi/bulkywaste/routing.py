@@ -53,6 +53,7 @@ __all__ = [
     "UnassignedReason",
     "VehicleSpec",
     "Visit",
+    "haversine_m",
     "solve",
     "split_oversized",
 ]
