@@ -315,7 +315,9 @@ class OsrmMatrix:
 
     Only used when a deployment configures ``base_url`` (e.g. its own OSRM built from
     OpenStreetMap data); the network is touched only by :meth:`matrices`.  ``opener``
-    is ``urllib.request.urlopen`` unless a test passes a fake.
+    is ``urllib.request.urlopen`` unless a test passes a fake.  One request covers the
+    whole day, so the server's ``--max-table-size`` (100 by default) must be at least
+    the number of distinct places (depots and stops).
     """
 
     base_url: str
