@@ -6,8 +6,8 @@ the same all-or-nothing transaction, the same audit entries, the permission chec
 A small file's dry run is still checked inline and recorded as a finished job, so the review step reads one
 kind of record whatever the size.
 
-The stash is a private directory, VAR_DIR/imports/, one `<token>.bin` per upload, deleted when its import has
-run and otherwise after an hour. Web and task workers must share VAR_DIR (they do on one machine).
+The stash is a private directory, MEDIA_ROOT/roster-imports/ (the private uploads' storage, which every web and
+task worker mounts), one `<token>.bin` per upload, deleted when its import has run and otherwise after an hour.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ NO_QUEUE = (
 
 
 def _stash_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "imports"
+    path = Path(settings.MEDIA_ROOT) / "roster-imports"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
@@ -109,7 +109,8 @@ def purge_expired(now: float | None = None) -> None:
     """Delete stashed files older than an hour, except those a queued or running job still needs."""
     limit = (now or time.time()) - STASH_SECONDS
     old = []
-    for item in _stash_dir().iterdir():
+    legacy = Path(settings.VAR_DIR) / "imports"  # where the stash was before imports became jobs
+    for item in [*_stash_dir().iterdir(), *(legacy.iterdir() if legacy.is_dir() else ())]:
         try:
             if item.stat().st_mtime < limit:
                 old.append(item)

@@ -212,12 +212,24 @@ def _visible_job(request, pk: int) -> ImportJob:
     return job
 
 
+def _refresh_is_not_activity(request) -> None:
+    """While the page refreshes itself, its requests leave the session as it is.
+
+    An automatic refresh is not the user's activity, so it does not extend the idle timeout (the session is saved
+    on every request otherwise). And it writes nothing: on SQLite, a running import holds the one write lock for
+    many seconds (10,000 units: ~15 s), and a session write would wait behind it, then fail.
+    """
+    request.session.save = lambda must_create=False: None
+
+
 @login_required
 def import_job(request, pk: int):
     """A job's status: refreshes itself while queued or running, then the result with counts and reference."""
     job = import_jobs.sync_with_task(_visible_job(request, pk))
     if job.dry_run and job.status == ImportJob.Status.DONE and job.created_by_id == request.user.pk:
         return redirect("registry:import-review", token=job.token)
+    if not job.finished:
+        _refresh_is_not_activity(request)
     report = job.report or {}
     errors = report.get("errors", [])
     return render(

@@ -263,7 +263,7 @@ class UnitSet(models.Model):
 class ImportJob(models.Model):
     """花名册导入任务 — one roster import, or its dry run, run by the task worker (or inline for a small dry run).
 
-    The uploaded bytes wait in the private stash (VAR_DIR/imports/<token>.bin) until the job has run. The report
+    The uploaded bytes wait in the private stash (MEDIA_ROOT/roster-imports/<token>.bin) until the job has run. The report
     holds counts and, per problem, the row number, the column and the reason: never a cell's value.
     """
 

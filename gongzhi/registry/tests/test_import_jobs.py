@@ -66,6 +66,26 @@ def test_a_queued_or_running_job_page_refreshes_itself_every_3_seconds_without_j
 
 
 @pytest.mark.django_db
+def test_automatic_refreshes_do_not_extend_the_session_nor_write_it(client, mini, worker):
+    from django.contrib.sessions.models import Session
+
+    job = queued_job(mini.courtyard, worker)
+    client.force_login(worker)
+    key = client.session.session_key
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    before = expiry()
+    job_page(client, job)
+    job_page(client, job)
+    assert expiry() == before  # not activity: the idle timeout runs on
+    import_jobs.run_job(job.pk)
+    job_page(client, job)
+    assert expiry() > before  # looking at the result is
+
+
+@pytest.mark.django_db
 def test_a_job_is_seen_by_its_creator_and_by_staff_who_may_import_there_and_by_no_one_else(client, mini, persona):
     creator = persona("community_worker")
     job = queued_job(mini.courtyard, creator)
