@@ -370,3 +370,60 @@ def test_a_task_that_failed_outside_the_job_code_marks_the_job_failed(mini, work
     DBTaskResult.objects.filter(id=job.task_result_id).update(status="FAILED")  # e.g. the worker could not load it
     job = import_jobs.sync_with_task(job)
     assert job.status == ImportJob.Status.FAILED and job.message == import_jobs.CRASHED[0]
+
+
+@pytest.mark.django_db
+def test_the_status_page_in_english_and_its_query_budget(client, mini, worker, django_assert_max_num_queries):
+    job = queued_job(mini.courtyard, worker)
+    client.force_login(worker)
+    client.cookies["django_language"] = "en"
+    html = job_page(client, job).content.decode()
+    assert "Importing the roster" in html and "refreshes itself every 3 seconds" in html and "Queued" in html
+    import_jobs.run_job(job.pk)
+    with django_assert_max_num_queries(8):  # session, user, roles, the job: whatever the report's size
+        assert "Roster imported" in job_page(client, job).content.decode()
+
+
+# --- Two confirmations racing on PostgreSQL: the unique constraint decides ------------------------------------
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_confirmations_make_one_job(mini, worker, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    monkeypatch.setattr(import_jobs, "enqueue", lambda job_id: None)  # the race is about recording the job
+    token = import_jobs.stash(csv_bytes(good_rows()))
+    # Both requests find no job yet, then both insert: the second waits for the first and hits the constraint.
+    real_filter = ImportJob.objects.filter
+    barrier = threading.Barrier(2, timeout=10)
+    results, errors = [], []
+
+    def racing_filter(*args, **kwargs):
+        qs = real_filter(*args, **kwargs)
+        if kwargs.get("token") == token:
+            first = list(qs)
+            barrier.wait()
+            return real_filter(pk__in=[j.pk for j in first])
+        return qs
+
+    monkeypatch.setattr(ImportJob.objects, "filter", racing_filter)
+
+    def confirm():
+        try:
+            results.append(import_jobs.queue_import(mini.courtyard, token, actor=worker, dry_run=False))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert sorted(created for _, created in results) == [False, True]
+    assert len({job.pk for job, _ in results}) == 1 and ImportJob.objects.filter(dry_run=False).count() == 1
