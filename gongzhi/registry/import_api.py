@@ -12,7 +12,7 @@ larger file, runs on the task worker: the answer is 202 with the job's id and it
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -239,10 +239,12 @@ class RosterImportViewSet(viewsets.ViewSet):
     @extend_schema(
         summary="花名册导入任务的进度和结果 / a roster import job's status and report",
         description=(
-            "仅任务的提交人和有权导入该楼院的工作人员可见，其他人得到404。/ Visible to the one who submitted it "
-            "and to the staff who may import into the compound; 404 for everyone else."
+            "仅任务的提交人和有权导入该楼院的工作人员可见，其他人得到404（不透露任务是否存在）。/ Visible to the one "
+            "who submitted it and to the staff who may import into the compound; 404 for everyone else (whether "
+            "the job exists is not disclosed)."
         ),
-        responses={200: RosterImportJobSerializer, **error_responses(401, 404)},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="任务编号 / job id")],
+        responses={200: RosterImportJobSerializer, **error_responses(401, 403, 404)},
         examples=[
             OpenApiExample(
                 "failed: bad rows",

@@ -759,7 +759,7 @@ def test_api_schema_documents_the_endpoints_and_their_errors(client, worker):
     assert {"200", "202", "400", "401", "403", "404"} <= set(post["responses"])
     assert "multipart/form-data" in post["requestBody"]["content"]
     get = schema["paths"]["/api/v1/roster-imports/{id}/"]["get"]
-    assert {"200", "401", "404"} <= set(get["responses"])
+    assert {"200", "401", "403", "404"} <= set(get["responses"])
 
 
 # --- Samples and the command --------------------------------------------------------------------------------

@@ -339,7 +339,7 @@ def test_api_large_dry_run_is_202_and_small_one_200(
 # --- The database worker, for real -----------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)  # real commits: the worker sees what the request committed
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # real commits, seen by the worker
 def test_the_database_backend_queues_the_job_and_db_worker_runs_it(mini, worker, settings):
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
@@ -388,7 +388,7 @@ def test_the_status_page_in_english_and_its_query_budget(client, mini, worker, d
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_racing_confirmations_make_one_job(mini, worker, monkeypatch):
     import threading
 
