@@ -20,7 +20,7 @@ from gongzhi.organizations.models import LiaisonAssignment, Organization, OrgKin
 from gongzhi.registry.models import AreaLevel, AreaNode, Ownership, Person, Residence, Unit
 
 CHILDREN_PAGE = 50
-UNITS_PAGE = 100
+UNITS_PAGE = 50
 SEARCH_LIMIT = 50
 ORGS_LIMIT = 100
 
@@ -100,11 +100,11 @@ def path_prefixes(path: str) -> list[str]:
 
 
 def ancestors(node: AreaNode) -> list[AreaNode]:
-    """Every node above `node`, top first, in one query."""
+    """Every node above `node`, top first, in one query: name and path only (breadcrumbs and scope checks)."""
     ids = node.ids_on_path[:-1]
     if not ids:
         return []
-    return list(AreaNode.objects.filter(pk__in=ids).select_related("level").order_by("depth"))
+    return list(AreaNode.objects.filter(pk__in=ids).only("name", "path", "depth").order_by("depth"))
 
 
 @dataclass
@@ -133,30 +133,59 @@ def parse_after_id(raw: str | None) -> int | None:
     return value if value > 0 else None
 
 
-def current_ownerships() -> Prefetch:
-    return Prefetch(
-        "ownerships",
-        queryset=Ownership.objects.filter(until__isnull=True)
-        .select_related("person")
-        .order_by("-is_designated_voter", "id"),
-        to_attr="current_owners",
-    )
+def unit_rows_page(node: AreaNode, after: int | None = None, size: int = UNITS_PAGE, *, unit_url: str = "") -> Page:
+    """Units under a building or entrance by id, as plain rows ready for the unit table: two queries per page.
 
-
-def units_page(node: AreaNode, after: int | None = None, size: int = UNITS_PAGE) -> Page:
-    """Units under a building or entrance by id, with their current owners: two queries per page."""
-    qs = (
-        Unit.objects.filter(path__startswith=node.path)
-        .select_related("node")
-        .prefetch_related(current_ownerships())
-        .order_by("id")
-    )
+    Rows are dicts of display values (the table shows hundreds of cells, so nothing is left for the template to
+    compute): `pk`, `url` (`unit_url` + pk + "/"), `number`, `entrance` (blank for units directly under `node`),
+    `floor`, `area` and `source` (the voting area by `Unit.AREA_SOURCES` order, see `Unit.voting_area`),
+    `residents`, and the current owners' names, masked (the list never unmasks): `voter`, the designated voter
+    (at most one per unit), and `others`, the other owners joined with "、".
+    """
+    sources = [(f"area_{code}", str(label)) for code, label in Unit.AREA_SOURCES]
+    qs = Unit.objects.filter(path__startswith=node.path).order_by("id")
     if after:
         qs = qs.filter(id__gt=after)
-    rows = list(qs[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, rows[-1].pk if more else None, after)
+    units = list(
+        qs.values_list(
+            "id", "number", "floor", "resident_count", "node_id", "node__name", *(f for f, _label in sources)
+        )[: size + 1]
+    )
+    more = len(units) > size
+    units = units[:size]
+    voters: dict[int, str] = {}
+    others: dict[int, list[str]] = {u[0]: [] for u in units}
+    natural = Person.Kind.NATURAL
+    for unit_id, name, kind, is_voter in (
+        Ownership.objects.filter(unit_id__in=list(others), until__isnull=True)
+        .order_by("unit_id", "id")
+        .values_list("unit_id", "person__name", "person__kind", "is_designated_voter")
+    ):
+        shown = pii.mask_name(name) if kind == natural else name
+        if is_voter:
+            voters[unit_id] = shown
+        else:
+            others[unit_id].append(shown)
+    rows = []
+    for pk, number, floor, residents, node_id, node_name, *areas in units:
+        area, source = next(
+            ((value, label) for value, (_f, label) in zip(areas, sources, strict=True) if value is not None), ("—", "")
+        )
+        rows.append(
+            {
+                "pk": pk,
+                "url": f"{unit_url}{pk}/",
+                "number": number,
+                "entrance": "" if node_id == node.pk else node_name,
+                "floor": "" if floor is None else str(floor),
+                "area": str(area),
+                "source": source,
+                "residents": str(residents),
+                "voter": voters.get(pk, ""),
+                "others": "、".join(others[pk]),
+            }
+        )
+    return Page(rows, units[-1][0] if more else None, after)
 
 
 def organisations_for(node: AreaNode, plan: LevelPlan) -> tuple[list, list, list[tuple[str, str, bool]]]:
@@ -171,6 +200,7 @@ def organisations_for(node: AreaNode, plan: LevelPlan) -> tuple[list, list, list
             dissolved__isnull=True,
         )
         .select_related("kind", "node")
+        .only("name", "path", "kind__name", "kind__category", "node__name", "node__depth")
         .order_by("path", "kind__chain_rank", "name")[:ORGS_LIMIT]
     )
     own = [o for o in orgs if plan.is_compound_side(o.node.depth)]

@@ -11,17 +11,18 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from gongzhi.core import pii
 from gongzhi.core.geo import STORAGE_DATUM
 from gongzhi.registry import selectors
 from gongzhi.registry.disclosure import can_unmask, record_pii_view
 from gongzhi.registry.forms import SearchForm
-from gongzhi.registry.models import Unit
+from gongzhi.registry.models import AreaNode, Unit
 
 
 def staff_required(view):
@@ -37,39 +38,25 @@ def staff_required(view):
     return wrapper
 
 
-def _crumbs(user, node) -> list[tuple[object, bool]]:
-    """Breadcrumbs with a flag: may the user open this ancestor (no link above their scope)."""
-    return [(a, user.has_perm("registry.view_areanode", a)) for a in selectors.ancestors(node)]
+def _url_prefix(name: str) -> str:
+    """ "/registry/unit/" for "registry:unit" (a `<int:pk>/` route): reversed once per page, not once per row."""
+    return reverse(name, args=[0]).removesuffix("0/")
 
 
-def _unit_rows(units: list[Unit], building_pk: int) -> list[dict]:
-    rows = []
-    for unit in units:
-        area, source = unit.voting_area()
-        rows.append(
-            {
-                "unit": unit,
-                "entrance": unit.node.name if unit.node_id != building_pk else "",
-                "area": area,
-                "source": dict(Unit.AREA_SOURCES).get(source, ""),
-                # The list never unmasks: names only, masked, designated voter first.
-                "owners": [
-                    (
-                        pii.mask_name(o.person.name) if o.person.kind == "natural" else o.person.name,
-                        o.is_designated_voter,
-                    )
-                    for o in unit.current_owners
-                ],
-            }
-        )
-    return rows
+def _crumbs(user, node) -> list[tuple[str, str]]:
+    """Breadcrumbs as (name, link): no link above the user's scope (an ancestor they may not open)."""
+    prefix = _url_prefix("registry:node")
+    return [
+        (a.name, f"{prefix}{a.pk}/" if user.has_perm("registry.view_areanode", a) else "")
+        for a in selectors.ancestors(node)
+    ]
 
 
 @require_GET
 @staff_required
 def browse(request):
     tops = selectors.top_scope_nodes(request.user)
-    context = {"tops": tops}
+    context = {"tops": tops, "node_url": _url_prefix("registry:node")}
     if len(tops) == 1:
         context["node"] = tops[0]
         context["children"] = selectors.children_page(tops[0], request.GET.get("after", "")[:100])
@@ -79,15 +66,22 @@ def browse(request):
 @require_GET
 @staff_required
 def node_detail(request, pk: int):
-    node = get_object_or_404(selectors.visible_nodes(request.user).select_related("level", "profile"), pk=pk)
+    node = get_object_or_404(AreaNode.objects.select_related("level", "profile"), pk=pk)
+    if not request.user.has_perm("registry.view_areanode", node):
+        raise Http404  # out of scope: as if absent
     plan = selectors.LevelPlan.load()
     kind = plan.page_kind(node.level)
-    context = {"node": node, "crumbs": _crumbs(request.user, node), "kind": kind}
+    context = {
+        "node": node,
+        "crumbs": _crumbs(request.user, node),
+        "kind": kind,
+        "node_url": _url_prefix("registry:node"),
+    }
     if kind == "units":
         after = selectors.parse_after_id(request.GET.get("after"))
-        page = selectors.units_page(node, after)
+        page = selectors.unit_rows_page(node, after, unit_url=_url_prefix("registry:unit"))
         context["units"] = page
-        context["unit_rows"] = _unit_rows(page.rows, node.pk)
+        context["unit_rows"] = page.rows
         context["children"] = selectors.children_page(node) if not after else None
     else:
         context["children"] = selectors.children_page(node, request.GET.get("after", "")[:100])
@@ -121,7 +115,7 @@ def unit_detail(request, pk: int):
     area, source = unit.voting_area()
     context = {
         "unit": unit,
-        "crumbs": _crumbs(request.user, unit.node) + [(unit.node, True)],
+        "crumbs": [*_crumbs(request.user, unit.node), (unit.node.name, reverse("registry:node", args=[unit.node_id]))],
         "view": view,
         "area": area,
         "area_source": dict(Unit.AREA_SOURCES).get(source, ""),
