@@ -13,6 +13,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,7 +43,7 @@ from gongzhi.deliberation.forms import (
     ReportForm,
 )
 from gongzhi.deliberation.models import ASSEMBLY_BODIES, Matter, Meeting, Objection, Opinion
-from gongzhi.registry.models import UnitSet
+from gongzhi.registry.models import Unit, UnitSet
 
 PERMS = (
     "view_opinions",
@@ -98,8 +99,10 @@ def _files(request) -> list[tuple[bytes, str]]:
 
 
 @require_GET
-@staff_required
+@login_required
 def matter_list(request):
+    if not has_role(request.user, STAFF_ROLES):
+        return _resident_matter_list(request)
     stage = (request.GET.get("stage") or "")[:50]
     after = selectors.parse_after(request.GET.get("after"))
     rows = selectors.matters_page(request.user, stage=stage, after=after)
@@ -114,6 +117,24 @@ def matter_list(request):
             "can_add": request.user.has_perm("deliberation.add_matter", None),
         },
     )
+
+
+def _resident_matter_list(request):
+    """A resident's own matters: those covering a unit they own or live in, newest first."""
+    person_id = request.user.person_id
+    matters = []
+    if person_id:
+        paths = set(
+            Unit.objects.filter(Q(ownerships__person_id=person_id, ownerships__until__isnull=True)
+                                | Q(residences__person_id=person_id, residences__until__isnull=True))
+            .values_list("path", flat=True)[:20]
+        )
+        q = Q(pk__in=[])
+        for path in paths:
+            prefixes = ["/" + "/".join(path.strip("/").split("/")[:i]) + "/" for i in range(1, path.count("/"))]
+            q |= Q(path__in=prefixes)
+        matters = list(Matter.objects.filter(q).select_related("stage").order_by("-id")[:50])
+    return render(request, "deliberation/resident_list.html", {"matters": matters})
 
 
 @require_http_methods(["GET", "POST"])

@@ -38,12 +38,13 @@ def status(client, user, url, method="get", data=None):
 # (who, page) → expected status, in the 一征 stage
 SOLICIT_MATRIX = {
     "anonymous": {"list": 302, "matter": 302, "households": 302, "opinion": 302},
-    "resident": {"list": 403, "matter": 200, "households": 403, "opinion": 200},
-    "outsider": {"list": 403, "matter": 404, "households": 404, "opinion": 404},
+    # Non-staff users get their own list (matters covering their home), so the list page answers 200.
+    "resident": {"list": 200, "matter": 200, "households": 403, "opinion": 200},
+    "outsider": {"list": 200, "matter": 404, "households": 404, "opinion": 404},
     "worker": {"list": 200, "matter": 200, "households": 200, "opinion": 403},
     "operator": {"list": 200, "matter": 200, "households": 200, "opinion": 403},
     "worker_elsewhere": {"list": 200, "matter": 404, "households": 404, "opinion": 404},
-    "party_secretary": {"list": 403, "matter": 404, "households": 404, "opinion": 404},
+    "party_secretary": {"list": 200, "matter": 404, "households": 404, "opinion": 404},
 }
 
 
@@ -62,6 +63,13 @@ def test_permission_matrix_in_the_solicit_stage(client, scene, people):
         for who, user in people.items()
     }
     assert got == SOLICIT_MATRIX
+
+
+def test_residents_list_shows_only_matters_covering_their_home(client, scene, people):
+    client.force_login(people["resident"])
+    assert scene.matter.title in client.get(reverse("deliberation:list")).content.decode()
+    client.force_login(people["outsider"])
+    assert scene.matter.title not in client.get(reverse("deliberation:list")).content.decode()
 
 
 def test_feature_permissions_follow_the_stage(scene, people, set_today):
