@@ -193,19 +193,20 @@ def organisations_for(node: AreaNode, plan: LevelPlan) -> tuple[list, list, list
 
     Returns (own, above, three_kinds): `own` sit at the compound side of the tree (小区/楼院) and decide which of
     the 三类组织 are present; `above` (e.g. the 社区大党委) serve many compounds and are shown for context.
+    Each organisation is a dict: `name`, `kind` (the kind's name), `category`, `where` (its node's name), `depth`.
     """
-    orgs = list(
-        Organization.objects.filter(
+    orgs = [
+        {"name": name, "kind": kind, "category": category, "where": where, "depth": depth}
+        for name, kind, category, where, depth in Organization.objects.filter(
             Q(path__in=path_prefixes(node.path)) | Q(path__startswith=node.path, node__level__is_compound=True),
             dissolved__isnull=True,
         )
-        .select_related("kind", "node")
-        .only("name", "path", "kind__name", "kind__category", "node__name", "node__depth")
-        .order_by("path", "kind__chain_rank", "name")[:ORGS_LIMIT]
-    )
-    own = [o for o in orgs if plan.is_compound_side(o.node.depth)]
-    above = [o for o in orgs if o not in own]
-    present = {o.kind.category for o in own}
+        .order_by("path", "kind__chain_rank", "name")
+        .values_list("name", "kind__name", "kind__category", "node__name", "node__depth")[:ORGS_LIMIT]
+    ]
+    own = [o for o in orgs if plan.is_compound_side(o["depth"])]
+    above = [o for o in orgs if not plan.is_compound_side(o["depth"])]
+    present = {o["category"] for o in own}
     cats = (OrgKind.Category.PARTY, OrgKind.Category.SELF_GOVERNANCE, OrgKind.Category.VOLUNTEER)
     return own, above, [(c.value, c.label, c.value in present) for c in cats]
 

@@ -1,6 +1,8 @@
 from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -11,3 +13,41 @@ def percent(value) -> str:
     if value is None:
         return "—"
     return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+
+_UNIT_ROW = (
+    '<tr><th scope="row"><a href="{}">{}</a></th><td>{}</td><td class="num">{}</td>'
+    '<td class="num">{}</td><td>{}</td><td class="num">{}</td><td>{}</td></tr>'
+)
+
+
+@register.simple_tag
+def unit_table_rows(rows: list[dict], voter_label: str, no_owner_label: str) -> SafeString:
+    """The rows of a building's unit table (`selectors.unit_rows_page`), written in one pass.
+
+    A page shows dozens of rows of eight cells, and a template loop spends several times as long on each cell
+    (see the page benchmark in bench/README.md). Every value is escaped with `html.escape`, which is what
+    Django's `escape` applies; the labels come translated from the template.
+    """
+    voter = f' <span class="small">（{escape(voter_label)}）</span>'
+    no_owner = f'<span class="small">{escape(no_owner_label)}</span>'
+    out = []
+    for r in rows:
+        others = escape(r["others"])
+        if r["voter"]:
+            owners = escape(r["voter"]) + voter + ("、" + others if others else "")
+        else:
+            owners = others or no_owner
+        out.append(
+            _UNIT_ROW.format(
+                escape(r["url"]),
+                escape(r["number"]),
+                escape(r["entrance"]),
+                escape(r["floor"]),
+                escape(r["area"]),
+                escape(r["source"]),
+                escape(r["residents"]),
+                owners,
+            )
+        )
+    return mark_safe("\n".join(out))  # every value above is escaped

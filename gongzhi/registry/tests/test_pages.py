@@ -1,5 +1,7 @@
 """Registry pages: what each page shows, masking on the server, the audited reveal, keyset pages, query budgets."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -59,6 +61,23 @@ def test_building_page_lists_units_with_area_source_and_masked_owners(client, ow
     html = main_html(client.get(reverse("registry:node", args=[owned.building.pk])))
     assert "101" in html and "62.50" in html and "不动产登记" in html
     assert "张**" in html and "张建华" not in html
+
+
+@pytest.mark.django_db
+def test_unit_table_escapes_what_it_shows_and_names_the_voter(client, owned, persona):
+    from gongzhi.registry import actions
+
+    unit = actions.create_unit(actor=None, node=owned.entrance, number="<b>9</b>", area_contract=Decimal("40.00"))
+    add_owner(unit, name="王小明", phone="", id_number="")
+    works = actions.create_person(actor=None, name="A&B <机械厂>", kind="legal", home_path=unit.path)
+    actions.add_ownership(actor=None, unit=unit, person=works)
+    sign_in(client, persona("community_worker"))
+    html = main_html(client.get(reverse("registry:node", args=[owned.building.pk])))
+    assert "&lt;b&gt;9&lt;/b&gt;" in html and "<b>9</b>" not in html
+    assert "王**、A&amp;B &lt;机械厂&gt;" in html  # a work unit's name is not masked, but it is escaped
+    assert "（表决人）" in html and "合同" in html and "40.00" in html
+    assert "未登记" in html  # a unit of the mini district without owners
+    assert f'href="{reverse("registry:unit", args=[unit.pk])}"' in html
 
 
 @pytest.mark.django_db
