@@ -5,8 +5,9 @@ for an owners' assembly, counted per Civil Code Arts. 201–203) → open → cl
 
 One ballot per head rests on the database constraint (vote, roll_entry); a retried submission with the same
 idempotency key returns the first result. Lock order inside `cast_ballot`: the ballot row first (its unique
-index), then the vote row (`select_for_update`, to append to the vote's ballot log and running totals) — no
-action takes them the other way round, so concurrent ballots cannot deadlock.
+index), then the vote row (`select_for_update`, to append to the vote's ballot log and running totals), then the
+tail of an audit chain (`audit.record`) — no action takes them the other way round, so concurrent ballots
+cannot deadlock.
 """
 
 from __future__ import annotations
@@ -761,11 +762,21 @@ def cast_ballot(
             raise AlreadyVoted(existing) from None
         raise
 
+    voter = entry.voter  # read before the vote row is locked
+    # Second lock, always after the ballot row: the vote row, held through the audit entry, the log append and
+    # the commit. The audit entry comes after it on purpose: an audit chain's tail is itself a lock (its unique
+    # (chain, seq); on PostgreSQL also core.audit's per-chain advisory lock). Taken before the vote row, it was
+    # held through the wait for the vote row, and other ballots on that chain retried until audit.record gave
+    # up (2 of 2,796 ballots at 32 threads, see bench/VOTING.md). Under the vote row lock, one vote's ballots
+    # never wait for each other's audit chain.
+    locked = _locked(vote)
+    if locked.status != Vote.Status.OPEN:
+        raise VotingClosed("投票已截止", "voting has closed", field="vote")
     audit.record(
         "voting.cast_ballot",
         ballot,
         actor=actor,
-        on_behalf_of=entry.voter,
+        on_behalf_of=voter,
         channel=channel,
         changes={
             "vote": vote.pk,
@@ -775,11 +786,6 @@ def cast_ballot(
             "attachment": str(attachment.key) if attachment else None,
         },
     )
-    # Second lock, always after the ballot row, and taken last: the vote row is held only for the log append
-    # and the commit, which is what bounds the ballots per second of one vote (see bench/VOTING.md).
-    locked = _locked(vote)
-    if locked.status != Vote.Status.OPEN:
-        raise VotingClosed("投票已截止", "voting has closed", field="vote")
     log_entry = receipts.append(locked, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now)
     locked.ballot_count += 1
     locked.participating_area += entry.area

@@ -112,3 +112,41 @@ def test_many_heads_at_once_none_lost_none_doubled(mini, persona):
     vote.refresh_from_db()
     assert vote.ballot_count == 40 and vote.participating_area == vote.total_area
     assert verify_ballot_log(vote) == []
+
+
+def test_sustained_submission_from_32_threads_loses_and_doubles_nothing(mini, persona):
+    """32 writers keep submitting until 200 heads have voted: every ballot is accepted once (the audit
+    chains must not starve a ballot while it waits for the vote row — see actions.cast_ballot)."""
+    compound = build_owners_compound(mini)
+    organiser = persona("community_worker")
+    for i in range(194):  # 200 heads in all
+        unit = registry.create_unit(
+            actor=None, node=mini.entrance, number=f"8{i:03d}", area_registered=Decimal("50.00")
+        )
+        owner = registry.create_person(actor=None, name=f"业主{i}", phone="13900000000")
+        registry.add_ownership(actor=None, unit=unit, person=owner)
+    vote = open_vote_now(compound, organiser)
+    entries = list(vote.roll.all())
+    assert len(entries) == 200
+    pending = list(entries)
+    lock = threading.Lock()
+
+    def work(_i):
+        v = Vote.objects.get(pk=vote.pk)
+        done = 0
+        while True:
+            with lock:
+                if not pending:
+                    return done
+                entry = pending.pop()
+            actions.cast_ballot(v, entry, actor=organiser, choice="no", channel="door", idempotency_key=entry.token)
+            done += 1
+
+    results, errors = race(32, work)
+    assert errors == [None] * 32
+    assert sum(results) == 200
+    assert Ballot.objects.filter(vote=vote).count() == 200
+    seqs = sorted(BallotLogEntry.objects.filter(vote=vote).values_list("seq", flat=True))
+    assert seqs == list(range(1, 201))
+    vote.refresh_from_db()
+    assert vote.ballot_count == 200 and verify_ballot_log(vote) == []
