@@ -49,11 +49,12 @@ _PG_LOCK_NAMESPACE = 0x475A  # "GZ": pg_advisory_xact_lock(namespace, chain) tak
 
 
 def _queue_on_chain(chain: int) -> None:
-    """On PostgreSQL, writers of one chain wait their turn (until their transaction ends) instead of racing on
-    (chain, seq): under load a writer could otherwise lose that race many times in a row. Other chains are
-    untouched, so there is no global write lock. SQLite's IMMEDIATE transactions already serialize writers."""
+    """After losing a race on (chain, seq), a PostgreSQL writer queues on that chain's advisory lock (held until
+    its transaction ends), so under load it cannot lose again and again until it gives up. The first attempt
+    stays lock-free: no extra query when there is no contention, and other chains are never touched.
+    SQLite's IMMEDIATE transactions already serialize writers."""
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PG_LOCK_NAMESPACE, chain])
 
@@ -70,13 +71,9 @@ def record(
     """Append one entry. Call inside the action's transaction so the entry commits with the change."""
     target_type, target_id = target_key(target)
     chain = zlib.crc32(f"{target_type}:{target_id}".encode()) % AUDIT_CHAINS
-    with transaction.atomic():  # in autocommit, this makes the chain lock last until the entry is written
-        _queue_on_chain(chain)
-        return _append(chain, action, target_type, target_id, actor, on_behalf_of, changes, channel)
-
-
-def _append(chain, action, target_type, target_id, actor, on_behalf_of, changes, channel) -> AuditEntry:
-    for _attempt in range(20):
+    for attempt in range(20):
+        if attempt == 1:
+            _queue_on_chain(chain)  # lost a race on (chain, seq): from now on wait our turn
         last = AuditEntry.objects.filter(chain=chain).order_by("-seq").values_list("seq", "mac").first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         entry = AuditEntry(
