@@ -215,10 +215,14 @@ def run_size(size: int, args) -> dict:
             "building": (client, f"/registry/node/{info['building']}/", None),
             "api units": (api, f"/api/v1/units/?compound={info['compound']}", token),
         }
+        load_before = os.getloadavg()[0]
         results = measure(pages, args.requests, args.warmup)
+        load = (load_before, os.getloadavg()[0])  # the machine may be shared: ratios hold better than times
         for name, r in results.items():
             print(f"  {name:10s} median {r['median']:6.1f} ms  p95 {r['p95']:6.1f} ms", flush=True)
-        return {"size": size, "info": {k: v for k, v in info.items() if k != "token"}, "pages": results}
+        print(f"  load average (1 min) {load[0]:.1f} before, {load[1]:.1f} after", flush=True)
+        info = {k: v for k, v in info.items() if k != "token"}
+        return {"size": size, "info": info, "load_average": load, "pages": results}
     finally:
         server.terminate()
         server.wait(timeout=30)

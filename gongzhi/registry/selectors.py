@@ -143,7 +143,9 @@ def unit_rows_page(node: AreaNode, after: int | None = None, size: int = UNITS_P
     (at most one per unit), and `others`, the other owners joined with "、".
     """
     sources = [(f"area_{code}", str(label)) for code, label in Unit.AREA_SOURCES]
-    qs = Unit.objects.filter(path__startswith=node.path).order_by("id")
+    # A unit's compound lies on its path: naming the candidates lets SQLite walk the compound index instead of
+    # scanning every unit in id order for the path prefix (370 ms for the last building of 1,000,000 units).
+    qs = Unit.objects.filter(compound_id__in=node.ids_on_path, path__startswith=node.path).order_by("id")
     if after:
         qs = qs.filter(id__gt=after)
     units = list(
