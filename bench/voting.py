@@ -1,20 +1,24 @@
 """Voting benchmark (never run by CI): tally cost by electorate size, and ballots per second under concurrency.
 
-    .venv/bin/python bench/voting.py [--sizes 1000,10000,100000] [--threads 8,32] [--ballots 3000]
-                                     [--postgres postgres://postgres@127.0.0.1:5432/gz_bench_voting]
+    .venv/bin/python bench/voting.py [--db postgres://postgres@127.0.0.1:5432/gz_bench_voting | sqlite:///PATH]
+                                     [--sizes 1000,10000,100000] [--repeat 3] [--threads 8,32] [--ballots 3000]
 
 1. Tally. For each size, a compound of that many units is generated with bulk inserts (2 % developer units,
-   5 % of owners with two units, 3 % co-owned units with a designated voter, the rest one owner each), a vote
-   is called over it through `actions.call_vote` (the roll is frozen: SPC Art. 9 merge), 75 % of the heads get
-   a ballot (bulk-inserted: this part measures reading, not writing), and the platform's reads are timed with
-   their query counts: `tally_vote` (the Art. 278 outcome), `turnout` (totals and by building), `data_file`
-   (the recount file). Target: constant query counts, time roughly linear in the electorate.
-2. Concurrency. A vote over a compound of --ballots units; T threads, each with its own PostgreSQL
+   5 % of owners with two units, 3 % co-owned units with a designated voter, the rest one owner each) and the
+   tables are ANALYZEd (as autovacuum would have done long before a real vote is called). Then, --repeat
+   times: a vote is called over it through `actions.call_vote` (the roll is frozen: SPC Art. 9 merge) and
+   timed. 75 % of the last vote's heads get a ballot (bulk-inserted: this part measures reading, not
+   writing), and the platform's reads are timed --repeat times with their query counts: `tally_vote` (the
+   Art. 278 outcome), `turnout` (totals and by building), `data_file` (the recount file).
+   Reported per step: the median wall time, the median CPU time of this (client) process, the query count,
+   and the load average before and after the size. Target: constant query counts, time linear in the size.
+2. Concurrency (PostgreSQL only). A vote over a compound of --ballots units; T threads, each with its own
    connection, take heads from a shared queue and call `actions.cast_ballot` (the real path: unique
    constraint, vote-row lock, hash-chain append, audit entry). Reported: ballots per second; checked: exactly
    one ballot per head, a contiguous log, `verify_ballot_log` clean.
 
-Results are printed and written to bench/out/voting-results.json (see bench/VOTING.md for a recorded run).
+Results are printed (JSON lines, then a Markdown table) and written to bench/out/voting-results-<vendor>.json
+(see bench/VOTING.md for recorded runs).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import json
 import os
 import queue
+import statistics
 import sys
 import threading
 import time
@@ -34,12 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 
 def setup(db_url: str) -> None:
-    import psycopg
+    if db_url.startswith("postgres"):
+        import psycopg
 
-    base, _, name = db_url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        base, _, name = db_url.rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = db_url
     os.environ.setdefault("GONGZHI_VAR_DIR", str(OUT / "voting-var"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "gongzhi.settings"
@@ -49,6 +55,14 @@ def setup(db_url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def analyze() -> None:
+    """Fresh planner statistics after the bulk loads (autovacuum would take a minute to get there)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def build_compound(units: int, tag: str):
@@ -119,7 +133,8 @@ def build_compound(units: int, tag: str):
     return court, unit_set
 
 
-def open_vote(unit_set, subject: str):
+def call_vote(unit_set, subject: str):
+    """`actions.call_vote` alone: creates the vote and freezes its roll (what the freeze figures time)."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -127,8 +142,7 @@ def open_vote(unit_set, subject: str):
     from gongzhi.voting import actions
 
     now = timezone.now()
-    t0 = time.perf_counter()
-    vote = actions.call_vote(
+    return actions.call_vote(
         actor=None,
         subject=subject,
         matter="property_company",
@@ -136,10 +150,24 @@ def open_vote(unit_set, subject: str):
         opens_at=now - timedelta(minutes=1),
         closes_at=now + timedelta(hours=6),
     )
+
+
+def publish_and_open(vote):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gongzhi.voting import actions
+
+    actions.publish_roll(vote, actor=None, now=timezone.now() - timedelta(days=40))
+    return actions.open_vote(vote, actor=None)
+
+
+def open_vote(unit_set, subject: str):
+    t0 = time.perf_counter()
+    vote = call_vote(unit_set, subject)
     freeze = time.perf_counter() - t0
-    actions.publish_roll(vote, actor=None, now=now - timedelta(days=40))
-    actions.open_vote(vote, actor=None)
-    return vote, freeze
+    return publish_and_open(vote), freeze
 
 
 def timed(fn):
@@ -147,13 +175,29 @@ def timed(fn):
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as ctx:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         value = fn()
-        elapsed = time.perf_counter() - t0
-    return value, elapsed, len(ctx.captured_queries)
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return value, elapsed, cpu, len(ctx.captured_queries)
 
 
-def bench_tally(size: int) -> dict:
+def repeated(fn, times: int) -> tuple:
+    """Run fn `times` times; (last value, median wall s, median client CPU s, query counts seen)."""
+    runs = [timed(fn) for _ in range(times)]
+    value = runs[-1][0]
+    return (
+        value,
+        statistics.median(r[1] for r in runs),
+        statistics.median(r[2] for r in runs),
+        sorted({r[3] for r in runs}),
+    )
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def bench_tally(size: int, repeat: int) -> dict:
     from django.utils import timezone
 
     from gongzhi.voting import receipts, selectors
@@ -162,8 +206,18 @@ def bench_tally(size: int) -> dict:
     tag = f"T{size}-{int(time.time())}"
     t0 = time.perf_counter()
     _court, unit_set = build_compound(size, tag)
+    analyze()
     build = time.perf_counter() - t0
-    vote, freeze = open_vote(unit_set, f"基准表决 {tag}")
+    load_before = load()
+    votes = []
+
+    def freeze():
+        vote = call_vote(unit_set, f"基准表决 {tag} #{len(votes) + 1}")
+        votes.append(vote)
+        return vote
+
+    vote, t_freeze, c_freeze, q_freeze = repeated(freeze, repeat)  # call_vote only: publishing runs signals
+    vote = publish_and_open(vote)
     entries = list(vote.roll.order_by("number").values_list("pk", flat=True))
     now = timezone.now()
     voting = entries[: len(entries) * 3 // 4]
@@ -181,26 +235,63 @@ def bench_tally(size: int) -> dict:
         ],
         batch_size=5000,
     )
+    analyze()
     vote = Vote.objects.get(pk=vote.pk)
-    outcome, t_tally, q_tally = timed(lambda: selectors.tally_vote(vote))
-    _t, t_turnout, q_turnout = timed(lambda: selectors.turnout(vote))
-    data, t_data, q_data = timed(lambda: selectors.data_file(vote))
+    outcome, t_tally, c_tally, q_tally = repeated(lambda: selectors.tally_vote(vote), repeat)
+    _t, t_turnout, c_turnout, q_turnout = repeated(lambda: selectors.turnout(vote), repeat)
+    data, t_data, c_data, q_data = repeated(lambda: selectors.data_file(vote), repeat)
     return {
         "units": size,
         "heads": vote.total_heads,
         "ballots": len(voting),
+        "repeat": repeat,
         "generate_s": round(build, 2),
-        "call_vote_freeze_s": round(freeze, 3),
+        "load_before": load_before,
+        "load_after": load(),
+        "freeze_s": round(t_freeze, 3),
+        "freeze_cpu_s": round(c_freeze, 3),
+        "freeze_queries": q_freeze,
         "tally_s": round(t_tally, 4),
+        "tally_cpu_s": round(c_tally, 4),
         "tally_queries": q_tally,
         "turnout_s": round(t_turnout, 4),
+        "turnout_cpu_s": round(c_turnout, 4),
         "turnout_queries": q_turnout,
         "data_file_s": round(t_data, 4),
+        "data_file_cpu_s": round(c_data, 4),
         "data_file_queries": q_data,
         "passed": outcome.passed,
         "rule": outcome.rule,
         "owners_in_file": len(data["owners"]),
     }
+
+
+STEPS = [
+    ("freeze", "freeze roll (`call_vote`)"),
+    ("tally", "`tally_vote`"),
+    ("turnout", "`turnout`"),
+    ("data_file", "`data_file`"),
+]
+
+
+def markdown(rows: list[dict], vendor: str) -> str:
+    """One table per run: per step and size the median wall time, µs per unit, the ratio to the smallest size
+    (10× the units should give ~10×), the client CPU time and the query count."""
+    base = rows[0]
+    lines = [
+        f"| {vendor} | units | heads | wall (median) | µs / unit | × smallest | client CPU | queries | load |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|:--|",
+    ]
+    for key, label in STEPS:
+        for r in rows:
+            wall, cpu = r[f"{key}_s"], r[f"{key}_cpu_s"]
+            ratio = wall / base[f"{key}_s"] if base[f"{key}_s"] else 0
+            queries = ",".join(str(q) for q in r[f"{key}_queries"])
+            lines.append(
+                f"| {label} | {r['units']:,} | {r['heads']:,} | {wall:.3f} s | {wall / r['units'] * 1e6:.1f} | "
+                f"{ratio:.1f}× | {cpu:.3f} s | {queries} | {r['load_before']}→{r['load_after']} |"
+            )
+    return "\n".join(lines)
 
 
 def bench_concurrency(units: int, threads: int) -> dict:
@@ -266,23 +357,31 @@ def bench_concurrency(units: int, threads: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", "--postgres", default="postgres://postgres@127.0.0.1:5432/gz_bench_voting")
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", default="8,32")
     parser.add_argument("--ballots", type=int, default=3000)
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/gz_bench_voting")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    setup(args.postgres)
-    results = {"tally": [], "concurrency": []}
+    setup(args.db)
+    from django.db import connection
+
+    vendor = connection.vendor
+    results = {"vendor": vendor, "cpus": os.cpu_count(), "tally": [], "concurrency": []}
     for size in [int(s) for s in args.sizes.split(",") if s]:
-        r = bench_tally(size)
+        r = bench_tally(size, args.repeat)
         results["tally"].append(r)
         print(json.dumps(r, ensure_ascii=False), flush=True)
-    for threads in [int(t) for t in args.threads.split(",") if t]:
-        r = bench_concurrency(args.ballots, threads)
-        results["concurrency"].append(r)
-        print(json.dumps(r, ensure_ascii=False), flush=True)
-    (OUT / "voting-results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    if results["tally"]:
+        print(markdown(results["tally"], vendor), flush=True)
+    if vendor == "postgresql":
+        for threads in [int(t) for t in args.threads.split(",") if t]:
+            r = bench_concurrency(args.ballots, threads)
+            r["load_after"] = load()
+            results["concurrency"].append(r)
+            print(json.dumps(r, ensure_ascii=False), flush=True)
+    (OUT / f"voting-results-{vendor}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":
