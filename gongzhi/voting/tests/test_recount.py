@@ -381,12 +381,26 @@ def test_directory(tmp_path):
     assert result.returncode == 2 and result.stdout == "" and result.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root can read anything")
-def test_unreadable_file(tmp_path):
+def test_unreadable_file(tmp_path, monkeypatch):
+    """A file the process may not read. Root reads anything, so the refusal is simulated in-process there."""
+    import io
+
+    from gongzhi.voting import recount
+
     path = write(tmp_path, doc_with())
-    path.chmod(0)
-    result = run_cli(path)
-    assert result.returncode == 2 and result.stdout == "" and result.stderr
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        path.chmod(0)
+        result = run_cli(path)
+        assert result.returncode == 2 and result.stdout == "" and result.stderr
+        return
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(recount, "open", refuse, raising=False)
+    out, err = io.StringIO(), io.StringIO()
+    assert recount.main([str(path)], stdout=out, stderr=err) == 2
+    assert out.getvalue() == "" and "cannot read file" in err.getvalue()
 
 
 @pytest.mark.parametrize("args", [(), ("a.json", "b.json")])
