@@ -66,10 +66,11 @@ def browse(request):
 @require_GET
 @staff_required
 def node_detail(request, pk: int):
-    node = get_object_or_404(AreaNode.objects.select_related("level", "profile"), pk=pk)
+    nodes = AreaNode.objects.select_related("level", "profile")
+    node = get_object_or_404(nodes.annotate(compound_depth=selectors.LevelPlan.compound_depth_sql()), pk=pk)
     if not request.user.has_perm("registry.view_areanode", node):
         raise Http404  # out of scope: as if absent
-    plan = selectors.LevelPlan.load()
+    plan = selectors.LevelPlan(node.compound_depth)
     kind = plan.page_kind(node.level)
     context = {
         "node": node,
