@@ -14,5 +14,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"审计日志完整 / audit log intact: {total} entries verified"))
             return
         for p in problems:
-            self.stderr.write(f"第一个异常条目 / first bad entry: id={p.entry_id} chain={p.chain} seq={p.seq}: {p.reason}")
+            self.stderr.write(
+                f"第一个异常条目 / first bad entry: id={p.entry_id} chain={p.chain} seq={p.seq}: {p.reason}"
+            )
         raise SystemExit(1)
