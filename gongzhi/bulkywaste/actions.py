@@ -47,7 +47,8 @@ from gongzhi.bulkywaste.models import (
     Window,
 )
 from gongzhi.core import audit, pii
-from gongzhi.core.models import CalendarOverride, Upload
+from gongzhi.core.calendar import calendar_from
+from gongzhi.core.models import Upload
 from gongzhi.core.sms import send_sms
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.core.workdays import Calendar
@@ -240,8 +241,7 @@ def units_of(person: Person | None) -> list[Unit]:
 
 
 def calendar_for(start: date, end: date) -> Calendar:
-    rows = CalendarOverride.objects.filter(day__gte=start, day__lte=end).values_list("day", "is_workday")
-    return Calendar.with_overrides(holidays=[d for d, w in rows if not w], workdays=[d for d, w in rows if w])
+    return calendar_from(start, (end - start).days)
 
 
 def cutoff(area: ServiceArea, day: date) -> datetime:

@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from gongzhi.core import audit
+from gongzhi.core.calendar import calendar_from
 from gongzhi.core.uploads import UploadError, store_upload
-from gongzhi.core.workdays import DEFAULT_CALENDAR
 from gongzhi.deliberation import clock, selectors
 from gongzhi.deliberation.models import (
     ASSEMBLY_BODIES,
@@ -138,7 +138,7 @@ def _enter_stage(matter: Matter, stage: StageDefinition, *, actor, today: date) 
     matter.stage_entered_on = today
     if stage.notice_days:
         matter.notice_posted_on = today
-        matter.notice_ends_on = DEFAULT_CALENDAR.period_end(today, stage.notice_days)
+        matter.notice_ends_on = calendar_from(today).period_end(today, stage.notice_days)
     else:
         matter.notice_posted_on = matter.notice_ends_on = None
     if stage.is_final:

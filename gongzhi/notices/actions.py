@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gongzhi.core import audit
+from gongzhi.core.calendar import calendar_from
 from gongzhi.notices.models import Notice
 from gongzhi.notices.periods import (
     ASSEMBLY_NOTICE_DAYS,
@@ -110,7 +111,7 @@ def publish_notice(
             # The notice runs until the meeting itself (not moved: the meeting date is fixed).
             period = Period(posted_on, posted_on + timedelta(days=1), meeting_on, days)
         else:
-            period = notice_period(posted_on, days)
+            period = notice_period(posted_on, days, calendar_from(posted_on))
         notice = Notice.objects.create(
             kind=kind,
             title=title,

@@ -27,9 +27,9 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from gongzhi.core import audit, pii
+from gongzhi.core.calendar import calendar_from
 from gongzhi.core.models import Upload
 from gongzhi.core.uploads import store_upload
-from gongzhi.core.workdays import DEFAULT_CALENDAR
 from gongzhi.registry.actions import require, resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.voting import receipts
@@ -94,7 +94,7 @@ def notice_schedule(published_on: date, notice_days: int) -> tuple[date, date]:
     """(last day of the notice period, first day voting may open). The publication day is not counted and a
     period ending on a holiday runs to the next working day (Civil Code Arts. 201, 203); voting opens only
     after the whole period has run."""
-    ends = DEFAULT_CALENDAR.period_end(published_on, notice_days)
+    ends = calendar_from(published_on).period_end(published_on, notice_days)
     return ends, ends + timedelta(days=1)
 
 
