@@ -1,0 +1,33 @@
+from django.contrib import admin
+
+from gongzhi.core import actions
+from gongzhi.core.models import CalendarOverride
+from gongzhi.core.rules import has_role
+
+
+@admin.register(CalendarOverride)
+class CalendarOverrideAdmin(admin.ModelAdmin):
+    """District administrators enter newly announced holidays and 调休 days; every change goes through actions."""
+
+    list_display = ("day", "is_workday", "note")
+    ordering = ("-day",)
+
+    def has_module_permission(self, request):
+        return has_role(request.user, {"district_admin"})
+
+    has_view_permission = has_change_permission = has_add_permission = has_delete_permission = (
+        lambda self, request, obj=None: has_role(request.user, {"district_admin"})
+    )
+
+    def save_model(self, request, obj, form, change):
+        saved = actions.set_calendar_override(
+            actor=request.user, day=obj.day, is_workday=obj.is_workday, note=obj.note
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        actions.remove_calendar_override(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            actions.remove_calendar_override(obj, actor=request.user)
