@@ -821,14 +821,16 @@ def cancel_booking(
 # -------------------------------------------------------------------------------------------- planning
 
 
-def _queue_plan(area: ServiceArea, day: date) -> DayPlan:
+def _queue_plan(area: ServiceArea, day: date, now: datetime | None = None) -> DayPlan:
+    """Queue a (re-)plan; `now` is the moment of the change that asked for it (the plan starts no earlier)."""
     plan, _ = DayPlan.objects.get_or_create(area=area, day=day)
     DayPlan.objects.filter(pk=plan.pk).update(status=DayPlan.Status.QUEUED, requested_at=timezone.now())
+    as_of = now.isoformat() if now is not None else None
 
     def enqueue():
         from gongzhi.bulkywaste.tasks import plan_day_task
 
-        plan_day_task.enqueue(plan.pk)
+        plan_day_task.enqueue(plan.pk, as_of)
 
     transaction.on_commit(enqueue)
     return plan
@@ -837,7 +839,7 @@ def _queue_plan(area: ServiceArea, day: date) -> DayPlan:
 def _replan_if_planned(area: ServiceArea, day: date, now: datetime) -> None:
     """Automatic re-plan when bookings change on a day already planned and not yet under way."""
     if DayPlan.objects.filter(area=area, day=day).exists() and day >= timezone.localdate(now):
-        _queue_plan(area, day)
+        _queue_plan(area, day, now)
 
 
 @transaction.atomic

@@ -6,13 +6,15 @@ from django_tasks import task
 
 
 @task()
-def plan_day_task(plan_id: int) -> int:
-    """Solve and store one area's day; returns the number of rounds."""
+def plan_day_task(plan_id: int, as_of: str | None = None) -> int:
+    """Solve and store one area's day as of `as_of` (ISO time of the change; now if None); returns the rounds."""
+    from datetime import datetime
+
     from gongzhi.bulkywaste.actions import plan_day
     from gongzhi.bulkywaste.models import DayPlan
 
     try:
-        plan = plan_day(plan_id)
+        plan = plan_day(plan_id, now=datetime.fromisoformat(as_of) if as_of else None)
     except Exception as e:
         # Keep the dispatcher informed: the page shows the plan as failed with the error.
         DayPlan.objects.filter(pk=plan_id).update(status=DayPlan.Status.FAILED, error=str(e)[:2000])

@@ -735,6 +735,10 @@ def cast_ballot(
         raise VotingClosed("当前不在投票时间内", "voting is not open now", field="vote")
     existing = Ballot.objects.filter(vote=vote, roll_entry=entry).first()
     if existing is not None:
+        # A retry with the same key may find the first attempt committed only now: answer it as a replay.
+        replay = _replay(vote, key, entry, choice)
+        if replay is not None:
+            return replay
         raise AlreadyVoted(existing)
 
     ballot = Ballot(
