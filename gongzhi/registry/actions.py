@@ -37,7 +37,13 @@ def _check_parent_scope(actor, parent: AreaNode | None) -> None:
 
 @transaction.atomic
 def create_area_node(
-    *, actor, parent: AreaNode | None, level: AreaLevel, name: str, code: str = "", address: str = "",
+    *,
+    actor,
+    parent: AreaNode | None,
+    level: AreaLevel,
+    name: str,
+    code: str = "",
+    address: str = "",
     profile: dict | None = None,
 ) -> AreaNode:
     _check_parent_scope(actor, parent)
@@ -48,7 +54,9 @@ def create_area_node(
     if profile is not None:
         CompoundProfile.objects.create(node=node, **profile)
     audit.record(
-        "registry.create_area_node", node, actor=actor,
+        "registry.create_area_node",
+        node,
+        actor=actor,
         changes={"name": name, "level": level.code, "parent": parent.pk if parent else None, "profile": profile or {}},
     )
     return node
@@ -87,8 +95,16 @@ def create_unit(*, actor, node: AreaNode, number: str, compound: AreaNode | None
 
 @transaction.atomic
 def create_person(
-    *, actor, name: str, kind: str = Person.Kind.NATURAL, phone: str = "", id_number: str = "",
-    birth_date: date | None = None, home_path: str = "", on_behalf_of=None, **fields,
+    *,
+    actor,
+    name: str,
+    kind: str = Person.Kind.NATURAL,
+    phone: str = "",
+    id_number: str = "",
+    birth_date: date | None = None,
+    home_path: str = "",
+    on_behalf_of=None,
+    **fields,
 ) -> Person:
     if home_path:
         require(actor, "registry.change_person", AreaNode(path=home_path))
@@ -99,8 +115,12 @@ def create_person(
         person.set_id_number(id_number)
     person.save()
     audit.record(
-        "registry.create_person", person, actor=actor, on_behalf_of=on_behalf_of,
-        changes={k: audit.PERSONAL for k in ("name", "phone", "id_number", "birth_date") if locals().get(k)} | {"kind": kind},
+        "registry.create_person",
+        person,
+        actor=actor,
+        on_behalf_of=on_behalf_of,
+        changes={k: audit.PERSONAL for k in ("name", "phone", "id_number", "birth_date") if locals().get(k)}
+        | {"kind": kind},
     )
     return person
 
@@ -127,20 +147,34 @@ def update_person(person: Person, *, actor, on_behalf_of=None, **fields) -> Pers
 
 @transaction.atomic
 def add_ownership(
-    *, actor, unit: Unit, person: Person, designated_voter: bool = False, developer_status: str = "",
-    share: Decimal | None = None, since: date | None = None,
+    *,
+    actor,
+    unit: Unit,
+    person: Person,
+    designated_voter: bool = False,
+    developer_status: str = "",
+    share: Decimal | None = None,
+    since: date | None = None,
 ) -> Ownership:
     require(actor, "registry.change_unit", unit)
     if designated_voter:
-        Ownership.objects.filter(unit=unit, until__isnull=True, is_designated_voter=True).update(is_designated_voter=False)
+        Ownership.objects.filter(unit=unit, until__isnull=True, is_designated_voter=True).update(
+            is_designated_voter=False
+        )
     ownership = Ownership.objects.create(
-        unit=unit, person=person, is_designated_voter=designated_voter, developer_status=developer_status,
-        share=share, since=since,
+        unit=unit,
+        person=person,
+        is_designated_voter=designated_voter,
+        developer_status=developer_status,
+        share=share,
+        since=since,
     )
     if not person.home_path:
         Person.objects.filter(pk=person.pk).update(home_path=unit.path)
     audit.record(
-        "registry.add_ownership", unit, actor=actor,
+        "registry.add_ownership",
+        unit,
+        actor=actor,
         changes={"person": person.pk, "designated_voter": designated_voter, "developer_status": developer_status},
     )
     return ownership
@@ -169,7 +203,13 @@ def end_residence(residence: Residence, *, actor, until: date | None = None) -> 
 
 @transaction.atomic
 def create_unit_set(
-    *, actor, name: str, kind: str, scope: AreaNode, nodes: Iterable[AreaNode] = (), units: Iterable[Unit] = (),
+    *,
+    actor,
+    name: str,
+    kind: str,
+    scope: AreaNode,
+    nodes: Iterable[AreaNode] = (),
+    units: Iterable[Unit] = (),
     description: str = "",
 ) -> UnitSet:
     require(actor, "registry.change_unitset", scope)
@@ -184,7 +224,9 @@ def create_unit_set(
     unit_set.nodes.set(nodes)
     unit_set.units.set(units)
     audit.record(
-        "registry.create_unit_set", unit_set, actor=actor,
+        "registry.create_unit_set",
+        unit_set,
+        actor=actor,
         changes={"name": name, "kind": kind, "nodes": [n.pk for n in nodes], "units": [u.pk for u in units]},
     )
     return unit_set
@@ -233,11 +275,18 @@ def roll_up(node: AreaNode) -> None:
     ancestor_ids = node.ids_on_path[:-1]
     for ancestor in AreaNode.objects.filter(pk__in=ancestor_ids).order_by("-depth"):
         sums = AreaNode.objects.filter(parent=ancestor).aggregate(
-            u=Sum("unit_count"), h=Sum("household_count"), r=Sum("resident_count"),
-            a60=Sum("aged_60_count"), a80=Sum("aged_80_count"), c=Sum("compound_count"),
+            u=Sum("unit_count"),
+            h=Sum("household_count"),
+            r=Sum("resident_count"),
+            a60=Sum("aged_60_count"),
+            a80=Sum("aged_80_count"),
+            c=Sum("compound_count"),
         )
         AreaNode.objects.filter(pk=ancestor.pk).update(
-            unit_count=sums["u"] or 0, household_count=sums["h"] or 0, resident_count=sums["r"] or 0,
-            aged_60_count=sums["a60"] or 0, aged_80_count=sums["a80"] or 0,
+            unit_count=sums["u"] or 0,
+            household_count=sums["h"] or 0,
+            resident_count=sums["r"] or 0,
+            aged_60_count=sums["a60"] or 0,
+            aged_80_count=sums["a80"] or 0,
             compound_count=(sums["c"] or 0) + (1 if ancestor.level.is_compound else 0),
         )

@@ -203,7 +203,9 @@ class Ownership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["unit", "person"], condition=Q(until__isnull=True), name="uniq_current_owner"),
+            models.UniqueConstraint(
+                fields=["unit", "person"], condition=Q(until__isnull=True), name="uniq_current_owner"
+            ),
             models.UniqueConstraint(
                 fields=["unit"],
                 condition=Q(until__isnull=True, is_designated_voter=True),
@@ -230,7 +232,9 @@ class Residence(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["unit", "person"], condition=Q(until__isnull=True), name="uniq_current_resident")
+            models.UniqueConstraint(
+                fields=["unit", "person"], condition=Q(until__isnull=True), name="uniq_current_resident"
+            )
         ]
 
 

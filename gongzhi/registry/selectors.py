@@ -10,13 +10,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet, Subquery
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import pii
 from gongzhi.core.roles import STAFF_ROLES
 from gongzhi.core.rules import assignments, scope_q, scoped
-from gongzhi.organizations.models import LiaisonAssignment, Organization, OrgKind
+from gongzhi.organizations.models import LiaisonAssignment, OrgKind
+from gongzhi.registry import pagesql
 from gongzhi.registry.models import AreaLevel, AreaNode, Ownership, Person, Residence, Unit
 
 CHILDREN_PAGE = 50
@@ -76,12 +77,6 @@ class LevelPlan:
         depth = AreaLevel.objects.filter(is_compound=True).order_by("depth").values_list("depth", flat=True).first()
         return cls(depth)
 
-    @staticmethod
-    def compound_depth_sql() -> Subquery:
-        """The plan's one number as a subquery, to annotate onto a query the page makes anyway (one round trip
-        fewer): `LevelPlan(node.compound_depth)`."""
-        return Subquery(AreaLevel.objects.filter(is_compound=True).order_by("depth").values("depth")[:1])
-
     def page_kind(self, level: AreaLevel) -> str:
         if self.compound_depth is None:
             return "area"
@@ -121,11 +116,9 @@ class Page:
 
 
 def children_page(node: AreaNode, after: str = "", size: int = CHILDREN_PAGE) -> Page:
-    """A node's children ordered by name (unique within a parent), `size` at a time after the name `after`."""
-    qs = AreaNode.objects.filter(parent=node).select_related("level").order_by("name")
-    if after:
-        qs = qs.filter(name__gt=after)
-    rows = list(qs[: size + 1])
+    """A node's children ordered by name (unique within a parent), `size` at a time after the name `after`,
+    each with its `level` loaded."""
+    rows = pagesql.children(node.pk, after, size + 1)
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, rows[-1].name if more else None, after or None)
@@ -140,7 +133,7 @@ def parse_after_id(raw: str | None) -> int | None:
 
 
 def unit_rows_page(node: AreaNode, after: int | None = None, size: int = UNITS_PAGE, *, unit_url: str = "") -> Page:
-    """Units under a building or entrance by id, as plain rows ready for the unit table: two queries per page.
+    """Units under a building or entrance by id, as plain rows ready for the unit table: one query per page.
 
     Rows are dicts of display values (the table shows hundreds of cells, so nothing is left for the template to
     compute): `pk`, `url` (`unit_url` + pk + "/"), `number`, `entrance` (blank for units directly under `node`),
@@ -148,36 +141,32 @@ def unit_rows_page(node: AreaNode, after: int | None = None, size: int = UNITS_P
     `residents`, and the current owners' names, masked (the list never unmasks): `voter`, the designated voter
     (at most one per unit), and `others`, the other owners joined with "、".
     """
-    sources = [(f"area_{code}", str(label)) for code, label in Unit.AREA_SOURCES]
-    # A unit's compound lies on its path: naming the candidates lets SQLite walk the compound index instead of
-    # scanning every unit in id order for the path prefix (370 ms for the last building of 1,000,000 units).
-    qs = Unit.objects.filter(compound_id__in=node.ids_on_path, path__startswith=node.path).order_by("id")
-    if after:
-        qs = qs.filter(id__gt=after)
-    units = list(
-        qs.values_list(
-            "id", "number", "floor", "resident_count", "node_id", "node__name", *(f for f, _label in sources)
-        )[: size + 1]
-    )
-    more = len(units) > size
-    units = units[:size]
+    sources = [str(label) for _code, label in Unit.AREA_SOURCES]
+    units: dict[int, tuple] = {}  # id → (number, floor, residents, node id, node name, areas)
     voters: dict[int, str] = {}
-    others: dict[int, list[str]] = {u[0]: [] for u in units}
+    others: dict[int, list[str]] = {}
     natural = Person.Kind.NATURAL
-    for unit_id, name, kind, is_voter in (
-        Ownership.objects.filter(unit_id__in=list(others), until__isnull=True)
-        .order_by("unit_id", "id")
-        .values_list("unit_id", "person__name", "person__kind", "is_designated_voter")
+    for pk, number, floor, residents, node_id, *areas, node_name, name, kind, is_voter in pagesql.unit_rows(
+        node.ids_on_path, node.path, after, size + 1
     ):
+        if pk not in units:
+            units[pk] = (number, floor, residents, node_id, node_name, areas)
+            others[pk] = []
+        if name is None:
+            continue
         shown = pii.mask_name(name) if kind == natural else name
         if is_voter:
-            voters[unit_id] = shown
+            voters[pk] = shown
         else:
-            others[unit_id].append(shown)
+            others[pk].append(shown)
+    ids = list(units)
+    more = len(ids) > size
+    ids = ids[:size]
     rows = []
-    for pk, number, floor, residents, node_id, node_name, *areas in units:
+    for pk in ids:
+        number, floor, residents, node_id, node_name, areas = units[pk]
         area, source = next(
-            ((value, label) for value, (_f, label) in zip(areas, sources, strict=True) if value is not None), ("—", "")
+            ((value, label) for value, label in zip(areas, sources, strict=True) if value is not None), ("—", "")
         )
         rows.append(
             {
@@ -193,7 +182,7 @@ def unit_rows_page(node: AreaNode, after: int | None = None, size: int = UNITS_P
                 "others": "、".join(others[pk]),
             }
         )
-    return Page(rows, units[-1][0] if more else None, after)
+    return Page(rows, ids[-1] if more else None, after)
 
 
 def organisations_for(node: AreaNode, plan: LevelPlan) -> tuple[list, list, list[tuple[str, str, bool]]]:
@@ -205,12 +194,7 @@ def organisations_for(node: AreaNode, plan: LevelPlan) -> tuple[list, list, list
     """
     orgs = [
         {"name": name, "kind": kind, "category": category, "where": where, "depth": depth}
-        for name, kind, category, where, depth in Organization.objects.filter(
-            Q(path__in=path_prefixes(node.path)) | Q(path__startswith=node.path, node__level__is_compound=True),
-            dissolved__isnull=True,
-        )
-        .order_by("path", "kind__chain_rank", "name")
-        .values_list("name", "kind__name", "kind__category", "node__name", "node__depth")[:ORGS_LIMIT]
+        for name, kind, category, where, depth in pagesql.organisations(path_prefixes(node.path), node.path, ORGS_LIMIT)
     ]
     own = [o for o in orgs if plan.is_compound_side(o["depth"])]
     above = [o for o in orgs if not plan.is_compound_side(o["depth"])]

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from gongzhi.core.geo import STORAGE_DATUM
-from gongzhi.registry import selectors
+from gongzhi.registry import pagesql, selectors
 from gongzhi.registry.disclosure import can_unmask, record_pii_view
 from gongzhi.registry.forms import SearchForm
 from gongzhi.registry.models import AreaNode, Unit
@@ -43,13 +43,12 @@ def _url_prefix(name: str) -> str:
     return reverse(name, args=[0]).removesuffix("0/")
 
 
-def _crumbs(user, node) -> list[tuple[str, str]]:
+def _crumbs(user, node, ancestors: list[AreaNode] | None = None) -> list[tuple[str, str]]:
     """Breadcrumbs as (name, link): no link above the user's scope (an ancestor they may not open)."""
     prefix = _url_prefix("registry:node")
-    return [
-        (a.name, f"{prefix}{a.pk}/" if user.has_perm("registry.view_areanode", a) else "")
-        for a in selectors.ancestors(node)
-    ]
+    if ancestors is None:
+        ancestors = selectors.ancestors(node)
+    return [(a.name, f"{prefix}{a.pk}/" if user.has_perm("registry.view_areanode", a) else "") for a in ancestors]
 
 
 @require_GET
@@ -66,15 +65,14 @@ def browse(request):
 @require_GET
 @staff_required
 def node_detail(request, pk: int):
-    nodes = AreaNode.objects.select_related("level", "profile")
-    node = get_object_or_404(nodes.annotate(compound_depth=selectors.LevelPlan.compound_depth_sql()), pk=pk)
-    if not request.user.has_perm("registry.view_areanode", node):
+    node, ancestors, compound_depth = pagesql.node_chain(pk)  # the node, its level, profile and ancestors
+    if node is None or not request.user.has_perm("registry.view_areanode", node):
         raise Http404  # out of scope: as if absent
-    plan = selectors.LevelPlan(node.compound_depth)
+    plan = selectors.LevelPlan(compound_depth)
     kind = plan.page_kind(node.level)
     context = {
         "node": node,
-        "crumbs": _crumbs(request.user, node),
+        "crumbs": _crumbs(request.user, node, ancestors),
         "kind": kind,
         "node_url": _url_prefix("registry:node"),
     }

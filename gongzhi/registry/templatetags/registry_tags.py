@@ -51,3 +51,34 @@ def unit_table_rows(rows: list[dict], voter_label: str, no_owner_label: str) -> 
             )
         )
     return mark_safe("\n".join(out))  # every value above is escaped
+
+
+_CHILD_ROW = (
+    '<tr>\n    <th scope="row"><a href="{}">{}</a>{}</th>\n    <td>{}</td>\n'
+    '    <td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>\n'
+    '    <td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>\n  </tr>'
+)
+
+
+@register.simple_tag
+def child_table_rows(rows: list, node_url: str) -> SafeString:
+    """The rows of a node's children table (`selectors.children_page`: AreaNode with `level` loaded), written
+    in one pass like `unit_table_rows`: link, address, level, the stored counts and the shares of 60+ and 80+."""
+    out = []
+    for c in rows:
+        address = f'<br><span class="small">{escape(c.address)}</span>' if c.address else ""
+        out.append(
+            _CHILD_ROW.format(
+                escape(f"{node_url}{c.pk}/"),
+                escape(c.name),
+                address,
+                escape(c.level.name),
+                c.unit_count,
+                c.household_count,
+                c.resident_count,
+                percent(c.share_60),
+                percent(c.share_80),
+                c.compound_count,
+            )
+        )
+    return mark_safe("".join(out))  # every text value above is escaped; the counts are integers
