@@ -4,8 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from gongzhi.core.api_views import ApiDocsView, TokenView
 from gongzhi.bulkywaste.api import register as register_bulkywaste
+from gongzhi.core.api_views import ApiDocsView, TokenView
 from gongzhi.deliberation.api import register as register_deliberation
 from gongzhi.notices.api import register as register_notices
 from gongzhi.organizations.api import register as register_organizations

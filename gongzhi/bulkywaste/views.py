@@ -636,7 +636,13 @@ def hotline(request):
     """热线坐席 — find the caller (phone, or compound name and unit number), then book on one page."""
     if not request.user.has_perm("bulkywaste.book_for_resident", None):
         raise PermissionDenied
-    q = (request.GET.get("q") or "").strip()[:60]
+    # A caller's number is looked up by POST only, so it stays out of addresses, history and server logs; a
+    # compound name and room number may come by GET (a link can be kept).
+    looking_up = request.method == "POST" and request.POST.get("lookup") == "1"
+    q = ((request.POST if looking_up else request.GET).get("q") or "").strip()[:60]
+    if q and not looking_up and _is_phone_query(q):
+        context = {"q": "", "results": [], "pii_in_address": True}
+        return render(request, "bulkywaste/hotline.html", context, status=400)
     results: list[tuple[Unit, str, list[Person]]] = []
     if q:
         results = _search_units(request.user, q)
@@ -682,7 +688,7 @@ def hotline(request):
             people=[(str(p.pk), f"{pii.mask_name(p.name)} {pii.mask_phone(p.phone)}") for p in people],
         )
         context.update(address=address, area=area, form=form)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and not looking_up and form.is_valid():
             person = next((p for p in people if str(p.pk) == form.cleaned_data.get("on_behalf_of")), None)
             booking, preview = _staff_book(request, form, address=address, channel=Channel.HOTLINE, on_behalf_of=person)
             if booking is not None:
@@ -692,11 +698,16 @@ def hotline(request):
     return render(request, "bulkywaste/hotline.html", context)
 
 
+def _is_phone_query(q: str) -> bool:
+    digits = q.replace(" ", "").replace("-", "")
+    return digits.isdigit() and len(digits) >= 7
+
+
 def _search_units(user, q: str) -> list[tuple[Unit, str, list[Person]]]:
     """By phone: the units of people with that number. Otherwise: compound name (and a unit number)."""
     digits = q.replace(" ", "").replace("-", "")
     units: list[Unit] = []
-    if digits.isdigit() and len(digits) >= 7:
+    if _is_phone_query(q):
         try:
             phone = pii.normalize_phone(q)
         except pii.PiiError:

@@ -19,7 +19,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from gongzhi.core import pii
 from gongzhi.core.api import KeyCursorPagination, error_responses
@@ -368,35 +370,47 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryView
         return unit
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="按手机号或身份证号精确查找居民（脱敏）/ exact look-up of people by phone or ID number, masked",
-        parameters=[
-            OpenApiParameter("phone", OpenApiTypes.STR, description="手机号或固定电话，须完全一致 / exact phone"),
-            OpenApiParameter("id_number", OpenApiTypes.STR, description="18位身份证号，须完全一致 / exact ID number"),
-        ],
-        responses={200: PersonLookupSerializer(many=True), **error_responses(400, 401, 403)},
-    ),
-)
-class PersonViewSet(mixins.ListModelMixin, RegistryViewSet):
-    """Exact look-ups only (there is no list of everyone). Results are always masked on this endpoint."""
+class PersonLookupResultSerializer(serializers.Serializer):
+    results = PersonLookupSerializer(many=True)
+    truncated = serializers.BooleanField(help_text="结果超过上限时为真 / true when more matched than shown")
+
+
+class PersonViewSet(RegistryViewSet):
+    """Exact look-ups only (there is no list of everyone). Results are always masked on this endpoint.
+
+    The phone or ID number travels in the request body (POST), never in the address, so it stays out of server
+    logs, proxies and Referer headers.
+    """
 
     def get_queryset(self):
         return selectors.visible_people(self.request.user)
 
-    def list(self, request, *args, **kwargs):
-        f = validated(PersonFilter, request)
-        qs = selectors.with_units_in_scope(selectors.find_people(request.user, **f), request.user)
-        page = self.paginate_queryset(qs)
+    @extend_schema(
+        summary="按手机号或身份证号精确查找居民（脱敏）/ exact look-up of people by phone or ID number, masked",
+        description="号码放在请求体中，不放在网址里 / the number goes in the request body, never in the URL",
+        request=PersonFilter,
+        responses={200: PersonLookupResultSerializer, **error_responses(400, 401, 403)},
+    )
+    @action(detail=False, methods=["post"])
+    def lookup(self, request):
+        f = PersonFilter(data=request.data)
+        f.is_valid(raise_exception=True)
+        qs = selectors.with_units_in_scope(selectors.find_people(request.user, **f.validated_data), request.user)
+        people = list(qs.order_by("id")[: selectors.SEARCH_LIMIT + 1])
         rows = [
             _PersonRow(
                 selectors.show_person(p),
                 sorted({o.unit_id for o in p.shown_ownerships}),
                 sorted({r.unit_id for r in p.shown_residences}),
             )
-            for p in page
+            for p in people[: selectors.SEARCH_LIMIT]
         ]
-        return self.get_paginated_response(PersonLookupSerializer(rows, many=True).data)
+        return Response(
+            {
+                "results": PersonLookupSerializer(rows, many=True).data,
+                "truncated": len(people) > selectors.SEARCH_LIMIT,
+            }
+        )
 
 
 def register(router):

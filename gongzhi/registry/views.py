@@ -125,13 +125,20 @@ def unit_detail(request, pk: int):
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 @staff_required
 def search(request):
-    form = SearchForm(request.GET or None)
+    """Names, addresses and unit references by GET (a link can be kept); phones and ID numbers only by POST, so
+    they stay out of addresses, browser history, server logs and Referer headers. A GET that carries one is not
+    looked up: the page asks for it to be typed into the form."""
+    form = SearchForm(request.POST if request.method == "POST" else (request.GET or None))
     context = {"form": form, "q": ""}
     if form.is_valid() and form.cleaned_data["q"]:
         q = form.cleaned_data["q"]
+        if request.method == "GET" and selectors.lookup_kind(q):
+            context["form"] = SearchForm()  # not echoed back into the page either
+            context["pii_in_address"] = True
+            return render(request, "registry/search.html", context, status=400)
         people = selectors.people_for_search(request.user, q)
         context.update(q=q, people=people, units=None, nodes=None)
         if not people.kind:  # a phone or ID number is looked up exactly, never matched against names

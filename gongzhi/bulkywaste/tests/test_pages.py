@@ -123,8 +123,11 @@ def test_the_resident_amends_and_cancels(client, area, mini, resident):
 
 def test_the_hotline_finds_the_caller_and_reads_the_booking_back(client, area, mini, operator):
     login(client, operator)
-    page = client.get(reverse("bulkywaste:hotline"), {"q": "138 1234 5678"}).content.decode()
+    page = client.post(reverse("bulkywaste:hotline"), {"lookup": "1", "q": "138 1234 5678"}).content.decode()
     assert f"?unit={mini.units[0].pk}" in page
+    refused = client.get(reverse("bulkywaste:hotline"), {"q": "138 1234 5678"})  # a number in the address
+    assert refused.status_code == 400 and "不能放在网址里" in refused.content.decode()
+    assert f"?unit={mini.units[0].pk}" not in refused.content.decode()
     page = client.get(reverse("bulkywaste:hotline"), {"q": f"油漆厂 {mini.units[1].number}"}).content.decode()
     assert f"?unit={mini.units[1].pk}" in page
     url = reverse("bulkywaste:hotline") + f"?unit={mini.units[0].pk}"

@@ -175,12 +175,26 @@ def test_search_finds_compounds_units_and_people_masked(client, owned, persona):
     for q in ("1-1-101", "1号楼-1单元-101", "油漆厂 1-1-101"):
         html = main_html(client.get(search, {"q": q}))
         assert reverse("registry:unit", args=[owned.units[0].pk]) in html, q
-    html = main_html(client.get(search, {"q": FULL_PHONE}))
+    html = main_html(client.post(search, {"q": FULL_PHONE}))
     assert "张**" in html and MASKED_PHONE in html and FULL_PHONE not in html.replace(f'value="{FULL_PHONE}"', "")
-    html = main_html(client.get(search, {"q": ID_NUMBER}))
+    html = main_html(client.post(search, {"q": ID_NUMBER}))
     assert "张**" in html and "110105********002X" in html
-    html = main_html(client.get(search, {"q": "110105194912310021"}))
+    html = main_html(client.post(search, {"q": "110105194912310021"}))
     assert "校验位" in html  # a mistyped ID number is named, not silently not found
+    html = main_html(client.post(search, {"q": "1-1-101"}))  # the form posts every search
+    assert reverse("registry:unit", args=[owned.units[0].pk]) in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("q", [FULL_PHONE, ID_NUMBER, "138 1234 5678"])
+def test_phones_and_id_numbers_are_not_looked_up_from_the_address(client, owned, persona, q):
+    """They would stay in browser history, server logs and Referer headers: only the posted form looks them up."""
+    sign_in(client, persona("community_worker"))
+    response = client.get(reverse("registry:search"), {"q": q})
+    assert response.status_code == 400
+    html = main_html(response)
+    assert "不能放在网址里" in html and "张**" not in html and q not in html
+    assert 'method="post"' in html
 
 
 @pytest.mark.django_db
@@ -197,11 +211,12 @@ def test_page_query_budgets_hold_at_two_sizes(client, mini, persona, django_asse
         "unit": reverse("registry:unit", args=[mini.units[0].pk]),
         "search_name": reverse("registry:search") + "?q=新村",
         "search_unit": reverse("registry:search") + "?q=1-1-101",
-        "search_phone": reverse("registry:search") + f"?q={FULL_PHONE}",
     }
     for name, url in pages.items():
         with django_assert_max_num_queries(BUDGETS[name], info=name):
             assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(BUDGETS["search_phone"], info="search_phone"):
+        assert client.post(reverse("registry:search"), {"q": FULL_PHONE}).status_code == 200
     with django_assert_max_num_queries(BUDGETS["building"]):
         client.get(pages["building"], {"after": mini.units[-1].pk})
 

@@ -68,6 +68,13 @@ def test_api_by_role_and_scope(client, mini, persona, role, where):
             assert response.json()["status"] == expected
 
 
+LOOKUP = "/api/v1/persons/lookup/"
+
+
+def lookup(client, **body) -> dict:
+    return client.post(LOOKUP, body, content_type="application/json").json()
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("where", ["in", "out"])
 def test_anonymous_is_sent_to_sign_in_and_the_api_answers_401(client, mini, where):
@@ -75,8 +82,10 @@ def test_anonymous_is_sent_to_sign_in_and_the_api_answers_401(client, mini, wher
     for url in [reverse("registry:browse"), reverse("registry:search"), *page_urls(t)]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("core:login")), url
-    for url in ["/api/v1/nodes/", "/api/v1/units/", "/api/v1/persons/?phone=13812345678", *api_urls(t)]:
+    for url in ["/api/v1/nodes/", "/api/v1/units/", *api_urls(t)]:
         assert client.get(url).status_code == 401, url
+    assert client.post(LOOKUP, {"phone": "13812345678"}, content_type="application/json").status_code == 401
+    assert client.post(reverse("registry:search"), {"q": "13812345678"}).status_code == 302
 
 
 @pytest.mark.django_db
@@ -116,8 +125,8 @@ def test_browse_starts_at_the_users_own_scope(client, mini, persona):
 @pytest.mark.django_db
 def test_a_resident_cannot_use_the_person_lookup(client, mini, persona):
     sign_in(client, persona("resident"))
-    assert client.get("/api/v1/persons/", {"phone": "13812345678"}).status_code == 403
-    assert client.get(reverse("registry:search"), {"q": "13812345678"}).status_code == 403
+    assert client.post(LOOKUP, {"phone": "13812345678"}, content_type="application/json").status_code == 403
+    assert client.post(reverse("registry:search"), {"q": "13812345678"}).status_code == 403
 
 
 @pytest.mark.django_db
@@ -126,11 +135,11 @@ def test_people_outside_the_scope_are_not_found(client, mini, persona):
 
     add_owner(mini.other_units[0], name="孙桂兰", phone="13700001111", id_number="11010519491231002X")
     sign_in(client, persona("community_worker"))
-    assert client.get("/api/v1/persons/", {"phone": "13700001111"}).json()["results"] == []
-    assert client.get("/api/v1/persons/", {"id_number": "11010519491231002X"}).json()["results"] == []
-    html = client.get(reverse("registry:search"), {"q": "13700001111"}).content.decode()
+    assert lookup(client, phone="13700001111")["results"] == []
+    assert lookup(client, id_number="11010519491231002X")["results"] == []
+    html = client.post(reverse("registry:search"), {"q": "13700001111"}).content.decode()
     assert "孙" not in html.split("<main")[1]
     client.logout()
     sign_in(client, persona("subdistrict_staff", mini.other_subdistrict))
-    (hit,) = client.get("/api/v1/persons/", {"id_number": "11010519491231002X"}).json()["results"]
+    (hit,) = lookup(client, id_number="11010519491231002X")["results"]
     assert hit["person"]["name"] == "孙**" and hit["owned_units"] == [mini.other_units[0].pk]
