@@ -26,7 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from gongzhi.core import audit
+from gongzhi.core import audit, joblocks
 from gongzhi.registry import actions
 from gongzhi.registry.importer import ImportReport, RosterFileError, import_roster
 from gongzhi.registry.models import AreaNode, ImportJob
@@ -52,6 +52,10 @@ BAD_HEADER = ("花名册列名有误，未写入任何数据", "the roster's col
 CRASHED = (
     "导入时出错，未写入任何数据。请稍后重试，或联系管理员",
     "the import failed: nothing was written. Try again later or ask the administrator",
+)
+INTERRUPTED = (
+    "导入中断（处理程序意外停止），未写入任何数据，请重新导入",
+    "the import was interrupted (its worker stopped): nothing was written, import again",
 )
 NO_QUEUE = (
     "任务队列暂时不可用，未写入任何数据，请稍后重试",
@@ -230,12 +234,18 @@ def _finish(job_id: int, status: str, *, report: dict | None = None, message=(""
 
 
 def run_job(job_id: int) -> str:
-    """Run a queued job (called by the task). Claims it first, so a job delivered twice runs once."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return "skipped"
+    """Run a queued job (called by the task). Claims it first, so a job delivered twice runs once; holds the job's
+    lock from before the claim until the final status is written (see core.joblocks and `sync_with_task`)."""
+    with joblocks.held("roster_import", job_id):
+        claimed = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+            status=Status.RUNNING, started_at=timezone.now()
+        )
+        if not claimed:
+            return "skipped"
+        return _run_claimed(job_id)
+
+
+def _run_claimed(job_id: int) -> str:
     job = ImportJob.objects.select_related("compound__level", "created_by").get(pk=job_id)
     status, report, message = Status.FAILED, None, CRASHED
     try:
@@ -271,7 +281,14 @@ def run_job(job_id: int) -> str:
 
 
 def sync_with_task(job: ImportJob) -> ImportJob:
-    """A job whose task failed outside `run_job` (the worker could not import or call it) is marked failed."""
+    """A job whose task failed outside `run_job` (the worker could not import or call it), or whose worker died
+    while running it (its lock is free though the job says running), is marked failed."""
+    if job.status == Status.RUNNING:
+        with joblocks.probe("roster_import", job.pk) as free:
+            if free:  # no worker holds it; holding it now, the status can no longer change under us
+                _finish(job.pk, Status.FAILED, message=INTERRUPTED, only_if=Status.RUNNING)
+                job.refresh_from_db()
+                return job
     if job.finished or not job.task_result_id:
         return job
     from django_tasks.base import TaskResultStatus

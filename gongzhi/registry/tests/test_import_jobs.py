@@ -4,11 +4,15 @@ bilingual failures without tracebacks, no personal values in the report, the lar
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import contextmanager
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
+from gongzhi.core import joblocks
 from gongzhi.core.models import AuditEntry
 from gongzhi.registry import import_jobs
 from gongzhi.registry.importer import estimate_rows
@@ -32,6 +36,29 @@ def queued_job(compound, actor, data: bytes | None = None, dry_run: bool = False
     return job
 
 
+@contextmanager
+def live_worker(job: ImportJob):
+    """A worker (another thread, with its own database connection) holding the job's lock, as while it runs."""
+    taken, done = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with joblocks.held("roster_import", job.pk):
+                taken.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(30)
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(30)
+
+
 def job_page(client, job: ImportJob):
     return client.get(reverse("registry:import-job", kwargs={"pk": job.pk}))
 
@@ -51,7 +78,8 @@ def test_a_queued_or_running_job_page_refreshes_itself_every_3_seconds_without_j
     assert not Unit.objects.filter(number="商1").exists()
 
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    html = job_page(client, job).content.decode()
+    with live_worker(job):
+        html = job_page(client, job).content.decode()
     assert '<meta http-equiv="refresh" content="3">' in html and "正在处理" in html
 
     assert import_jobs.run_job(job.pk) == "skipped"  # running already (another worker has it): not run twice
@@ -427,3 +455,68 @@ def test_two_racing_confirmations_make_one_job(mini, worker, monkeypatch):
     assert errors == []
     assert sorted(created for _, created in results) == [False, True]
     assert len({job.pk for job, _ in results}) == 1 and ImportJob.objects.filter(dry_run=False).count() == 1
+
+
+# --- A worker that died --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_is_shown_as_interrupted_and_nothing_was_written(client, mini, worker):
+    """Killed mid-import, the worker's transaction rolled back and its lock went with its process or connection."""
+    job = queued_job(mini.courtyard, worker)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)  # claimed, then the worker died
+    client.force_login(worker)
+    html = job_page(client, job).content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and job.message == import_jobs.INTERRUPTED[0]
+    assert job.message_en == import_jobs.INTERRUPTED[1] and job.finished_at is not None
+    assert "导入中断" in html and '<meta http-equiv="refresh"' not in html
+    assert not Unit.objects.filter(number="商1").exists()
+    assert import_jobs.run_job(job.pk) == "skipped"  # a late redelivery does not run it after all
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_is_alive_stays_running_in_the_page_and_the_api(client, mini, worker):
+    job = queued_job(mini.courtyard, worker)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    client.force_login(worker)
+    with live_worker(job):
+        for _ in range(2):
+            assert "正在处理" in job_page(client, job).content.decode()
+            assert client.get(f"/api/v1/roster-imports/{job.pk}/").json()["status"] == "running"
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_the_worker_holds_the_lock_from_before_the_claim_until_the_final_status(mini, worker, monkeypatch):
+    job = queued_job(mini.courtyard, worker)
+    seen = []
+    real = import_jobs._finish
+
+    def finish(job_id, status, **kw):
+        seen.append(_probe_elsewhere(job_id))  # a page looking while the worker writes the end
+        real(job_id, status, **kw)
+
+    monkeypatch.setattr(import_jobs, "_finish", finish)
+    assert import_jobs.run_job(job.pk) == ImportJob.Status.DONE
+    assert seen == [False]
+    with joblocks.probe("roster_import", job.pk) as free:
+        assert free  # released once done
+
+
+def _probe_elsewhere(job_id: int) -> bool:
+    """Probe from another thread (its own database session: a PostgreSQL session may retake its own lock)."""
+    out = []
+
+    def look():
+        try:
+            with joblocks.probe("roster_import", job_id) as free:
+                out.append(free)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join(30)
+    return out[0]
