@@ -25,7 +25,9 @@ def set_calendar_override(*, actor, day: date, is_workday: bool, note: str = "")
         day=day, defaults={"is_workday": is_workday, "note": note}
     )
     audit.record(
-        "core.set_calendar_override", override, actor=actor,
+        "core.set_calendar_override",
+        override,
+        actor=actor,
         changes={"day": day.isoformat(), "is_workday": is_workday, "note": note, "created": created},
     )
     return override

@@ -20,9 +20,7 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
     )
 
     def save_model(self, request, obj, form, change):
-        saved = actions.set_calendar_override(
-            actor=request.user, day=obj.day, is_workday=obj.is_workday, note=obj.note
-        )
+        saved = actions.set_calendar_override(actor=request.user, day=obj.day, is_workday=obj.is_workday, note=obj.note)
         obj.pk = saved.pk
 
     def delete_model(self, request, obj):

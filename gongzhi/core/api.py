@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import trans_real
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
@@ -24,6 +28,48 @@ GENERIC = {
 }
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}|%\((\w+)\)[sd]")
+
+
+@functools.cache
+def _english_lookup() -> tuple[dict[str, str], list[tuple[re.Pattern, str]]]:
+    """Chinese → English for the messages Django and DRF write themselves ("该字段是必填项。"): the loaded
+    zh-hans catalogs read backwards. Messages with placeholders ("请确保这个字段不能超过 {max_length} 个字符。")
+    become patterns whose captured values are put into the English text."""
+    exact: dict[str, str] = {}
+    patterns: list[tuple[re.Pattern, str]] = []
+    for msgid, zh in trans_real.translation("zh-hans")._catalog.items():
+        if not isinstance(msgid, str) or not msgid or not zh or msgid == zh:
+            continue  # plural forms are keyed (msgid, n); our own messages are written in Chinese already
+        if _PLACEHOLDER.search(zh):
+            parts, pos = [], 0
+            for m in _PLACEHOLDER.finditer(zh):
+                parts.append(re.escape(zh[pos : m.start()]))
+                parts.append(f"(?P<{m.group(1) or m.group(2)}>.+?)")
+                pos = m.end()
+            parts.append(re.escape(zh[pos:]))
+            try:
+                patterns.append((re.compile("".join(parts) + "$"), msgid))
+            except re.error:  # the same placeholder twice: leave it to the exact table
+                continue
+        else:
+            exact.setdefault(zh, msgid)
+    return exact, patterns
+
+
+def english(text: str) -> str:
+    """The English of a message Django or DRF wrote in Chinese; "" when it is not one of theirs."""
+    exact, patterns = _english_lookup()
+    if text in exact:
+        return exact[text]
+    for pattern, msgid in patterns:
+        m = pattern.match(text)
+        if m:
+            values = m.groupdict()
+            return _PLACEHOLDER.sub(lambda p: values.get(p.group(1) or p.group(2), p.group(0)), msgid)
+    return ""
+
+
 def _flatten(detail, prefix="") -> list[dict]:
     out = []
     if isinstance(detail, dict):
@@ -36,7 +82,13 @@ def _flatten(detail, prefix="") -> list[dict]:
     else:
         text = str(detail)
         zh, _, en = text.partition(" / ")
-        out.append({"field": prefix or None, "message": zh, "message_en": en or zh, "code": getattr(detail, "code", "invalid")})
+        if not en:
+            en = text if text.isascii() else (english(text) or GENERIC[400][1])
+            if text.isascii():  # written in English only (a DRF message with no Chinese translation)
+                zh = GENERIC[400][0]
+        out.append(
+            {"field": prefix or None, "message": zh, "message_en": en, "code": getattr(detail, "code", "invalid")}
+        )
     return out
 
 
@@ -87,7 +139,9 @@ ErrorSerializer = inline_serializer(
 
 def error_responses(*codes: int) -> dict:
     """OpenAPI responses for the listed error codes (every endpoint lists 401 and 403)."""
-    return {code: OpenApiResponse(ErrorSerializer, description=f"{GENERIC[code][0]} / {GENERIC[code][1]}") for code in codes}
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=f"{GENERIC[code][0]} / {GENERIC[code][1]}") for code in codes
+    }
 
 
 class KeyCursorPagination(CursorPagination):
@@ -101,7 +155,11 @@ class KeyCursorPagination(CursorPagination):
 
 def bad_request(field: str | None, zh: str, en: str) -> Response:
     return Response(
-        {"status": 400, "message": GENERIC[400][0], "message_en": GENERIC[400][1],
-         "errors": [{"field": field, "message": zh, "message_en": en, "code": "invalid"}]},
+        {
+            "status": 400,
+            "message": GENERIC[400][0],
+            "message_en": GENERIC[400][1],
+            "errors": [{"field": field, "message": zh, "message_en": en, "code": "invalid"}],
+        },
         status=status.HTTP_400_BAD_REQUEST,
     )

@@ -9,7 +9,9 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": _("用户名或密码不正确。连续输错5次将锁定15分钟。 / Wrong user name or password."),
         "inactive": _("该账号已停用 / This account is inactive."),
-        "locked": _("因多次输错密码，该账号已暂时锁定，请15分钟后再试。 / Locked after repeated failures; try again in 15 minutes."),
+        "locked": _(
+            "因多次输错密码，该账号已暂时锁定，请15分钟后再试。 / Locked after repeated failures; try again in 15 minutes."
+        ),
     }
 
     def clean(self):
@@ -22,7 +24,9 @@ class LoginForm(AuthenticationForm):
 
 
 class PhoneForm(forms.Form):
-    phone = forms.CharField(label=_("手机号"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    phone = forms.CharField(
+        label=_("手机号"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"})
+    )
 
     def clean_phone(self):
         try:
@@ -32,8 +36,18 @@ class PhoneForm(forms.Form):
 
 
 class SmsLoginForm(PhoneForm):
-    code = forms.CharField(label=_("短信验证码"), max_length=6, min_length=6, widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    code = forms.CharField(
+        label=_("短信验证码"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 class OtpForm(forms.Form):
-    token = forms.CharField(label=_("动态验证码（6位）"), max_length=6, min_length=6, widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    token = forms.CharField(
+        label=_("动态验证码（6位）"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )

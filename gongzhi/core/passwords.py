@@ -21,6 +21,6 @@ class CharacterClassValidator:
             raise ValidationError(self.get_help_text(), code="password_too_simple")
 
     def get_help_text(self):
-        return _("密码须包含小写字母、大写字母、数字、符号中的至少%(n)d类 / use at least %(n)d of: lower case, upper case, digits, symbols") % {
-            "n": self.min_classes
-        }
+        return _(
+            "密码须包含小写字母、大写字母、数字、符号中的至少%(n)d类 / use at least %(n)d of: lower case, upper case, digits, symbols"
+        ) % {"n": self.min_classes}

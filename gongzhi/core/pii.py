@@ -31,7 +31,9 @@ def normalize_mobile(value: str) -> str:
     elif raw.startswith("86") and len(raw) == 13:
         raw = raw[2:]
     if not MOBILE_RE.match(raw):
-        raise PiiError("手机号码应为11位、以1开头的大陆手机号", "must be an 11-digit mainland mobile number starting with 1")
+        raise PiiError(
+            "手机号码应为11位、以1开头的大陆手机号", "must be an 11-digit mainland mobile number starting with 1"
+        )
     return raw
 
 
@@ -82,7 +84,7 @@ def mask_phone(value: str | None) -> str:
     # 3 + 4 for a mobile number; a short landline number keeps at least four digits hidden.
     tail = min(4, len(digits) - 4)
     head = min(3, len(digits) - 4 - tail)
-    return f"{digits[:head]}****{digits[len(digits) - tail:]}"
+    return f"{digits[:head]}****{digits[len(digits) - tail :]}"
 
 
 def mask_id_number(value: str | None) -> str:

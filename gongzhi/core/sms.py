@@ -91,7 +91,11 @@ def issue_code(phone: str, purpose: str = "login") -> None:
 def check_code(phone: str, purpose: str, code: str) -> bool:
     """Consume a valid code once: the conditional update makes a code usable by exactly one request."""
     now = timezone.now()
-    sms = SmsCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now).order_by("-id").first()
+    sms = (
+        SmsCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now)
+        .order_by("-id")
+        .first()
+    )
     if sms is None or sms.attempts >= MAX_ATTEMPTS:
         return False
     if not hmac.compare_digest(sms.code_hash, _hash(phone, purpose, (code or "").strip())):

@@ -24,7 +24,11 @@ class UploadError(ValueError):
 def _sniff(data: bytes) -> str:
     if data.startswith(b"%PDF-"):
         return "pdf"
-    if data[:3] == b"\xff\xd8\xff" or data.startswith(b"\x89PNG\r\n\x1a\n") or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+    if (
+        data[:3] == b"\xff\xd8\xff"
+        or data.startswith(b"\x89PNG\r\n\x1a\n")
+        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    ):
         return "image"
     return ""
 

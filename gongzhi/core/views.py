@@ -86,7 +86,11 @@ def otp(request):
             return redirect(nxt if safe and nxt else "core:home")
         form.add_error("token", _("动态验证码不正确 / the code is not correct"))
     secret = base64.b32encode(device.bin_key).decode() if enrolling else ""
-    return render(request, "core/otp.html", {"form": form, "enrolling": enrolling, "secret": secret, "uri": device.config_url if enrolling else ""})
+    return render(
+        request,
+        "core/otp.html",
+        {"form": form, "enrolling": enrolling, "secret": secret, "uri": device.config_url if enrolling else ""},
+    )
 
 
 @login_required

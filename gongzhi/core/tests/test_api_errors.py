@@ -200,3 +200,44 @@ def test_every_error_response_uses_the_error_shape(schema):
             if code.startswith("4"):
                 ref = response["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/Error"), f"{method.upper()} {path} {code} → {ref}"
+
+
+class LimitsSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=3)
+    count = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["a"])
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "zh", "en"),
+    [
+        ({"name": "a", "count": 1}, "kind", "该字段是必填项。", "This field is required."),
+        (
+            {"name": "abcd", "count": 1, "kind": "a"},
+            "name",
+            "请确保这个字段不能超过 3 个字符。",
+            "Ensure this field has no more than 3 characters.",
+        ),
+        ({"name": "a", "count": "x", "kind": "a"}, "count", "请填写合法的整数值。", "A valid integer is required."),
+        ({"name": "a", "count": 1, "kind": "z"}, "kind", "“z” 不是合法选项。", '"z" is not a valid choice.'),
+    ],
+)
+def test_the_frameworks_own_messages_come_in_english_too(data, field, zh, en):
+    """DRF and Django write these in the active language only: the English comes from their catalogs, read back."""
+
+    class View(APIView):
+        permission_classes = [AllowAny]
+
+        def post(self, request):
+            LimitsSerializer(data=request.data).is_valid(raise_exception=True)
+            return Response({})
+
+    response = View.as_view()(APIRequestFactory().post("/x/", data, format="json"))
+    (error,) = [e for e in response.data["errors"] if e["field"] == field]
+    assert (error["message"], error["message_en"]) == (zh, en)
+
+
+def test_an_unknown_chinese_message_is_never_repeated_as_english():
+    status, body = call(exceptions.ValidationError({"x": ["某个没有英文的提示"]}))
+    assert body["errors"][0]["message"] == "某个没有英文的提示"
+    assert body["errors"][0]["message_en"] == "invalid request"
