@@ -66,7 +66,7 @@ def english(text: str) -> str:
         m = pattern.match(text)
         if m:
             values = m.groupdict()
-            return _PLACEHOLDER.sub(lambda p: values.get(p.group(1) or p.group(2), p.group(0)), msgid)
+            return _PLACEHOLDER.sub(lambda p, v=values: v.get(p.group(1) or p.group(2), p.group(0)), msgid)
     return ""
 
 

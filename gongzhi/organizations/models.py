@@ -86,7 +86,9 @@ class Membership(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "person", "role"], condition=Q(until__isnull=True), name="uniq_current_membership"
+                fields=["organization", "person", "role"],
+                condition=Q(until__isnull=True),
+                name="uniq_current_membership",
             )
         ]
 
@@ -101,5 +103,7 @@ class LiaisonAssignment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["unit"], condition=Q(until__isnull=True), name="one_current_liaison_per_unit")
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(until__isnull=True), name="one_current_liaison_per_unit"
+            )
         ]

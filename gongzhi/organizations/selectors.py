@@ -151,7 +151,8 @@ def _community_depth() -> Subquery:
 
 
 def _has_category(category: str) -> Exists:
-    # The compound itself, or its parent when the parent sits below the community level (its 小区).
+    # kinds.serves_compound in SQL: the compound itself, or its parent when the parent sits below the community
+    # level (its 小区; Erqi's levels have one level between community and compound).
     return Exists(
         Organization.objects.filter(kind__category=category, dissolved__isnull=True).filter(
             Q(node_id=OuterRef("pk")) | Q(node_id=OuterRef("parent_id"), node__level__depth__gt=_community_depth())

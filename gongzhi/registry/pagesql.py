@@ -6,7 +6,7 @@ took longer than the rest of the page (see the page benchmark in bench/README.md
 reads as plain SQL that SQLite and PostgreSQL both run, in fewer round trips:
 
 - `node_chain`: the node, its level and compound profile, every ancestor (for breadcrumbs and scope) and the
-  level plan's compound depth — one recursive query up the `parent` links;
+  level plan's depths — one recursive query up the `parent` links;
 - `children`: a page of a node's children with their levels;
 - `unit_rows`: a page of units under a node with their current owners — one query;
 - `organisations`: the organisations serving a compound.
@@ -25,6 +25,7 @@ from django.db import connection
 from django.db.models import Model
 from django.db.models.expressions import Col
 
+from gongzhi.organizations.kinds import COMMUNITY_LEVEL
 from gongzhi.organizations.models import Organization, OrgKind
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Unit
 
@@ -94,12 +95,14 @@ def _width(model: type[Model]) -> int:
 # --- Reads --------------------------------------------------------------------------------------------------------
 
 
-def node_chain(pk: int) -> tuple[AreaNode | None, list[AreaNode], int | None]:
-    """(node, ancestors top first, compound depth) in one query; (None, [], None) when there is no such node.
+def node_chain(pk: int) -> tuple[AreaNode | None, list[AreaNode], int | None, int | None]:
+    """(node, ancestors top first, compound depth, community depth) in one query; (None, [], None, None) when
+    there is no such node.
 
     The node comes with `level` and `profile` loaded (no further queries; `profile` raises
     `CompoundProfile.DoesNotExist` as usual when there is none); ancestors with their `level`. The compound depth is
-    the lowest configured compound level's depth (`LevelPlan.load`), None when no level is a compound.
+    the lowest configured compound level's depth and the community depth the community level's (`LevelPlan.load`),
+    None when no level is a compound or none is the community.
     """
     quote = connection.ops.quote_name
     node_t, level_t, profile_t = (quote(m._meta.db_table) for m in (AreaNode, AreaLevel, CompoundProfile))
@@ -110,16 +113,17 @@ def node_chain(pk: int) -> tuple[AreaNode | None, list[AreaNode], int | None]:
             SELECT up.id, up.parent_id FROM {node_t} up JOIN chain ON up.id = chain.parent_id
         )
         SELECT {_columns(AreaNode, "n", connection.vendor)}, {_columns(AreaLevel, "l", connection.vendor)}, {_columns(CompoundProfile, "p", connection.vendor)},
-               (SELECT MIN(cl.depth) FROM {level_t} cl WHERE cl.is_compound = %s)
+               (SELECT MIN(cl.depth) FROM {level_t} cl WHERE cl.is_compound = %s),
+               (SELECT MIN(ml.depth) FROM {level_t} ml WHERE ml.code = %s)
         FROM chain
         JOIN {node_t} n ON n.id = chain.id
         JOIN {level_t} l ON l.id = n.level_id
         LEFT JOIN {profile_t} p ON p.node_id = n.id
         ORDER BY n.depth
     """
-    rows = _fetch(sql, [pk, True])
+    rows = _fetch(sql, [pk, True, COMMUNITY_LEVEL])
     if not rows:
-        return None, [], None
+        return None, [], None, None
     wn, wl, wp = _width(AreaNode), _width(AreaLevel), _width(CompoundProfile)
     chain = []
     for row in rows:
@@ -131,7 +135,7 @@ def node_chain(pk: int) -> tuple[AreaNode | None, list[AreaNode], int | None]:
         else:
             AreaNode.profile.related.set_cached_value(node, None)  # known absent: `node.profile` raises, no query
         chain.append(node)
-    return chain[-1], chain[:-1], rows[-1][-1]
+    return chain[-1], chain[:-1], rows[-1][-2], rows[-1][-1]
 
 
 def children(node_id: int, after: str, limit: int) -> list[AreaNode]:
@@ -204,13 +208,13 @@ def unit_rows(compound_ids: Sequence[int], path: str, after: int | None, limit: 
 
 def organisations(prefixes: Sequence[str], path: str, limit: int) -> list[tuple]:
     """Organisations not dissolved sitting at one of the `prefixes` paths (a compound and its ancestors), or under
-    `path` at a compound level: (name, kind name, kind category, node name, node depth), ordered by path, the
-    kind's rank in the party chain, then name."""
+    `path` at a compound level: (name, kind name, kind category, node name, the depth of the node's level),
+    ordered by path, the kind's rank in the party chain, then name."""
     quote = connection.ops.quote_name
     org_t, kind_t = quote(Organization._meta.db_table), quote(OrgKind._meta.db_table)
     node_t, level_t = quote(AreaNode._meta.db_table), quote(AreaLevel._meta.db_table)
     sql = f"""
-        SELECT o.name, k.name, k.category, n.name, n.depth
+        SELECT o.name, k.name, k.category, n.name, l.depth
         FROM {org_t} o
         JOIN {kind_t} k ON k.id = o.kind_id
         JOIN {node_t} n ON n.id = o.node_id

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.core import pii
 from gongzhi.core.roles import STAFF_ROLES
 from gongzhi.core.rules import assignments, scope_q, scoped
+from gongzhi.organizations.kinds import COMMUNITY_LEVEL, serves_compound
 from gongzhi.organizations.models import LiaisonAssignment, OrgKind
 from gongzhi.registry import pagesql
 from gongzhi.registry.models import AreaLevel, AreaNode, Ownership, Person, Residence, Unit
@@ -71,11 +72,13 @@ class LevelPlan:
     楼栋 and 单元 → unit list; 区/街道/社区 → area page)."""
 
     compound_depth: int | None
+    community_depth: int | None = None
 
     @classmethod
     def load(cls) -> LevelPlan:
-        depth = AreaLevel.objects.filter(is_compound=True).order_by("depth").values_list("depth", flat=True).first()
-        return cls(depth)
+        depths = AreaLevel.objects.filter(is_compound=True).order_by("depth").values_list("depth", flat=True)
+        community = AreaLevel.objects.filter(code=COMMUNITY_LEVEL).values_list("depth", flat=True)
+        return cls(depths.first(), community.first())
 
     def page_kind(self, level: AreaLevel) -> str:
         if self.compound_depth is None:
@@ -87,8 +90,9 @@ class LevelPlan:
         return "area"
 
     def is_compound_side(self, depth: int) -> bool:
-        """Organisations at these depths belong to a compound (not the community serving many compounds)."""
-        return self.compound_depth is not None and depth >= self.compound_depth - 1
+        """Organisations at these depths belong to a compound, not to the community serving many compounds
+        (`organizations.kinds.serves_compound`, the rule the coverage report applies too)."""
+        return serves_compound(depth, community_depth=self.community_depth, compound_depth=self.compound_depth)
 
 
 # --- Paths and pages -------------------------------------------------------------------------------------------
@@ -190,7 +194,8 @@ def organisations_for(node: AreaNode, plan: LevelPlan) -> tuple[list, list, list
 
     Returns (own, above, three_kinds): `own` sit at the compound side of the tree (小区/楼院) and decide which of
     the 三类组织 are present; `above` (e.g. the 社区大党委) serve many compounds and are shown for context.
-    Each organisation is a dict: `name`, `kind` (the kind's name), `category`, `where` (its node's name), `depth`.
+    Each organisation is a dict: `name`, `kind` (the kind's name), `category`, `where` (its node's name), `depth`
+    (its node's level's depth, as the coverage report compares).
     """
     orgs = [
         {"name": name, "kind": kind, "category": category, "where": where, "depth": depth}

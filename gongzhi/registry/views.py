@@ -65,10 +65,10 @@ def browse(request):
 @require_GET
 @staff_required
 def node_detail(request, pk: int):
-    node, ancestors, compound_depth = pagesql.node_chain(pk)  # the node, its level, profile and ancestors
+    node, ancestors, compound_depth, community_depth = pagesql.node_chain(pk)  # with level, profile, ancestors
     if node is None or not request.user.has_perm("registry.view_areanode", node):
         raise Http404  # out of scope: as if absent
-    plan = selectors.LevelPlan(compound_depth)
+    plan = selectors.LevelPlan(compound_depth, community_depth)
     kind = plan.page_kind(node.level)
     context = {
         "node": node,

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from gongzhi.core.models import AuditEntry
+from gongzhi.organizations.models import Organization
 from gongzhi.registry.selectors import UNITS_PAGE
 from gongzhi.registry.tests.pages_helpers import (
     FULL_PHONE,
@@ -14,6 +15,7 @@ from gongzhi.registry.tests.pages_helpers import (
     add_orgs,
     add_owner,
     grow,
+    org_kind,
     sign_in,
 )
 
@@ -53,6 +55,33 @@ def test_compound_page_shows_facts_datum_elderly_share_and_the_three_kinds(clien
     assert html.count("已建立") == 2 and html.count("缺少") == 1  # party and volunteer present; self-governance missing
     assert "1号楼" in html  # its buildings with counts
     assert "福华街街道" in html  # breadcrumbs
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("levels", ["erqi", "no estate level"])
+def test_the_compound_page_and_the_coverage_report_count_the_same_organisations(client, mini, persona, levels):
+    """One rule (organizations.kinds.serves_compound): the community's organisations serve many compounds and never
+    make up a compound's 三类组织 — also where no 小区 level lies between the community and the 楼院."""
+    from gongzhi.organizations.selectors import coverage_for
+    from gongzhi.registry import actions
+    from gongzhi.registry.models import AreaLevel
+
+    if levels == "no estate level":  # 楼院 right below 社区: the old "one level above the compound" rule misfired
+        for code, depth in (("estate", 10), ("courtyard", 3), ("building", 4), ("entrance", 5)):
+            AreaLevel.objects.filter(code=code).update(depth=depth)
+    add_orgs(mini)  # 社区大党委 at the community; a party group and volunteers in the 楼院
+    direct = actions.create_area_node(
+        actor=None, parent=mini.community, level=AreaLevel.objects.get(code="courtyard"), name="直属楼院"
+    )
+    Organization.objects.create(kind=org_kind("t_vol", "志愿服务队", "volunteer"), name="直属志愿队", node=direct)
+    sign_in(client, persona("community_worker"))
+    report = {row.compound_id: row for row in coverage_for(mini.community)}
+    for compound in (mini.courtyard, direct):
+        html = main_html(client.get(reverse("registry:node", args=[compound.pk])))
+        row = report[compound.pk]
+        assert html.count("已建立") == sum([row.has_party, row.has_self_governance, row.has_volunteer]), compound.name
+    assert not report[direct.pk].has_party and report[direct.pk].has_volunteer
+    assert report[mini.courtyard.pk].has_party
 
 
 @pytest.mark.django_db

@@ -53,7 +53,7 @@ def _fields(obj) -> dict:
 
 def test_node_chain_matches_the_orm(district):
     for node in AreaNode.objects.all():
-        got, ancestors, depth = pagesql.node_chain(node.pk)
+        got, ancestors, depth, community_depth = pagesql.node_chain(node.pk)
         want = AreaNode.objects.select_related("level").get(pk=node.pk)
         assert _fields(got) == _fields(want)
         assert _fields(got.level) == _fields(want.level)
@@ -67,22 +67,24 @@ def test_node_chain_matches_the_orm(district):
             )
         want_up = list(AreaNode.objects.filter(pk__in=want.ids_on_path[:-1]).order_by("depth"))
         assert [_fields(a) for a in ancestors] == [_fields(a) for a in want_up]
-        assert depth == LevelPlan.load().compound_depth
+        assert LevelPlan(depth, community_depth) == LevelPlan.load() == LevelPlan(4, 2)
 
 
 def test_node_chain_costs_one_query_and_loads_level_and_profile(district, django_assert_num_queries):
     with django_assert_num_queries(1):
-        node, ancestors, _depth = pagesql.node_chain(district.courtyard.pk)
+        node, ancestors, _depth, _community = pagesql.node_chain(district.courtyard.pk)
         assert node.level.name and node.profile.year_built == 1986 and ancestors[0].level.name
     with django_assert_num_queries(1):
-        node, _a, _d = pagesql.node_chain(district.building.pk)
+        node, _a, _d, _c = pagesql.node_chain(district.building.pk)
         assert getattr(node, "profile", None) is None  # known absent: no query to find out
 
 
 def test_node_chain_of_a_missing_node_and_without_compound_levels(district):
-    assert pagesql.node_chain(10**9) == (None, [], None)
+    assert pagesql.node_chain(10**9) == (None, [], None, None)
     AreaLevel.objects.update(is_compound=False)
     assert pagesql.node_chain(district.courtyard.pk)[2] is None
+    AreaLevel.objects.filter(code="community").update(code="shequ")
+    assert pagesql.node_chain(district.courtyard.pk)[3] is None
 
 
 def test_children_match_the_orm_with_paging(district):
@@ -150,7 +152,7 @@ def _orm_organisations(node, limit):
             dissolved__isnull=True,
         )
         .order_by("path", "kind__chain_rank", "name")
-        .values_list("name", "kind__name", "kind__category", "node__name", "node__depth")[:limit]
+        .values_list("name", "kind__name", "kind__category", "node__name", "node__level__depth")[:limit]
     )
 
 
