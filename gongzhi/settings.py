@@ -7,6 +7,8 @@ GONGZHI_DATA_KEY      AES-256-GCM key (base64) that encrypts ID numbers at rest;
 GONGZHI_LOOKUP_KEY    HMAC key (base64) for keyed look-up hashes of ID numbers and the audit chain
 GONGZHI_DEBUG         1 for development
 GONGZHI_ALLOWED_HOSTS comma-separated host names
+GONGZHI_SITE_URL      the public address, e.g. https://gongzhi.example.org — links sent by SMS are absolute with it
+GONGZHI_PG_PREPARE    1 (default): PostgreSQL prepares repeated statements; 0 behind a pooler without them
 GONGZHI_SMS_BACKEND   gongzhi.core.sms.FileBackend (default), ConsoleBackend, LocmemBackend, or your gateway
 REDIS_URL             redis://127.0.0.1:6379/0 — when set, the cache and the task queue use Redis
 GONGZHI_TASKS         "db" (default: the database-backed worker) or "rq" (Redis worker pool; needs REDIS_URL)
@@ -33,6 +35,12 @@ GONGZHI_LOOKUP_KEY = os.environ.get("GONGZHI_LOOKUP_KEY") or _secrets["lookup_ke
 DEBUG = os.environ.get("GONGZHI_DEBUG", "") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("GONGZHI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [f"http://{h}:8000" for h in ALLOWED_HOSTS]
+# The public address, for links that leave the site (the rating link in an SMS). Without it they are relative.
+GONGZHI_SITE_URL = os.environ.get("GONGZHI_SITE_URL", "").rstrip("/")
+if GONGZHI_SITE_URL and not GONGZHI_SITE_URL.startswith(("https://", "http://")):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("GONGZHI_SITE_URL must start with https:// (or http://), e.g. https://gongzhi.example.org")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

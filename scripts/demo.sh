@@ -64,6 +64,7 @@ PY=.venv/bin/python
 # --- database, demo data, static files -----------------------------------------------------------------------
 unset GONGZHI_DEBUG  # production-like: WhiteNoise serves the collected static files
 export GONGZHI_ALLOWED_HOSTS="${GONGZHI_ALLOWED_HOSTS:-127.0.0.1,localhost}"
+export GONGZHI_SITE_URL="${GONGZHI_SITE_URL:-http://127.0.0.1:$PORT}"  # the SMS outbox's links open in this browser
 say "migrating the database"
 "$PY" manage.py migrate --noinput -v0
 say "loading the demo district (first run takes under a minute)"

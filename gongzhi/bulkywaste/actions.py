@@ -360,7 +360,7 @@ def _when(booking: Booking) -> str:
 
 def rating_url(booking: Booking) -> str:
     """The rating link for the SMS (absolute when the deployment sets GONGZHI_SITE_URL)."""
-    return getattr(settings, "GONGZHI_SITE_URL", "").rstrip("/") + reverse(
+    return settings.GONGZHI_SITE_URL.rstrip("/") + reverse(
         "bulkywaste:rate", args=[booking.rating_token]
     )
 

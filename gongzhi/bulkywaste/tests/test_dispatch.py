@@ -4,6 +4,7 @@ illegal-dumping reports. The solver stops on an iteration count with a fixed see
 from __future__ import annotations
 
 import io
+import os
 from datetime import date, time
 from decimal import Decimal
 
@@ -227,6 +228,29 @@ def test_marking_items_finishes_the_booking_and_the_resident_is_asked_to_rate(
     assert "部分收运" in sms["text"] and f"/bulky/rate/{a.rating_token}/" in sms["text"]
     with pytest.raises(BookingError):
         actions.mark_item(desk, actor=crew, outcome="collected", weight_kg=Decimal(5))
+
+
+def test_the_rating_link_is_absolute_with_the_site_address(planned_round, settings):
+    """A phone opens only an absolute link: GONGZHI_SITE_URL makes it one."""
+    *_rest, a, _b = planned_round
+    a.rating_token = "tok"
+    settings.GONGZHI_SITE_URL = "https://gongzhi.example.org"
+    assert actions.rating_url(a) == "https://gongzhi.example.org/bulky/rate/tok/"
+    settings.GONGZHI_SITE_URL = ""
+    assert actions.rating_url(a) == "/bulky/rate/tok/"
+
+
+def test_the_site_address_must_be_a_web_address():
+    """A bare host name would make links no phone can open: the platform refuses to start with one."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'gongzhi.settings'; django.setup()"
+    env = {**os.environ, "GONGZHI_SITE_URL": "gongzhi.example.org"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=settings.BASE_DIR)
+    assert out.returncode != 0 and "GONGZHI_SITE_URL must start with https://" in out.stderr
 
 
 def test_rating_once(planned_round):
