@@ -79,14 +79,19 @@ fi
 # --- task worker and web server -----------------------------------------------------------------------------------
 "$PY" manage.py db_worker --queue-name "*" >var/worker.log 2>&1 &
 worker=$!
+# What cron does in a deployment (README, "Deploying"): votes open and close on time.
+( while sleep 60; do "$PY" manage.py advance_votes >>var/scheduler.log 2>&1; done ) &
+scheduler=$!
 stop_worker() {
-  if kill -0 "$worker" 2>/dev/null; then
-    kill "$worker" 2>/dev/null || true
-    wait "$worker" 2>/dev/null || true
-  fi
+  for pid in "$worker" "$scheduler"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
 }
 trap stop_worker EXIT
-say "task worker started (pid $worker, log var/worker.log)"
+say "task worker started (pid $worker, log var/worker.log); votes open and close on time (var/scheduler.log)"
 say "serving http://127.0.0.1:$PORT/ — sign in at http://127.0.0.1:$PORT/accounts/login/ (Ctrl-C stops)"
 # In the foreground, so Ctrl-C reaches it; when it stops, the EXIT trap stops the worker.
 .venv/bin/gunicorn gongzhi.wsgi -b "127.0.0.1:$PORT" -w 2 --access-logfile - || true

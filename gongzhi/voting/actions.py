@@ -580,6 +580,35 @@ def close_vote(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
     return _refresh(vote, locked)
 
 
+def advance_due_votes(*, now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Open the votes whose opening time has come and close those whose closing time has passed: what a worker
+    does by hand, done on time by the scheduler (`manage.py advance_votes`, every minute from cron).
+
+    Returns (opened ids, closed ids). Each vote goes through `open_vote` / `close_vote` with the system as actor
+    (audited as such), in its own transaction with the vote row locked, so the same checks apply as by hand and a
+    second run — or two schedulers at once — changes nothing twice. A vote that may not open yet (its notice
+    period is not over) or any more (its closing time passed before it opened: staff must reschedule) is left
+    for staff; so is certifying a closed vote's result.
+    """
+    now = _now(now)
+    opened: list[int] = []
+    closed: list[int] = []
+    due_open = Vote.objects.filter(status=Vote.Status.ROLL_PUBLISHED, opens_at__lte=now, closes_at__gt=now)
+    for vote in due_open.order_by("opens_at", "pk"):
+        try:
+            open_vote(vote, actor=None, now=now)
+        except VotingClosed:
+            continue
+        opened.append(vote.pk)
+    for vote in Vote.objects.filter(status=Vote.Status.OPEN, closes_at__lte=now).order_by("closes_at", "pk"):
+        try:
+            close_vote(vote, actor=None, now=now)
+        except VotingClosed:
+            continue
+        closed.append(vote.pk)
+    return opened, closed
+
+
 @transaction.atomic
 def certify_result(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
     """Certify after re-checking the ballot log and recounting; refuses if either disagrees."""
