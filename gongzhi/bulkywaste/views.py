@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import wraps
@@ -21,7 +22,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -735,28 +736,54 @@ def _search_units(user, q: str) -> list[tuple[Unit, str, list[Person]]]:
     return out
 
 
+PICKER_LIMIT = 50
+
+
+@dataclass
+class CompoundPicker:
+    form: CompoundChoiceForm
+    chosen: AreaNode | None
+    compounds: list[AreaNode]  # listed in the picker (at most PICKER_LIMIT, plus the chosen one)
+    query: str  # the name filter typed (`cq`)
+    more: bool  # more compounds match than are listed: type more of the name
+
+
+def _pick_compound(request, roles, perm: str | None = None) -> CompoundPicker | None:
+    """A compound picker that works at city scale (a district has thousands of 楼院): the user narrows the list by
+    name (`cq`) and chooses from at most PICKER_LIMIT; the chosen one (`compound`) is read by id within the user's
+    scope, so no cap on the list can hide it. None when the user's scope holds no compound at all."""
+    in_scope = scoped(AreaNode.objects.filter(level__is_compound=True).select_related("profile"), request.user, roles)
+    if not in_scope.exists():
+        return None
+    query = (request.GET.get("cq") or "").strip()[:50]
+    listed = in_scope.filter(Q(name__contains=query) | Q(address__contains=query)) if query else in_scope
+    compounds = list(listed.order_by("path")[: PICKER_LIMIT + 1])
+    more = len(compounds) > PICKER_LIMIT
+    compounds = [c for c in compounds[:PICKER_LIMIT] if perm is None or request.user.has_perm(perm, c)]
+    chosen = None
+    if request.GET.get("compound"):
+        chosen = in_scope.filter(pk=selectors.parse_after(request.GET["compound"]) or 0).first()
+        if chosen is None or (perm and not request.user.has_perm(perm, chosen)):
+            raise Http404
+        if chosen not in compounds:
+            compounds.insert(0, chosen)
+    elif len(compounds) == 1 and not more and not query:
+        chosen = compounds[0]  # a property manager with one compound goes straight to the form
+    form = CompoundChoiceForm({"compound": str(chosen.pk)} if chosen else None, compounds=compounds)
+    return CompoundPicker(form, chosen, compounds, query, more)
+
+
 @require_http_methods(["GET", "POST"])
 @roles_required(BOOKING_STAFF_ROLES)
 def compound_booking(request):
     """物业整院预约 — a property manager (or worker) books one pickup for a whole compound."""
-    compounds = [
-        c
-        for c in scoped(
-            AreaNode.objects.filter(level__is_compound=True).select_related("profile"),
-            request.user,
-            BOOKING_STAFF_ROLES,
-        ).order_by("path")[:200]
-        if request.user.has_perm("bulkywaste.book_compound", c)
-    ]
-    if not compounds:
+    picker = _pick_compound(request, BOOKING_STAFF_ROLES, perm="bulkywaste.book_compound")
+    if picker is None:
         raise PermissionDenied
-    choice = CompoundChoiceForm(request.GET or None, compounds=compounds)
-    compound = None
-    if choice.is_valid():
-        compound = next(c for c in compounds if str(c.pk) == choice.cleaned_data["compound"])
-    elif len(compounds) == 1:
-        compound = compounds[0]
-    context = {"choice": choice, "compound": compound, "compounds": compounds}
+    choice, compound, compounds = picker.form, picker.chosen, picker.compounds
+    if not compounds and not picker.query:
+        raise PermissionDenied  # in scope, but none this user may book for
+    context = {"choice": choice, "compound": compound, "compounds": compounds, "picker": picker}
     if compound is not None:
         try:
             address = actions.address_of_compound(compound)
@@ -871,14 +898,17 @@ def dispatch_plan(request):
 @roles_required(DISPATCH_ROLES)
 def dispatch_urgent(request):
     """加急 — a same-day pickup outside the planned capacity, with the reason recorded."""
-    compounds = list(
-        scoped(AreaNode.objects.filter(level__is_compound=True), request.user, DISPATCH_ROLES).order_by("path")[:500]
-    )
-    choice = CompoundChoiceForm(request.GET or None, compounds=compounds)
-    compound = next((c for c in compounds if choice.is_valid() and str(c.pk) == choice.cleaned_data["compound"]), None)
-    context = {"choice": choice, "compound": compound, "urgent": True}
+    picker = _pick_compound(request, DISPATCH_ROLES)
+    if picker is None:
+        raise PermissionDenied
+    choice, compound = picker.form, picker.chosen
+    context = {"choice": choice, "compound": compound, "urgent": True, "picker": picker}
     if compound is not None:
-        address = actions.address_of_compound(compound)
+        try:
+            address = actions.address_of_compound(compound)
+        except BookingError as e:  # e.g. no coordinates on record: say so, as the compound booking page does
+            messages.error(request, e.zh)
+            return render(request, "bulkywaste/urgent.html", context)
         form = _staff_form(request, area=None, urgent=True)
         context.update(address=address, form=form)
         if request.method == "POST" and form.is_valid():

@@ -493,3 +493,34 @@ def test_the_start_page_shows_each_role_its_way_in(client, area, operator, dispa
     login(client, dispatcher)
     page = client.get(reverse("bulkywaste:start")).content.decode()
     assert reverse("bulkywaste:dispatch") in page and reverse("bulkywaste:figures") in page
+
+
+def test_the_compound_pickers_work_with_thousands_of_compounds(client, area, mini, dispatcher, monkeypatch):
+    """The list shows at most PICKER_LIMIT; typing part of a name finds any other, and a chosen one is read by id."""
+    from gongzhi.bulkywaste import views
+    from gongzhi.core import testing
+    from gongzhi.registry import actions as registry
+    from gongzhi.registry import models as registry_models
+
+    monkeypatch.setattr(views, "PICKER_LIMIT", 3)  # as if the district had more compounds than a list can show
+    for i in range(5):
+        est = registry.create_area_node(
+            actor=None, parent=mini.community, level=testing.level("estate"), name=f"新村{i}"
+        )
+        registry.create_area_node(actor=None, parent=est, level=testing.level("courtyard"), name=f"新村{i}楼院")
+    last = registry_models.AreaNode.objects.get(name="新村4楼院")
+    login(client, dispatcher)
+    url = reverse("bulkywaste:dispatch_urgent")
+    page = client.get(url).content.decode()
+    assert "只列出前3个楼院" in page and "新村4楼院" not in page
+    page = client.get(url, {"cq": "新村4"}).content.decode()
+    assert f'value="{last.pk}"' in page and "只列出前" not in page
+    page = client.get(url, {"compound": last.pk}).content.decode()
+    assert "新村4楼院尚未登记坐标" in page  # said plainly, not a server error
+    registry_models.CompoundProfile.objects.create(
+        node=last, management="unmanaged", latitude=Decimal("34.74"), longitude=Decimal("113.64")
+    )
+    page = client.get(url, {"compound": last.pk}).content.decode()
+    assert "加急原因" in page and "新村4楼院" in page
+    assert client.get(url, {"compound": mini.other_courtyard.pk}).status_code == 404  # outside the scope
+    assert "没有找到" in client.get(url, {"cq": "没有这个"}).content.decode()
