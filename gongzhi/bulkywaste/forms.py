@@ -148,15 +148,72 @@ class PhotosForm(forms.Form):
 
 
 class AmendForm(forms.Form):
+    """Day, window, notes — and the items: how many of each catalogue item (0 takes it off), and whether each
+    described item stays. (New described items are added through the hotline or the staff form.)"""
+
     day = forms.ChoiceField(label=_("上门日期"))
     window = forms.ChoiceField(
         label=_("时段"), choices=[(Window.MORNING, Window.MORNING.label), (Window.AFTERNOON, Window.AFTERNOON.label)]
     )
     notes = forms.CharField(label=_("给收运人员的说明"), max_length=300, required=False)
 
-    def __init__(self, *args, days=(), **kwargs):
+    def __init__(self, *args, days=(), entries=(), items=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["day"].choices = [(d.isoformat(), day_label(d)) for d in days]
+        self.entries = list(entries)
+        self.items = list(items)
+        booked = {i.entry_id: i.quantity for i in self.items if i.entry_id}
+        for e in self.entries:
+            self.fields[f"qty_{e.code}"] = forms.IntegerField(
+                label=e.name,
+                min_value=0,
+                max_value=500,
+                required=False,
+                initial=booked.get(e.pk, 0),
+                widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": 3}),
+            )
+        for item in self.described:
+            self.fields[f"keep_{item.pk}"] = forms.BooleanField(
+                label=f"{item.description} × {item.quantity}", required=False, initial=True
+            )
+
+    @property
+    def described(self) -> list:
+        return [i for i in self.items if not i.entry_id]
+
+    def item_fields(self):
+        return [self[name] for name in self.fields if name.startswith(("qty_", "keep_"))]
+
+    def plain_fields(self):
+        return [self[name] for name in ("day", "window", "notes")]
+
+    def specs(self) -> list[ItemSpec]:
+        d = self.cleaned_data
+        out = [ItemSpec(entry=e, quantity=d[f"qty_{e.code}"]) for e in self.entries if d.get(f"qty_{e.code}")]
+        for i in self.described:
+            if d.get(f"keep_{i.pk}"):
+                out.append(
+                    ItemSpec(
+                        description=i.description,
+                        category=i.category,
+                        quantity=i.quantity,
+                        weight_kg=i.weight_kg,
+                        volume_m3=i.volume_m3,
+                        length_m=i.length_m,
+                    )
+                )
+        return out
+
+    def items_changed(self) -> bool:
+        """False unless the item fields were on the page that was sent (`items_shown`): an unticked box is
+        simply absent from a form post, so only a post of this page can take a described item off."""
+        if self.data.get("items_shown") != "1":
+            return False
+        d = self.cleaned_data
+        booked = {i.entry_id: i.quantity for i in self.items if i.entry_id}
+        if any((d.get(f"qty_{e.code}") or 0) != booked.get(e.pk, 0) for e in self.entries):
+            return True
+        return any(not d.get(f"keep_{i.pk}") for i in self.described)
 
 
 # -------------------------------------------------------------------------------------- staff (dense) form

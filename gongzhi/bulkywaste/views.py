@@ -516,6 +516,8 @@ def booking_amend(request, reference: str):
     form = AmendForm(
         request.POST or None,
         days=days,
+        entries=selectors.catalogue(),
+        items=list(booking.items.select_related("entry").order_by("pk")),
         initial={"day": booking.day.isoformat(), "window": booking.window, "notes": booking.notes},
     )
     if request.method == "POST" and form.is_valid():
@@ -527,6 +529,7 @@ def booking_amend(request, reference: str):
                 day=date.fromisoformat(d["day"]),
                 window=d["window"],
                 notes=d["notes"],
+                items=form.specs() if form.items_changed() else None,
                 channel=_amend_channel(request.user, booking),
             )
         except BookingError as e:

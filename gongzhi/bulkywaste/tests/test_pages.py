@@ -121,6 +121,42 @@ def test_the_resident_amends_and_cancels(client, area, mini, resident):
     assert b.status == "cancelled"
 
 
+def test_the_resident_changes_the_items_on_the_amend_page(client, area, mini, resident):
+    login(client, resident)
+    b = bw.book_for(
+        mini.units[0],
+        actor=resident,
+        channel="web",
+        items=[
+            bw.item("wardrobe"),
+            actions.ItemSpec(description="旧木门", category="board", quantity=2, length_m=Decimal("2.0")),
+        ],
+        now=timezone.now(),
+    )
+    url = reverse("bulkywaste:booking_amend", args=[b.reference])
+    page = client.get(url).content.decode()
+    assert 'name="qty_wardrobe"' in page and 'value="1"' in page and "旧木门 × 2" in page
+    assert re.search(r'<input type="checkbox" name="keep_\d+"[^>]*checked', page)
+    door = b.items.get(description="旧木门")
+    same = {"day": b.day.isoformat(), "window": b.window, "notes": "", "items_shown": "1"}
+    volume = b.volume_litres
+    # One more wardrobe, a desk, the door kept.
+    r = client.post(url, {**same, "qty_wardrobe": "2", "qty_desk": "1", f"keep_{door.pk}": "on"})
+    assert r.status_code == 302, r.content.decode()[:3000]
+    b.refresh_from_db()
+    got = {(i.entry.code if i.entry else i.description, i.quantity) for i in b.items.all()}
+    assert got == {("wardrobe", 2), ("desk", 1), ("旧木门", 2)}
+    assert b.volume_litres > volume
+    assert AuditEntry.objects.filter(action="bulky.amend", changes__items="replaced").exists()
+    # The door taken off (its box unticked), the desk set to 0.
+    r = client.post(url, {**same, "qty_wardrobe": "2", "qty_desk": "0"})
+    b.refresh_from_db()
+    assert [i.quantity for i in b.items.all()] == [2] and not b.items.filter(description="旧木门").exists()
+    # Nothing left is refused, naming the reason, and nothing changes.
+    page = client.post(url, {**same, "qty_wardrobe": "0"}).content.decode()
+    assert "请至少添加一件物品" in page and b.items.count() == 1
+
+
 def test_the_hotline_finds_the_caller_and_reads_the_booking_back(client, area, mini, operator):
     login(client, operator)
     page = client.post(reverse("bulkywaste:hotline"), {"lookup": "1", "q": "138 1234 5678"}).content.decode()
