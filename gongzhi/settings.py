@@ -128,6 +128,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # GONGZHI_PG_PREPARE=0.
     if os.environ.get("GONGZHI_PG_PREPARE", "1") == "1":
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    # No JIT compilation: the platform's queries are short, and compiling them cost more than running them (the
+    # district-wide coverage totals: ~480 ms of JIT for a 60 ms query at 200k units).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and background work ------------------------------------------------------------------------

@@ -17,10 +17,19 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit
 from gongzhi.organizations import kinds
 from gongzhi.organizations.models import LiaisonAssignment, Membership, Organization, OrgKind
-from gongzhi.registry.actions import require
+from gongzhi.registry.actions import refresh_household_counts, require
 from gongzhi.registry.models import AreaNode, Person, Unit
 
 EDITABLE_FIELDS = frozenset({"name", "phone", "founded", "project_ref", "legal_person"})
+
+
+def _recount_ended(assignments) -> None:
+    """Recount the compounds of assignments this action has just ended (see registry.refresh_household_counts).
+
+    Read after the UPDATE that ended them, so an assignment committed by someone else just before that UPDATE, and
+    ended by it, is recounted too; assignments ended earlier on the same day only add a harmless recount.
+    """
+    refresh_household_counts(assignments.values_list("unit__compound_id", flat=True).distinct())
 
 
 def _invalid(field: str | None, zh: str, en: str) -> ValidationError:
@@ -172,6 +181,8 @@ def dissolve_organization(org: Organization, *, actor, on: date | None = None) -
     current = Membership.objects.filter(organization=org, until__isnull=True)
     ended_assignments = LiaisonAssignment.objects.filter(liaison__in=current, until__isnull=True).update(until=on)
     ended_members = current.update(until=on)
+    if ended_assignments:
+        _recount_ended(LiaisonAssignment.objects.filter(liaison__organization=org, until=on))
     org.dissolved = on
     org.save(update_fields=["dissolved"])
     audit.record(
@@ -235,6 +246,8 @@ def end_membership(membership: Membership, *, actor, until: date | None = None) 
         raise _invalid(None, _("该成员已离任"), "this membership has already ended")
     until = until or timezone.localdate()
     released = LiaisonAssignment.objects.filter(liaison=membership, until__isnull=True).update(until=until)
+    if released:
+        _recount_ended(LiaisonAssignment.objects.filter(liaison=membership, until=until))
     membership.until = until
     membership.save(update_fields=["until"])
     audit.record(
@@ -292,6 +305,8 @@ def assign_liaison(
             _("这些住户刚被分配给其他联络员，请刷新后重试"),
             "these households were just assigned to another liaison; reload and try again",
         )
+    if created or replaced:  # the stored figures of the compounds concerned (replaced units are among `units`)
+        refresh_household_counts(Unit.objects.filter(pk__in=ids).values_list("compound_id", flat=True).distinct())
     audit.record(
         "organizations.assign_liaison",
         org,
@@ -312,10 +327,15 @@ def unassign_liaison(
     """Release some (or all, when `units` is None) of a liaison's households; returns how many."""
     require(actor, "organizations.assign_liaison", membership.organization)
     qs = LiaisonAssignment.objects.filter(liaison=membership, until__isnull=True)
-    if units is not None:
-        qs = qs.filter(unit_id__in=[u.pk for u in units])
+    chosen = None if units is None else [u.pk for u in units]
+    if chosen is not None:
+        qs = qs.filter(unit_id__in=chosen)
     unit_ids = list(qs.values_list("unit_id", flat=True))
-    count = qs.update(until=until or timezone.localdate())
+    until = until or timezone.localdate()
+    count = qs.update(until=until)
+    if count:
+        ended = LiaisonAssignment.objects.filter(liaison=membership, until=until)
+        _recount_ended(ended if chosen is None else ended.filter(unit_id__in=chosen))
     audit.record(
         "organizations.unassign_liaison",
         membership.organization,

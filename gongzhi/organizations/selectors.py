@@ -6,8 +6,10 @@ its parent node when that parent lies below the community level (its 小区). Or
 (the 社区大党委, the 居委会) serve the whole community and do not count. A household is a unit with at least
 one current resident; it "has a liaison" when a current LiaisonAssignment points at it.
 
-Every function here costs a fixed number of queries whatever the number of compounds or households: the
-figures are EXISTS / COUNT subqueries evaluated by the database, pages are cut by key (`after`).
+Every function here costs a fixed number of queries whatever the number of compounds or households, and the
+report never reads a unit: the household figures are the counts stored on each compound (`household_count`,
+`liaison_household_count`, kept exact by registry.actions.refresh_household_counts / refresh_stats), the
+category flags EXISTS subqueries on the (few) organisations, pages are cut by key (`after`).
 """
 
 from __future__ import annotations
@@ -15,20 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from gongzhi.core import pii
 from gongzhi.organizations.kinds import COMMUNITY_LEVEL
@@ -150,23 +139,15 @@ def _community_depth() -> Subquery:
     return Subquery(AreaLevel.objects.filter(code=COMMUNITY_LEVEL).values("depth")[:1])
 
 
-def _has_category(category: str) -> Exists:
+def _has_category(category: str) -> ExpressionWrapper:
     # kinds.serves_compound in SQL: the compound itself, or its parent when the parent sits below the community
-    # level (its 小区; Erqi's levels have one level between community and compound).
-    return Exists(
-        Organization.objects.filter(kind__category=category, dissolved__isnull=True).filter(
-            Q(node_id=OuterRef("pk")) | Q(node_id=OuterRef("parent_id"), node__level__depth__gt=_community_depth())
-        )
-    )
-
-
-def _count(qs: QuerySet) -> Coalesce:
-    return Coalesce(
-        Subquery(
-            qs.order_by().values("compound_id").annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()
-        ),
-        Value(0),
-    )
+    # level (its 小区; Erqi's levels have one level between community and compound). Two EXISTS, each an index
+    # look-up by node, rather than one with an OR that makes the database read every organisation of the
+    # category for every compound.
+    current = Organization.objects.filter(kind__category=category, dissolved__isnull=True)
+    at_compound = Exists(current.filter(node_id=OuterRef("pk")))
+    at_parent = Exists(current.filter(node_id=OuterRef("parent_id"), node__level__depth__gt=_community_depth()))
+    return ExpressionWrapper(Q(at_compound) | Q(at_parent), output_field=BooleanField())
 
 
 def households_qs(compound_ref) -> QuerySet[Unit]:
@@ -182,13 +163,13 @@ def compounds_under(node: AreaNode) -> QuerySet[AreaNode]:
 
 
 def annotated_compounds(node: AreaNode) -> QuerySet[AreaNode]:
-    """Compounds under `node` with the coverage figures as annotations (one SQL statement)."""
+    """Compounds under `node` with the coverage figures as annotations (one SQL statement, no unit read)."""
     return compounds_under(node).annotate(
         has_party=_has_category("party"),
         has_self_governance=_has_category("self_governance"),
         has_volunteer=_has_category("volunteer"),
-        households=_count(households_qs(OuterRef("pk"))),
-        households_without_liaison=_count(_without_liaison(households_qs(OuterRef("pk")))),
+        households=F("household_count"),
+        households_without_liaison=F("household_count") - F("liaison_household_count"),
     )
 
 
@@ -207,9 +188,15 @@ def communities_for(node: AreaNode) -> list[AreaNode]:
     )
 
 
-def _community_case(communities: list[AreaNode]):
-    whens = [When(path__startswith=c.path, then=Value(c.pk)) for c in communities]
-    return Case(*whens, default=Value(None), output_field=IntegerField()) if whens else Value(None, IntegerField())
+def _community_of(path: str, community_ids: dict[int, str]) -> int | None:
+    """The community a path lies in: the first id on it (from the top) that is one of `community_ids`.
+
+    Read from the path in Python rather than matched in SQL, so grouping costs O(compounds), not
+    O(compounds × communities)."""
+    for part in path.strip("/").split("/"):
+        if part and int(part) in community_ids:
+            return int(part)
+    return None
 
 
 def coverage_for(
@@ -228,79 +215,79 @@ def coverage_for(
     if communities is None:
         communities = communities_for(node)
     names = {c.pk: c.name for c in communities}
-    qs = annotated_compounds(node).annotate(community_id=_community_case(communities)).select_related("parent")
+    qs = annotated_compounds(node).select_related("parent")
     if only_incomplete:
         qs = qs.filter(_incomplete_q())
     if after:
         qs = qs.filter(path__gt=Subquery(AreaNode.objects.filter(pk=after).values("path")[:1]))
     batch = list(qs.order_by("path")[: limit + 1])
-    rows = [
-        CoverageRow(
-            compound_id=c.pk,
-            name=c.name,
-            path=c.path,
-            parent_name=c.parent.name if c.parent_id else "",
-            community_id=c.community_id,
-            community=names.get(c.community_id, ""),
-            has_party=c.has_party,
-            has_self_governance=c.has_self_governance,
-            has_volunteer=c.has_volunteer,
-            households=c.households,
-            households_without_liaison=c.households_without_liaison,
+    rows = []
+    for c in batch[:limit]:
+        community_id = _community_of(c.path, names)
+        rows.append(
+            CoverageRow(
+                compound_id=c.pk,
+                name=c.name,
+                path=c.path,
+                parent_name=c.parent.name if c.parent_id else "",
+                community_id=community_id,
+                community=names.get(community_id, ""),
+                has_party=c.has_party,
+                has_self_governance=c.has_self_governance,
+                has_volunteer=c.has_volunteer,
+                households=c.households,
+                households_without_liaison=c.households_without_liaison,
+            )
         )
-        for c in batch[:limit]
-    ]
     return CoveragePage(rows=rows, next_after=rows[-1].compound_id if len(batch) > limit else None)
 
 
 def coverage_totals(
     node: AreaNode, *, communities: list[AreaNode] | None = None
 ) -> tuple[list[CoverageTotals], CoverageTotals]:
-    """Totals per community and for the whole node, over every compound (not just one page): one query."""
+    """Totals per community and for the whole node, over every compound (not just one page): one query.
+
+    The database groups the compounds by their parent (a 小区, or the community itself) and sums the stored
+    household figures of the compounds, so no unit is read and the totals always add up to the rows shown;
+    the parents are then put into their communities here, from their paths.
+    """
     if communities is None:
         communities = communities_for(node)
     names = {c.pk: c.name for c in communities}
     flags = Q(has_party=True, has_self_governance=True, has_volunteer=True)
     grouped = (
         annotated_compounds(node)
-        .annotate(community_id=_community_case(communities))
         .order_by()
-        .values("community_id")
+        .values("parent__path")
         .annotate(
             n=Count("pk"),
             party=Count("pk", filter=Q(has_party=True)),
             sg=Count("pk", filter=Q(has_self_governance=True)),
             vol=Count("pk", filter=Q(has_volunteer=True)),
             all3=Count("pk", filter=flags),
-            hh=Sum("households"),
-            no_liaison=Sum("households_without_liaison"),
+            hh=Sum("household_count"),
+            liaised=Sum("liaison_household_count"),
         )
     )
-    per_community = []
+    by_community: dict[int | None, CoverageTotals] = {}
     grand = CoverageTotals(community_id=None, community="")
     for g in grouped:
-        t = CoverageTotals(
-            community_id=g["community_id"],
-            community=names.get(g["community_id"], ""),
-            compounds=g["n"],
-            with_party=g["party"],
-            with_self_governance=g["sg"],
-            with_volunteer=g["vol"],
-            with_all_three=g["all3"],
-            households=g["hh"] or 0,
-            households_without_liaison=g["no_liaison"] or 0,
-        )
-        per_community.append(t)
-        for attr in (
-            "compounds",
-            "with_party",
-            "with_self_governance",
-            "with_volunteer",
-            "with_all_three",
-            "households",
-            "households_without_liaison",
-        ):
-            setattr(grand, attr, getattr(grand, attr) + getattr(t, attr))
+        community_id = _community_of(g["parent__path"] or "", names)
+        t = by_community.get(community_id)
+        if t is None:
+            t = by_community[community_id] = CoverageTotals(
+                community_id=community_id, community=names.get(community_id, "")
+            )
+        households = g["hh"] or 0
+        for total in (t, grand):
+            total.compounds += g["n"]
+            total.with_party += g["party"]
+            total.with_self_governance += g["sg"]
+            total.with_volunteer += g["vol"]
+            total.with_all_three += g["all3"]
+            total.households += households
+            total.households_without_liaison += households - (g["liaised"] or 0)
+    per_community = list(by_community.values())
     order = {c.pk: i for i, c in enumerate(communities)}
     per_community.sort(key=lambda t: order.get(t.community_id, len(order)))
     return per_community, grand

@@ -12,10 +12,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from gongzhi.core import audit, pii
+from gongzhi.organizations.models import LiaisonAssignment
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Residence, Unit, UnitSet
 
 PERSONAL_FIELDS = frozenset({"name", "phone", "id_number", "birth_date", "sensitive_flags"})
@@ -240,18 +241,123 @@ def resolve_unit_set(unit_set: UnitSet):
     return Unit.objects.filter(q)
 
 
+# --- stored counts -----------------------------------------------------------------------------------------
+# Lock order: every writer of the stored counts locks AreaNode rows deepest first, then by id (-depth, pk), and
+# counts only once it holds them, so a count sees every commit made before its lock was granted (no lost update)
+# and two writers never wait on each other in a cycle. SQLite has no row locks; its IMMEDIATE transactions run
+# writers one at a time.
+
+COUNT_FIELDS = (
+    "unit_count",
+    "household_count",
+    "liaison_household_count",
+    "resident_count",
+    "aged_60_count",
+    "aged_80_count",
+    "compound_count",
+)
+
+
+def _unit_figures(prefixes: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+    """(units, households, households with a current liaison) per unit path, for the units under `prefixes`.
+
+    One grouped query. A unit's path is its building's or entrance's, so a node's figures are the sums over the
+    unit paths starting with the node's path. A household is a unit with a current resident; it has a liaison
+    when a current (until IS NULL) LiaisonAssignment points at it.
+    """
+    q = Q()
+    for prefix in prefixes:
+        q |= Q(path__startswith=prefix)
+    rows = (
+        Unit.objects.filter(q)
+        .annotate(liaised=Exists(LiaisonAssignment.objects.filter(unit_id=OuterRef("pk"), until__isnull=True)))
+        .order_by()
+        .values("path")
+        .annotate(
+            n=Count("pk"),
+            h=Count("pk", filter=Q(resident_count__gt=0)),
+            lh=Count("pk", filter=Q(resident_count__gt=0, liaised=True)),
+        )
+    )
+    return {r["path"]: (r["n"], r["h"], r["lh"]) for r in rows}
+
+
+def _sum_under(figures: dict[str, tuple[int, int, int]], path: str) -> tuple[int, int, int]:
+    units = households = liaised = 0
+    for unit_path, (n, h, lh) in figures.items():
+        if unit_path.startswith(path):
+            units, households, liaised = units + n, households + h, liaised + lh
+    return units, households, liaised
+
+
+def refresh_household_counts(compound_ids: Iterable[int]) -> None:
+    """Recount the households, and those with a current liaison, of these compounds (and of their buildings and
+    entrances), and move each ancestor by the compounds' change.
+
+    Called by every action that starts or ends liaison assignments, inside its transaction. The compounds are
+    recounted, not adjusted, after their rows are locked: the result is right whatever else committed meanwhile
+    (a racing assignment, a roster import), and a compound that had drifted is corrected on its next change. The
+    ancestors, shared by many compounds, get F() increments by that difference under the same locks, so they
+    need no read and stay the sum of their children. Costs three queries (paths, lock, one grouped count over
+    the units of these compounds only) plus one UPDATE per changed node of the compounds and one for the
+    ancestors (one per distinct change when several compounds are given).
+    """
+    ids = sorted({pk for pk in compound_ids if pk})
+    if not ids:
+        return
+    with transaction.atomic(savepoint=False):
+        paths = sorted(AreaNode.objects.filter(pk__in=ids).values_list("path", flat=True))
+        roots = [p for p in paths if not any(p != o and p.startswith(o) for o in paths)]  # nested compounds once
+        above = {int(a) for p in roots for a in p.strip("/").split("/")[:-1]}
+        inside = Q()
+        for root in roots:
+            inside |= Q(path__startswith=root)
+        nodes = list(
+            AreaNode.objects.select_for_update()
+            .filter(inside | Q(pk__in=above))
+            .order_by("-depth", "pk")
+            .only("pk", "path", "depth", "household_count", "liaison_household_count")
+        )
+        inner = [n for n in nodes if any(n.path.startswith(r) for r in roots)]
+        outer = [n for n in nodes if n.pk in above]
+        figures = _unit_figures(roots)
+        deltas: dict[str, tuple[int, int]] = {}  # per compound: (households, liaised) now minus stored
+        for node in inner:
+            _units, households, liaised = _sum_under(figures, node.path)
+            if node.path in roots:
+                deltas[node.path] = (households - node.household_count, liaised - node.liaison_household_count)
+            if (households, liaised) != (node.household_count, node.liaison_household_count):
+                AreaNode.objects.filter(pk=node.pk).update(household_count=households, liaison_household_count=liaised)
+        by_delta: dict[tuple[int, int], list[int]] = {}
+        for node in outer:
+            below = [d for root, d in deltas.items() if root.startswith(node.path)]
+            delta = (sum(d[0] for d in below), sum(d[1] for d in below))
+            if delta != (0, 0):
+                by_delta.setdefault(delta, []).append(node.pk)
+        for (dh, dl), pks in by_delta.items():
+            AreaNode.objects.filter(pk__in=pks).update(
+                household_count=F("household_count") + dh,
+                liaison_household_count=F("liaison_household_count") + dl,
+            )
+
+
 def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
-    """Recount a compound's units, households, residents and elderly, and roll the change up to its ancestors.
+    """Recount a compound's units, households (and those with a liaison), residents and elderly, and roll the
+    change up to its ancestors.
 
     Counts are stored on the nodes so no page ever counts rows at read time. Ages are computed on `today`.
+    A full recount: whatever drifted in the compound is set right.
     """
     today = today or timezone.localdate()
     cut60 = date(today.year - 60, today.month, min(today.day, 28))
     cut80 = date(today.year - 80, today.month, min(today.day, 28))
     with transaction.atomic():
-        subtree = AreaNode.objects.filter(path__startswith=compound.path).order_by("-depth")
+        subtree = list(
+            AreaNode.objects.select_for_update().filter(path__startswith=compound.path).order_by("-depth", "pk")
+        )
+        figures = _unit_figures([compound.path])
         for node in subtree:
-            units = Unit.objects.filter(path__startswith=node.path)
+            units, households, liaised = _sum_under(figures, node.path)
             residents = Residence.objects.filter(unit__path__startswith=node.path, until__isnull=True)
             agg = residents.aggregate(
                 n=Count("person", distinct=True),
@@ -259,8 +365,9 @@ def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
                 a80=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut80)),
             )
             AreaNode.objects.filter(pk=node.pk).update(
-                unit_count=units.count(),
-                household_count=units.filter(resident_count__gt=0).count(),
+                unit_count=units,
+                household_count=households,
+                liaison_household_count=liaised,
                 resident_count=agg["n"],
                 aged_60_count=agg["a60"],
                 aged_80_count=agg["a80"],
@@ -270,23 +377,23 @@ def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
 
 
 def roll_up(node: AreaNode) -> None:
-    """Recompute each ancestor's counts as the sum of its children's (cheap: one query per ancestor)."""
-    node.refresh_from_db()
-    ancestor_ids = node.ids_on_path[:-1]
-    for ancestor in AreaNode.objects.filter(pk__in=ancestor_ids).order_by("-depth"):
-        sums = AreaNode.objects.filter(parent=ancestor).aggregate(
-            u=Sum("unit_count"),
-            h=Sum("household_count"),
-            r=Sum("resident_count"),
-            a60=Sum("aged_60_count"),
-            a80=Sum("aged_80_count"),
-            c=Sum("compound_count"),
+    """Recompute each ancestor's counts as the sum of its children's (cheap: one query per ancestor).
+
+    The ancestors are locked (deepest first) before any sum is read, so a concurrent change below them is
+    either in the sums or applied on top of them, never lost.
+    """
+    with transaction.atomic(savepoint=False):
+        node.refresh_from_db()
+        ancestor_ids = node.ids_on_path[:-1]
+        ancestors = list(
+            AreaNode.objects.select_for_update(of=("self",))
+            .filter(pk__in=ancestor_ids)
+            .select_related("level")
+            .order_by("-depth", "pk")
         )
-        AreaNode.objects.filter(pk=ancestor.pk).update(
-            unit_count=sums["u"] or 0,
-            household_count=sums["h"] or 0,
-            resident_count=sums["r"] or 0,
-            aged_60_count=sums["a60"] or 0,
-            aged_80_count=sums["a80"] or 0,
-            compound_count=(sums["c"] or 0) + (1 if ancestor.level.is_compound else 0),
-        )
+        for ancestor in ancestors:
+            sums = AreaNode.objects.filter(parent=ancestor).aggregate(**{field: Sum(field) for field in COUNT_FIELDS})
+            AreaNode.objects.filter(pk=ancestor.pk).update(
+                **{field: sums[field] or 0 for field in COUNT_FIELDS if field != "compound_count"},
+                compound_count=(sums["compound_count"] or 0) + (1 if ancestor.level.is_compound else 0),
+            )

@@ -36,6 +36,8 @@ class AreaNode(models.Model):
 
     `path` is the materialised path of ids ("/1/5/27/"), so "everything under X" is one indexed prefix match.
     Counts are kept on the node (refreshed by registry actions), so pages never count millions of rows.
+    `liaison_household_count` counts the households (units with a current resident) that have a current party
+    liaison; the coverage report shows `household_count - liaison_household_count` as "households without one".
     """
 
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
@@ -47,6 +49,7 @@ class AreaNode(models.Model):
     depth = models.PositiveSmallIntegerField(editable=False, default=0)
     unit_count = models.PositiveIntegerField(default=0)
     household_count = models.PositiveIntegerField(default=0)
+    liaison_household_count = models.PositiveIntegerField(default=0)
     resident_count = models.PositiveIntegerField(default=0)
     aged_60_count = models.PositiveIntegerField(default=0)
     aged_80_count = models.PositiveIntegerField(default=0)

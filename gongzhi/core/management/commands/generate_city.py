@@ -18,11 +18,12 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from gongzhi.core import audit, synthetic
+from gongzhi.organizations.models import LiaisonAssignment
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Residence, Unit
 
 COMPOUNDS_PER_COMMUNITY = 12
@@ -77,6 +78,7 @@ def recount(root: AreaNode, *, today: date | None = None) -> None:
         return Coalesce(Subquery(qs.values(group).annotate(v=agg).values("v")[:1]), 0)
 
     units = Unit.objects.filter(node=OuterRef("pk"))
+    liaised = Exists(LiaisonAssignment.objects.filter(unit_id=OuterRef("pk"), until__isnull=True))
     living = Residence.objects.filter(unit__node=OuterRef("pk"), until__isnull=True)
     children = AreaNode.objects.filter(parent=OuterRef("pk"))
 
@@ -88,6 +90,8 @@ def recount(root: AreaNode, *, today: date | None = None) -> None:
             unit_count=first(units, "node", Count("pk")) + child_sum("unit_count"),
             household_count=first(units.filter(resident_count__gt=0), "node", Count("pk"))
             + child_sum("household_count"),
+            liaison_household_count=first(units.filter(resident_count__gt=0).filter(liaised), "node", Count("pk"))
+            + child_sum("liaison_household_count"),
             resident_count=first(living, "unit__node", Count("person", distinct=True)) + child_sum("resident_count"),
             aged_60_count=first(
                 living.filter(person__birth_date__lte=cut60), "unit__node", Count("person", distinct=True)
@@ -168,7 +172,7 @@ class CityGenerator:
         path = f"{parent[1] if parent else '/'}{pk}/"
         lv = self.levels[level]
         self.node_rows.append(
-            (pk, parent[0] if parent else None, lv.pk, name, "", address, path, lv.depth, 0, 0, 0, 0, 0, 0)
+            (pk, parent[0] if parent else None, lv.pk, name, "", address, path, lv.depth, 0, 0, 0, 0, 0, 0, 0)
         )
         self.node_count += 1
         return pk, path
@@ -231,6 +235,7 @@ class CityGenerator:
                 "depth",
                 "unit_count",
                 "household_count",
+                "liaison_household_count",
                 "resident_count",
                 "aged_60_count",
                 "aged_80_count",
