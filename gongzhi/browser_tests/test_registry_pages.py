@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gongzhi.browser_tests.conftest import DESKTOP, PHONE, sign_in, totp_now
+from gongzhi.core import actions
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.testing import PASSWORD
 
@@ -85,12 +86,24 @@ def test_a_community_worker_sees_phones_masked(new_page, persona, mini, shots):
 
 
 def test_a_registry_officer_passes_the_second_factor_and_reveals_a_phone(new_page, persona, mini, shots):
-    persona("registry_officer", username="officer")
+    officer = persona("registry_officer", username="officer")
+    issued = actions.issue_enrolment_code(officer, actor=persona("district_admin", mini.district, username="admin"))
     page = new_page(DESKTOP)
     sign_in(page, "officer", PASSWORD)
 
     assert "/accounts/otp/" in page.url  # sent to the second factor before anything else
     assert "二次验证" in page.locator("h1").inner_text()
+    assert "请向管理员领取8位绑定码" in page.locator("main").inner_text()
+    assert page.locator("code.secret").count() == 0  # the password alone shows no secret
+    page.screenshot(path=str(shots / "otp-code-desktop.png"), full_page=True)
+    page.fill("#id_enrolment_code", "0000 0000" if issued.code != "00000000" else "1111 1111")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+    assert "绑定码不正确" in page.locator(".error-summary").inner_text()
+    page.fill("#id_enrolment_code", issued.display)  # as the administrator read it out
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+
     page.screenshot(path=str(shots / "otp-enrol-desktop.png"), full_page=True)
     secret = page.locator("code.secret").inner_text().strip()
     page.fill("#id_token", totp_now(secret))
@@ -109,8 +122,9 @@ def test_a_registry_officer_passes_the_second_factor_and_reveals_a_phone(new_pag
     page.screenshot(path=str(shots / "unit-revealed-desktop.png"), full_page=True)
 
 
-def test_the_sign_in_and_second_factor_pages_fit_a_phone(new_page, persona, shots):
-    persona("registry_officer", username="officer")
+def test_the_sign_in_and_second_factor_pages_fit_a_phone(new_page, persona, mini, shots):
+    officer = persona("registry_officer", username="officer")
+    issued = actions.issue_enrolment_code(officer, actor=persona("district_admin", mini.district, username="admin"))
     page = new_page(PHONE)
     sign_in(page, "officer", "wrong-password")
     assert page.locator(".error-summary").is_visible()
@@ -118,5 +132,39 @@ def test_the_sign_in_and_second_factor_pages_fit_a_phone(new_page, persona, shot
     page.screenshot(path=str(shots / "login-error-phone.png"), full_page=True)
     sign_in(page, "officer", PASSWORD)
     assert "/accounts/otp/" in page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(shots / "otp-code-phone.png"), full_page=True)
+    page.fill("#id_enrolment_code", issued.code)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("code.secret").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # the long otpauth:// URI wraps
     page.screenshot(path=str(shots / "otp-enrol-phone.png"), full_page=True)
+
+
+def test_a_district_admin_issues_an_enrolment_code_on_a_phone(new_page, persona, mini, shots):
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    admin = persona("district_admin", mini.district, username="admin")
+    key = bytes(range(20))
+    TOTPDevice.objects.create(user=admin, name="app", key=key.hex(), confirmed=True)  # the admin is enrolled
+    persona("registry_officer", username="officer")
+    page = new_page(PHONE)
+    sign_in(page, "admin", PASSWORD)
+    page.fill("#id_token", totp_now(base64.b32encode(key).decode()))
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+    page.goto("/")
+    page.get_by_role("link", name="二次验证绑定码").click()
+    page.wait_for_load_state()
+    assert "officer" in page.locator("table").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(shots / "second-factor-users-phone.png"), full_page=True)
+    page.get_by_role("button", name="签发绑定码").click()
+    page.wait_for_load_state()
+    shown = page.locator(".enrolment-code").inner_text()
+    assert len(shown.replace(" ", "")) == 8 and "只显示这一次" in page.locator("main").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(shots / "enrolment-code-issued-phone.png"), full_page=True)

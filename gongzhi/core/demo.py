@@ -688,6 +688,10 @@ def load(ctx: DemoContext) -> None:
         "registry_officer 与 district_admin 需第二因素：python manage.py demo_otp registry_officer 打印当前6位动态码 / "
         "they need a second factor: `python manage.py demo_otp registry_officer` prints the current 6-digit code "
         f"(authenticator secret: {totp_secret_b32('registry_officer')})",
+        "演示账号已绑定验证器；新账号绑定时需管理员签发的8位绑定码：district_admin 在 /staff/second-factor/ 签发，或 "
+        "python manage.py enrolment_code 用户名 / demo accounts are enrolled already; a new account enrols only with "
+        "an 8-digit enrolment code that district_admin issues at /staff/second-factor/ (or `python manage.py "
+        "enrolment_code USERNAME`)",
         f"居民用短信登录 /accounts/sms/，手机号 {RESIDENT_PHONE}，验证码见 var/sms-outbox.jsonl / residents sign in "
         f"by SMS at /accounts/sms/ with {RESIDENT_PHONE}; the code is written to var/sms-outbox.jsonl (FileBackend)",
     ]

@@ -51,3 +51,25 @@ class OtpForm(forms.Form):
         min_length=6,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
+
+
+class EnrolmentCodeForm(forms.Form):
+    """The 8-digit enrolment code an administrator handed over; spaces, dashes and full-width digits are fine."""
+
+    enrolment_code = forms.CharField(
+        label=_("绑定码（8位数字）"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean_enrolment_code(self):
+        from gongzhi.core.actions import ENROLMENT_CODE_DIGITS, normalize_enrolment_code
+
+        code = normalize_enrolment_code(self.cleaned_data["enrolment_code"])
+        if not (code.isascii() and code.isdigit() and len(code) == ENROLMENT_CODE_DIGITS):
+            raise forms.ValidationError(_("请输入8位数字的绑定码 / enter the 8-digit enrolment code"))
+        return code
+
+
+class SecondFactorUserSearchForm(forms.Form):
+    q = forms.CharField(label=_("用户名或显示名称"), max_length=150, required=False)

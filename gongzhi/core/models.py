@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.roles import ROLE_CHOICES
@@ -131,3 +132,32 @@ class CalendarOverride(models.Model):
     day = models.DateField(unique=True)
     is_workday = models.BooleanField()
     note = models.CharField(max_length=100, blank=True)
+
+
+class EnrolmentCode(models.Model):
+    """绑定码 — a one-time code an administrator hands over out of band (in person, by phone), without which a
+    user cannot set up a second factor: a stolen password alone must not be enough to enrol an authenticator.
+
+    Only a salted, keyed hash is kept (HMAC with the look-up key, which lives outside the database). At most one
+    code per user is live (neither used nor revoked); issuing a new one revokes the old.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_codes")
+    salt = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)  # wrong codes entered while this one was live
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Two administrators issuing at once cannot leave two live codes behind.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="one_live_enrolment_code_per_user",
+            )
+        ]

@@ -34,6 +34,13 @@ SECTIONS = (
     Section("voting:mine", _("我的投票"), _("参加本小区的业主投票，查验回执"), frozenset({"resident"})),
     Section("notices:list", _("公示"), _("表决名册、决议、结果和账目公示"), EVERYONE),
     Section("bulkywaste:start", _("大件垃圾上门回收"), _("预约、热线登记、调度排线、收运和统计"), EVERYONE),
+    Section(
+        "core:second-factor-users",
+        _("二次验证绑定码"),
+        _("为需要二次验证的人员签发绑定码；手机丢失时重置"),
+        frozenset({"district_admin"}),
+        in_nav=False,
+    ),
 )
 
 

@@ -90,3 +90,32 @@ rules.add_perm("core.view_upload", is_staff_in_scope)
 
 def needs_second_factor(user) -> bool:
     return bool(getattr(user, "is_superuser", False)) or has_role(user, UNMASKED_PII_ROLES)
+
+
+SECOND_FACTOR_MANAGERS = frozenset({"district_admin"})
+
+
+@rules.predicate(name="manages_second_factor_of")
+def manages_second_factor_of(user, target=None) -> bool:
+    """May `user` issue enrolment codes for `target` and reset its second factor?
+
+    Without a target: is the user one who does this at all (a district admin or a superuser). With one: a
+    superuser may for anyone else; a district admin only for a user who holds at least one role and all of whose
+    roles lie within the admin's scope (a role elsewhere would let the admin take over an account beyond it),
+    and never for a superuser. Nobody does it for himself: another administrator hands the code over.
+    Note that Django's `has_perm` answers True for an active superuser before asking this predicate, so the
+    actions check "not for himself" once more.
+    """
+    if target is None:
+        return has_role(user, SECOND_FACTOR_MANAGERS)
+    if getattr(user, "pk", None) is not None and user.pk == target.pk:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    if getattr(target, "is_superuser", False):
+        return False
+    paths = [path for _role, path in assignments(target)]
+    return bool(paths) and all(has_role(user, SECOND_FACTOR_MANAGERS, path) for path in paths)
+
+
+rules.add_perm("core.manage_second_factor", manages_second_factor_of)

@@ -11,5 +11,7 @@ urlpatterns = [
     path("accounts/sms/", views.sms_login, name="sms-login"),
     path("accounts/otp/", views.otp, name="otp"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Not under /accounts/: that prefix is exempt from the second factor, and this page must not be.
+    path("staff/second-factor/", views.second_factor_users, name="second-factor-users"),
     path("files/<uuid:key>/", views.upload_file, name="upload"),
 ]

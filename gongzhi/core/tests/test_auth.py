@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gongzhi.core import sms
+from gongzhi.core import actions, sms
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.models import AccountLock, SmsCode
 from gongzhi.core.sms import LocmemBackend
@@ -150,8 +150,9 @@ def test_each_request_renews_the_session_expiry(client, persona):
 
 
 @pytest.mark.django_db
-def test_a_registry_officer_must_enrol_and_verify_a_second_factor(client, persona):
+def test_a_registry_officer_must_enrol_and_verify_a_second_factor(client, persona, mini):
     officer = persona("registry_officer", username="officer")
+    issued = actions.issue_enrolment_code(officer, actor=persona("district_admin", mini.district))
     sign_in(client, "officer", PASSWORD)
     home = reverse("core:home")
 
@@ -161,7 +162,13 @@ def test_a_registry_officer_must_enrol_and_verify_a_second_factor(client, person
 
     page = client.get(response["Location"])
     assert page.status_code == 200
-    assert "二次验证" in page.content.decode()
+    assert "二次验证" in page.content.decode() and "绑定码" in page.content.decode()
+    assert page.context["secret"] == ""  # the password alone shows no secret
+    assert not TOTPDevice.objects.filter(user=officer).exists()
+
+    response = client.post(f"{OTP}?next={home}", {"enrolment_code": issued.code})
+    assert response.status_code == 302 and response["Location"] == f"{OTP}?next={home}"
+    page = client.get(response["Location"])
     device = TOTPDevice.objects.get(user=officer, confirmed=False)
     assert page.context["secret"]  # the key to enter in an authenticator app
 

@@ -180,6 +180,10 @@ def test_an_unverified_officer_is_sent_to_the_second_factor(client, owned, perso
     url = reverse("registry:unit", args=[owned.units[0].pk])
     response = client.get(url)
     assert response.status_code == 302 and reverse("core:otp") in response["Location"]
+    # Not enrolled yet: the second-factor page asks for the administrator's enrolment code and shows no secret.
+    otp_page = client.get(response["Location"])
+    assert otp_page.context["step"] == "code" and otp_page.context["secret"] == ""
+    assert "otpauth://" not in otp_page.content.decode()
     assert client.post(url, {"reveal": "1"}).status_code == 302
     assert not AuditEntry.objects.filter(action="pii.view").exists()
 
