@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from gongzhi.bulkywaste import routing, sizing
 from gongzhi.bulkywaste.models import (
@@ -68,6 +69,11 @@ class BookingError(ValueError):
     def __init__(self, zh: str, en: str, field: str | None = None):
         super().__init__(f"{zh} / {en}")
         self.zh, self.en, self.field = zh, en, field
+
+    @property
+    def shown(self) -> str:
+        """The message in the page's language (English pages get the English, every other page the Chinese)."""
+        return self.en if (get_language() or "").startswith("en") else self.zh
 
 
 # ------------------------------------------------------------------------------------------------ items

@@ -84,7 +84,7 @@ def roles_required(roles):
 
 def _error(form, e: BookingError) -> None:
     field = e.field if e.field in form.fields else None
-    form.add_error(field, e.zh)
+    form.add_error(field, e.shown)
 
 
 def _booking(request, reference: str, perm: str = "bulkywaste.view_booking") -> Booking:
@@ -236,7 +236,7 @@ def book_items(request):
             try:
                 actions.check_items([spec])
             except BookingError as e:
-                form.add_error("entry" if form is pick else "description", e.zh)
+                form.add_error("entry" if form is pick else "description", e.shown)
             else:
                 draft.setdefault("items", []).append(row)
                 _save(request, draft)
@@ -434,7 +434,7 @@ def book_check(request):
                 idempotency_key=request.POST.get("idempotency_key", ""),
             )
         except BookingError as e:
-            messages.error(request, e.zh)
+            messages.error(request, e.shown)
             if e.field in ("preferred_days", "day"):
                 return redirect("bulkywaste:book_when")  # the day went meanwhile: choose again
         else:
@@ -559,7 +559,7 @@ def booking_cancel(request, reference: str):
                 channel=_amend_channel(request.user, booking),
             )
         except BookingError as e:
-            messages.error(request, e.zh)
+            messages.error(request, e.shown)
             return redirect("bulkywaste:booking", reference=reference)
         messages.success(request, _("预约已取消"))
         return redirect("bulkywaste:booking", reference=reference)
@@ -756,11 +756,11 @@ def _pick_compound(request, roles, perm: str | None = None) -> CompoundPicker | 
     name (`cq`) and chooses from at most PICKER_LIMIT; the chosen one (`compound`) is read by id within the user's
     scope, so no cap on the list can hide it. None when the user's scope holds no compound at all."""
     in_scope = scoped(AreaNode.objects.filter(level__is_compound=True).select_related("profile"), request.user, roles)
-    if not in_scope.exists():
-        return None
     query = (request.GET.get("cq") or "").strip()[:50]
     listed = in_scope.filter(Q(name__contains=query) | Q(address__contains=query)) if query else in_scope
     compounds = list(listed.order_by("path")[: PICKER_LIMIT + 1])
+    if not compounds and (not query or not in_scope.exists()):  # asked only when the list is empty
+        return None
     more = len(compounds) > PICKER_LIMIT
     compounds = [c for c in compounds[:PICKER_LIMIT] if perm is None or request.user.has_perm(perm, c)]
     chosen = None
@@ -792,7 +792,7 @@ def compound_booking(request):
             address = actions.address_of_compound(compound)
             area = actions.area_for(address.path)
         except BookingError as e:
-            messages.error(request, e.zh)
+            messages.error(request, e.shown)
             return render(request, "bulkywaste/compound.html", context)
         form = _staff_form(request, area=area)
         context.update(address=address, form=form)
@@ -910,7 +910,7 @@ def dispatch_urgent(request):
         try:
             address = actions.address_of_compound(compound)
         except BookingError as e:  # e.g. no coordinates on record: say so, as the compound booking page does
-            messages.error(request, e.zh)
+            messages.error(request, e.shown)
             return render(request, "bulkywaste/urgent.html", context)
         form = _staff_form(request, area=None, urgent=True)
         context.update(address=address, form=form)
@@ -1062,7 +1062,7 @@ def rate(request, token: str):
         try:
             actions.rate_service(token, score=int(form.cleaned_data["score"]), comment=form.cleaned_data["comment"])
         except BookingError as e:
-            form.add_error(None, e.zh)
+            form.add_error(None, e.shown)
         else:
             return render(request, "bulkywaste/message.html", {"title": _("感谢您的评价")})
     return render(request, "bulkywaste/rate.html", {"booking": booking, "form": form})

@@ -560,3 +560,15 @@ def test_the_compound_pickers_work_with_thousands_of_compounds(client, area, min
     assert "加急原因" in page and "新村4楼院" in page
     assert client.get(url, {"compound": mini.other_courtyard.pk}).status_code == 404  # outside the scope
     assert "没有找到" in client.get(url, {"cq": "没有这个"}).content.decode()
+
+
+def test_a_refusal_is_shown_in_the_pages_language(client, area, mini, dispatcher):
+    from gongzhi.registry import actions as registry
+
+    bare = registry.create_area_node(
+        actor=None, parent=mini.courtyard.parent, level=mini.courtyard.level, name="无坐标楼院"
+    )
+    login(client, dispatcher)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("bulkywaste:dispatch_urgent"), {"compound": bare.pk}).content.decode()
+    assert "has no coordinates on record" in page and "尚未登记坐标" not in page
