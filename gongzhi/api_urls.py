@@ -10,6 +10,9 @@ from gongzhi.deliberation.api import register as register_deliberation
 from gongzhi.notices.api import register as register_notices
 from gongzhi.organizations.api import register as register_organizations
 from gongzhi.registry.api import register as register_registry
+from gongzhi.renovation.api import register as register_renovation
+from gongzhi.servicedesk.api import register as register_servicedesk
+from gongzhi.surveys.api import register as register_surveys
 from gongzhi.voting.api import register as register_voting
 
 router = DefaultRouter()
@@ -19,6 +22,9 @@ register_deliberation(router)
 register_voting(router)
 register_notices(router)
 register_bulkywaste(router)
+register_renovation(router)
+register_surveys(router)
+register_servicedesk(router)
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -40,7 +40,9 @@ GONGZHI_SITE_URL = os.environ.get("GONGZHI_SITE_URL", "").rstrip("/")
 if GONGZHI_SITE_URL and not GONGZHI_SITE_URL.startswith(("https://", "http://")):
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("GONGZHI_SITE_URL must start with https:// (or http://), e.g. https://gongzhi.example.org")
+    raise ImproperlyConfigured(
+        "GONGZHI_SITE_URL must start with https:// (or http://), e.g. https://gongzhi.example.org"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,6 +67,9 @@ INSTALLED_APPS = [
     "gongzhi.voting",
     "gongzhi.notices",
     "gongzhi.bulkywaste",
+    "gongzhi.renovation",
+    "gongzhi.surveys",
+    "gongzhi.servicedesk",
 ]
 
 MIDDLEWARE = [
@@ -118,9 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GONGZHI_TEST_SQLITE", "")} if os.environ.get(
-        "GONGZHI_TEST_SQLITE"
-    ) else {}
+    DATABASES["default"]["TEST"] = (
+        {"NAME": os.environ.get("GONGZHI_TEST_SQLITE", "")} if os.environ.get("GONGZHI_TEST_SQLITE") else {}
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side parameters let psycopg prepare a statement the fifth time a connection runs it, so the
     # planner's work (0.2–1.5 ms for a page's joins, more than running them) is done once per connection, not

@@ -10,6 +10,9 @@ urlpatterns = [
     path("voting/", include("gongzhi.voting.urls")),
     path("notices/", include("gongzhi.notices.urls")),
     path("bulky/", include("gongzhi.bulkywaste.urls")),
+    path("renovation/", include("gongzhi.renovation.urls")),
+    path("surveys/", include("gongzhi.surveys.urls")),
+    path("service/", include("gongzhi.servicedesk.urls")),
     path("api/", include("gongzhi.api_urls")),
     path("admin/", admin.site.urls),
 ]

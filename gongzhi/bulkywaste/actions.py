@@ -49,11 +49,11 @@ from gongzhi.bulkywaste.models import (
 )
 from gongzhi.core import audit, pii
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.gate import require
 from gongzhi.core.models import Upload
 from gongzhi.core.sms import send_sms
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.core.workdays import Calendar
-from gongzhi.registry.actions import require
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 
 MAX_ITEMS = 200  # a compound-wide booking may list many items
@@ -366,9 +366,7 @@ def _when(booking: Booking) -> str:
 
 def rating_url(booking: Booking) -> str:
     """The rating link for the SMS (absolute when the deployment sets GONGZHI_SITE_URL)."""
-    return settings.GONGZHI_SITE_URL.rstrip("/") + reverse(
-        "bulkywaste:rate", args=[booking.rating_token]
-    )
+    return settings.GONGZHI_SITE_URL.rstrip("/") + reverse("bulkywaste:rate", args=[booking.rating_token])
 
 
 # --------------------------------------------------------------------------------------------- booking

@@ -17,6 +17,7 @@ from gongzhi.core.roles import (
     REGISTRY_EDITORS,
     STAFF_ROLES,
     UNMASKED_PII_ROLES,
+    roles_with,
 )
 
 
@@ -59,12 +60,45 @@ def scoped(qs: QuerySet, user, roles: Iterable[str] = STAFF_ROLES, field: str = 
 
 
 def path_of(obj) -> str:
+    """The area path an object lies under, for scope checks: the one object-path helper of the platform.
+
+    An object says it itself with a `gate_path` attribute or property; otherwise its own `path`, `scope_path` or
+    `home_path`, else that of its `node`, `area`, `scope`, `compound` or `project` (followed once more), else "".
+    """
+    value = getattr(obj, "gate_path", None)
+    if value:
+        return value
     for attr in ("path", "scope_path", "home_path"):
         value = getattr(obj, attr, None)
-        if value:
+        if isinstance(value, str) and value:
             return value
-    node = getattr(obj, "node", None)
-    return getattr(node, "path", "") if node is not None else ""
+    for attr in ("node", "area", "scope", "compound", "project"):
+        related = getattr(obj, attr, None)
+        if related is not None and related is not obj:
+            found = path_of(related)
+            if found:
+                return found
+    return ""
+
+
+_HOLDS: dict[str, rules.Predicate] = {}
+
+
+def holds(capability: str) -> rules.Predicate:
+    """A predicate: the user holds a role with `capability` at a node containing the object (anywhere, without one).
+
+    The building block of every app's `rules.py`: `rules.add_perm("renovation.change_project",
+    holds("renovation.manage") & project_is_open)`.
+    """
+    pred = _HOLDS.get(capability)
+    if pred is None:
+        roles = roles_with(capability)
+
+        def check(user, obj=None) -> bool:
+            return has_role(user, roles, path_of(obj) if obj is not None else None)
+
+        pred = _HOLDS[capability] = rules.predicate(check, name=f"holds[{capability}]")
+    return pred
 
 
 def _role_predicate(name: str, roles: frozenset[str]):

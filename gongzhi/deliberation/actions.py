@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.gate import require
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.deliberation import clock, selectors
 from gongzhi.deliberation.models import (
@@ -35,7 +36,6 @@ from gongzhi.deliberation.models import (
     StageDefinition,
     StageEvent,
 )
-from gongzhi.registry.actions import require
 
 # 物业管理条例 Art. 14: owners are notified 15 days before an owners' assembly.
 ASSEMBLY_NOTICE_DAYS = 15

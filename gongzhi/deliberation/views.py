@@ -125,9 +125,10 @@ def _resident_matter_list(request):
     matters = []
     if person_id:
         paths = set(
-            Unit.objects.filter(Q(ownerships__person_id=person_id, ownerships__until__isnull=True)
-                                | Q(residences__person_id=person_id, residences__until__isnull=True))
-            .values_list("path", flat=True)[:20]
+            Unit.objects.filter(
+                Q(ownerships__person_id=person_id, ownerships__until__isnull=True)
+                | Q(residences__person_id=person_id, residences__until__isnull=True)
+            ).values_list("path", flat=True)[:20]
         )
         q = Q(pk__in=[])
         for path in paths:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.gate import require
 from gongzhi.notices.models import Notice
 from gongzhi.notices.periods import (
     ASSEMBLY_NOTICE_DAYS,
@@ -19,7 +20,6 @@ from gongzhi.notices.periods import (
     notice_period,
 )
 from gongzhi.notices.tasks import schedule_pdf
-from gongzhi.registry.actions import require
 
 DEFAULT_DAYS = {
     Notice.Kind.VOTER_ROLL: 7,

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
+from gongzhi.core.gate import require
 from gongzhi.organizations import kinds
 from gongzhi.organizations.models import LiaisonAssignment, Membership, Organization, OrgKind
-from gongzhi.registry.actions import refresh_household_counts, require
+from gongzhi.registry.actions import refresh_household_counts
 from gongzhi.registry.models import AreaNode, Person, Unit
 
 EDITABLE_FIELDS = frozenset({"name", "phone", "founded", "project_ref", "legal_person"})

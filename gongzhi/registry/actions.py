@@ -16,16 +16,11 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from gongzhi.core import audit, pii
+from gongzhi.core.gate import require
 from gongzhi.organizations.models import LiaisonAssignment
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Residence, Unit, UnitSet
 
 PERSONAL_FIELDS = frozenset({"name", "phone", "id_number", "birth_date", "sensitive_flags"})
-
-
-def require(actor, perm: str, obj=None) -> None:
-    """Raise PermissionDenied unless `actor` holds `perm` (None = the system itself, e.g. migrations)."""
-    if actor is not None and not actor.has_perm(perm, obj):
-        raise PermissionDenied(perm)
 
 
 def _check_parent_scope(actor, parent: AreaNode | None) -> None:

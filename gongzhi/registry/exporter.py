@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from gongzhi.core import audit, crypto, pii
-from gongzhi.registry import actions
+from gongzhi.core.gate import require
 from gongzhi.registry.importer import (
     COLUMNS,
     DEVELOPER_LABEL,
@@ -196,9 +196,9 @@ def export_roster(node: AreaNode, out: IO[bytes], *, actor, fmt: str = "xlsx", u
 
 def record_export(node: AreaNode, *, actor, fmt: str, unmasked: bool) -> None:
     """Check the permissions and write the audit entries before any row leaves the server."""
-    actions.require(actor, "registry.export_roster", node)
+    require(actor, "registry.export_roster", node)
     if unmasked:
-        actions.require(actor, "registry.view_person_unmasked", node)
+        require(actor, "registry.view_person_unmasked", node)
         audit.record(
             "pii.view", node, actor=actor, changes={"fields": UNMASKED_FIELDS, "via": "registry.export_roster"}
         )

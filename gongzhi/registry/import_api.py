@@ -18,8 +18,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from gongzhi.core.api import bad_request, error_responses
+from gongzhi.core.gate import require
 from gongzhi.registry import import_jobs
-from gongzhi.registry.actions import require
 from gongzhi.registry.importer import MAX_BYTES, RosterFileError, estimate_rows, import_roster, sniff_format
 from gongzhi.registry.models import AreaNode, ImportJob
 

@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from gongzhi.core import audit, joblocks
-from gongzhi.registry import actions
+from gongzhi.core.gate import require
 from gongzhi.registry.importer import ImportReport, RosterFileError, import_roster
 from gongzhi.registry.models import AreaNode, ImportJob
 
@@ -141,7 +141,7 @@ def stored_report(report: ImportReport | dict) -> dict:
 
 
 def _check(actor, compound: AreaNode) -> None:
-    actions.require(actor, "registry.import_roster", compound)
+    require(actor, "registry.import_roster", compound)
     if not compound.level.is_compound:
         raise ValueError(f"{compound} is not a compound")
 

@@ -34,6 +34,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from gongzhi.core import audit, crypto, pii
+from gongzhi.core.gate import require
 from gongzhi.registry import actions
 from gongzhi.registry.models import AreaLevel, AreaNode, Ownership, Person, Residence, Unit
 
@@ -1542,7 +1543,7 @@ def import_roster(
     the one write lock from its start (10,000 xlsx rows take ~7 s to read and check). A dry run only reads, so
     it runs no transaction at all; the writes run in one (`_write`), all or nothing.
     """
-    actions.require(actor, "registry.import_roster", compound)
+    require(actor, "registry.import_roster", compound)
     if not compound.level.is_compound:
         raise ValueError(f"{compound} is not a compound")
     parsed = parse_table(read_table(data))

@@ -28,9 +28,10 @@ from django.utils import timezone
 
 from gongzhi.core import audit, pii
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.gate import require
 from gongzhi.core.models import Upload
 from gongzhi.core.uploads import store_upload
-from gongzhi.registry.actions import require, resolve_unit_set
+from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.voting import receipts
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry, VoterRollUnit

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ServiceDeskConfig(AppConfig):
+    name = "gongzhi.servicedesk"
+    label = "servicedesk"
