@@ -86,6 +86,24 @@ def _text(value: str, field: str, zh: str, en: str, max_len: int, *, required: b
     return value
 
 
+PhotoIn = Upload | tuple[bytes, str] | None
+
+
+def _photo(photo: PhotoIn, *, actor, path: str, field: str) -> Upload | None:
+    """An uploaded photo stored inside the action's transaction (so a refused action leaves no file row)."""
+    if photo is None or isinstance(photo, Upload):
+        return photo
+    from gongzhi.core.uploads import UploadError, store_upload
+
+    data, name = photo
+    try:
+        return store_upload(
+            data, name=name, kind=Upload.Kind.PHOTO, user=actor if getattr(actor, "pk", None) else None, scope_path=path
+        )
+    except UploadError as exc:
+        raise RenovationError(exc.zh, exc.en, field=field) from None
+
+
 def _locked_project(project: Project) -> Project:
     locked = Project.objects.select_for_update(of=("self",)).get(pk=project.pk)
     project.stage, project.plan_adopted_at = locked.stage, locked.plan_adopted_at
@@ -639,7 +657,7 @@ def report_progress(
     progress,
     on: date | None = None,
     note: str = "",
-    photo: Upload | None = None,
+    photo: PhotoIn = None,
     document: Upload | None = None,
 ) -> ProgressEntry:
     """A dated progress entry; the work item's progress becomes the entry's (the contractor only on its own)."""
@@ -649,6 +667,7 @@ def report_progress(
     if on > timezone.localdate():
         raise RenovationError("日期不能晚于今天", "the date cannot be in the future", field="on")
     locked = WorkItem.objects.select_for_update(of=("self",)).get(pk=work_item.pk)
+    photo = _photo(photo, actor=actor, path=work_item.project.path, field="photo")
     entry = ProgressEntry.objects.create(
         work_item=locked,
         on=on,
@@ -760,7 +779,7 @@ def record_inspection(
     checklist: list[dict],
     on: date | None = None,
     summary: str = "",
-    photo: Upload | None = None,
+    photo: PhotoIn = None,
 ) -> Inspection:
     require(actor, "renovation.inspect", project)
     if kind not in Inspection.Kind.values:
@@ -773,6 +792,7 @@ def record_inspection(
         clean.append({"item": text[:200], "ok": bool(row.get("ok")), "note": str(row.get("note") or "")[:300]})
     if not clean:
         raise RenovationError("请填写检查项", "the checklist is empty", field="checklist")
+    photo = _photo(photo, actor=actor, path=project.path, field="photo")
     inspection = Inspection.objects.create(
         project=project,
         kind=kind,
@@ -799,7 +819,7 @@ def report_defect(
     location: AreaNode | None = None,
     spot: str = "",
     plan_xy: tuple[Decimal, Decimal] | None = None,
-    photo_before: Upload | None = None,
+    photo_before: PhotoIn = None,
 ) -> Defect:
     """A defect from an inspector, the supervision group or a resident (or entered for one)."""
     require(actor, "renovation.report_defect", project)
@@ -821,6 +841,7 @@ def report_defect(
             )
     locked = _locked_project(project)
     _stage(locked, Project.Stage.WORKS)
+    photo_before = _photo(photo_before, actor=actor, path=project.path, field="photo_before")
     defect = Defect.objects.create(
         project=project,
         work_item=work_item,
@@ -845,12 +866,13 @@ def report_defect(
     return defect
 
 
-def _resolve(defect: Defect, *, actor, note: str, label: str, photo_after: Upload | None) -> Defect:
+def _resolve(defect: Defect, *, actor, note: str, label: str, photo_after: PhotoIn) -> Defect:
     locked = Defect.objects.select_for_update(of=("self",)).get(pk=defect.pk)
     if locked.status != Defect.Status.REGISTERED:
         raise RenovationError("此问题不在待整改状态", "this defect is not awaiting a fix", status=409)
     now = timezone.now()
     note = _text(note, "resolved_note", "整改说明", "what was done", 500)
+    photo_after = _photo(photo_after, actor=actor, path=defect.project.path, field="photo_after")
     Defect.objects.filter(pk=locked.pk).update(
         status=Defect.Status.RESOLVED,
         resolved_at=now,
@@ -864,7 +886,7 @@ def _resolve(defect: Defect, *, actor, note: str, label: str, photo_after: Uploa
 
 
 @transaction.atomic
-def resolve_defect(defect: Defect, *, actor: User | None, note: str, photo_after: Upload | None = None) -> Defect:
+def resolve_defect(defect: Defect, *, actor: User | None, note: str, photo_after: PhotoIn = None) -> Defect:
     """The contractor (with an account) reports the fix."""
     require(actor, "renovation.resolve_defect", defect)
     return _resolve(defect, actor=actor, note=note, label=str(actor) if actor else "", photo_after=photo_after)

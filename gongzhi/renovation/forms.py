@@ -1,0 +1,113 @@
+"""Forms of the renovation pages: they read input; the actions decide and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.renovation.models import AcceptanceSign, Defect, Inspection, Order
+
+YES_NO = [("yes", _("同意")), ("no", _("不同意"))]
+
+
+class AgreeForm(forms.Form):
+    """One question per page: does your household agree to this item?"""
+
+    answer = forms.ChoiceField(label=_("您家是否同意这项改造？"), choices=YES_NO, widget=forms.RadioSelect)
+    willing_to_pay = forms.BooleanField(label=_("同意按上面的金额出资"), required=False)
+
+
+class ProxyOrderForm(forms.Form):
+    unit = forms.TypedChoiceField(label=_("房屋"), coerce=int)
+    person = forms.TypedChoiceField(label=_("代为点单的居民"), coerce=int)
+    item = forms.TypedChoiceField(label=_("菜单项"), coerce=int)
+    answer = forms.ChoiceField(label=_("意见"), choices=YES_NO, widget=forms.RadioSelect)
+    willing_to_pay = forms.BooleanField(label=_("愿意出资"), required=False)
+    channel = forms.ChoiceField(
+        label=_("渠道"), choices=[(Order.Channel.DOOR, _("入户")), (Order.Channel.HOTLINE, _("热线"))]
+    )
+
+    def __init__(self, *args, units=(), people=(), items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", "—")] + list(units)
+        self.fields["person"].choices = [("", "—")] + list(people)
+        self.fields["item"].choices = [("", "—")] + list(items)
+
+
+class ProgressForm(forms.Form):
+    progress = forms.IntegerField(label=_("进度%"), min_value=0, max_value=100)
+    note = forms.CharField(label=_("说明"), max_length=300, required=False)
+    photo = forms.FileField(label=_("现场照片"), required=False)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("进度表（Excel，与导出的列相同）"))
+    apply = forms.BooleanField(label=_("检查无误后写入"), required=False)
+
+
+class DefectForm(forms.Form):
+    description = forms.CharField(label=_("问题描述"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    location = forms.TypedChoiceField(label=_("楼栋/单元"), coerce=int, required=False, empty_value=None)
+    spot = forms.CharField(label=_("具体位置"), max_length=150, required=False)
+    deadline = forms.DateField(label=_("整改期限"), widget=forms.DateInput(attrs={"type": "date"}))
+    photo = forms.FileField(label=_("照片（整改前）"), required=False)
+
+    def __init__(self, *args, locations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].choices = [("", "—")] + list(locations)
+
+
+class TokenAnswerForm(forms.Form):
+    name = forms.CharField(label=_("整改负责人"), max_length=100)
+    note = forms.CharField(label=_("整改情况"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    photo = forms.FileField(label=_("照片（整改后）"), required=False)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("退回理由"), max_length=300)
+
+
+class InspectionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("类型"), choices=Inspection.Kind.choices)
+    checklist = forms.CharField(
+        label=_("检查项（每行一项；不合格的行以“×”开头）"), widget=forms.Textarea(attrs={"rows": 5})
+    )
+    summary = forms.CharField(label=_("结论"), max_length=300, required=False)
+
+    def checklist_rows(self) -> list[dict]:
+        rows = []
+        for line in self.cleaned_data["checklist"].splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            failed = line.startswith(("×", "x ", "X "))
+            rows.append({"item": line.lstrip("×xX ").strip(), "ok": not failed})
+        return rows
+
+
+ACCEPTANCE_CHECKLIST = (
+    _("施工内容与设计、菜单一致"),
+    _("质量和安全检查无遗留问题"),
+    _("现场清理完毕，公共部位恢复使用"),
+    _("施工资料、照片齐全"),
+)
+
+
+class SignForm(forms.Form):
+    """验收签字: every line of the checklist is ticked one by one; an unticked line refuses the signature."""
+
+    signer = forms.ChoiceField(label=_("签字方"), choices=AcceptanceSign.Signer.choices, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for i, text in enumerate(ACCEPTANCE_CHECKLIST):
+            self.fields[f"line_{i}"] = forms.BooleanField(label=text, required=False)
+
+    def checklist_rows(self) -> list[dict]:
+        return [
+            {"item": str(text), "ok": bool(self.cleaned_data.get(f"line_{i}"))}
+            for i, text in enumerate(ACCEPTANCE_CHECKLIST)
+        ]
+
+
+DEFECT_SOURCES = Defect.Source

@@ -1,0 +1,250 @@
+"""Renovation pages: who sees what (role × stage), the resident's ordering flow, bad input, query budgets."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+
+from gongzhi.core import testing
+from gongzhi.renovation import actions
+from gongzhi.renovation.models import Defect, Order, Project
+from gongzhi.renovation.tests.builders import build_scene, soon, to_works
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scene(mini):
+    return build_scene(mini)
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+def url(name, *args):
+    return reverse(f"renovation:{name}", args=args)
+
+
+def test_resident_sees_the_bill_and_orders_in_three_steps(client, scene):
+    p, unit = scene.project, scene.mini.units[1]
+    login(client, scene.resident)
+    page = client.get(url("project", p.pk))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "¥160.00" in body and "¥300.00" in body  # pipes and meter, before agreeing
+    step = client.get(url("order-item", p.pk, unit.pk, scene.pipes.pk))
+    assert "¥160.00" in step.content.decode()
+    bad = client.post(url("order-item", p.pk, unit.pk, scene.pipes.pk), {})
+    assert bad.status_code == 400 and "error-summary" in bad.content.decode()
+    nxt = client.post(url("order-item", p.pk, unit.pk, scene.pipes.pk), {"answer": "yes", "willing_to_pay": "on"})
+    assert nxt.status_code == 302 and not Order.objects.exists()  # nothing written before the check page
+    done = client.post(url("order-check", p.pk, unit.pk, scene.pipes.pk))
+    assert done.status_code == 302
+    order = Order.objects.get()
+    assert order.agrees and order.willing_to_pay and str(order.seen_share) == "160.00"
+    assert f"R{order.pk}" in client.get(done["Location"]).content.decode()
+
+
+def test_resident_cannot_open_another_households_order_page(client, scene):
+    login(client, scene.resident)
+    assert client.get(url("order-item", scene.project.pk, scene.mini.units[2].pk, scene.pipes.pk)).status_code == 404
+    login(client, scene.outsider)
+    assert client.get(url("project", scene.project.pk)).status_code == 404
+
+
+def test_worker_pages_and_links_follow_permissions(client, scene):
+    p = scene.project
+    login(client, scene.officer)
+    body = client.get(url("project", p.pk)).content.decode()
+    assert url("tallies", p.pk) in body and url("proxy-order", p.pk) in body
+    assert client.get(url("tallies", p.pk)).status_code == 200
+    assert client.get(url("door", p.pk)).status_code == 200
+    login(client, scene.resident)
+    body = client.get(url("project", p.pk)).content.decode()
+    assert url("tallies", p.pk) not in body and url("works", p.pk) not in body
+    assert client.get(url("tallies", p.pk)).status_code == 403
+    assert client.get(url("works", p.pk)).status_code == 403
+
+
+def test_proxy_order_names_the_field_at_fault(client, scene):
+    p = scene.project
+    login(client, scene.operator)
+    response = client.post(
+        url("proxy-order", p.pk),
+        {
+            "unit": scene.mini.units[3].pk,
+            "person": scene.resident_person.pk,
+            "item": scene.pipes.pk,
+            "answer": "yes",
+            "channel": "door",
+        },
+    )
+    assert response.status_code == 400 and "error-summary" in response.content.decode()
+    assert not Order.objects.exists()
+    ok = client.post(
+        url("proxy-order", p.pk),
+        {
+            "unit": scene.mini.units[1].pk,
+            "person": scene.resident_person.pk,
+            "item": scene.pipes.pk,
+            "answer": "yes",
+            "channel": "hotline",
+        },
+    )
+    assert ok.status_code == 302 and Order.objects.get().channel == "hotline"
+
+
+def test_adopt_plan_from_the_tallies_page(client, scene):
+    p = scene.project
+    login(client, scene.officer)
+    assert client.post(url("tallies", p.pk), {"do": "adopt"}).status_code == 302
+    p.refresh_from_db()
+    assert p.plan_adopted_at is not None
+    assert (
+        "纳入计划" in client.get(url("tallies", p.pk)).content.decode()
+        or "未通过" in client.get(url("tallies", p.pk)).content.decode()
+    )
+
+
+# role × stage: (perm-bearing page, who, stage) → status
+@pytest.mark.parametrize(
+    ("who", "stage", "page", "expected"),
+    [
+        ("officer", "ordering", "tallies", 200),
+        ("operator", "ordering", "proxy-order", 200),
+        ("operator", "works", "proxy-order", 403),  # ordering has ended
+        ("resident", "works", "proxy-order", 403),
+        ("contractor_user", "works", "works", 200),
+        ("other_contractor", "works", "works", 200),  # sees works in scope (staff) but may not report (below)
+        ("resident", "works", "report-defect", 200),
+        ("resident", "ordering", "report-defect", 403),  # no defects before works
+        ("supervisor_user", "works", "supervision", 200),
+        ("outsider", "works", "supervision", 404),
+        ("contractor_user", "ordering", "import", 403),  # progress only in works
+        ("contractor_user", "works", "import", 200),
+        ("other_contractor", "works", "import", 403),  # not its project
+    ],
+)
+def test_role_by_stage(client, scene, who, stage, page, expected):
+    if stage == "works":
+        to_works(scene)
+    login(client, getattr(scene, who))
+    assert client.get(url(page, scene.project.pk)).status_code == expected
+
+
+def test_contractor_answers_a_defect_by_token_link_without_an_account(client, scene):
+    p = to_works(scene)
+    defect = actions.report_defect(
+        p, actor=scene.inspector, source="inspector", description="雨水管破损", deadline=soon()
+    )
+    page = client.get(url("defect-answer", defect.token))
+    assert page.status_code == 200 and "雨水管破损" in page.content.decode()
+    bad = client.post(url("defect-answer", defect.token), {"name": "", "note": ""})
+    assert bad.status_code == 400 and "error-summary" in bad.content.decode()
+    ok = client.post(url("defect-answer", defect.token), {"name": "王工", "note": "已更换"})
+    assert ok.status_code == 302
+    defect.refresh_from_db()
+    assert defect.status == "resolved"
+    assert client.get(url("defect-answer", "nope")).status_code == 404
+
+
+def test_acceptance_refused_on_the_page_while_a_defect_is_open(client, scene):
+    p = to_works(scene)
+    actions.report_defect(p, actor=scene.inspector, source="inspector", description="护栏松动", deadline=soon())
+    login(client, scene.officer)
+    response = client.post(url("supervision", p.pk), {"do": "accept"})
+    assert response.status_code == 409
+    assert "未销项" in response.content.decode()
+    assert Project.objects.get(pk=p.pk).stage == "works"
+
+
+def test_progress_page_refuses_bad_input_and_writes_nothing(client, scene):
+    p = to_works(scene)
+    work = p.work_items.get()
+    login(client, scene.contractor_user)
+    response = client.post(url("progress", p.pk, work.pk), {"progress": "150"})
+    assert response.status_code == 400 and "error-summary" in response.content.decode()
+    work.refresh_from_db()
+    assert work.progress == 0 and not work.entries.exists()
+    assert client.post(url("progress", p.pk, work.pk), {"progress": "30"}).status_code == 302
+
+
+def test_excel_export_import_round_trip_dry_run_first(client, scene):
+    from openpyxl import Workbook, load_workbook
+
+    p = to_works(scene)
+    login(client, scene.contractor_user)
+    exported = load_workbook(io.BytesIO(client.get(url("export", p.pk)).content))
+    ws = exported.active
+    assert [c.value for c in ws[1]] == ["external_id", "name", "budget", "progress", "note"]
+    ws["D2"] = 60
+    buf = io.BytesIO()
+    exported.save(buf)
+    buf.name = "progress.xlsx"
+    dry = client.post(url("import", p.pk), {"file": io.BytesIO(buf.getvalue())})
+    assert dry.status_code == 200 and p.work_items.get().progress == 0
+    bad = Workbook()
+    bad.active.append(["external_id", "progress"])
+    bad.active.append(["W1", 70])
+    bad.active.append(["NOPE", 10])
+    badbuf = io.BytesIO()
+    bad.save(badbuf)
+    badbuf.seek(0)
+    badbuf.name = "bad.xlsx"
+    refused = client.post(url("import", p.pk), {"file": badbuf, "apply": "on"})
+    assert refused.status_code == 400 and "NOPE" in refused.content.decode()
+    assert p.work_items.get().progress == 0
+    good = io.BytesIO(buf.getvalue())
+    good.name = "progress.xlsx"
+    assert client.post(url("import", p.pk), {"file": good, "apply": "on"}).status_code == 302
+    assert p.work_items.get().progress == 60
+    junk = io.BytesIO(b"not a workbook")
+    junk.name = "x.xlsx"
+    assert client.post(url("import", p.pk), {"file": junk}).status_code == 400
+
+
+def test_query_budgets(client, scene, django_assert_max_num_queries):
+    p = scene.project
+    from gongzhi.registry.models import UnitSet
+
+    for i in range(5):  # more projects must not cost more queries
+        actions.create_project(
+            actor=scene.officer, name=f"项目{i}", unit_set=UnitSet.objects.first(), menu=[scene.pipes]
+        )
+    login(client, scene.officer)
+    with django_assert_max_num_queries(12):
+        assert client.get(url("start")).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get(url("tallies", p.pk)).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get(url("door", p.pk)).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get(url("menu")).status_code == 200
+    to_works(scene)
+    for _ in range(5):
+        actions.report_defect(p, actor=scene.inspector, source="inspector", description="x", deadline=soon())
+    with django_assert_max_num_queries(25):
+        assert client.get(url("works", p.pk)).status_code == 200
+    with django_assert_max_num_queries(25):
+        assert client.get(url("timeline", p.pk)).status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get(url("supervision", p.pk)).status_code == 200
+    assert Defect.objects.count() == 5
+
+
+def test_english_page(client, scene):
+    login(client, scene.officer)
+    response = client.get(url("tallies", scene.project.pk), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+
+
+def test_navigation_offers_renovation(client, scene):
+    login(client, scene.resident)
+    from gongzhi.core.navigation import sections_for
+
+    assert any(s["url"] == url("start") for s in sections_for(scene.resident))
+    assert testing  # noqa

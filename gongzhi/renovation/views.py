@@ -1,0 +1,624 @@
+"""Renovation pages: residents on a phone (their building's menu with their cost, their order, the timeline,
+their defects), workers (tallies, consent, door-to-door list), the contractor (progress, defects) and the
+supervision group (inspections, acceptance). Every page asks the gate; every change calls an action."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gongzhi.core.gate import allows, check, gated_object, permission_required
+from gongzhi.core.roles import roles_with
+from gongzhi.core.rules import scope_q
+from gongzhi.organizations.models import Membership
+from gongzhi.registry.models import AreaNode, Ownership, Residence
+from gongzhi.renovation import actions, forms, selectors
+from gongzhi.renovation.actions import RenovationError
+from gongzhi.renovation.models import Defect, MenuItem, Order, Project, WorkItem
+
+PROJECTS = Project.objects.select_related("scope", "contractor", "supervisor", "party_branch")
+PAGE = 50
+
+
+def _shown(exc: RenovationError) -> str:
+    return exc.shown(get_language())
+
+
+def _add_error(form, exc: RenovationError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, _shown(exc))
+
+
+def _posted(request, *, files: bool = False) -> tuple:
+    """Form data for a POST (even an empty one, so a blank submission is validated), none for a GET."""
+    if request.method != "POST":
+        return (None, None) if files else (None,)
+    return (request.POST, request.FILES) if files else (request.POST,)
+
+
+def _upload(file) -> tuple[bytes, str] | None:
+    return (file.read(), file.name) if file else None
+
+
+def visible_projects(user, *, after: int | None = None) -> list[Project]:
+    """Projects the reader may see: staff by scope; a household's projects; the contractor's and supervisor's."""
+    q = Q(pk__in=[])
+    staff = scope_q(user, roles_with("staff"), "path")
+    if staff is None:
+        q = Q()
+    else:
+        q |= staff
+    person_id = getattr(user, "person_id", None)
+    if person_id:
+        orgs = Membership.objects.filter(person_id=person_id, until__isnull=True).values("organization_id")
+        q |= Q(contractor_id__in=orgs) | Q(supervisor_id__in=orgs)
+        paths = set(
+            Residence.objects.filter(person_id=person_id, until__isnull=True).values_list("unit__path", flat=True)
+        ) | set(Ownership.objects.filter(person_id=person_id, until__isnull=True).values_list("unit__path", flat=True))
+        prefixes = {
+            "/" + "/".join(p.strip("/").split("/")[: i + 1]) + "/"
+            for p in paths
+            for i in range(len(p.strip("/").split("/")))
+        }
+        if prefixes:
+            q |= Q(path__in=prefixes)
+    qs = PROJECTS.filter(q).order_by("-id")
+    if after:
+        qs = qs.filter(id__lt=after)
+    return list(qs[:PAGE])
+
+
+@permission_required("renovation.view_menu")
+def start(request):
+    projects = [
+        p
+        for p in visible_projects(request.user, after=_int(request.GET.get("after")))
+        if allows(request.user, "renovation.view_project", p)
+    ]
+    return render(
+        request,
+        "renovation/start.html",
+        {
+            "projects": projects,
+            "next_after": projects[-1].pk if len(projects) == PAGE else None,
+            "can_manage_menu": allows(request.user, "renovation.manage_menu"),
+        },
+    )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@permission_required("renovation.manage_menu")
+def menu(request):
+    """The district's menu: its categories and items with cost, funding split, cap and consent rule."""
+    items = MenuItem.objects.filter(active=True).select_related("category").prefetch_related("depends_on")
+    q = scope_q(request.user, roles_with("renovation.manage"), "path")
+    if q is not None:
+        # a menu belongs to a district; a worker in a community reads its district's menu
+        districts = {
+            p.strip("/").split("/")[0] for _r, p in request.user.role_assignments.values_list("role", "scope_path")
+        }
+        items = items.filter(district_id__in=[int(d) for d in districts if d.isdigit()])
+    return render(request, "renovation/menu.html", {"items": list(items[:500])})
+
+
+def _project(request, pk: int, perm: str = "renovation.view_project") -> Project:
+    return gated_object(request, PROJECTS, pk=pk, perm=perm, view_perm="renovation.view_project")
+
+
+@permission_required("renovation.view_menu")
+def project(request, pk: int):
+    p = _project(request, pk)
+    user = request.user
+    mine = selectors.my_households(p, user)
+    bills = []
+    if mine and allows(user, "renovation.view_project", p):
+        items = selectors.menu_items(p)
+        for h in mine[:5]:
+            b = selectors.bill(p, h.unit_id, items)
+            orders = selectors.orders_of(p, h.unit_id)
+            bills.append({"bill": b, "orders": orders, "lines": [(ln, orders.get(ln.item.pk)) for ln in b.lines]})
+    work_items = list(p.work_items.all())
+    return render(
+        request,
+        "renovation/project.html",
+        {
+            "project": p,
+            "bills": bills,
+            "progress_text": f"{float(selectors.project_progress(p, work_items)):.0f}",
+            "work_items": work_items,
+            "funding": list(p.funding.all()),
+            "branch_members": list(p.party_branch.memberships.filter(until__isnull=True).select_related("person"))
+            if p.party_branch_id
+            else [],
+            "my_defects": list(p.defects.filter(reported_by=user)[:20]) if user.is_authenticated else [],
+            "can_order": allows(user, "renovation.order", p),
+        },
+    )
+
+
+# --- ordering (one question per page, check your answers, confirmation) ------------------------------------------
+
+
+def _my_unit(request, p: Project, unit_id: int):
+    for h in selectors.my_households(p, request.user):
+        if h.unit_id == unit_id:
+            return h
+    raise Http404
+
+
+@permission_required("renovation.view_menu")
+def order_item(request, pk: int, unit_id: int, item_id: int):
+    p = _project(request, pk, "renovation.order")
+    h = _my_unit(request, p, unit_id)
+    item = get_object_or_404(p.menu.select_related("category"), pk=item_id)
+    line = selectors.bill(p, unit_id, [item]).lines[0]
+    key = f"renovation-order-{p.pk}-{unit_id}-{item_id}"
+    existing = Order.objects.filter(project=p, unit_id=unit_id, item=item).first()
+    initial = request.session.get(key) or (
+        {"answer": "yes" if existing.agrees else "no", "willing_to_pay": existing.willing_to_pay} if existing else None
+    )
+    form = forms.AgreeForm(*_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        request.session[key] = form.cleaned_data
+        return redirect("renovation:order-check", pk=p.pk, unit_id=unit_id, item_id=item.pk)
+    return render(
+        request,
+        "renovation/order_item.html",
+        {"project": p, "household": h, "item": item, "line": line, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required("renovation.view_menu")
+def order_check(request, pk: int, unit_id: int, item_id: int):
+    p = _project(request, pk, "renovation.order")
+    h = _my_unit(request, p, unit_id)
+    item = get_object_or_404(p.menu.all(), pk=item_id)
+    key = f"renovation-order-{p.pk}-{unit_id}-{item_id}"
+    answer = request.session.get(key)
+    if not answer:
+        return redirect("renovation:order-item", pk=p.pk, unit_id=unit_id, item_id=item.pk)
+    line = selectors.bill(p, unit_id, [item]).lines[0]
+    error = ""
+    if request.method == "POST":
+        from gongzhi.registry.models import Unit
+
+        try:
+            order = actions.place_order(
+                p,
+                actor=request.user,
+                unit=Unit.objects.get(pk=unit_id),
+                item=item,
+                agrees=answer["answer"] == "yes",
+                willing_to_pay=answer.get("willing_to_pay", False),
+                seen_share=Decimal(line.share) if line.share else None,
+            )
+        except RenovationError as exc:
+            error = _shown(exc)
+        else:
+            request.session.pop(key, None)
+            return redirect("renovation:order-done", pk=p.pk, order_id=order.pk)
+    return render(
+        request,
+        "renovation/order_check.html",
+        {"project": p, "household": h, "item": item, "line": line, "answer": answer, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@permission_required("renovation.view_menu")
+def order_done(request, pk: int, order_id: int):
+    p = _project(request, pk)
+    order = get_object_or_404(Order.objects.select_related("item"), pk=order_id, project=p)
+    _my_unit(request, p, order.unit_id)
+    return render(request, "renovation/order_done.html", {"project": p, "order": order})
+
+
+@permission_required("renovation.view_menu")
+def proxy_order(request, pk: int):
+    """Door to door or by hotline: a worker or operator enters a household's answer on its behalf."""
+    p = _project(request, pk, "renovation.take_order")
+    rows = selectors.households(p)
+    unit_ids = [h.unit_id for h in rows]
+    from gongzhi.core import pii
+
+    people = {}
+    for r in Residence.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
+        people[r.person_id] = f"{pii.mask_name(r.person.name)}（{r.unit.number}）"
+    for o in Ownership.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
+        people.setdefault(o.person_id, f"{pii.mask_name(o.person.name)}（{o.unit.number}）")
+    form = forms.ProxyOrderForm(
+        *_posted(request),
+        units=[(h.unit_id, h.label) for h in rows],
+        people=sorted(people.items(), key=lambda kv: kv[1]),
+        items=[(i.pk, i.name) for i in selectors.menu_items(p)],
+    )
+    if request.method == "POST" and form.is_valid():
+        from gongzhi.registry.models import Person, Unit
+
+        d = form.cleaned_data
+        try:
+            actions.place_order(
+                p,
+                actor=request.user,
+                unit=Unit.objects.get(pk=d["unit"]),
+                item=MenuItem.objects.get(pk=d["item"]),
+                agrees=d["answer"] == "yes",
+                willing_to_pay=d["willing_to_pay"],
+                channel=d["channel"],
+                on_behalf_of=Person.objects.get(pk=d["person"]),
+            )
+        except RenovationError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("已代为登记点单"))
+            return redirect("renovation:proxy-order", pk=p.pk)
+    return render(
+        request, "renovation/proxy_order.html", {"project": p, "form": form}, status=400 if form.errors else 200
+    )
+
+
+# --- workers: tallies, consent, door-to-door -----------------------------------------------------------------
+
+
+@permission_required("renovation.view_menu")
+def tallies(request, pk: int):
+    p = _project(request, pk, "renovation.view_tallies")
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("do") == "adopt":
+                actions.adopt_plan(p, actor=request.user)
+                messages.success(request, _("改造计划已确定"))
+            elif request.POST.get("do") == "vote":
+                item = get_object_or_404(p.menu.all(), pk=_int(request.POST.get("item")))
+                now = timezone.now()
+                actions.route_to_owners_vote(
+                    p,
+                    actor=request.user,
+                    item=item,
+                    scope_key=request.POST.get("scope_key", ""),
+                    opens_at=now + timedelta(days=16),
+                    closes_at=now + timedelta(days=30),
+                )
+                messages.success(request, _("已发起业主表决"))
+            return redirect("renovation:tallies", pk=p.pk)
+        except RenovationError as exc:
+            error = _shown(exc)
+        except PermissionDenied:
+            raise
+    rows = selectors.plan_lines(p) if p.plan_adopted_at else None
+    live = None if rows is not None else selectors.tallies(p)
+    return render(
+        request,
+        "renovation/tallies.html",
+        {
+            "project": p,
+            "lines": rows,
+            "tallies": live,
+            "error": error,
+            "can_adopt": allows(request.user, "renovation.adopt_plan", p),
+            "can_route": allows(request.user, "renovation.route_vote", p),
+        },
+    )
+
+
+@permission_required("renovation.view_menu")
+def door(request, pk: int):
+    p = _project(request, pk, "renovation.view_tallies")
+    rows = selectors.not_reached(p)
+    return render(request, "renovation/door.html", {"project": p, "rows": rows[:500], "count": len(rows)})
+
+
+@permission_required("renovation.view_menu")
+def timeline(request, pk: int):
+    p = _project(request, pk)
+    staff = allows(request.user, "renovation.view_works", p)
+    return render(request, "renovation/timeline.html", {"project": p, "entries": selectors.timeline(p, staff=staff)})
+
+
+# --- works: progress, export, import ---------------------------------------------------------------------------
+
+
+@permission_required("renovation.view_menu")
+def works(request, pk: int):
+    p = _project(request, pk, "renovation.view_works")
+    work_items = list(p.work_items.select_related("location"))
+    defects = list(p.defects.select_related("location", "work_item")[:200])
+    today = timezone.localdate()
+    return render(
+        request,
+        "renovation/works.html",
+        {
+            "project": p,
+            "work_items": work_items,
+            "progress_text": f"{float(selectors.project_progress(p, work_items)):.1f}",
+            "defects": [(d, d.is_overdue(today)) for d in defects],
+            "can_report": allows(request.user, "renovation.report_progress", p),
+            "form": forms.ProgressForm(),
+        },
+    )
+
+
+@require_POST
+@permission_required("renovation.view_menu")
+def progress(request, pk: int, work_id: int):
+    p = _project(request, pk, "renovation.report_progress")
+    work = get_object_or_404(WorkItem, pk=work_id, project=p)
+    form = forms.ProgressForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            actions.report_progress(
+                work,
+                actor=request.user,
+                progress=form.cleaned_data["progress"],
+                note=form.cleaned_data["note"],
+                photo=_upload(form.cleaned_data.get("photo")),
+            )
+            messages.success(request, _("进度已更新"))
+            return redirect("renovation:works", pk=p.pk)
+        except RenovationError as exc:
+            _add_error(form, exc)
+    return render(request, "renovation/progress_form.html", {"project": p, "work": work, "form": form}, status=400)
+
+
+EXPORT_COLUMNS = ("external_id", "name", "budget", "progress", "note")
+
+
+@permission_required("renovation.view_menu")
+def export_works(request, pk: int):
+    """Work items in the columns the import reads back (keyed by external id)."""
+    from openpyxl import Workbook
+
+    p = _project(request, pk, "renovation.view_works")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "progress"
+    ws.append(list(EXPORT_COLUMNS))
+    for w in p.work_items.all():
+        ws.append([w.external_id, w.name, f"{w.budget:.2f}", w.progress, ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    response = HttpResponse(
+        buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="project-{p.pk}-progress.xlsx"'
+    return response
+
+
+def read_rows(data: bytes) -> list[dict]:
+    """Rows of the first sheet under the export's header; a clear error for anything else."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - any unreadable file is the same answer to the user
+        raise RenovationError(
+            "无法读取此文件，请上传导出的 Excel 表", "cannot read this file; upload the exported workbook", field="file"
+        ) from None
+    ws = wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header = [str(c or "").strip() for c in next(rows, ())]
+    missing = [c for c in ("external_id", "progress") if c not in header]
+    if missing:
+        raise RenovationError(
+            f"表头缺少列：{'、'.join(missing)}", f"the header lacks: {', '.join(missing)}", field="file"
+        )
+    out = []
+    for values in rows:
+        if values is None or all(v in (None, "") for v in values):
+            continue
+        out.append({k: ("" if v is None else v) for k, v in zip(header, values, strict=False)})
+        if len(out) > 5000:
+            raise RenovationError("一次最多导入5000行", "at most 5,000 rows at a time", field="file")
+    return out
+
+
+@permission_required("renovation.view_menu")
+def import_works(request, pk: int):
+    p = _project(request, pk, "renovation.report_progress")
+    form = forms.ImportForm(*_posted(request, files=True))
+    report = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            rows = read_rows(form.cleaned_data["file"].read())
+            report = actions.import_progress(p, actor=request.user, rows=rows, dry_run=not form.cleaned_data["apply"])
+            if report.applied:
+                messages.success(request, _("已导入 %(n)s 行") % {"n": len(report.rows)})
+                return redirect("renovation:works", pk=p.pk)
+            if not report.ok:
+                status = 400
+        except RenovationError as exc:
+            _add_error(form, exc)
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render(request, "renovation/import.html", {"project": p, "form": form, "report": report}, status=status)
+
+
+# --- defects ---------------------------------------------------------------------------------------------------
+
+
+def _locations(p: Project) -> list[tuple[int, str]]:
+    nodes = AreaNode.objects.filter(path__startswith=p.path, level__code__in=("building", "entrance")).select_related(
+        "parent"
+    )
+    return [(n.pk, f"{n.parent.name if n.level_id and n.parent_id else ''}{n.name}") for n in nodes[:300]]
+
+
+@permission_required("renovation.view_menu")
+def report_defect(request, pk: int):
+    p = _project(request, pk, "renovation.report_defect")
+    form = forms.DefectForm(*_posted(request, files=True), locations=_locations(p))
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        source = Defect.Source.RESIDENT
+        if allows(request.user, "renovation.inspect", p):
+            source = Defect.Source.INSPECTOR
+        elif allows(request.user, "renovation.sign_as_supervision", p):
+            source = Defect.Source.SUPERVISION
+        try:
+            actions.report_defect(
+                p,
+                actor=request.user,
+                source=source,
+                description=d["description"],
+                deadline=d["deadline"],
+                location=AreaNode.objects.filter(pk=d["location"]).first() if d["location"] else None,
+                spot=d["spot"],
+                photo_before=_upload(d.get("photo")),
+            )
+        except RenovationError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("问题已登记，施工单位将收到整改通知"))
+            return redirect("renovation:project", pk=p.pk)
+    return render(
+        request, "renovation/defect_form.html", {"project": p, "form": form}, status=400 if form.errors else 200
+    )
+
+
+def defect_answer(request, token: str):
+    """The contractor's link (no account): see the defect and report the fix."""
+    defect = Defect.objects.select_related("project", "location").filter(token=token).first()
+    if defect is None:
+        raise Http404
+    form = forms.TokenAnswerForm(*_posted(request, files=True))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.resolve_defect_by_token(
+                token,
+                actor=request.user if request.user.is_authenticated else None,
+                name=form.cleaned_data["name"],
+                note=form.cleaned_data["note"],
+                photo_after=_upload(form.cleaned_data.get("photo")),
+            )
+        except RenovationError as exc:
+            _add_error(form, exc)
+        else:
+            return redirect("renovation:defect-answer", token=token)
+    return render(
+        request,
+        "renovation/defect_answer.html",
+        {
+            "defect": defect,
+            "form": form,
+            "overdue": defect.is_overdue(),
+            "open": defect.status == Defect.Status.REGISTERED,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@permission_required("renovation.view_menu")
+def defect_decide(request, pk: int, defect_id: int):
+    p = _project(request, pk, "renovation.view_works")
+    defect = get_object_or_404(Defect, pk=defect_id, project=p)
+    check(request.user, "renovation.close_defect", defect)
+    try:
+        if request.POST.get("do") == "close":
+            actions.close_defect(defect, actor=request.user)
+            messages.success(request, _("问题已销项"))
+        else:
+            form = forms.RejectForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _("请填写退回理由"))
+                return redirect("renovation:works", pk=p.pk)
+            actions.reject_fix(defect, actor=request.user, reason=form.cleaned_data["reason"])
+            messages.success(request, _("已退回施工单位"))
+    except RenovationError as exc:
+        messages.error(request, _shown(exc))
+    return redirect("renovation:works", pk=p.pk)
+
+
+# --- supervision: inspections, acceptance ----------------------------------------------------------------------
+
+
+@permission_required("renovation.view_menu")
+def supervision(request, pk: int):
+    p = _project(request, pk, "renovation.view_works")
+    user = request.user
+    inspection_form = forms.InspectionForm(prefix="i")
+    error = ""
+    status = 200
+    if request.method == "POST":
+        do = request.POST.get("do")
+        try:
+            if do == "inspect":
+                check(user, "renovation.inspect", p)
+                inspection_form = forms.InspectionForm(request.POST, prefix="i")
+                if inspection_form.is_valid():
+                    actions.record_inspection(
+                        p,
+                        actor=user,
+                        kind=inspection_form.cleaned_data["kind"],
+                        checklist=inspection_form.checklist_rows(),
+                        summary=inspection_form.cleaned_data["summary"],
+                    )
+                    return redirect("renovation:supervision", pk=p.pk)
+                status = 400
+            elif do == "sign":
+                work = get_object_or_404(WorkItem, pk=_int(request.POST.get("work")), project=p)
+                form = forms.SignForm(request.POST)
+                if form.is_valid():
+                    actions.sign_acceptance(
+                        work, actor=user, signer=form.cleaned_data["signer"], checklist=form.checklist_rows()
+                    )
+                    messages.success(request, _("已签字"))
+                    return redirect("renovation:supervision", pk=p.pk)
+                error, status = _("签字方无效"), 400
+            elif do == "accept":
+                actions.accept_project(p, actor=user)
+                messages.success(request, _("项目已通过竣工验收，结果已公示"))
+                return redirect("renovation:project", pk=p.pk)
+        except RenovationError as exc:
+            error, status = _shown(exc), exc.status
+    work_items = list(p.work_items.prefetch_related("signatures"))
+    rows = []
+    for w in work_items:
+        signed = {s.signer: s for s in w.signatures.all()}
+        rows.append({"work": w, "signed": signed})
+    blockers = actions.acceptance_blockers(p) if p.stage == Project.Stage.WORKS else []
+    en = (get_language() or "").startswith("en")
+    return render(
+        request,
+        "renovation/supervision.html",
+        {
+            "project": p,
+            "inspections": list(p.inspections.select_related("inspector")[:100]),
+            "inspection_form": inspection_form,
+            "rows": rows,
+            "sign_form": forms.SignForm(),
+            "can_inspect": allows(user, "renovation.inspect", p),
+            "can_sign_supervision": allows(user, "renovation.sign_as_supervision", p),
+            "can_sign_street": allows(user, "renovation.sign_as_street_office", p),
+            "can_accept": allows(user, "renovation.accept_project", p),
+            "blockers": [b[1] if en else b[0] for b in blockers],
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def reverse_project(p: Project) -> str:
+    return reverse("renovation:project", args=[p.pk])
