@@ -102,6 +102,37 @@ def units_of_person(person_id: int | None) -> set[int]:
     ) | set(Ownership.objects.filter(person_id=person_id, until__isnull=True).values_list("unit_id", flat=True))
 
 
+def visible_projects(user):
+    """Projects a reader may see: staff by scope; a household's projects; its contractor's and supervisor's.
+
+    A queryset (one query to read); each row is still asked `renovation.view_project` by the gate.
+    """
+    from gongzhi.core.roles import roles_with
+    from gongzhi.core.rules import scope_q
+    from gongzhi.organizations.models import Membership
+
+    if not getattr(user, "is_authenticated", False):
+        return Project.objects.none()
+    staff = scope_q(user, roles_with("staff"), "path")
+    if staff is None:
+        return Project.objects.all()
+    q = staff
+    person_id = getattr(user, "person_id", None)
+    if person_id:
+        orgs = Membership.objects.filter(person_id=person_id, until__isnull=True).values("organization_id")
+        q |= Q(contractor_id__in=orgs) | Q(supervisor_id__in=orgs)
+        paths = set(
+            Residence.objects.filter(person_id=person_id, until__isnull=True).values_list("unit__path", flat=True)
+        ) | set(Ownership.objects.filter(person_id=person_id, until__isnull=True).values_list("unit__path", flat=True))
+        prefixes = set()
+        for path in paths:
+            parts = path.strip("/").split("/")
+            prefixes |= {"/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))}
+        if prefixes:
+            q |= Q(path__in=prefixes)
+    return Project.objects.filter(q)
+
+
 def my_households(project: Project, user) -> list[HouseholdRow]:
     mine = units_of_person(getattr(user, "person_id", None))
     return [h for h in households(project) if h.unit_id in mine]

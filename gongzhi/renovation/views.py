@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +21,6 @@ from django.views.decorators.http import require_POST
 from gongzhi.core.gate import allows, check, gated_object, permission_required
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
-from gongzhi.organizations.models import Membership
 from gongzhi.registry.models import AreaNode, Ownership, Residence
 from gongzhi.renovation import actions, forms, selectors
 from gongzhi.renovation.actions import RenovationError
@@ -53,31 +51,10 @@ def _upload(file) -> tuple[bytes, str] | None:
 
 
 def visible_projects(user, *, after: int | None = None) -> list[Project]:
-    """Projects the reader may see: staff by scope; a household's projects; the contractor's and supervisor's."""
-    q = Q(pk__in=[])
-    staff = scope_q(user, roles_with("staff"), "path")
-    if staff is None:
-        q = Q()
-    else:
-        q |= staff
-    person_id = getattr(user, "person_id", None)
-    if person_id:
-        orgs = Membership.objects.filter(person_id=person_id, until__isnull=True).values("organization_id")
-        q |= Q(contractor_id__in=orgs) | Q(supervisor_id__in=orgs)
-        paths = set(
-            Residence.objects.filter(person_id=person_id, until__isnull=True).values_list("unit__path", flat=True)
-        ) | set(Ownership.objects.filter(person_id=person_id, until__isnull=True).values_list("unit__path", flat=True))
-        prefixes = {
-            "/" + "/".join(p.strip("/").split("/")[: i + 1]) + "/"
-            for p in paths
-            for i in range(len(p.strip("/").split("/")))
-        }
-        if prefixes:
-            q |= Q(path__in=prefixes)
-    qs = PROJECTS.filter(q).order_by("-id")
+    qs = selectors.visible_projects(user).select_related("scope", "contractor", "supervisor", "party_branch")
     if after:
         qs = qs.filter(id__lt=after)
-    return list(qs[:PAGE])
+    return list(qs.order_by("-id")[:PAGE])
 
 
 @permission_required("renovation.view_menu")
