@@ -238,8 +238,13 @@ def test_query_budgets(client, scene, django_assert_max_num_queries):
 
 def test_english_page(client, scene):
     login(client, scene.officer)
-    response = client.get(url("tallies", scene.project.pk), HTTP_ACCEPT_LANGUAGE="en")
+    from django.utils import translation
+
+    with translation.override("en"):
+        response = client.get(url("tallies", scene.project.pk), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
+    body = response.content.decode()
+    assert "Orders and consent" in body and "Adopt the plan" in body
 
 
 def test_navigation_offers_renovation(client, scene):
