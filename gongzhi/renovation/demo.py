@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from gongzhi.core import audit
@@ -263,7 +264,10 @@ def _decide_by_owners(project: Project, item: MenuItem, scope_key: str, now) -> 
         project, actor=None, item=item, scope_key=scope_key, opens_at=opens, closes_at=closes
     )
     vote = routed.vote
+    from gongzhi.notices import builders
+
     voting.publish_roll(vote, actor=None, now=now - timedelta(days=40))
+    builders.build_roll_notice(vote.pk, actor=None)  # the entrance's voter roll, posted as the law asks
     voting.open_vote(vote, actor=None, now=opens + timedelta(hours=1))
     for k, entry in enumerate(vote.roll.order_by("number")):
         voting.cast_ballot(
@@ -277,6 +281,7 @@ def _decide_by_owners(project: Project, item: MenuItem, scope_key: str, now) -> 
         )
     voting.close_vote(vote, actor=None, now=closes + timedelta(minutes=5))
     voting.certify_result(vote, actor=None, now=closes + timedelta(days=1))
+    builders.build_result_notice(vote.pk, actor=None)
 
 
 def _works(project: Project, items: list[tuple[str, str, str, int]], location: AreaNode | None = None) -> None:
@@ -501,6 +506,18 @@ def load(ctx) -> None:
         )
         if home is not None:
             _account(ctx, "taoyuan_resident", "resident", "Taoyuan-47-Home", taoyuan, home.person)
+    # Printable PDFs of our notices (accounts, the lift vote's roll and result), as the notices demo does for its own.
+    from gongzhi.notices.models import Notice
+    from gongzhi.notices.tasks import render_notice_pdf
+    from gongzhi.renovation.models import OwnersVote
+
+    ours = Notice.objects.filter(
+        Q(pk__in=Project.objects.exclude(accounts_notice=None).values("accounts_notice"))
+        | Q(vote_id__in=OwnersVote.objects.values("vote_id"))
+    )
+    for notice in ours:
+        if not notice.pdf_is_current:
+            render_notice_pdf.call(notice.pk)
     ctx.notes.append(
         "老旧小区改造 /renovation/：桃源路47号院点单中（taoyuan_resident 查看菜单与自家费用并点单），豪邦花园片区施工中"
         "（contractor 填报进度、答复问题；supervisor 检查与验收），油漆厂家属院已验收并公开结果 / renovation at /renovation/"
