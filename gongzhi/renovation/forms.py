@@ -111,3 +111,56 @@ class SignForm(forms.Form):
 
 
 DEFECT_SOURCES = Defect.Source
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(label=_("项目名称"), max_length=150)
+    unit_set = forms.TypedChoiceField(label=_("改造范围（房屋集合）"), coerce=int)
+    menu = forms.TypedMultipleChoiceField(
+        label=_("提供给居民点单的菜单项"), coerce=int, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    budget = forms.DecimalField(label=_("总预算（元）"), min_value=0, decimal_places=2, max_digits=14)
+
+    def __init__(self, *args, unit_sets=(), items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit_set"].choices = [("", "—")] + list(unit_sets)
+        self.fields["menu"].choices = list(items)
+
+
+class PartiesForm(forms.Form):
+    contractor = forms.TypedChoiceField(label=_("施工单位"), coerce=int, required=False, empty_value=None)
+    supervisor = forms.TypedChoiceField(label=_("议事监督小组"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, contractors=(), groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contractor"].choices = [("", "—")] + list(contractors)
+        self.fields["supervisor"].choices = [("", "—")] + list(groups)
+
+
+class FundingForm(forms.Form):
+    source = forms.ChoiceField(label=_("来源"), choices=[])
+    amount = forms.DecimalField(label=_("金额（元）"), min_value=0, decimal_places=2, max_digits=14)
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        from gongzhi.renovation.models import Funding
+
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = Funding.Source.choices
+
+
+class WorkItemForm(forms.Form):
+    external_id = forms.CharField(label=_("外部编号"), max_length=50)
+    name = forms.CharField(label=_("名称"), max_length=150)
+    budget = forms.DecimalField(label=_("预算（元）"), min_value=0, decimal_places=2, max_digits=14)
+
+
+class MilestoneForm(forms.Form):
+    title = forms.CharField(label=_("标题"), max_length=150)
+    on = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    publication_date = forms.DateField(
+        label=_("公开日期（此前居民看不到）"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    description = forms.CharField(
+        label=_("说明"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

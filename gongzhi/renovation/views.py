@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -71,6 +72,7 @@ def start(request):
             "projects": projects,
             "next_after": projects[-1].pk if len(projects) == PAGE else None,
             "can_manage_menu": allows(request.user, "renovation.manage_menu"),
+            "can_add": allows(request.user, "renovation.add_project"),
         },
     )
 
@@ -599,3 +601,132 @@ def supervision(request, pk: int):
 
 def reverse_project(p: Project) -> str:
     return reverse("renovation:project", args=[p.pk])
+
+
+# --- officers: new project, manage a project -------------------------------------------------------------------
+
+
+@permission_required("renovation.add_project")
+def new_project(request):
+    from gongzhi.registry.models import UnitSet
+
+    q = scope_q(request.user, roles_with("renovation.manage"), "scope__path")
+    sets = UnitSet.objects.select_related("scope").order_by("-id")
+    items = MenuItem.objects.filter(active=True).select_related("category")
+    if q is not None:
+        sets = sets.filter(q)
+        districts = {
+            p.strip("/").split("/")[0] for p in request.user.role_assignments.values_list("scope_path", flat=True)
+        }
+        items = items.filter(district_id__in=[int(d) for d in districts if d.isdigit()])
+    form = forms.ProjectForm(
+        *_posted(request),
+        unit_sets=[(s.pk, f"{s.name}（{s.get_kind_display()}）") for s in sets[:300]],
+        items=[(i.pk, f"{i.category.name} · {i.name}") for i in items[:300]],
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        unit_set = sets.filter(pk=d["unit_set"]).first()
+        if unit_set is None:
+            form.add_error("unit_set", _("请选择您管辖范围内的房屋集合"))
+        else:
+            try:
+                project = actions.create_project(
+                    actor=request.user,
+                    name=d["name"],
+                    unit_set=unit_set,
+                    menu=list(items.filter(pk__in=d["menu"])),
+                    budget=d["budget"],
+                )
+            except RenovationError as exc:
+                _add_error(form, exc)
+            except PermissionDenied:
+                form.add_error("unit_set", _("您不能在此范围建立项目"))
+            else:
+                messages.success(request, _("项目已建立"))
+                return redirect("renovation:manage", pk=project.pk)
+    return render(request, "renovation/new_project.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@permission_required("renovation.view_menu")
+def manage(request, pk: int):
+    """The officer's page of one project: parties, funding, work items, milestones, the temporary party branch,
+    starting the works."""
+    from gongzhi.organizations.models import Organization
+
+    p = _project(request, pk, "renovation.change_project")
+    orgs = Organization.objects.filter(dissolved__isnull=True).filter(
+        Q(path__startswith=p.path) | Q(path__in=_ancestors(p.path))
+    )
+    contractors = [(o.pk, o.name) for o in orgs.filter(kind__code="contractor")[:100]]
+    groups = [(o.pk, o.name) for o in orgs.filter(kind__code="supervision_group")[:100]]
+    do = request.POST.get("do") if request.method == "POST" else None
+    bound = {
+        "parties": forms.PartiesForm(
+            request.POST if do == "parties" else None,
+            contractors=contractors,
+            groups=groups,
+            initial={"contractor": p.contractor_id, "supervisor": p.supervisor_id},
+        ),
+        "funding": forms.FundingForm(request.POST if do == "funding" else None, prefix="f"),
+        "work": forms.WorkItemForm(request.POST if do == "work" else None, prefix="w"),
+        "milestone": forms.MilestoneForm(request.POST if do == "milestone" else None, prefix="m"),
+    }
+    error = ""
+    if do:
+        try:
+            form = bound.get(do)
+            if do == "start":
+                actions.start_works(p, actor=request.user)
+                messages.success(request, _("已开工"))
+                return redirect("renovation:manage", pk=p.pk)
+            if form is not None and form.is_valid():
+                d = form.cleaned_data
+                if do == "parties":
+                    actions.set_parties(
+                        p,
+                        actor=request.user,
+                        contractor=orgs.filter(pk=d["contractor"]).first() if d["contractor"] else None,
+                        supervisor=orgs.filter(pk=d["supervisor"]).first() if d["supervisor"] else None,
+                    )
+                elif do == "funding":
+                    actions.add_funding(p, actor=request.user, source=d["source"], amount=d["amount"], note=d["note"])
+                elif do == "work":
+                    actions.add_work_item(
+                        p, actor=request.user, external_id=d["external_id"], name=d["name"], budget=d["budget"]
+                    )
+                elif do == "milestone":
+                    actions.add_milestone(
+                        p,
+                        actor=request.user,
+                        title=d["title"],
+                        on=d["on"],
+                        publication_date=d["publication_date"],
+                        description=d["description"],
+                    )
+                messages.success(request, _("已保存"))
+                return redirect("renovation:manage", pk=p.pk)
+        except RenovationError as exc:
+            if form is not None and do in bound:
+                _add_error(bound[do], exc)
+            else:
+                error = _shown(exc)
+    status = 400 if error or any(f.errors for f in bound.values()) else 200
+    return render(
+        request,
+        "renovation/manage.html",
+        {
+            "project": p,
+            "error": error,
+            "funding": list(p.funding.all()),
+            "work_items": list(p.work_items.all()),
+            "milestones": list(p.milestones.all()),
+            **bound,
+        },
+        status=status,
+    )
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]

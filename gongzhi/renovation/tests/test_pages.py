@@ -253,3 +253,37 @@ def test_navigation_offers_renovation(client, scene):
 
     assert any(s["url"] == url("start") for s in sections_for(scene.resident))
     assert testing  # noqa
+
+
+def test_an_officer_sets_up_a_project_and_starts_the_works_from_the_pages(client, scene):
+    from gongzhi.registry.models import UnitSet
+
+    login(client, scene.officer)
+    assert url("new") in client.get(url("start")).content.decode()
+    bad = client.post(url("new"), {"name": "", "unit_set": "", "budget": "-1"})
+    assert bad.status_code == 400 and "error-summary" in bad.content.decode()
+    unit_set = UnitSet.objects.first()
+    ok = client.post(
+        url("new"), {"name": "一号楼改造", "unit_set": unit_set.pk, "menu": [scene.pipes.pk], "budget": "50000.00"}
+    )
+    assert ok.status_code == 302
+    p = Project.objects.get(name="一号楼改造")
+    assert list(p.menu.all()) == [scene.pipes]
+    manage = url("manage", p.pk)
+    assert client.post(manage, {"do": "funding", "f-source": "subsidy", "f-amount": "40000.00"}).status_code == 302
+    assert (
+        client.post(manage, {"do": "work", "w-external_id": "A1", "w-name": "管网", "w-budget": "50000"}).status_code
+        == 302
+    )
+    again = client.post(manage, {"do": "work", "w-external_id": "A1", "w-name": "管网", "w-budget": "1"})
+    assert again.status_code == 400 and "外部编号" in again.content.decode()
+    refused = client.post(manage, {"do": "start"})  # the plan is not adopted yet
+    assert refused.status_code == 400 and "请先确定改造计划" in refused.content.decode()
+    contractor = scene.project.contractor
+    assert client.post(manage, {"do": "parties", "contractor": contractor.pk, "supervisor": ""}).status_code == 302
+    actions.adopt_plan(p, actor=scene.officer)
+    assert client.post(manage, {"do": "start"}).status_code == 302
+    p.refresh_from_db()
+    assert p.stage == "works" and p.funding.count() == 1 and p.work_items.count() == 1
+    login(client, scene.resident)
+    assert client.get(manage).status_code == 403
