@@ -164,3 +164,61 @@ class MilestoneForm(forms.Form):
     description = forms.CharField(
         label=_("说明"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class MenuItemForm(forms.Form):
+    """A district's menu item: what it covers, what it costs, who pays, and the consent it needs."""
+
+    category = forms.TypedChoiceField(label=_("类别"), coerce=int)
+    code = forms.SlugField(label=_("编码"), max_length=50)
+    name = forms.CharField(label=_("名称"), max_length=100)
+    description = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    coverage = forms.ChoiceField(label=_("改造范围"))
+    unit_cost = forms.DecimalField(label=_("单价（元）"), min_value=0, decimal_places=2, max_digits=12)
+    cost_basis = forms.ChoiceField(label=_("计价方式"))
+    share_basis = forms.ChoiceField(label=_("居民分摊方式"))
+    floor_coefficients = forms.CharField(
+        label=_("楼层系数（如 3:0.7, 4:0.8；按楼层系数分摊时必填）"), required=False, max_length=300
+    )
+    pct_subsidy = forms.DecimalField(label=_("政府补助%"), min_value=0, max_value=100, decimal_places=2, initial=0)
+    pct_residents = forms.DecimalField(label=_("居民出资%"), min_value=0, max_value=100, decimal_places=2, initial=0)
+    pct_units = forms.DecimalField(label=_("产权/驻区单位%"), min_value=0, max_value=100, decimal_places=2, initial=0)
+    pct_fund = forms.DecimalField(label=_("维修资金%"), min_value=0, max_value=100, decimal_places=2, initial=0)
+    pct_public_income = forms.DecimalField(
+        label=_("小区公共收益%"), min_value=0, max_value=100, decimal_places=2, initial=0
+    )
+    household_cap = forms.DecimalField(label=_("每户上限（元）"), min_value=0, decimal_places=2, required=False)
+    consent = forms.ChoiceField(label=_("同意规则"))
+    consent_numerator = forms.IntegerField(label=_("同意比例：分子"), min_value=1, initial=4)
+    consent_denominator = forms.IntegerField(label=_("同意比例：分母"), min_value=1, initial=5)
+    consent_inclusive = forms.BooleanField(label=_("含本数（“以上”）"), required=False, initial=True)
+    matter = forms.ChoiceField(label=_("业主共同决定事项"), required=False)
+    depends_on = forms.TypedMultipleChoiceField(
+        label=_("须先实施"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, categories=(), items=(), **kwargs):
+        from gongzhi.renovation.models import CostBasis, Coverage, MenuItem, ShareBasis
+        from gongzhi.voting.models import MATTER_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = list(categories)
+        self.fields["coverage"].choices = Coverage.choices
+        self.fields["cost_basis"].choices = CostBasis.choices
+        self.fields["share_basis"].choices = ShareBasis.choices
+        self.fields["consent"].choices = MenuItem.Consent.choices
+        self.fields["matter"].choices = [("", "—")] + list(MATTER_CHOICES)
+        self.fields["depends_on"].choices = list(items)
+
+    def clean_floor_coefficients(self) -> dict:
+        raw = self.cleaned_data.get("floor_coefficients") or ""
+        out = {}
+        for part in raw.replace("，", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            floor, sep, value = part.replace("：", ":").partition(":")
+            if not sep:
+                raise forms.ValidationError(_("请按“楼层:系数”填写，如 3:0.7"))
+            out[floor.strip()] = value.strip()
+        return out

@@ -7,6 +7,7 @@ app_name = "renovation"
 urlpatterns = [
     path("", views.start, name="start"),
     path("menu/", views.menu, name="menu"),
+    path("menu/new/", views.new_menu_item, name="menu-new"),
     path("new/", views.new_project, name="new"),
     path("p/<int:pk>/", views.project, name="project"),
     path("p/<int:pk>/manage/", views.manage, name="manage"),

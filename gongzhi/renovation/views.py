@@ -95,7 +95,9 @@ def menu(request):
             p.strip("/").split("/")[0] for _r, p in request.user.role_assignments.values_list("role", "scope_path")
         }
         items = items.filter(district_id__in=[int(d) for d in districts if d.isdigit()])
-    return render(request, "renovation/menu.html", {"items": list(items[:500])})
+    district = _user_district(request.user)
+    can_add = district is not None and allows(request.user, "renovation.manage_menu", district)
+    return render(request, "renovation/menu.html", {"items": list(items[:500]), "can_add_item": can_add})
 
 
 def _project(request, pk: int, perm: str = "renovation.view_project") -> Project:
@@ -730,3 +732,49 @@ def manage(request, pk: int):
 def _ancestors(path: str) -> list[str]:
     parts = path.strip("/").split("/")
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def _user_district(user) -> AreaNode | None:
+    """The district (top node) of the reader's own scope."""
+    ids = sorted(
+        {
+            int(p.strip("/").split("/")[0])
+            for p in user.role_assignments.values_list("scope_path", flat=True)
+            if p.strip("/")
+        }
+    )
+    return AreaNode.objects.filter(pk__in=ids, parent__isnull=True).first()
+
+
+@permission_required("renovation.manage_menu")
+def new_menu_item(request):
+    """A new item on the district's menu (the district of the officer's own scope)."""
+    district = _user_district(request.user)
+    if district is None:
+        raise PermissionDenied("renovation.manage_menu")
+    check(request.user, "renovation.manage_menu", district)  # the district's menu: a district administrator
+    items = MenuItem.objects.filter(district=district, active=True)
+    form = forms.MenuItemForm(
+        *_posted(request),
+        categories=[(c.pk, c.name) for c in selectors.categories_for(district)],
+        items=[(i.pk, i.name) for i in items[:300]],
+    )
+    if request.method == "POST" and form.is_valid():
+        from gongzhi.renovation.models import MenuCategory
+
+        d = dict(form.cleaned_data)
+        category = MenuCategory.objects.get(pk=d.pop("category"))
+        deps = list(items.filter(pk__in=d.pop("depends_on")))
+        try:
+            actions.create_menu_item(actor=request.user, district=district, category=category, depends_on=deps, **d)
+        except RenovationError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("菜单项已添加"))
+            return redirect("renovation:menu")
+    return render(
+        request,
+        "renovation/menu_item_form.html",
+        {"form": form, "district": district},
+        status=400 if form.errors else 200,
+    )
