@@ -170,24 +170,28 @@ def compute_shares(request: ShareRequest) -> ShareResult:
     weights = [_weight(h, request.basis, request.coefficients) for h in request.households]
     if any(w < 0 for w in weights):
         _fail("权重不能为负", "a weight is negative")
-    total_weight = sum(weights, Fraction(0))
-    if total_weight == 0:
+    # Integer arithmetic on a common denominator (exactly the same numbers as with Fractions, much faster):
+    # scale the weights to integers, then household i's exact share in fen is amount_fen × w_i / W.
+    scale = math.lcm(*(w.denominator for w in weights))
+    int_weights = [w.numerator * (scale // w.denominator) for w in weights]
+    big_w = sum(int_weights)
+    if big_w == 0:
         _fail("总权重为零，无法分摊", "total weight is zero")
-
-    amount = Fraction(request.amount)
-    cap = None if request.cap is None else Fraction(request.cap)
-    exact_fen: list[Fraction] = []
-    for weight in weights:
-        share = amount * weight / total_weight
-        if cap is not None and share > cap:
-            share = cap
-        exact_fen.append(share * 100)
-    # Half up: floor(x + 1/2) for a non-negative x.
-    total_fen = math.floor(sum(exact_fen, Fraction(0)) + Fraction(1, 2))
-    fen = [math.floor(x) for x in exact_fen]
+    amount_fen = to_fen(request.amount)
+    cap_num = None if request.cap is None else to_fen(request.cap) * big_w
+    numerators = []  # exact capped share in fen = numerator / big_w
+    for w in int_weights:
+        num = amount_fen * w
+        if cap_num is not None and num > cap_num:
+            num = cap_num
+        numerators.append(num)
+    # Half up: floor(x + 1/2) = floor((2·Σnum + W) / 2W).
+    total_fen = (2 * sum(numerators) + big_w) // (2 * big_w)
+    fen = [num // big_w for num in numerators]
+    remainders = [num % big_w for num in numerators]
     left_over = total_fen - sum(fen)
     # Largest remainder first; ties to the household listed first (stable on index).
-    order = sorted(range(len(fen)), key=lambda i: (-(exact_fen[i] - fen[i]), i))
+    order = sorted(range(len(fen)), key=lambda i: (-remainders[i], i))
     for i in order[:left_over]:
         fen[i] += 1
     ids = [h.id for h in request.households]

@@ -262,6 +262,41 @@ def test_shares_add_up_exactly_and_never_exceed_the_cap(request):
         assert abs(result.shares_fen[h.id] - exact * 100) < 1
 
 
+def reference(request: ShareRequest) -> dict[str, int]:
+    """The rule as the issue words it, in plain Fractions: the oracle for the integer implementation."""
+    import math
+
+    weights = {}
+    for h in request.households:
+        if request.basis == "household":
+            weights[h.id] = Fraction(1)
+        elif request.basis == "area":
+            weights[h.id] = Fraction(h.area)
+        else:
+            c = request.coefficients.get(h.floor)
+            weights[h.id] = Fraction(0) if c is None else Fraction(c) * Fraction(h.area)
+    total = sum(weights.values())
+    exact = {}
+    for key, w in weights.items():
+        share = Fraction(request.amount) * w / total
+        if request.cap is not None:
+            share = min(share, Fraction(request.cap))
+        exact[key] = share * 100
+    total_fen = math.floor(sum(exact.values()) + Fraction(1, 2))
+    fen = {k: math.floor(v) for k, v in exact.items()}
+    ids = list(exact)
+    order = sorted(range(len(ids)), key=lambda i: (-(exact[ids[i]] - fen[ids[i]]), i))
+    for i in order[: total_fen - sum(fen.values())]:
+        fen[ids[i]] += 1
+    return fen
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests())
+def test_matches_the_plain_fraction_reference(request):
+    assert compute_shares(request).shares_fen == reference(request)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     amount=money,
