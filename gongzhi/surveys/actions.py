@@ -33,6 +33,7 @@ class SurveyError(ValidationError):
         self.zh, self.en, self.field = zh, en, field
         message = f"{zh} / {en}"
         super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
+        self.code = code
 
     def __str__(self) -> str:
         return f"{self.zh} / {self.en}"
@@ -296,6 +297,10 @@ def submit_response(
         raise SurveyError("热线代录须注明来电居民", "a hotline entry names the caller", "on_behalf_of")
     # The conditional update is the first guard: of two concurrent submits for one household, one sees 0 rows.
     if not SurveyHousehold.objects.filter(pk=household.pk, taken=False).update(taken=True):
+        if idempotency_key:  # a concurrent retry of the same submit: the winner has committed by now
+            earlier = Response.objects.filter(survey=survey, idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                return earlier
         raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
     upload: Upload | None = None
     if scan is not None:
