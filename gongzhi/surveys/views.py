@@ -41,6 +41,7 @@ from gongzhi.surveys.forms import (
     ReviewForm,
     SurveyForm,
     initial_for,
+    rating_choices,
     tr,
 )
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold
@@ -513,8 +514,8 @@ def _display(q: dict, v) -> str:
     if q["type"] == "matrix":
         rows = {r["code"]: tr(r) for r in q["rows"]}
         return "；".join(f"{rows.get(r, r)}：{labels.get(c, c)}" for r, c in v.items())
-    if q["type"] == "rating" and v == qdef.NA:
-        return _("不了解 / 不适用")
+    if q["type"] == "rating":
+        return dict(rating_choices(q)).get(str(v), str(v))
     return str(v)
 
 
