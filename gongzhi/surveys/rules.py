@@ -64,6 +64,7 @@ rules.add_perm("surveys.review_response", manage)
 rules.add_perm("surveys.collect_response", collect & is_open)
 rules.add_perm("surveys.view_progress", collect | manage)
 rules.add_perm("surveys.answer_survey", in_frame & is_open)
+rules.add_perm("surveys.view_own_survey", in_frame)  # the resident pages; answering needs answer_survey
 rules.add_perm("surveys.view_rates", staff | results_published)
 rules.add_perm("surveys.view_results", staff | results_published)
 rules.add_perm("surveys.download_rates_data", holds("surveys.rates"))

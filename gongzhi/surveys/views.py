@@ -715,7 +715,7 @@ def _phone(request) -> str:
 @require_http_methods(["GET", "POST"])
 def answer_start(request, pk: int):
     survey = get_object_or_404(Survey, pk=pk)
-    check(request.user, "surveys.answer_survey", survey, view_perm="surveys.answer_survey")
+    check(request.user, "surveys.view_own_survey", survey, view_perm="surveys.view_own_survey")
     if request.method == "POST" and request.POST.get("household"):
         state = _state(request, survey)
         state["household"] = request.POST["household"][:16]
@@ -753,7 +753,7 @@ def answer_start(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def answer_code(request, pk: int):
     survey = get_object_or_404(Survey, pk=pk)
-    check(request.user, "surveys.answer_survey", survey, view_perm="surveys.answer_survey")
+    check(request.user, "surveys.view_own_survey", survey, view_perm="surveys.view_own_survey")
     household, page = _resident_household(request, survey)
     if page:
         return page
@@ -784,7 +784,7 @@ def _visible_steps(qs: list[dict], answers: dict) -> list[int]:
 def answer_step(request, pk: int, n: int):
     """One question per page. The next page is the next question whose skip rule holds (decided here)."""
     survey = get_object_or_404(Survey, pk=pk)
-    check(request.user, "surveys.answer_survey", survey, view_perm="surveys.answer_survey")
+    check(request.user, "surveys.view_own_survey", survey, view_perm="surveys.view_own_survey")
     household, page = _resident_household(request, survey)
     if page:
         return page
@@ -835,7 +835,7 @@ def answer_check(request, pk: int):
     state = _state(request, survey)
     if request.method == "POST" and state.get("done") and request.POST.get("token") == state.get("key"):
         return redirect("surveys:answer-done", pk=pk)  # a double submit after success
-    check(request.user, "surveys.answer_survey", survey, view_perm="surveys.answer_survey")
+    check(request.user, "surveys.view_own_survey", survey, view_perm="surveys.view_own_survey")
     household, page = _resident_household(request, survey)
     if page:
         return page

@@ -249,3 +249,13 @@ def test_list_pages_have_query_budgets(client, sc, worker, django_assert_max_num
         assert client.get(reverse("surveys:enter", args=[s.pk])).status_code == 200
     with django_assert_max_num_queries(24):
         assert client.get(reverse("surveys:area", args=[sc.mini.courtyard.pk])).status_code == 200
+
+
+def test_resident_is_told_when_the_survey_is_closed(client, sc, worker):
+    survey = testing.make_survey(sc)
+    actions.close_survey(survey, actor=worker)
+    person = sc.people[3]
+    client.force_login(make_user("res", "resident", sc.mini.courtyard, person=person, phone=person.phone))
+    page = client.get(reverse("surveys:answer", args=[survey.pk])).content.decode()
+    assert "现在不能填写" in page
+    assert client.post(reverse("surveys:answer-check", args=[survey.pk])).status_code == 200  # the message again
