@@ -168,6 +168,24 @@ def _token(used: set[str]) -> str:
             return t
 
 
+def _age_bands(units, today: date) -> dict[int, str]:
+    """unit id → the age band ("80", "60", "18", "0") of its household head, else of its oldest resident."""
+    from gongzhi.core.pii import age_on
+    from gongzhi.registry.models import Residence
+
+    best: dict[int, tuple[bool, date]] = {}
+    rows = Residence.objects.filter(unit__in=units.values("pk"), until__isnull=True, person__birth_date__isnull=False)
+    for unit_id, born, head in rows.values_list("unit_id", "person__birth_date", "is_household_head").iterator():
+        key = (head, -born.toordinal())  # the head first, then the oldest
+        if unit_id not in best or key > (best[unit_id][0], -best[unit_id][1].toordinal()):
+            best[unit_id] = (head, born)
+    out = {}
+    for unit_id, (_head, born) in best.items():
+        age = age_on(born, today)
+        out[unit_id] = "80" if age >= 80 else "60" if age >= 60 else "18" if age >= 18 else "0"
+    return out
+
+
 @transaction.atomic
 def open_survey(survey: Survey, *, actor: User | None) -> Survey:
     """Freeze the frame (every household of the unit set: a unit with a current resident) and open."""
@@ -181,13 +199,22 @@ def open_survey(survey: Survey, *, actor: User | None) -> Survey:
         .select_related("node__level", "node__parent")
         .order_by("path", "number")
     )
+    bands = _age_bands(units, timezone.localdate())
     used: set[str] = set()
     rows = []
     for u in units.iterator(chunk_size=2000):
         building = _building_of(u)
         label = f"{building.name}{'' if building is u.node else u.node.name} {u.number}"
         rows.append(
-            SurveyHousehold(survey=survey, unit=u, token=_token(used), building=building, path=u.path, label=label)
+            SurveyHousehold(
+                survey=survey,
+                unit=u,
+                token=_token(used),
+                building=building,
+                path=u.path,
+                label=label,
+                age_band=bands.get(u.pk, ""),
+            )
         )
     if not rows:
         raise SurveyError("范围内没有住户", "the set holds no households", "unit_set")

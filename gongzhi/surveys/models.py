@@ -111,6 +111,9 @@ class SurveyVersion(models.Model):
         return f"{self.survey_id} v{self.number}"
 
 
+AGE_BANDS = [("80", _("80岁及以上")), ("60", _("60–79岁")), ("18", _("18–59岁")), ("0", _("未满18岁")), ("", _("不详"))]
+
+
 class SurveyHousehold(models.Model):
     """The sampling frame: one row per household in scope, frozen when the survey opens.
 
@@ -125,6 +128,8 @@ class SurveyHousehold(models.Model):
     building = models.ForeignKey("registry.AreaNode", on_delete=models.PROTECT, related_name="+")
     path = models.CharField(max_length=255)  # the unit's path, for area breakdowns
     label = models.CharField(max_length=100)  # "1号楼1单元 101"
+    # Age band of the household head (else the oldest resident) when the survey opened, for quotas by age.
+    age_band = models.CharField(max_length=2, blank=True, choices=AGE_BANDS)
     taken = models.BooleanField(default=False)
 
     class Meta:

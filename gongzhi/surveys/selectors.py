@@ -38,21 +38,24 @@ class Rows:
     responses: list[rates.ResponseRow]
     participants: list[str]
     building_of: dict[str, int]
+    band_of: dict[str, str]
 
 
-def _rows(survey: Survey, path: str = "") -> Rows:
+def _rows(survey: Survey, path: str = "", *, breakdown: bool = False) -> Rows:
+    """The rows for rates.compute. `breakdown`: the rows will be split by building or band, so an anonymous
+    survey's answers (which cannot be attributed) are left out, only who answered is kept."""
     frame = SurveyHousehold.objects.filter(survey=survey)
     if path and path != survey.path:
         frame = frame.filter(path__startswith=path)
-    frame_rows = list(frame.values_list("token", "unit_id", "building_id", "taken").order_by("token"))
-    token_of_unit = {u: t for t, u, _b, _taken in frame_rows}
+    frame_rows = list(frame.values_list("token", "unit_id", "building_id", "taken", "age_band").order_by("token"))
+    token_of_unit = {u: t for t, u, *_ in frame_rows}
     unit_ids = frame.values("unit_id")
     part_units = participation.participants(survey, unit_ids)
     if survey.anonymous:
         # No link is kept: answers count toward the survey as a whole only. Under a node, the households that
         # answered are known (the frame's flag) but not what they said.
-        taken = [t for t, _u, _b, tk in frame_rows if tk]
-        if path and path != survey.path:
+        taken = [t for t, _u, _b, tk, _a in frame_rows if tk]
+        if breakdown or (path and path != survey.path):
             responses = [rates.ResponseRow(t) for t in taken]
         else:
             answers = list(counted(survey).order_by("pk").values_list("aware", "satisfaction"))
@@ -70,7 +73,8 @@ def _rows(survey: Survey, path: str = "") -> Rows:
         households=[t for t, *_ in frame_rows],
         responses=responses,
         participants=sorted(token_of_unit[u] for u in part_units if u in token_of_unit),
-        building_of={t: b for t, _u, b, _tk in frame_rows},
+        building_of={t: b for t, _u, b, *_ in frame_rows},
+        band_of={t: a for t, *_, a in frame_rows},
     )
 
 
@@ -108,7 +112,7 @@ class BuildingRow:
 
 def by_building(survey: Survey) -> list[BuildingRow]:
     """Per building: the figures, and whether the quota (a share of the building's households) is reached."""
-    rows = _rows(survey)
+    rows = _rows(survey, breakdown=True)
     groups: dict[int, list[str]] = defaultdict(list)
     for token, b in rows.building_of.items():
         groups[b].append(token)
@@ -119,6 +123,34 @@ def by_building(survey: Survey) -> list[BuildingRow]:
         needed = math.ceil(len(tokens) * survey.quota_percent / 100) if survey.quota_percent is not None else None
         out.append(BuildingRow(buildings[b], report, needed, needed is not None and report.response.numerator < needed))
     out.sort(key=lambda r: r.building.path)
+    return out
+
+
+@dataclass
+class BandRow:
+    band: str
+    label: str
+    report: rates.Report
+    needed: int | None
+    under_sampled: bool
+
+
+def by_age_band(survey: Survey) -> list[BandRow]:
+    """Per age band of the household head: responses against the quota (the same share as for buildings)."""
+    from gongzhi.surveys.models import AGE_BANDS
+
+    rows = _rows(survey, breakdown=True)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for token, band in rows.band_of.items():
+        groups[band].append(token)
+    out = []
+    for band, label in AGE_BANDS:
+        tokens = groups.get(band)
+        if not tokens:
+            continue
+        report = _compute(survey, rows, tokens)
+        needed = math.ceil(len(tokens) * survey.quota_percent / 100) if survey.quota_percent is not None else None
+        out.append(BandRow(band, str(label), report, needed, needed is not None and report.response.numerator < needed))
     return out
 
 

@@ -388,7 +388,14 @@ def progress(request, pk: int):
     return render(
         request,
         "surveys/progress.html",
-        {"survey": survey, "rows": rows, "chart": chart, "size": _bars(rows), "counts": selectors.progress(survey)},
+        {
+            "survey": survey,
+            "rows": rows,
+            "bands": selectors.by_age_band(survey) if survey.status != Survey.Status.DRAFT else [],
+            "chart": chart,
+            "size": _bars(rows),
+            "counts": selectors.progress(survey),
+        },
     )
 
 

@@ -280,7 +280,9 @@ def test_figures_by_building_quota_and_the_data_file_recomputes(sc, worker, tmp_
         [sys.executable, "-m", "gongzhi.surveys.rates", str(f)], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert json.loads(out.stdout) == report.as_json()
-    assert all(u.number not in f.read_text() for u in sc.units)
+    text = f.read_text(encoding="utf-8")
+    assert "号楼" not in text and not any("\u4e00" <= ch <= "\u9fff" for ch in text)  # no labels, no names
+    assert not set(json.loads(text)["households"]) & {u.number for u in sc.units}
 
 
 def test_participation_counts_other_parts(sc, worker, mini):
@@ -304,3 +306,22 @@ def test_publish_refuses_free_text(sc, worker):
     survey = actions.publish_results(survey, actor=worker, published=True, keys=["satisfied", "aware"])
     assert survey.published_keys == ["aware", "satisfied"]
     assert Survey.objects.get(pk=survey.pk).results_published
+
+
+def test_quotas_by_age_band_of_the_household_head(sc, worker):
+    survey = testing.make_survey(sc, quota_percent=50)
+    hs = {h.unit_id: h for h in frame(survey)}
+    assert hs[sc.units[0].pk].age_band == "80"  # 张建国, born 1941, the oldest of the flat
+    answer(survey, hs[sc.units[0].pk], worker)
+    bands = {b.band: b for b in selectors.by_age_band(survey)}
+    assert bands["80"].report.response.numerator == 1 and not bands["80"].under_sampled
+    assert bands[""].report.households == 9 and bands[""].under_sampled
+
+
+def test_anonymous_answers_are_not_split_by_building(sc, worker):
+    survey = testing.make_survey(sc, anonymous=True)
+    for h in frame(survey)[:3]:
+        answer(survey, h, worker)
+    rows = selectors.by_building(survey)
+    assert sum(r.report.response.numerator for r in rows) == 3
+    assert all(r.report.awareness.denominator == 0 for r in rows)
