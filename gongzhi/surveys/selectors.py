@@ -12,7 +12,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from gongzhi.registry.models import AreaNode, Ownership, Residence
 from gongzhi.surveys import participation, rates
@@ -172,6 +172,8 @@ def surveys_covering(node: AreaNode, *, user=None, published_only: bool = False)
     """Open or closed surveys with households under `node` (their scope contains it, or lies under it)."""
     prefixes = [node.path[: i + 1] for i, ch in enumerate(node.path) if ch == "/" and i > 0]
     qs = Survey.objects.exclude(status=Survey.Status.DRAFT).filter(Q(path__in=prefixes) | Q(path__startswith=node.path))
+    # only those with households under the node (a district-wide survey may have none in this compound)
+    qs = qs.filter(Exists(SurveyHousehold.objects.filter(survey=OuterRef("pk"), path__startswith=node.path)))
     if published_only:
         qs = qs.filter(results_published=True)
     return qs.order_by("-id")
