@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import json
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -113,6 +119,10 @@ class ResponseInSerializer(serializers.Serializer):
     scan = serializers.FileField(required=False, help_text="the paper form's scan (image or PDF), paper only")
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: SurveySerializer(many=True), **error_responses(401, 403)}),
+    retrieve=extend_schema(responses={200: SurveyDetailSerializer, **error_responses(401, 403, 404)}),
+)
 class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """问卷 — surveys, their figures and staff entry of responses."""
 
