@@ -639,7 +639,7 @@ def enter_form(request, pk: int, token: str):
     for f in [entry, *forms_]:
         for field in f:
             for err in field.errors:
-                errors.append((field.id_for_label, f"{field.label}：{err}"))
+                errors.append((field.auto_id, f"{field.label}：{err}"))
         for err in f.non_field_errors():
             errors.append(("", err))
     return render(
