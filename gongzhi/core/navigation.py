@@ -32,6 +32,7 @@ SECTIONS = (
     Section("deliberation:list", _("议事"), _("一征三议两公开：征求意见、提议、审议、决议和公开"), EVERYONE),
     Section("voting:list", _("投票表决"), _("业主表决、居民会议和改造意愿征询"), STAFF_ROLES),
     Section("voting:mine", _("我的投票"), _("参加本小区的业主投票，查验回执"), frozenset({"resident"})),
+    Section("surveys:list", _("问卷调查"), _("问卷、入户代录，知晓率、参与率、满意率及其口径"), EVERYONE),
     Section("notices:list", _("公示"), _("表决名册、决议、结果和账目公示"), EVERYONE),
     Section("renovation:start", _("老旧小区改造"), _("改造菜单与点单、施工进度、质量监督和竣工验收"), EVERYONE),
     Section("bulkywaste:start", _("大件垃圾上门回收"), _("预约、热线登记、调度排线、收运和统计"), EVERYONE),

@@ -1,0 +1,99 @@
+"""Surveys at a real browser: a resident answers on a phone, one question per page in large type, after an SMS
+code; a worker enters a paper response with its scan, the skip rule hiding a question in the page itself."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gongzhi.browser_tests.conftest import PHONE, sign_in
+from gongzhi.core.sms import LocmemBackend
+from gongzhi.core.testing import PASSWORD, make_user
+from gongzhi.surveys import testing
+from gongzhi.surveys.models import Response, SurveyHousehold
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def sms_code(phone: str) -> str:
+    sent = [m for m in LocmemBackend.outbox if m["to"] == phone]
+    assert sent, "no SMS sent"
+    return re.search(r"验证码是\D*(\d{6})", sent[-1]["text"]).group(1)
+
+
+def click(page, name: str) -> None:
+    page.get_by_role("button", name=name).first.click()
+    page.wait_for_load_state()
+
+
+def test_a_resident_answers_on_a_phone(new_page, mini, shots):
+    sc = testing.build(mini)
+    survey = testing.make_survey(sc)
+    person = sc.people[8]
+    make_user("res", "resident", mini.courtyard, person=person, phone=person.phone)
+    page = new_page(PHONE)
+    # residents sign in by SMS; a password account keeps this test about the survey
+    from gongzhi.core.models import User
+
+    user = User.objects.get(username="res")
+    user.set_password(PASSWORD)
+    user.save()
+    sign_in(page, "res", PASSWORD)
+    page.goto(f"/surveys/{survey.pk}/answer/")
+    click(page, "发送验证码")
+    page.fill("#id_code", sms_code(person.phone))
+    click(page, "确认")
+    assert "第 1 题" in page.locator(".progress-text").inner_text()
+    # large type and big targets on the question page
+    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.choices label')).fontSize)")
+    height = page.evaluate("document.querySelector('.choices label').getBoundingClientRect().height")
+    assert size >= 18 and height >= 44
+    page.get_by_text("知道", exact=True).click()
+    click(page, "继续")
+    page.get_by_text("5 非常满意").click()
+    click(page, "继续")
+    page.get_by_text("加装电梯").click()
+    click(page, "继续")
+    for _ in range(4):  # age, date, grid, note: optional, skipped
+        click(page, "继续")
+    assert "核对您的回答" in page.locator("h1").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(shots / "survey-check-phone.png"), full_page=True)
+    click(page, "提交问卷")
+    assert "问卷已提交" in page.locator("h1").inner_text()
+    r = Response.objects.get(survey=survey)
+    assert (r.channel, r.aware, r.satisfaction, r.answers["items"]) == ("online", True, 5, ["lift"])
+
+
+def test_a_worker_enters_a_paper_response_with_its_scan(new_page, mini, shots, tmp_path):
+    from gongzhi.surveys.tests.test_actions import PNG
+
+    sc = testing.build(mini)
+    survey = testing.make_survey(sc)
+    make_user("worker", "community_worker", mini.community)
+    h = SurveyHousehold.objects.filter(survey=survey).order_by("label").first()
+    page = new_page()
+    sign_in(page, "worker", PASSWORD)
+    page.goto(f"/surveys/{survey.pk}/enter/")
+    page.get_by_role("link", name=h.label).click()
+    page.wait_for_load_state()
+    satisfied = page.locator(".entry-question[data-key=satisfied]")
+    page.locator("input[name=aware-answer][value=no]").check()
+    assert satisfied.is_hidden()  # the same rule as the server, run by logic.js in the page
+    page.locator("input[name=aware-answer][value=yes]").check()
+    assert satisfied.is_visible()
+    page.locator("input[name=satisfied-answer][value='4']").check()
+    page.locator("input[name=channel][value=paper]").check()
+    click(page, "保存问卷")
+    assert "纸质问卷须上传扫描件" in page.locator(".error-summary").inner_text()
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(PNG)
+    page.locator("input[name=aware-answer][value=yes]").check()
+    page.locator("input[name=satisfied-answer][value='4']").check()
+    page.locator("input[name=channel][value=paper]").check()
+    page.set_input_files("input[name=scan]", str(scan))
+    click(page, "保存问卷")
+    page.screenshot(path=str(shots / "survey-worker-entry.png"), full_page=True)
+    r = Response.objects.get(survey=survey)
+    assert (r.channel, r.review, r.satisfaction) == ("paper", "received", 4) and r.scan is not None

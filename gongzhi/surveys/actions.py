@@ -1,0 +1,402 @@
+"""Every change to a survey goes through these functions: permission first, one transaction, an audit entry.
+
+One response per household: the frame row's `taken` flag is set by a conditional update (the first writer wins,
+the second finds it set), and for named surveys the partial unique constraint on Response.household backs it in
+the database. An anonymous response keeps no link to its household: only the frame's flag records that the
+household answered, and the audit entry names the survey, not the response.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from gongzhi.core import audit
+from gongzhi.core.gate import require
+from gongzhi.core.models import Upload, User
+from gongzhi.core.uploads import UploadError, store_upload
+from gongzhi.registry.actions import resolve_unit_set
+from gongzhi.registry.models import AreaNode, Person, UnitSet
+from gongzhi.surveys import questions as qdef
+from gongzhi.surveys.models import RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
+
+
+class SurveyError(ValidationError):
+    """A refused step, in Chinese and English, naming the field where there is one (views show it, API 400)."""
+
+    def __init__(self, zh: str, en: str, field: str | None = None, code: str = "invalid"):
+        self.zh, self.en, self.field = zh, en, field
+        message = f"{zh} / {en}"
+        super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+def _definition(questions) -> list[dict]:
+    try:
+        return qdef.validate_definition(questions)
+    except qdef.DefinitionError as e:
+        idx = "" if e.index is None else f"第{e.index + 1}题："
+        idx_en = "" if e.index is None else f"question {e.index + 1}: "
+        raise SurveyError(f"{idx}{e.zh}", f"{idx_en}{e.en}", "questions")
+
+
+def rate_settings_for(node: AreaNode) -> tuple[Decimal, int]:
+    """The target and "satisfied" level set for the nearest node above (or at) `node`; defaults otherwise."""
+    ids = [int(x) for x in node.path.strip("/").split("/") if x]
+    found = {s.node_id: s for s in RateSettings.objects.filter(node_id__in=ids)}
+    for pk in reversed(ids):
+        if pk in found:
+            return found[pk].target, found[pk].satisfied_from
+    return RateSettings._meta.get_field("target").default, RateSettings._meta.get_field("satisfied_from").default
+
+
+def _check_period(opens_on: date, closes_on: date) -> None:
+    if closes_on < opens_on:
+        raise SurveyError("结束日期早于开始日期", "the end date is before the start date", "closes_on")
+
+
+@transaction.atomic
+def create_survey(
+    *,
+    actor: User | None,
+    title: str,
+    unit_set: UnitSet,
+    opens_on: date,
+    closes_on: date,
+    questions: list[dict],
+    intro: str = "",
+    anonymous: bool = False,
+    project_ref: str = "",
+    quota_percent: int | None = None,
+) -> Survey:
+    require(actor, "surveys.add_survey", unit_set.scope)
+    if not title.strip():
+        raise SurveyError("请填写标题", "the title is missing", "title")
+    _check_period(opens_on, closes_on)
+    if quota_percent is not None and not 0 <= quota_percent <= 100:
+        raise SurveyError("样本比例应在0到100之间", "the quota is a percentage 0–100", "quota_percent")
+    definition = _definition(questions)
+    target, satisfied_from = rate_settings_for(unit_set.scope)
+    survey = Survey.objects.create(
+        title=title.strip(),
+        intro=intro,
+        unit_set=unit_set,
+        scope=unit_set.scope,
+        path=unit_set.scope.path,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        anonymous=anonymous,
+        project_ref=project_ref,
+        quota_percent=quota_percent,
+        target=target,
+        satisfied_from=satisfied_from,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    SurveyVersion.objects.create(survey=survey, number=1, questions=definition, created_by=survey.created_by)
+    audit.record(
+        "surveys.create_survey",
+        survey,
+        actor=actor,
+        changes={"title": survey.title, "unit_set": unit_set.pk, "anonymous": anonymous, "questions": len(definition)},
+    )
+    return survey
+
+
+def current_version(survey: Survey) -> SurveyVersion:
+    return survey.versions.order_by("-number").first()
+
+
+@transaction.atomic
+def update_questions(survey: Survey, *, actor: User | None, questions: list[dict]) -> SurveyVersion:
+    """Replace the questions; a change after the first response makes a new version (old answers keep theirs)."""
+    require(actor, "surveys.change_survey", survey)
+    survey = Survey.objects.select_for_update(of=("self",)).get(pk=survey.pk)
+    definition = _definition(questions)
+    version = current_version(survey)
+    if definition == version.questions:
+        return version
+    if version.responses.exists():
+        version = SurveyVersion.objects.create(
+            survey=survey,
+            number=version.number + 1,
+            questions=definition,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        audit.record("surveys.new_version", survey, actor=actor, changes={"version": version.number})
+    else:
+        version.questions = definition
+        version.save(update_fields=["questions"])
+        audit.record("surveys.change_questions", survey, actor=actor, changes={"version": version.number})
+    return version
+
+
+@transaction.atomic
+def update_survey(survey: Survey, *, actor: User | None, **fields) -> Survey:
+    """Change title, intro, period, quota or project (not the household set once open)."""
+    require(actor, "surveys.change_survey", survey)
+    allowed = {"title", "intro", "opens_on", "closes_on", "quota_percent", "project_ref"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise SurveyError("不能修改这些内容", f"cannot change {', '.join(sorted(unknown))}")
+    before = {k: getattr(survey, k) for k in fields}
+    for k, v in fields.items():
+        setattr(survey, k, v)
+    _check_period(survey.opens_on, survey.closes_on)
+    survey.save(update_fields=list(fields))
+    audit.record("surveys.change_survey", survey, actor=actor, changes=audit.diff(before, fields))
+    return survey
+
+
+def _building_of(unit) -> AreaNode:
+    node = unit.node
+    return node.parent if node.level.code == "entrance" and node.parent_id else node
+
+
+def _token(used: set[str]) -> str:
+    while True:
+        t = secrets.token_hex(5)
+        if t not in used:
+            used.add(t)
+            return t
+
+
+def _age_bands(units, today: date) -> dict[int, str]:
+    """unit id → the age band ("80", "60", "18", "0") of its household head, else of its oldest resident."""
+    from gongzhi.core.pii import age_on
+    from gongzhi.registry.models import Residence
+
+    best: dict[int, tuple[bool, date]] = {}
+    rows = Residence.objects.filter(unit__in=units.values("pk"), until__isnull=True, person__birth_date__isnull=False)
+    for unit_id, born, head in rows.values_list("unit_id", "person__birth_date", "is_household_head").iterator():
+        key = (head, -born.toordinal())  # the head first, then the oldest
+        if unit_id not in best or key > (best[unit_id][0], -best[unit_id][1].toordinal()):
+            best[unit_id] = (head, born)
+    out = {}
+    for unit_id, (_head, born) in best.items():
+        age = age_on(born, today)
+        out[unit_id] = "80" if age >= 80 else "60" if age >= 60 else "18" if age >= 18 else "0"
+    return out
+
+
+@transaction.atomic
+def open_survey(survey: Survey, *, actor: User | None) -> Survey:
+    """Freeze the frame (every household of the unit set: a unit with a current resident) and open."""
+    require(actor, "surveys.open_survey", survey)
+    survey = Survey.objects.select_for_update(of=("self",)).get(pk=survey.pk)
+    if survey.status != Survey.Status.DRAFT:
+        raise SurveyError("问卷已开始", "the survey is already open", "status")
+    units = (
+        resolve_unit_set(survey.unit_set)
+        .filter(resident_count__gt=0)
+        .select_related("node__level", "node__parent")
+        .order_by("path", "number")
+    )
+    bands = _age_bands(units, timezone.localdate())
+    used: set[str] = set()
+    rows = []
+    for u in units.iterator(chunk_size=2000):
+        building = _building_of(u)
+        label = f"{building.name}{'' if building is u.node else u.node.name} {u.number}"
+        rows.append(
+            SurveyHousehold(
+                survey=survey,
+                unit=u,
+                token=_token(used),
+                building=building,
+                path=u.path,
+                label=label,
+                age_band=bands.get(u.pk, ""),
+            )
+        )
+    if not rows:
+        raise SurveyError("范围内没有住户", "the set holds no households", "unit_set")
+    SurveyHousehold.objects.bulk_create(rows, batch_size=2000)
+    survey.status = Survey.Status.OPEN
+    survey.households = len(rows)
+    survey.opened_at = timezone.now()
+    survey.save(update_fields=["status", "households", "opened_at"])
+    audit.record("surveys.open_survey", survey, actor=actor, changes={"households": len(rows)})
+    return survey
+
+
+@transaction.atomic
+def close_survey(survey: Survey, *, actor: User | None) -> Survey:
+    require(actor, "surveys.close_survey", survey)
+    updated = Survey.objects.filter(pk=survey.pk, status=Survey.Status.OPEN).update(
+        status=Survey.Status.CLOSED, closed_at=timezone.now()
+    )
+    if not updated:
+        raise SurveyError("问卷不在进行中", "the survey is not open", "status")
+    survey.refresh_from_db()
+    audit.record("surveys.close_survey", survey, actor=actor)
+    return survey
+
+
+@transaction.atomic
+def publish_results(survey: Survey, *, actor: User | None, published: bool, keys: list[str]) -> Survey:
+    """Publish (or withdraw) the results, choosing the questions shown; free-text questions never are."""
+    require(actor, "surveys.publish_results", survey)
+    version = current_version(survey)
+    by_key = {q["key"]: q for q in version.questions}
+    for k in keys:
+        if k not in by_key:
+            raise SurveyError(f"没有“{k}”这道题", f"no question {k!r}", "keys")
+        if by_key[k]["type"] == "text":
+            raise SurveyError("文字题的回答不公开", "free-text answers are never published", "keys")
+    survey.results_published = published
+    survey.published_keys = [q["key"] for q in version.questions if q["key"] in set(keys)]
+    survey.save(update_fields=["results_published", "published_keys"])
+    audit.record(
+        "surveys.publish_results", survey, actor=actor, changes={"published": published, "keys": survey.published_keys}
+    )
+    return survey
+
+
+@transaction.atomic
+def set_rate_settings(node: AreaNode, *, actor: User | None, target: Decimal, satisfied_from: int) -> RateSettings:
+    """A district's target and "satisfied" level for surveys created from now on."""
+    require(actor, "surveys.change_ratesettings", node)
+    if not Decimal(0) <= target <= Decimal(1):
+        raise SurveyError("目标值应在0到1之间", "the target is between 0 and 1", "target")
+    if satisfied_from not in (1, 2, 3, 4, 5):
+        raise SurveyError("“满意”的最低评分应为1到5", "the satisfied level is 1–5", "satisfied_from")
+    obj, _ = RateSettings.objects.update_or_create(
+        node=node, defaults={"target": target, "satisfied_from": satisfied_from}
+    )
+    audit.record(
+        "surveys.set_rate_settings", node, actor=actor, changes={"target": target, "satisfied_from": satisfied_from}
+    )
+    return obj
+
+
+# ------------------------------------------------------------------------------------------- responses
+STAFF_CHANNELS = (Response.Channel.DOOR, Response.Channel.HOTLINE, Response.Channel.PAPER)
+
+
+@transaction.atomic
+def submit_response(
+    survey: Survey,
+    household: SurveyHousehold,
+    *,
+    actor: User | None,
+    answers: dict,
+    channel: str,
+    on_behalf_of: Person | None = None,
+    scan: tuple[bytes, str] | None = None,
+    identity_confirmed: bool = False,
+    idempotency_key: str = "",
+    today: date | None = None,
+) -> Response:
+    """Accept one household's answers, on any channel, after re-checking every rule of the current version."""
+    if channel == Response.Channel.ONLINE:
+        require(actor, "surveys.answer_survey", survey)
+        if not identity_confirmed:
+            raise SurveyError("请先用短信验证码确认身份", "confirm your identity by SMS first", "identity")
+    elif channel in STAFF_CHANNELS:
+        require(actor, "surveys.collect_response", survey)
+    else:
+        raise SurveyError("渠道不正确", "unknown channel", "channel")
+    if household.survey_id != survey.pk:
+        raise SurveyError("该户不在本问卷范围内", "the household is not in this survey's frame", "household")
+    if idempotency_key:
+        earlier = Response.objects.filter(survey=survey, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return earlier  # a repeated submit (double click, retry) returns the first result
+    day = today or timezone.localdate()
+    if survey.status != Survey.Status.OPEN or not survey.opens_on <= day <= survey.closes_on:
+        raise SurveyError("问卷不在填写期内", "the survey is not open for answers today", "survey")
+    version = current_version(survey)
+    try:
+        kept = qdef.check_answers(version.questions, answers)
+    except qdef.AnswerError as e:
+        raise SurveyError(e.zh, e.en, e.key or "answers")
+    if channel == Response.Channel.PAPER and scan is None:
+        raise SurveyError("纸质问卷须上传扫描件", "a paper response needs its scan", "scan")
+    if channel == Response.Channel.HOTLINE and on_behalf_of is None:
+        raise SurveyError("热线代录须注明来电居民", "a hotline entry names the caller", "on_behalf_of")
+    # The conditional update is the first guard: of two concurrent submits for one household, one sees 0 rows.
+    if not SurveyHousehold.objects.filter(pk=household.pk, taken=False).update(taken=True):
+        if idempotency_key:  # a concurrent retry of the same submit: the winner has committed by now
+            earlier = Response.objects.filter(survey=survey, idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                return earlier
+        raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
+    upload: Upload | None = None
+    if scan is not None:
+        try:
+            upload = store_upload(scan[0], name=scan[1], kind=Upload.Kind.SCAN, user=actor, scope_path=household.path)
+        except UploadError as e:
+            raise SurveyError(e.zh, e.en, "scan")
+    now = timezone.now()
+    response = Response(
+        survey=survey,
+        version=version,
+        household=None if survey.anonymous else household,
+        answers=kept,
+        channel=channel,
+        review=Response.Review.NOT_NEEDED if channel == Response.Channel.ONLINE else Response.Review.RECEIVED,
+        aware=qdef.aware_of(version.questions, kept),
+        satisfaction=qdef.satisfaction_of(version.questions, kept),
+        entered_by=None if survey.anonymous or not getattr(actor, "pk", None) else actor,
+        on_behalf_of=None if survey.anonymous else on_behalf_of,
+        scan=upload,
+        # An anonymous response keeps the day only, so it cannot be matched to the household by its time.
+        submitted_at=now.replace(hour=12, minute=0, second=0, microsecond=0) if survey.anonymous else now,
+        idempotency_key=idempotency_key[:64],
+    )
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:
+        raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
+    if survey.anonymous:
+        audit.record("surveys.answer_anonymous", survey, actor=actor, channel=channel)
+    else:
+        audit.record(
+            "surveys.submit_response",
+            response,
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            channel=channel,
+            changes={"survey": survey.pk, "household": household.token, "version": version.number},
+        )
+    return response
+
+
+REVIEW_MOVES = {
+    Response.Review.RECEIVED: {Response.Review.APPROVED, Response.Review.HAS_ISSUES, Response.Review.REJECTED},
+    Response.Review.HAS_ISSUES: {Response.Review.APPROVED, Response.Review.REJECTED},
+}
+
+
+@transaction.atomic
+def review_response(response: Response, *, actor: User | None, decision: str, comment: str = "") -> Response:
+    """Approve, flag or reject a staff-entered response; a rejection needs a comment and frees the household."""
+    require(actor, "surveys.review_response", response)
+    response = Response.objects.select_for_update(of=("self",)).select_related("survey").get(pk=response.pk)
+    if decision not in REVIEW_MOVES.get(response.review, set()):
+        raise SurveyError("当前状态不能这样审核", "this review step is not possible now", "decision")
+    if decision in (Response.Review.REJECTED, Response.Review.HAS_ISSUES) and not comment.strip():
+        raise SurveyError("退回或标记问题须写明原因", "say why when rejecting or flagging", "comment")
+    before = response.review
+    response.review = decision
+    response.review_comment = comment.strip()
+    response.reviewed_by = actor if getattr(actor, "pk", None) else None
+    response.save(update_fields=["review", "review_comment", "reviewed_by"])
+    if decision == Response.Review.REJECTED and response.household_id:
+        SurveyHousehold.objects.filter(pk=response.household_id).update(taken=False)
+    audit.record(
+        "surveys.review_response",
+        response,
+        actor=actor,
+        changes={"review": [before, decision], "comment": response.review_comment},
+    )
+    return response

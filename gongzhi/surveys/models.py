@@ -1,0 +1,219 @@
+"""Surveys: a questionnaire over a set of households and a period, its versions, its frame and its responses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_TARGET = Decimal("0.92")
+DEFAULT_SATISFIED_FROM = 4
+
+
+class RateSettings(models.Model):
+    """A district's rules for the three rates: the target (default 92%) and the lowest "satisfied" rating.
+
+    A survey copies both when it is created, so its published figures stay reproducible after a change here.
+    """
+
+    node = models.OneToOneField("registry.AreaNode", on_delete=models.CASCADE, related_name="+")
+    target = models.DecimalField(
+        _("目标值"),
+        max_digits=5,
+        decimal_places=4,
+        default=DEFAULT_TARGET,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
+    )
+    satisfied_from = models.PositiveSmallIntegerField(
+        _("“满意”的最低评分"),
+        default=DEFAULT_SATISFIED_FROM,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+
+    def __str__(self) -> str:
+        return f"{self.node}: {self.target} / {self.satisfied_from}"
+
+
+class Survey(models.Model):
+    """问卷 — a questionnaire over a set of households (a registry UnitSet) and a period."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        OPEN = "open", _("进行中")
+        CLOSED = "closed", _("已结束")
+
+    title = models.CharField(_("标题"), max_length=200)
+    intro = models.TextField(_("说明"), blank=True)
+    unit_set = models.ForeignKey("registry.UnitSet", on_delete=models.PROTECT, related_name="+")
+    scope = models.ForeignKey("registry.AreaNode", on_delete=models.PROTECT, related_name="surveys")
+    path = models.CharField(max_length=255, db_index=True, editable=False)  # scope.path, for scope checks
+    opens_on = models.DateField(_("开始日期"))
+    closes_on = models.DateField(_("结束日期"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    anonymous = models.BooleanField(_("匿名问卷"), default=False)
+    # What the survey serves: "deliberation.matter:42", "renovation.project:7", "voting.vote:3" …; participation
+    # records of that project, from every part, count toward 参与率 (see participation.py).
+    project_ref = models.CharField(_("所属项目"), max_length=100, blank=True, db_index=True)
+    target = models.DecimalField(max_digits=5, decimal_places=4, default=DEFAULT_TARGET)
+    satisfied_from = models.PositiveSmallIntegerField(default=DEFAULT_SATISFIED_FROM)
+    quota_percent = models.PositiveSmallIntegerField(
+        _("每栋楼最低样本比例(%)"), null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    results_published = models.BooleanField(_("公开结果"), default=False)
+    published_keys = models.JSONField(default=list, blank=True)  # questions whose results are public (never text)
+    households = models.PositiveIntegerField(default=0)  # size of the frame, frozen when opened
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["path", "id"], name="survey_path_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="survey_period_order"),
+            models.CheckConstraint(
+                condition=Q(satisfied_from__gte=1, satisfied_from__lte=5), name="survey_satisfied_from_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def reference(self) -> str:
+        return f"WJ{self.pk:06d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class SurveyVersion(models.Model):
+    """One version of the questions. A change after the first response makes a new version; responses keep
+    the version they answered."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    questions = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["survey", "-number"]
+        constraints = [models.UniqueConstraint(fields=["survey", "number"], name="survey_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} v{self.number}"
+
+
+AGE_BANDS = [("80", _("80岁及以上")), ("60", _("60–79岁")), ("18", _("18–59岁")), ("0", _("未满18岁")), ("", _("不详"))]
+
+
+class SurveyHousehold(models.Model):
+    """The sampling frame: one row per household in scope, frozen when the survey opens.
+
+    `token` is the household's opaque id in this survey's data file. `taken` is set by a conditional update when
+    the household's response is accepted — for anonymous surveys it is the only trace that the household answered
+    (a flag, not a time, so it cannot be matched to a response by its time; the response keeps no link to it).
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="frame")
+    unit = models.ForeignKey("registry.Unit", on_delete=models.PROTECT, related_name="+")
+    token = models.CharField(max_length=16)
+    building = models.ForeignKey("registry.AreaNode", on_delete=models.PROTECT, related_name="+")
+    path = models.CharField(max_length=255)  # the unit's path, for area breakdowns
+    label = models.CharField(max_length=100)  # "1号楼1单元 101"
+    # Age band of the household head (else the oldest resident) when the survey opened, for quotas by age.
+    age_band = models.CharField(max_length=2, blank=True, choices=AGE_BANDS)
+    taken = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "unit"], name="survey_frame_unit_once"),
+            models.UniqueConstraint(fields=["survey", "token"], name="survey_frame_token_once"),
+        ]
+        indexes = [
+            models.Index(fields=["survey", "building"], name="survey_frame_building_idx"),
+            models.Index(fields=["survey", "path"], name="survey_frame_path_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Response(models.Model):
+    """One household's answers. The partial unique constraint is the one-response-per-household guarantee
+    (a rejected response frees the household to answer again)."""
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("网上（短信确认）")
+        DOOR = "door", _("入户")
+        HOTLINE = "hotline", _("热线代录")
+        PAPER = "paper", _("纸质问卷")
+
+    class Review(models.TextChoices):
+        NOT_NEEDED = "", _("无需审核")
+        RECEIVED = "received", _("待审核")
+        HAS_ISSUES = "has_issues", _("有问题")
+        APPROVED = "approved", _("已通过")
+        REJECTED = "rejected", _("已退回")
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
+    household = models.ForeignKey(
+        SurveyHousehold, null=True, blank=True, on_delete=models.PROTECT, related_name="responses"
+    )  # None for anonymous surveys
+    answers = models.JSONField(default=dict)
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    review = models.CharField(_("审核"), max_length=12, choices=Review.choices, blank=True, default="")
+    review_comment = models.TextField(_("审核意见"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The figures read these two columns, copied from the answers by the action (so rates need no JSON parsing).
+    aware = models.BooleanField(null=True)
+    satisfaction = models.PositiveSmallIntegerField(null=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        "registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    scan = models.ForeignKey("core.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(household__isnull=False) & ~Q(review="rejected"),
+                name="survey_one_response_per_household",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="survey_response_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["survey", "submitted_at"], name="survey_response_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id}#{self.pk}"
+
+    @property
+    def reference(self) -> str:
+        return f"HF{self.pk:07d}"
+
+    @property
+    def gate_path(self) -> str:
+        return self.survey.path
+
+    @property
+    def counts(self) -> bool:
+        """Whether the response counts in the figures (everything but a rejected one)."""
+        return self.review != self.Review.REJECTED
