@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from gongzhi.servicedesk import views
 
 app_name = "servicedesk"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("rate/<str:key>/", views.rate, name="rate"),
+]
