@@ -55,3 +55,12 @@ def submit(cats, resident, mini):
         return actions.submit_request(**args)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache; ids repeat across rolled-back tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
