@@ -33,6 +33,9 @@ SECTIONS = (
     Section("voting:list", _("投票表决"), _("业主表决、居民会议和改造意愿征询"), STAFF_ROLES),
     Section("voting:mine", _("我的投票"), _("参加本小区的业主投票，查验回执"), frozenset({"resident"})),
     Section("notices:list", _("公示"), _("表决名册、决议、结果和账目公示"), EVERYONE),
+    Section(
+        "servicedesk:start", _("诉求办理"), _("群众点单、社区派单、党员接单：反映问题、派单、回访和公开看板"), EVERYONE
+    ),
     Section("bulkywaste:start", _("大件垃圾上门回收"), _("预约、热线登记、调度排线、收运和统计"), EVERYONE),
     Section(
         "core:second-factor-users",

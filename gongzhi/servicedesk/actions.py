@@ -203,6 +203,7 @@ def submit_request(
     address_string: str = "",
     answers: dict | None = None,
     photos: list[tuple[bytes, str]] = (),
+    stashed_photos: list[int] = (),
     media_url: str = "",
     requester_name: str = "",
     requester_phone: str = "",
@@ -227,7 +228,7 @@ def submit_request(
     description = _clean_text(description, "description", "诉求内容", "description", 4000)
     answers = clean_answers(category, answers or {})
     lat, lon = _coords(latitude, longitude)
-    if len(photos) > MAX_PHOTOS:
+    if len(photos) + len(stashed_photos) > MAX_PHOTOS:
         raise DeskError(f"最多上传{MAX_PHOTOS}张照片", f"at most {MAX_PHOTOS} photos", "photos")
     name = _clean_text(requester_name, "requester_name", "诉求人姓名", "requester's name", 100, required=False)
     phone = ""
@@ -281,6 +282,15 @@ def submit_request(
             raise DeskError(f"照片：{e.zh}", f"photo: {e.en}", "photos") from None
         Photo.objects.create(request=req, upload=upload)
         stored.append(upload.pk)
+    if stashed_photos and getattr(actor, "pk", None):
+        # Only the actor's own photos, stashed on the photo page and not yet attached to anything.
+        mine = Upload.objects.filter(pk__in=list(stashed_photos), uploaded_by=actor, scope_path="").select_for_update(
+            of=("self",)
+        )
+        for upload in mine:
+            Photo.objects.create(request=req, upload=upload)
+            stored.append(upload.pk)
+        Upload.objects.filter(pk__in=stored, scope_path="").update(scope_path=req.path)
     _event(req, "accept", now, actor, f"{ServiceRequest.Channel(channel).label}受理")
     _audit(
         req,
@@ -301,6 +311,32 @@ def submit_request(
     )
     _sms(req, f"您的诉求已受理，工单号{req.reference}（{category.name}）。我们将尽快派单办理。")
     return req
+
+
+def stash_photo(data: bytes, name: str, *, actor) -> Upload:
+    """A photo from the resident's photo page, before the request exists (attached by `submit_request`)."""
+    with transaction.atomic():
+        require(actor, "servicedesk.report_request", None)
+        try:
+            upload = store_upload(data, name=name, kind=Upload.Kind.PHOTO, user=actor)
+        except UploadError as e:
+            raise DeskError(f"照片：{e.zh}", f"photo: {e.en}", "photo") from None
+        audit.record("servicedesk.stash_photo", upload, actor=actor, changes={"size": upload.size})
+        return upload
+
+
+@transaction.atomic
+def reveal_requester(req: ServiceRequest, *, actor, purpose: str = "callback") -> dict:
+    """The requester's name and phone in full, for whoever must call back (taker, operator, dispatcher); logged."""
+    require(actor, "servicedesk.view_requester", req)
+    audit.record(
+        "pii.view",
+        req,
+        actor=actor,
+        on_behalf_of=None,
+        changes={"fields": ["requester_name", "requester_phone"], "purpose": purpose},
+    )
+    return {"name": req.requester_name, "phone": req.requester_phone}
 
 
 def attach_photo(req: ServiceRequest, *, actor, data: bytes, name: str, stage: str = "report") -> Photo:

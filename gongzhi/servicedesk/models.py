@@ -101,6 +101,19 @@ class Question(models.Model):
         return self.label
 
 
+STATE_CHOICES = [
+    (State.ACCEPTED.value, _("受理")),
+    (State.DISPATCHED.value, _("已派单")),
+    (State.TAKEN.value, _("已接单")),
+    (State.IN_PROGRESS.value, _("办理中")),
+    (State.COMPLETED.value, _("已办结")),
+    (State.FOLLOWED_UP.value, _("已回访")),
+    (State.RATED.value, _("已评价")),
+    (State.ARCHIVED.value, _("已归档")),
+    (State.MERGED.value, _("已合并")),
+]
+
+
 class ServiceRequest(models.Model):
     """工单 — one resident request, from 受理 to 归档.
 
@@ -133,7 +146,7 @@ class ServiceRequest(models.Model):
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # Open311 tokens/{token}
     rating_key = models.CharField(max_length=32, default=secrets.token_urlsafe, unique=True, editable=False)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="requests")
-    status = models.CharField(_("状态"), max_length=12, choices=[(s.value, s.value) for s in State])
+    status = models.CharField(_("状态"), max_length=12, choices=STATE_CHOICES)
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
     description = models.TextField(_("诉求内容"), max_length=4000)
     answers = models.JSONField(default=dict, blank=True)
