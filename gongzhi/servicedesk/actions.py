@@ -204,6 +204,8 @@ def submit_request(
     answers: dict | None = None,
     photos: list[tuple[bytes, str]] = (),
     stashed_photos: list[int] = (),
+    uploads: list[Upload] = (),
+    source: str = "",
     media_url: str = "",
     requester_name: str = "",
     requester_phone: str = "",
@@ -270,6 +272,7 @@ def submit_request(
         requester_phone=phone,
         entered_by=actor if getattr(actor, "pk", None) else None,
         open311_client=open311_client,
+        source=source[:60],
         accepted_at=now,
     )
     req.reference = f"SD{_local(now):%Y%m%d}{req.pk:05d}"
@@ -280,6 +283,9 @@ def submit_request(
             upload = store_upload(data, name=filename, kind=Upload.Kind.PHOTO, user=actor, scope_path=req.path)
         except UploadError as e:
             raise DeskError(f"照片：{e.zh}", f"photo: {e.en}", "photos") from None
+        Photo.objects.create(request=req, upload=upload)
+        stored.append(upload.pk)
+    for upload in uploads:  # already stored by the part that hands the request over (bulky-waste photos)
         Photo.objects.create(request=req, upload=upload)
         stored.append(upload.pk)
     if stashed_photos and getattr(actor, "pk", None):

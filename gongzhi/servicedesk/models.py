@@ -171,6 +171,7 @@ class ServiceRequest(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    source = models.CharField(max_length=60, blank=True)  # handed over by another part: "bulkywaste:JB-…"
     open311_client = models.ForeignKey(
         "servicedesk.Open311Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
     )
