@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped
@@ -166,7 +167,7 @@ def dashboard(user, per: Period) -> dict:
     by_body = _group(qs, "taker_kind")
     kinds = dict(ServiceRequest.TakerKind.choices)
     for row in by_body:
-        row["label"] = kinds.get(row["taker_kind"], "未接单") if row["taker_kind"] else "未接单"
+        row["label"] = kinds.get(row["taker_kind"]) or _("未接单")
     by_compound = _group(qs, "compound_id")
     by_area = _roll_up_to_communities(by_compound)
     late = list(

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.core import pii
@@ -479,9 +480,10 @@ def reveal(request, pk: int):
 
 # --- queues ---------------------------------------------------------------------------------------------------
 QUEUE_FILTERS = [
-    ("accepted", "待派单"), ("objections", "派单异议"), ("late", "已超期"), ("dispatched", "已派单"),
-    ("taken", "已接单"), ("in_progress", "办理中"), ("completed", "已办结"), ("followed_up", "已回访"),
-    ("rated", "已评价"), ("archived", "已归档"),
+    ("accepted", _lazy("待派单")), ("objections", _lazy("派单异议")), ("late", _lazy("已超期")),
+    ("dispatched", _lazy("已派单")), ("taken", _lazy("已接单")), ("in_progress", _lazy("办理中")),
+    ("completed", _lazy("已办结")), ("followed_up", _lazy("已回访")), ("rated", _lazy("已评价")),
+    ("archived", _lazy("已归档")),
 ]  # fmt: skip
 
 
@@ -491,7 +493,7 @@ def queue(request):
     if status not in dict(QUEUE_FILTERS):
         status = "accepted"
     rows, next_after = selectors.dispatch_queue(request.user, status, _after(request))
-    filters = [(code, _(label)) for code, label in QUEUE_FILTERS]
+    filters = QUEUE_FILTERS
     ctx = {"rows": rows, "next_after": next_after, "status": status, "filters": filters, "now": timezone.now()}
     return render(request, "servicedesk/queue.html", ctx)
 
@@ -505,7 +507,7 @@ def near(request):
 
 
 # --- follow-up calls ------------------------------------------------------------------------------------------
-CALL_SCRIPT = _(
+CALL_SCRIPT = _lazy(
     "您好，这里是%(hotline)s。您%(date)s反映的“%(category)s”问题（工单号%(ref)s）已办结，办理结果是：%(resolution)s。"
     "请问问题解决了吗？您对办理是满意、基本满意还是不满意？谢谢您的支持。"
 )
@@ -537,7 +539,7 @@ def call(request, pk: int):
         else:
             messages.success(request, _("回访已记录"))
             return redirect("servicedesk:calls")
-    script = CALL_SCRIPT % {
+    script = str(CALL_SCRIPT) % {
         "hotline": f"共治服务热线{settings.GONGZHI_HOTLINE}",
         "date": timezone.localtime(req.accepted_at).strftime("%m月%d日"),
         "category": req.category.name,
