@@ -473,3 +473,17 @@ def test_escalation_skips_closed_orders(flow):
     req = flow.completed()
     ServiceRequest.objects.filter(pk=req.pk).update(due_at=at(2020, 1, 1))
     assert actions.escalate_due() == 0
+
+
+def test_escalate_command(submit, worker, cats):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    req = submit(category=cats["emergency"], answers={}, now=at(2025, 11, 3, 8))
+    actions.dispatch_request(req, actor=worker, now=at(2025, 11, 3, 8))
+    out = StringIO()
+    call_command("servicedesk_escalate", stdout=out)
+    assert "3" in out.getvalue()
+    req.refresh_from_db()
+    assert req.escalation_level == 3
