@@ -144,7 +144,7 @@ class ServiceRequest(models.Model):
 
     reference = models.CharField(max_length=20, unique=True)
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # Open311 tokens/{token}
-    rating_key = models.CharField(max_length=32, default=secrets.token_urlsafe, unique=True, editable=False)
+    rating_key = models.CharField(max_length=64, default=secrets.token_urlsafe, unique=True, editable=False)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="requests")
     status = models.CharField(_("状态"), max_length=12, choices=STATE_CHOICES)
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
