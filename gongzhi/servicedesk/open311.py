@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
@@ -111,10 +112,11 @@ def scrub(text: str) -> str:
     return _EMAIL_RE.sub("[email]", _PHONE_RE.sub("[phone]", text or ""))
 
 
-def _round(value) -> Decimal | None:
+def _round(value) -> float | None:
+    """Rounded to ~100 m, and a number in JSON as the spec's examples show it."""
     if value is None:
         return None
-    return Decimal(value).quantize(PUBLIC_DECIMALS, rounding=ROUND_HALF_UP)
+    return float(Decimal(value).quantize(PUBLIC_DECIMALS, rounding=ROUND_HALF_UP))
 
 
 # --- checks shared by every endpoint --------------------------------------------------------------------------
@@ -326,7 +328,7 @@ def request_detail(request, fmt, request_id: str):
 def token_view(request, fmt, token: str):
     try:
         req = ServiceRequest.objects.filter(token=token).only("reference", "token").first()
-    except Exception:  # not a UUID: as unknown as any other token
+    except (ValueError, ValidationError):  # not a UUID: as unknown as any other token
         req = None
     if req is None:
         raise Refusal(404, f"token not found: {token}")

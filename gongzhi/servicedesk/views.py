@@ -380,6 +380,19 @@ MOVES = [
 ]  # fmt: skip
 
 
+def _dispatch_orgs(req: ServiceRequest):
+    """The organisations an order may be dispatched to: those on its place's path up to the district (bodies,
+    the community party committee and its 驻区单位) and those inside its compound."""
+    return (
+        Organization.objects.filter(
+            Q(node_id__in=req.node.ids_on_path) | Q(path__startswith=(req.compound or req.node).path),
+            dissolved__isnull=True,
+        )
+        .select_related("kind")
+        .order_by("path", "name")
+    )
+
+
 @permission_required(None)
 def order(request, pk: int):
     req = _order(request, pk)
@@ -387,16 +400,7 @@ def order(request, pk: int):
     if can["contact"] and req.contacted_at:
         can["contact"] = False
     shows_requester = allows(request.user, "servicedesk.view_requester", req)
-    orgs = []
-    if can["dispatch"]:
-        ids = req.node.ids_on_path
-        orgs = list(
-            Organization.objects.filter(
-                Q(node_id__in=ids) | Q(path__startswith=(req.compound or req.node).path), dissolved__isnull=True
-            )
-            .select_related("kind")
-            .order_by("path", "name")[:100]
-        )
+    orgs = list(_dispatch_orgs(req)[:100]) if can["dispatch"] else []
     ctx = {
         "req": req,
         "can": can,
@@ -422,7 +426,11 @@ def order_move(request, pk: int, move: str):
     user = request.user
     try:
         if move == "dispatch":
-            org = Organization.objects.filter(pk=post.get("org") or 0).select_related("kind").first()
+            org = None
+            if post.get("org"):
+                org = _dispatch_orgs(req).filter(pk=selectors.parse_after(post["org"]) or 0).first()
+                if org is None:
+                    raise DeskError("请从列表中选择派单对象", "choose whom to dispatch to from the list", "org")
             actions.dispatch_request(req, actor=user, to_org=org, note=post.get("note", ""))
         elif move == "take":
             actions.take_request(req, actor=user)

@@ -237,3 +237,24 @@ def test_english_board(client, cats, mini, lang):
         reverse("servicedesk:board", args=[mini.community.pk]), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "Response rate" in page
+
+
+def test_dispatch_only_to_an_organisation_of_the_place(client, submit, worker, mini):
+    from gongzhi.organizations.models import Organization, OrgKind
+
+    kind = OrgKind.objects.get(code="resident_unit")
+    near = Organization.objects.create(kind=kind, name="郑州油漆厂", node=mini.community)
+    far = Organization.objects.create(kind=kind, name="远处单位", node=mini.other_courtyard)
+    req = submit()
+    login(client, worker)
+    page = client.get(reverse("servicedesk:order", args=[req.pk])).content.decode()
+    assert "郑州油漆厂" in page and "远处单位" not in page
+    r = client.post(reverse("servicedesk:order_move", args=[req.pk, "dispatch"]), {"org": far.pk}, follow=True)
+    assert "请从列表中选择派单对象" in r.content.decode()
+    client.post(reverse("servicedesk:order_move", args=[req.pk, "dispatch"]), {"org": near.pk})
+    req.refresh_from_db()
+    assert req.status == "dispatched" and req.assignee_org == near
+
+
+def test_unknown_token_is_404(client, cats):
+    assert client.get("/open311/v2/tokens/not-a-uuid.json").status_code == 404
