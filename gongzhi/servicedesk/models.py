@@ -254,6 +254,14 @@ class Photo(models.Model):
     stage = models.CharField(max_length=10, default="report")  # report / done
 
 
+EVENT_LABELS = {
+    "accept": _("受理"), "dispatch": _("派单"), "object": _("派单异议"), "uphold_objection": _("异议成立，重新派单"),
+    "reject_objection": _("异议不成立"), "take": _("接单"), "contact": _("联系诉求人"), "start": _("开始办理"),
+    "extend": _("延期"), "complete": _("办结"), "follow_up": _("回访"), "rate": _("评价"), "return": _("退回重办"),
+    "archive": _("归档"), "escalate": _("催办/督办"), "merge": _("合并重复件"),
+}  # fmt: skip
+
+
 class Event(models.Model):
     """One line of an order's timeline (public unless `internal`): the Open311 `notes` and the board read it."""
 
@@ -267,6 +275,10 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    @property
+    def label(self) -> str:
+        return str(EVENT_LABELS.get(self.kind, self.kind))
 
 
 class Objection(models.Model):
