@@ -59,10 +59,16 @@ def dispatch_queue(user, status: str = "accepted", after: int | None = None):
 
 
 def near_me(user, after: int | None = None):
-    """Orders a taker may take in their scope: dispatched, open to takers or addressed to them."""
+    """Orders a taker may take in their scope: dispatched, open to takers, addressed to them or to an organisation
+    they belong to (a 驻区单位's member, a volunteer team's volunteer)."""
     qs = in_scope(user, "servicedesk.take").filter(status=machine.State.DISPATCHED, objection_pending=False)
-    qs = qs.filter(Q(assignee__isnull=True, assignee_org__isnull=True) | Q(assignee=user))
-    return page(qs, after)
+    mine = Q(assignee__isnull=True, assignee_org__isnull=True) | Q(assignee=user)
+    if getattr(user, "person_id", None):
+        from gongzhi.organizations.models import Membership
+
+        orgs = Membership.objects.filter(person_id=user.person_id, until__isnull=True).values("organization_id")
+        mine |= Q(assignee__isnull=True, assignee_org__in=orgs)
+    return page(qs.filter(mine), after)
 
 
 def my_orders(user, after: int | None = None):

@@ -258,3 +258,29 @@ def test_dispatch_only_to_an_organisation_of_the_place(client, submit, worker, m
 
 def test_unknown_token_is_404(client, cats):
     assert client.get("/open311/v2/tokens/not-a-uuid.json").status_code == 404
+
+
+def test_a_member_of_the_organisation_sees_its_orders_near_them(client, submit, worker, liaison, mini):
+    from gongzhi.organizations.models import Membership, Organization, OrgKind
+    from gongzhi.registry.models import Person
+
+    org = Organization.objects.create(
+        kind=OrgKind.objects.get(code="resident_unit"), name="郑州油漆厂", node=mini.community
+    )
+    req = submit()
+    actions.dispatch_request(req, actor=worker, to_org=org)
+    login(client, liaison)
+    assert req.reference not in client.get(reverse("servicedesk:near")).content.decode()
+    liaison.person = Person.objects.get(name="王小明")
+    liaison.save()
+    Membership.objects.create(organization=org, person=liaison.person)
+    assert req.reference in client.get(reverse("servicedesk:near")).content.decode()
+
+
+def test_my_requests_budget(client, submit, resident, django_assert_max_num_queries):
+    for _ in range(8):
+        submit()
+    login(client, resident)
+    with django_assert_max_num_queries(7):
+        r = client.get(reverse("servicedesk:mine"))
+    assert len(set(re.findall(r"/service/orders/\d+/", r.content.decode()))) == 8
