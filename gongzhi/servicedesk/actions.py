@@ -604,11 +604,13 @@ def record_follow_up(
     call.done_at, call.operator, call.outcome, call.note = now, actor, outcome, note
     call.save()
     person = req.requester_person
+    # Rated already (by the SMS link): the call still records whether it is solved; the state stays.
+    step = "follow_up_rated" if req.status == State.RATED else "follow_up"
     if outcome == FollowUpCall.Outcome.REACHED:
-        _move(req, "follow_up", now, followed_up_at=now, solved=solved)
+        _move(req, step, now, followed_up_at=now, solved=solved)
         _event(req, "follow_up", now, actor, "已解决" if solved else "未解决")
         _audit(req, "follow_up", actor, {"solved": solved, "call": call.pk, "note": note}, on_behalf_of=person)
-        if satisfaction:
+        if satisfaction and step == "follow_up":
             _rate(req, actor, satisfaction, "", now, on_behalf_of=person)
     else:
         tries = req.calls.count()
@@ -616,7 +618,7 @@ def record_follow_up(
             due = _calendar(now).add_workdays(_local(now).date(), 1)
             FollowUpCall.objects.create(request=req, due_on=due, path=req.path)
         else:
-            _move(req, "follow_up", now, followed_up_at=now, solved=None)
+            _move(req, step, now, followed_up_at=now, solved=None)
             _event(req, "follow_up", now, actor, "多次回访未接通")
         _audit(req, "follow_up_attempt", actor, {"outcome": outcome, "call": call.pk, "tries": tries})
     return call

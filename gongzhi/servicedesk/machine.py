@@ -53,6 +53,8 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("extend", HANDLING, None, "延期"),
         Transition("complete", frozenset({S.IN_PROGRESS}), S.COMPLETED, "办结"),
         Transition("follow_up", frozenset({S.COMPLETED}), S.FOLLOWED_UP, "回访"),
+        # Rated by the SMS link before the call: the call still records whether it is solved.
+        Transition("follow_up_rated", frozenset({S.RATED}), None, "回访"),
         Transition("rate", frozenset({S.COMPLETED, S.FOLLOWED_UP}), S.RATED, "评价"),
         Transition("return", frozenset({S.FOLLOWED_UP, S.RATED}), S.IN_PROGRESS, "退回重办"),
         Transition("archive", frozenset({S.FOLLOWED_UP, S.RATED}), S.ARCHIVED, "归档"),

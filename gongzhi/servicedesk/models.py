@@ -257,7 +257,7 @@ class Photo(models.Model):
 EVENT_LABELS = {
     "accept": _("受理"), "dispatch": _("派单"), "object": _("派单异议"), "uphold_objection": _("异议成立，重新派单"),
     "reject_objection": _("异议不成立"), "take": _("接单"), "contact": _("联系诉求人"), "start": _("开始办理"),
-    "extend": _("延期"), "complete": _("办结"), "follow_up": _("回访"), "rate": _("评价"), "return": _("退回重办"),
+    "extend": _("延期"), "complete": _("办结"), "follow_up": _("回访"), "follow_up_rated": _("回访"), "rate": _("评价"), "return": _("退回重办"),
     "archive": _("归档"), "escalate": _("催办/督办"), "merge": _("合并重复件"),
 }  # fmt: skip
 

@@ -90,7 +90,7 @@ rules.add_perm("servicedesk.start_request", handler & STATE["start"])
 rules.add_perm("servicedesk.extend_request", handler & STATE["extend"])
 rules.add_perm("servicedesk.complete_request", handler & STATE["complete"])
 # The one who handled an order does not call to ask whether it was handled well.
-rules.add_perm("servicedesk.follow_up_request", intake & ~is_taker & STATE["follow_up"])
+rules.add_perm("servicedesk.follow_up_request", intake & ~is_taker & (STATE["follow_up"] | STATE["follow_up_rated"]))
 rules.add_perm("servicedesk.rate_request", (is_requester | (intake & ~is_taker)) & STATE["rate"])
 rules.add_perm("servicedesk.return_request", dispatcher & STATE["return"])
 rules.add_perm("servicedesk.archive_request", dispatcher & STATE["archive"])

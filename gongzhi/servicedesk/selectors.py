@@ -88,7 +88,11 @@ def calls_due(user, after: int | None = None, today=None):
         user,
         roles_with("servicedesk.intake"),
         field="path",
-    ).filter(done_at__isnull=True, due_on__lte=today)
+    ).filter(
+        done_at__isnull=True,
+        due_on__lte=today,
+        request__status__in=[machine.State.COMPLETED, machine.State.RATED],  # archived or returned: not called
+    )
     if after:
         qs = qs.filter(id__gt=after)
     rows = list(qs.order_by("id")[: PAGE + 1])

@@ -487,3 +487,13 @@ def test_escalate_command(submit, worker, cats):
     assert "3" in out.getvalue()
     req.refresh_from_db()
     assert req.escalation_level == 3
+
+
+def test_rated_by_link_before_the_call_the_call_still_records_solved(flow, operator):
+    req = flow.completed()
+    actions.rate_by_key(req.rating_key, satisfaction="satisfied")
+    call = FollowUpCall.objects.get(request=req, done_at__isnull=True)
+    actions.record_follow_up(call, actor=operator, outcome="reached", solved=True, satisfaction="basic")
+    req.refresh_from_db()
+    assert req.status == "rated" and req.solved is True and req.satisfaction == "satisfied"
+    assert list(req.events.values_list("kind", flat=True))[-2:] == ["rate", "follow_up"]

@@ -29,6 +29,7 @@ ALLOWED = {
     ("extend", S.IN_PROGRESS): S.IN_PROGRESS,
     ("complete", S.IN_PROGRESS): S.COMPLETED,
     ("follow_up", S.COMPLETED): S.FOLLOWED_UP,
+    ("follow_up_rated", S.RATED): S.RATED,
     ("rate", S.COMPLETED): S.RATED,
     ("rate", S.FOLLOWED_UP): S.RATED,
     ("return", S.FOLLOWED_UP): S.IN_PROGRESS,
