@@ -27,7 +27,7 @@ from gongzhi.core.gate import allows, check, permission_required
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped
 from gongzhi.organizations.models import Organization
-from gongzhi.registry.models import AreaNode
+from gongzhi.registry.models import AreaNode, Person
 from gongzhi.servicedesk import actions, machine, selectors
 from gongzhi.servicedesk.actions import DeskError
 from gongzhi.servicedesk.forms import (
@@ -324,22 +324,40 @@ def mine(request):
 @require_http_methods(["GET", "POST"])
 @permission_required("servicedesk.intake_request")
 def hotline(request):
-    """热线受理 — one dense screen: the caller's number and name, what, which compound (found by name), details."""
+    """热线受理 — one dense screen: the caller's number (looked up in the registry: the caller and their home
+    compound, masked), what, which compound (found by name), details. Entered on the caller's behalf."""
     query = (request.GET.get("cq") or "").strip()[:50]
-    in_scope = scoped(AreaNode.objects.filter(level__is_compound=True), request.user, roles_with("servicedesk.intake"))
-    if query:
-        in_scope = in_scope.filter(Q(name__contains=query) | Q(address__contains=query))
-    compounds = list(in_scope.order_by("path")[:PICKER_LIMIT])
+    intake_roles = roles_with("servicedesk.intake")
+    in_scope = scoped(AreaNode.objects.filter(level__is_compound=True), request.user, intake_roles)
+    listed = in_scope.filter(Q(name__contains=query) | Q(address__contains=query)) if query else in_scope
+    compounds = list(listed.order_by("path")[:PICKER_LIMIT])
     categories = list(Category.objects.filter(active=True).prefetch_related("questions"))
-    form = HotlineForm(_data(request), categories=categories, compounds=compounds)
-    if request.method == "POST" and form.is_valid():
+    post = _data(request)
+    callers = _callers(request, post, intake_roles)
+    homes = {p.pk: _home_compound_of(p) for p in callers}
+    for home in homes.values():
+        if home is not None and home not in compounds:
+            compounds.insert(0, home)
+    caller = next((p for p in callers if post is not None and str(p.pk) == post.get("caller")), None)
+    if post is not None and "lookup" in post:
+        initial = {
+            k: post.get(k, "") for k in ("requester_phone", "requester_name", "channel", "category", "description")
+        }
+        if len(callers) == 1 and homes[callers[0].pk] is not None:
+            initial["node"] = str(homes[callers[0].pk].pk)
+        form = HotlineForm(None, initial=initial, categories=categories, compounds=compounds)
+        ctx = {"form": form, "categories": categories, "query": query, "callers": _shown(callers, homes),
+               "looked_up": True}  # fmt: skip
+        return render(request, "servicedesk/hotline.html", ctx)
+    form = HotlineForm(post, categories=categories, compounds=compounds)
+    if post is not None and form.is_valid():
         cd = form.cleaned_data
-        node = AreaNode.objects.filter(pk=cd["node"]).first()
+        node = in_scope.filter(pk=cd["node"]).first()
         category = next(c for c in categories if str(c.pk) == cd["category"])
-        answers = {q.code: request.POST.get(f"attribute[{q.code}]", "") for q in category.questions.all()}
+        answers = {q.code: post.get(f"attribute[{q.code}]", "") for q in category.questions.all()}
         for q in category.questions.all():
             if q.datatype == "multivaluelist":
-                answers[q.code] = request.POST.getlist(f"attribute[{q.code}]")
+                answers[q.code] = post.getlist(f"attribute[{q.code}]")
         try:
             req = actions.submit_request(
                 actor=request.user,
@@ -350,14 +368,37 @@ def hotline(request):
                 answers=answers,
                 requester_name=cd["requester_name"],
                 requester_phone=cd["requester_phone"],
+                on_behalf_of=caller,
             )
         except DeskError as e:
             _error(form, e)
         else:
             messages.success(request, _("已受理，工单号 %(ref)s") % {"ref": req.reference})
             return redirect("servicedesk:hotline")
-    ctx = {"form": form, "categories": categories, "query": query}
+    ctx = {"form": form, "categories": categories, "query": query, "callers": _shown(callers, homes)}
     return render(request, "servicedesk/hotline.html", ctx, status=400 if form.errors else 200)
+
+
+def _shown(callers, homes) -> list[tuple[int, str, str]]:
+    """(id, masked name, home compound) — the operator confirms the caller without the full name on screen."""
+    return [(p.pk, pii.mask_name(p.name), homes[p.pk].name if homes.get(p.pk) else "") for p in callers]
+
+
+def _callers(request, post, roles) -> list[Person]:
+    """Registered people of the operator's scope with the caller's number (at most five)."""
+    if post is None:
+        return []
+    try:
+        phone = pii.normalize_phone(post.get("requester_phone", ""))
+    except pii.PiiError:
+        return []
+    people = Person.objects.filter(phone=phone, erased_at__isnull=True).exclude(home_path="")
+    return list(scoped(people, request.user, roles, field="home_path").order_by("id")[:5])
+
+
+def _home_compound_of(person: Person) -> AreaNode | None:
+    ids = [int(p) for p in person.home_path.strip("/").split("/") if p]
+    return AreaNode.objects.filter(pk__in=ids, level__is_compound=True).first()
 
 
 # --- the order's page and its moves ---------------------------------------------------------------------------

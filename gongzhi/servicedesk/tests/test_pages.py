@@ -284,3 +284,23 @@ def test_my_requests_budget(client, submit, resident, django_assert_max_num_quer
     with django_assert_max_num_queries(7):
         r = client.get(reverse("servicedesk:mine"))
     assert len(set(re.findall(r"/service/orders/\d+/", r.content.decode()))) == 8
+
+
+def test_hotline_looks_up_the_caller_and_enters_on_their_behalf(client, cats, operator, mini):
+    from gongzhi.registry.models import Person
+
+    login(client, operator)
+    r = client.post(reverse("servicedesk:hotline"), {"requester_phone": "13812345678", "lookup": "1"})
+    page = r.content.decode()
+    assert r.status_code == 200 and "张** · 油漆厂家属院" in page and "张建国" not in page
+    person = Person.objects.get(name="张建国")
+    r = client.post(
+        reverse("servicedesk:hotline"),
+        {"requester_phone": "13812345678", "caller": person.pk, "channel": "hotline", "category": cats["emergency"].pk,
+         "node": mini.courtyard.pk, "description": "楼道有燃气味"},
+    )  # fmt: skip
+    assert r.status_code == 302
+    req = ServiceRequest.objects.get()
+    assert req.requester_person == person and req.requester_name == "张建国"
+    entry = AuditEntry.objects.get(action="servicedesk.submit", target_id=str(req.pk))
+    assert entry.on_behalf_of_id == person.pk and entry.actor == operator
