@@ -13,6 +13,7 @@ urlpatterns = [
     path("renovation/", include("gongzhi.renovation.urls")),
     path("surveys/", include("gongzhi.surveys.urls")),
     path("service/", include("gongzhi.servicedesk.urls")),
+    path("open311/v2/", include("gongzhi.servicedesk.open311_urls")),
     path("api/", include("gongzhi.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -61,6 +62,10 @@ MAX_PHOTOS = 5
 DEFAULT_VOLUME_M3 = Decimal("0.3")  # a described item without a volume: a conservative estimate for capacity
 DEFAULT_WEIGHT_KG = Decimal("20")
 ETA_CHANGE_NOTICE = timedelta(minutes=30)
+
+
+# Sent inside report_dumping's transaction with report= and node=; the service desk turns it into a request.
+dumping_reported = Signal()
 
 
 class BookingError(ValueError):
@@ -1358,6 +1363,8 @@ def report_dumping(
             "phone": audit.PERSONAL if phone else "",
         },
     )
+    # The service desk (if installed) files it as a request of its category, in this same transaction.
+    dumping_reported.send(sender=DumpingReport, report=report, node=node or area.node)
     return report
 
 

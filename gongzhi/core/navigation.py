@@ -35,6 +35,9 @@ SECTIONS = (
     Section("surveys:list", _("问卷调查"), _("问卷、入户代录，知晓率、参与率、满意率及其口径"), EVERYONE),
     Section("notices:list", _("公示"), _("表决名册、决议、结果和账目公示"), EVERYONE),
     Section("renovation:start", _("老旧小区改造"), _("改造菜单与点单、施工进度、质量监督和竣工验收"), EVERYONE),
+    Section(
+        "servicedesk:start", _("诉求办理"), _("群众点单、社区派单、党员接单：反映问题、派单、回访和公开看板"), EVERYONE
+    ),
     Section("bulkywaste:start", _("大件垃圾上门回收"), _("预约、热线登记、调度排线、收运和统计"), EVERYONE),
     Section(
         "core:second-factor-users",
