@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from gongzhi.core.roles import STAFF_ROLES
 from gongzhi.core.rules import scope_q
@@ -18,6 +19,13 @@ def public_notices(*, node=None, after: int = 0, size: int = PAGE) -> list[Notic
     if after:
         qs = qs.filter(pk__lt=after)
     return list(qs.order_by("-pk")[:size])
+
+
+def notices_in_force(*, size: int = PAGE) -> list[Notice]:
+    """Published notices whose period includes today (公示中), the newest first."""
+    today = timezone.localdate()
+    qs = Notice.objects.filter(status=Notice.Status.PUBLISHED, period_start__lte=today, period_end__gte=today)
+    return list(qs.select_related("node").order_by("-pk")[:size])
 
 
 def staff_notices(user, *, after: int = 0, size: int = PAGE) -> list[Notice]:

@@ -32,6 +32,11 @@ from gongzhi.voting.tally import (
 )
 
 
+def public_votes(*, size: int = 5) -> list[Vote]:
+    """Votes whose roll has been published (and so whose progress and result anyone may read), newest first."""
+    return list(Vote.objects.exclude(status=Vote.Status.DRAFT).select_related("scope").order_by("-id")[:size])
+
+
 def votes_for_matter(matter_ref: str):
     return Vote.objects.filter(matter_ref=matter_ref).order_by("-id")
 
