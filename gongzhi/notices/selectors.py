@@ -22,9 +22,10 @@ def public_notices(*, node=None, after: int = 0, size: int = PAGE) -> list[Notic
 
 
 def notices_in_force(*, size: int = PAGE) -> list[Notice]:
-    """Published notices whose period includes today (公示中), the newest first."""
+    """Published notices on the board today: posted, and their period not over (公示中, or 未开始 on the day of
+    posting — the period starts the next day), the newest first."""
     today = timezone.localdate()
-    qs = Notice.objects.filter(status=Notice.Status.PUBLISHED, period_start__lte=today, period_end__gte=today)
+    qs = Notice.objects.filter(status=Notice.Status.PUBLISHED, posted_on__lte=today, period_end__gte=today)
     return list(qs.select_related("node").order_by("-pk")[:size])
 
 
