@@ -111,6 +111,8 @@ def coverage(request):
             "only_incomplete": only_incomplete,
             "after": after,
             "children": [c for c in communities if c.path.startswith(node.path) and c.pk != node.pk],
+            # A community row links only where the reader may open it (a liaison's compound is inside one).
+            "linkable": {c.pk for c in communities if request.user.has_perm("organizations.view_coverage", c)},
         },
     )
 

@@ -47,8 +47,29 @@ def one_language_filter(text) -> str:
 @register.filter
 def in_language(obj, name: str = "label") -> str:
     """`obj.<name>_en` on English pages, else `obj.<name>_zh`: data kept in both languages (Art. 278 matters,
-    vote rules, condition labels), chosen at display time. {{ matter|in_language:"label" }}"""
+    vote rules, condition labels), chosen at display time. {{ matter|in_language:"label" }}; with "" the
+    attributes `en` / `zh` themselves ({{ problem|in_language:"" }})."""
     english = (get_language() or "").startswith("en")
+    key = ("en" if english else "zh") if not name else (f"{name}_en" if english else f"{name}_zh")
     if isinstance(obj, dict):
-        return obj.get(f"{name}_en" if english else f"{name}_zh", "")
-    return getattr(obj, f"{name}_en" if english else f"{name}_zh", "")
+        return obj.get(key, "")
+    return getattr(obj, key, "")
+
+
+@register.filter
+def anchor(field) -> str:
+    """The id an error summary links to: the field's input, or its first option for a group of radios or
+    checkboxes (which have no single input to label; GOV.UK links to the first)."""
+    if field.id_for_label:
+        return field.id_for_label
+    return f"{field.auto_id}_0" if field.auto_id else ""
+
+
+@register.filter
+def is_group(field) -> bool:
+    """Radios or checkboxes: a group asked with a fieldset and legend, not one input with a label."""
+    return (
+        getattr(field.field.widget, "allow_multiple_selected", False)
+        or getattr(field.field.widget, "input_type", "") in ("radio", "checkbox")
+        and not field.id_for_label
+    )
