@@ -59,6 +59,7 @@ KNOWN: list[tuple[str, str]] = [
     (r"^/bulky/report/", "axe"),  # aria-hidden-focus: the honeypot .hp is focusable inside aria-hidden
     (r"^/bulky/figures/", "text<16px"),  # chart labels 14px in a 640px viewBox drawn at phone width; raw sums
     (r"^/bulky/figures/", "overflow"),  # the chart is fixed at 640px
+    (r"^/bulky/dispatch/", "overflow"),  # English: the day's facts and filters are wider than a phone (503px)
     (r"^/bulky/(compound|dispatch/urgent)/", "axe"),  # "其他物品" rows: unlabeled inputs and unnamed selects
 ]
 
@@ -375,23 +376,23 @@ def known(problem) -> bool:
     return any(re.search(p, path) and c == check for p, c in KNOWN)
 
 
-@pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_every_page_of_every_reader_passes_on_a_phone(browser, live_server, language, settings):
-    settings.GONGZHI_SMS_BACKEND = "gongzhi.core.sms.LocmemBackend"
+def test_every_page_of_every_reader_passes_on_a_phone(browser, live_server):
+    """One test for both languages: the demo is loaded once (its flush and restore are the slow part)."""
     call_command("load_demo", stdout=io.StringIO())
-    crawl = Crawl(base=live_server.url, language=language)
-    for reader in READERS:
-        crawl_as(crawl, browser, reader)
-    found = [p for p in crawl.problems if not known(p)]
-    handed_over = [p for p in crawl.problems if known(p)]
-    unused = [k for k in KNOWN if not any(re.search(k[0], p[1]) and k[1] == p[2] for p in crawl.problems)]
-    report = "\n".join(f"[{reader}] {path} — {check}: {detail}" for reader, path, check, detail in found)
+    crawls = [Crawl(base=live_server.url, language=language) for language in ("zh-hans", "en")]
+    for crawl in crawls:
+        print(f"\n{crawl.language}:", flush=True)
+        for reader in READERS:
+            crawl_as(crawl, browser, reader)
+        print(f"crawled {crawl.pages} pages, rendered {crawl.rendered}, {sum(crawl.audited.values())} audits")
+    problems = [(c.language, *p) for c in crawls for p in c.problems]
+    found = [p for p in problems if not known(p[1:])]
+    handed_over = [p for p in problems if known(p[1:])]
+    unused = [k for k in KNOWN if not any(re.search(k[0], p[2]) and k[1] == p[3] for p in problems)]
     if handed_over:
-        print(f"\n{len(handed_over)} known problems (KNOWN):")
-        print("\n".join(f"[{r}] {p} — {c}: {d}" for r, p, c, d in handed_over))
-    print(
-        f"\ncrawled {crawl.pages} pages, rendered {crawl.rendered}, {sum(crawl.audited.values())} audits ({language})"
-    )
-    assert crawl.pages > len(READERS), "the crawl reached almost nothing"
+        print(f"\n{len(handed_over)} known problems (KNOWN), not failing the test:")
+        print("\n".join(f"  {lang} [{r}] {p} — {c}: {d}" for lang, r, p, c, d in handed_over))
+    assert all(c.pages > len(READERS) for c in crawls), "the crawl reached almost nothing"
     assert not unused, f"KNOWN entries that match nothing any more (remove them): {unused}"
-    assert not found, f"{len(found)} problems on {language} pages:\n{report}"
+    report = "\n".join(f"{lang} [{r}] {p} — {c}: {d}" for lang, r, p, c, d in found)
+    assert not found, f"{len(found)} problems:\n{report}"
