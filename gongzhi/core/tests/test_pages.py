@@ -79,7 +79,10 @@ def test_a_notice_is_marked_from_its_period(persona, mini):
     withdrawn = notice(today)
     actions.withdraw_notice(withdrawn, actor=worker, reason="内容有误")
     withdrawn.refresh_from_db()
-    assert withdrawn.phase[:2] == ("withdrawn", "已撤回")
+    with translation.override("zh-hans"):
+        assert withdrawn.phase[:2] == ("withdrawn", "已撤回")
+    with translation.override("en"):
+        assert str(withdrawn.phase[1]) == "Withdrawn"
 
 
 @pytest.mark.django_db
