@@ -5,7 +5,7 @@
 #   - migrates the database (SQLite in var/ unless DATABASE_URL says otherwise) and loads the demo district
 #     once (load_demo is idempotent: a second run only prints the demo accounts again);
 #   - collects the static files (served by WhiteNoise: no debug mode, production-like);
-#   - starts the task worker in the background and serves http://127.0.0.1:8000 with gunicorn;
+#   - starts the task worker in the background and serves http://127.0.0.1:8000 with gunicorn (threaded workers);
 #     Ctrl-C stops the server, and the worker with it.
 #
 #   PORT=8001 bash scripts/demo.sh     serve on another port
@@ -94,4 +94,8 @@ trap stop_worker EXIT
 say "task worker started (pid $worker, log var/worker.log); votes open and close on time (var/scheduler.log)"
 say "serving http://127.0.0.1:$PORT/ — sign in at http://127.0.0.1:$PORT/accounts/login/ (Ctrl-C stops)"
 # In the foreground, so Ctrl-C reaches it; when it stops, the EXIT trap stops the worker.
-.venv/bin/gunicorn gongzhi.wsgi -b "127.0.0.1:$PORT" -w 2 --access-logfile - || true
+# Threaded workers: a browser's idle keep-alive connections hold a thread, not a whole worker, so they cannot
+# stall the demo (sync workers did: 7 WORKER TIMEOUTs, 26 s page loads). Timeouts bound a stuck request
+# (--timeout), an idle keep-alive connection (--keep-alive) and a restart (--graceful-timeout).
+.venv/bin/gunicorn gongzhi.wsgi -b "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 8 \
+  --timeout 30 --graceful-timeout 10 --keep-alive 5 --access-logfile - || true

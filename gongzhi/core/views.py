@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gongzhi.core import actions, sms
+from gongzhi.core import actions, gate, sms
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.forms import (
     EnrolmentCodeForm,
@@ -268,10 +269,41 @@ def _issue_or_reset(request):
     return render(request, "core/enrolment_code_issued.html", context)
 
 
-@login_required
 def home(request):
+    """Signed in: the reader's start page. Anonymous: the front door for residents and neighbours."""
+    if not request.user.is_authenticated:
+        return front_door(request)
     roles = [(ROLES[r].label, path) for r, path in assignments(request.user) if r in ROLES]
     return render(request, "core/home.html", {"roles": roles})
+
+
+FRONT_DOOR_ROWS = 5
+
+
+def front_door(request):
+    """What an anonymous visitor may use: the hotline, the public services of the installed apps, the notices in
+    force, vote results and the receipt check. Every link is one the gate lets this reader open."""
+    from django.apps import apps
+
+    user = request.user
+    services = []
+    if apps.is_installed("gongzhi.bulkywaste"):
+        services += [
+            ("bulkywaste:start", _("预约大件垃圾上门回收"), _("哪些物品算大件、怎样预约、什么时候来收")),
+            ("bulkywaste:report", _("举报乱丢大件垃圾"), _("看到楼道、路边堆放的大件垃圾，告诉我们地点")),
+        ]
+    notices, votes = [], []
+    if apps.is_installed("gongzhi.notices"):
+        from gongzhi.notices.selectors import notices_in_force
+
+        notices = [n for n in notices_in_force(size=FRONT_DOOR_ROWS) if gate.allows(user, "notices.view_notice", n)]
+    if apps.is_installed("gongzhi.voting"):
+        from gongzhi.voting.selectors import public_votes
+
+        votes = [v for v in public_votes(size=FRONT_DOOR_ROWS) if gate.allows(user, "voting.view_vote", v)]
+    context = {"services": [(reverse(name), title, text) for name, title, text in services], "notices": notices}
+    context["votes"] = votes
+    return render(request, "core/front.html", context)
 
 
 @login_required

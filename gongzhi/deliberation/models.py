@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 # Features a stage may open (adhocracy4-style feature flags; see rules.py for the predicates).
@@ -66,6 +67,11 @@ class StageDefinition(models.Model):
             models.UniqueConstraint(fields=["template", "order"], name="stage_order_unique"),
             models.UniqueConstraint(fields=["template", "code"], name="stage_code_unique"),
         ]
+
+    @property
+    def label(self) -> str:
+        """The stage's name in the page's language (the English name is stored with the stage)."""
+        return self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
 
     def __str__(self) -> str:
         return self.name
@@ -131,6 +137,25 @@ class Matter(models.Model):
 class StageEvent(models.Model):
     """One line of a matter's timeline: who did what, when, in which stage, with which documents."""
 
+    # What happened, by the stored `action` code; the summary keeps the details as they were written.
+    ACTIONS = {
+        "create": _("创建议题"),
+        "advance": _("进入下一阶段"),
+        "return": _("退回"),
+        "withdraw": _("终止议题"),
+        "opinion": _("收到意见"),
+        "proposal": _("提出方案"),
+        "meeting": _("安排会议"),
+        "minutes": _("会议纪要"),
+        "resolve": _("作出决议"),
+        "link_vote": _("交由业主表决"),
+        "vote": _("表决结果"),
+        "objection": _("收到异议"),
+        "answer_objection": _("答复异议"),
+        "report": _("实施报告"),
+        "account": _("收支记账"),
+    }
+
     matter = models.ForeignKey(Matter, on_delete=models.CASCADE, related_name="events")
     stage = models.ForeignKey(StageDefinition, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=40)
@@ -146,6 +171,10 @@ class StageEvent(models.Model):
 
     class Meta:
         ordering = ["matter", "id"]
+
+    @property
+    def action_label(self) -> str:
+        return self.ACTIONS.get(self.action, self.action)
 
 
 class ProposalVersion(models.Model):

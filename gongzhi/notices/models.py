@@ -9,6 +9,7 @@ import json
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -79,6 +80,19 @@ class Notice(models.Model):
             "node": self.node_id,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+    @property
+    def phase(self) -> tuple[str, str, str]:
+        """(code, label, tag class) from the status and today's date against the period: a published notice is
+        未开始 before its period, 公示中 during it and 已期满 after it; a withdrawn one says so."""
+        if self.status == self.Status.WITHDRAWN:
+            return "withdrawn", _("已撤回"), "bad"
+        today = timezone.localdate()
+        if today < self.period_start:
+            return "upcoming", _("未开始"), "warn"
+        if today > self.period_end:
+            return "ended", _("已期满"), "muted"
+        return "current", _("公示中"), "ok"
 
     @property
     def pdf_is_current(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from gongzhi.core.roles import STAFF_ROLES
 from gongzhi.core.rules import scope_q
@@ -18,6 +19,14 @@ def public_notices(*, node=None, after: int = 0, size: int = PAGE) -> list[Notic
     if after:
         qs = qs.filter(pk__lt=after)
     return list(qs.order_by("-pk")[:size])
+
+
+def notices_in_force(*, size: int = PAGE) -> list[Notice]:
+    """Published notices on the board today: posted, and their period not over (公示中, or 未开始 on the day of
+    posting — the period starts the next day), the newest first."""
+    today = timezone.localdate()
+    qs = Notice.objects.filter(status=Notice.Status.PUBLISHED, posted_on__lte=today, period_end__gte=today)
+    return list(qs.select_related("node").order_by("-pk")[:size])
 
 
 def staff_notices(user, *, after: int = 0, size: int = PAGE) -> list[Notice]:

@@ -43,7 +43,12 @@ class OrganizationForm(forms.Form):
         help_text=_("小区党支部的上级是社区大党委，楼院党小组的上级是小区党支部"),
     )
     project_ref = forms.CharField(label=_("关联项目"), max_length=100, required=False, help_text=_("临时党支部必填"))
-    phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    phone = forms.CharField(
+        label=_("联系电话"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    )
     founded = forms.DateField(label=_("成立日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, base: AreaNode, **kwargs):
@@ -83,6 +88,7 @@ class MemberForm(forms.Form):
         max_length=20,
         required=False,
         help_text=_("已登记的居民按姓名和手机号匹配；未登记的将新建人员记录"),
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
     role = forms.ChoiceField(label=_("职务"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
     is_party_member = forms.BooleanField(label=_("党员"), required=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -36,6 +37,11 @@ class OrgKind(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The kind's name in the page's language (the English name is stored with it)."""
+        return self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
 
 
 class Organization(models.Model):

@@ -68,8 +68,13 @@ def hide(user, perm: str):
     raise Http404
 
 
-def ancestors(node: AreaNode) -> list[AreaNode]:
-    return list(AreaNode.objects.filter(pk__in=node.ids_on_path).order_by("depth"))
+def ancestors(node: AreaNode, user=None) -> list[AreaNode]:
+    """The node's trail from the root; with `user`, each is marked `.linked` when the reader may open it (a
+    liaison's trail shows the district and street as plain text, not as links that answer 404)."""
+    nodes = list(AreaNode.objects.filter(pk__in=node.ids_on_path).order_by("depth"))
+    for n in nodes:
+        n.linked = user is None or user.has_perm("organizations.view_organization", n)
+    return nodes
 
 
 def visible_org(request, pk: int, perm: str = "organizations.view_organization") -> Organization:
@@ -99,13 +104,15 @@ def coverage(request):
         "organizations/coverage.html",
         {
             "node": node,
-            "trail": ancestors(node),
+            "trail": ancestors(node, request.user),
             "page": page,
             "per_community": per_community,
             "grand": grand,
             "only_incomplete": only_incomplete,
             "after": after,
             "children": [c for c in communities if c.path.startswith(node.path) and c.pk != node.pk],
+            # A community row links only where the reader may open it (a liaison's compound is inside one).
+            "linkable": {c.pk for c in communities if request.user.has_perm("organizations.view_coverage", c)},
         },
     )
 
@@ -121,7 +128,7 @@ def coverage_households(request, pk: int):
         "organizations/coverage_households.html",
         {
             "compound": compound,
-            "trail": ancestors(compound),
+            "trail": ancestors(compound, request.user),
             "rows": rows,
             "next_after": next_after,
             "after": request.GET.get("after"),
@@ -227,7 +234,7 @@ def organization_list(request):
         "organizations/list.html",
         {
             "node": node,
-            "trail": ancestors(node),
+            "trail": ancestors(node, request.user),
             "orgs": batch[:PAGE],
             "next_after": batch[PAGE - 1].pk if len(batch) > PAGE else None,
             "kinds": OrgKind.objects.exclude(code="party_liaison"),
@@ -246,9 +253,11 @@ def organization_detail(request, pk: int):
         "organizations/detail.html",
         {
             "org": org,
-            "trail": ancestors(org.node),
+            "trail": ancestors(org.node, request.user),
             "members": members,
             "children": org.children.filter(dissolved__isnull=True).select_related("kind", "node"),
+            "can_see_parent": org.parent is not None
+            and request.user.has_perm("organizations.view_organization", org.parent),
             "can_edit": request.user.has_perm("organizations.change_membership", org) and org.dissolved is None,
         },
     )
@@ -284,7 +293,7 @@ def organization_create(request):
         {
             "form": form,
             "node": node,
-            "trail": ancestors(node),
+            "trail": ancestors(node, request.user),
             "title": _("新建组织"),
         },
     )
@@ -319,7 +328,11 @@ def member_add(request, pk: int):
         else:
             messages.success(request, _("已添加成员"))
             return redirect("organizations:detail", pk=org.pk)
-    return render(request, "organizations/member_form.html", {"form": form, "org": org, "trail": ancestors(org.node)})
+    return render(
+        request,
+        "organizations/member_form.html",
+        {"form": form, "org": org, "trail": ancestors(org.node, request.user)},
+    )
 
 
 def _find_or_create_person(actor, org: Organization, name: str, phone: str) -> Person:
@@ -403,7 +416,7 @@ def liaison_households(request, pk: int, member_pk: int):
             "building": building,
             "units": units,
             "errors": errors,
-            "trail": ancestors(org.node),
+            "trail": ancestors(org.node, request.user),
             "is_liaison": membership.role == Membership.Role.LIAISON and membership.until is None,
         },
     )

@@ -5,6 +5,10 @@
    (扫楼), closed and certified — it passes by double simple majority. Its roll and result go to notices.
 2. 使用维修资金 — 航海小区二院 decides on using the maintenance fund for roof waterproofing, item (五): open
    now, with some ballots in, so the turnout page and the resident and worker flows have something to show.
+3. 油漆厂家属院 — a residents' meeting (居民会议, one vote per household) of the demo resident's own 楼院 on
+   setting up a self-management group: open now, some ballots in but not the demo resident's (a tenant
+   heading a household, so on this roll though on no owners' roll), who can vote online with an SMS code
+   and then check the receipt.
 
 Everything goes through voting.actions with past `now=` values, so the audit log and ballot log are real.
 Idempotent: each vote is made once (looked up by subject).
@@ -24,6 +28,7 @@ from gongzhi.voting.models import Ballot, Vote
 
 PROPERTY_VOTE = "选聘郑州航海物业服务有限公司为航海小区物业服务企业"
 FUND_VOTE = "航海小区二院使用维修资金实施屋面防水维修"
+RESIDENT_VOTE = "油漆厂家属院成立院落自管小组并推选楼院长"
 PDF = b"%PDF-1.4\n% demo ballot scan\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -34,9 +39,12 @@ def _organiser(ctx):
         return None
 
 
-def _cast_many(vote: Vote, worker, rng, *, share: float, yes: float, no: float, start, end) -> int:
-    """Ballots for `share` of the heads at times spread over [start, end), on the worker channels."""
+def _cast_many(vote: Vote, worker, rng, *, share: float, yes: float, no: float, start, end, leave_out=None) -> int:
+    """Ballots for `share` of the heads at times spread over [start, end), on the worker channels; nobody votes
+    for the person `leave_out` (the demo resident votes for themself)."""
     entries = list(vote.roll.order_by("number"))
+    if leave_out is not None:
+        entries = [e for e in entries if e.voter_id != leave_out.pk]
     rng.shuffle(entries)
     entries = entries[: int(len(entries) * share)]
     span = (end - start) / max(1, len(entries) + 1)
@@ -133,6 +141,52 @@ def load(ctx) -> None:
                     end=now - timedelta(minutes=5),
                 )
             ctx.say(f"表决“{FUND_VOTE}”：投票中 / open, {vote.ballot_count}/{vote.total_heads}")
+    if not Vote.objects.filter(subject=RESIDENT_VOTE).exists():
+        _resident_vote(ctx, worker, now)
     ctx.notes.append(
         "表决演示：/voting/ （社区工作者登录），结果页与回执查验 /voting/<id>/result/、/voting/<id>/receipt/"
     )
+
+
+def _resident_vote(ctx, worker, now) -> None:
+    """An open residents' meeting in the demo resident's 楼院, the resident on its roll and not yet voted."""
+    from gongzhi.core.demo import RESIDENT_PHONE
+    from gongzhi.registry.models import Person
+
+    try:
+        compound = ctx.compound("油漆厂家属院")
+    except AreaNode.DoesNotExist:
+        return
+    resident = Person.objects.filter(phone=RESIDENT_PHONE).first()
+    with transaction.atomic():
+        opens = now - timedelta(days=1)
+        vote = actions.call_vote(
+            actor=worker,
+            kind=Vote.Kind.RESIDENTS_MEETING,
+            subject=RESIDENT_VOTE,
+            nodes=[compound],
+            opens_at=opens,
+            closes_at=now + timedelta(days=14),
+            description="油漆厂家属院无物业管理。经居民提议，拟成立由5名居民组成的院落自管小组，推选楼院长一名，"
+            "负责院内环境卫生、车辆停放和公共设施报修的日常协调，任期两年。",
+        )
+        actions.publish_roll(vote, actor=worker, now=now - timedelta(days=20))
+        actions.open_vote(vote, actor=worker, now=opens + timedelta(hours=1))
+        _cast_many(
+            vote,
+            worker,
+            ctx.rng("voting.resident"),
+            share=0.3,
+            yes=0.75,
+            no=0.15,
+            start=opens + timedelta(hours=2),
+            end=now - timedelta(minutes=5),
+            leave_out=resident,
+        )
+    on_roll = resident is not None and vote.roll.filter(voter=resident).exists()
+    ctx.say(f"表决“{RESIDENT_VOTE}”：投票中 / open, {vote.ballot_count}/{vote.total_heads}")
+    if on_roll:
+        ctx.notes.append(
+            f"演示居民（{RESIDENT_PHONE}）在“{RESIDENT_VOTE}”的表决名册上，可在“我的投票”投票并查验回执 / "
+            "the demo resident is on this open vote's roll: vote at 我的投票 (/voting/mine/) and check the receipt"
+        )

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.voting.models import MATTER_CHOICES, Ballot, Vote
+from gongzhi.voting.tally import Matter
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -39,6 +41,11 @@ class CallVoteForm(forms.Form):
 
     def __init__(self, *args, unit_sets=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The Art. 278 items in the page's language (the model's choices keep the statutory Chinese).
+        english = (get_language() or "").startswith("en")
+        self.fields["matter"].choices = [("", "—")] + [
+            (m.value, f"({m.item}) {m.label_en}" if english else f"（{m.item}）{m.label_zh}") for m in Matter
+        ]
         self.fields["unit_set"].queryset = unit_sets
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
+from gongzhi.core.templatetags.numbers import fixed
 from gongzhi.voting import receipts
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry, VoterRollUnit
 from gongzhi.voting.recount import outcome_json
@@ -30,6 +31,11 @@ from gongzhi.voting.tally import (
     tally_owner_vote,
     tally_residents_meeting,
 )
+
+
+def public_votes(*, size: int = 5) -> list[Vote]:
+    """Votes whose roll has been published (and so whose progress and result anyone may read), newest first."""
+    return list(Vote.objects.exclude(status=Vote.Status.DRAFT).select_related("scope").order_by("-id")[:size])
 
 
 def votes_for_matter(matter_ref: str):
@@ -122,6 +128,11 @@ class ConditionRow:
     met: bool
 
 
+def _shown(value) -> str:
+    """A count as it is, an area to the hundredth of a square metre (a database sum can carry 12 places)."""
+    return fixed(value, 2) if isinstance(value, Decimal) else str(value)
+
+
 def _percent(ratio: str | None) -> str:
     return format_percent(Fraction(ratio)) if ratio else "—"
 
@@ -181,8 +192,8 @@ class Share:
     def of(cls, part, whole, bound: Threshold | None) -> Share:
         ratio = Fraction(part) / Fraction(whole) if whole else None
         return cls(
-            _text(part),
-            _text(whole),
+            _shown(part),
+            _shown(whole),
             _text(ratio) if ratio is not None else "—",
             format_percent(ratio) if ratio is not None else "—",
             bound.is_met(ratio) if bound is not None else None,
@@ -206,18 +217,19 @@ def turnout(vote: Vote, *, by_building: bool = True) -> dict:
         voted = Q(entry__ballots__isnull=False)
         rows = (
             VoterRollUnit.objects.filter(vote=vote)
-            .values("building_id", "building__name")
+            .values("building_id", "building__name", "building__parent__name")
             .annotate(
                 all_area=Sum("area"),
                 all_heads=Count("entry", distinct=True),
                 voted_area=Sum("area", filter=voted),
                 voted_heads=Count("entry", distinct=True, filter=voted),
             )
-            .order_by("building__name", "building_id")[:BUILDING_ROWS]
+            .order_by("building__parent__name", "building__name", "building_id")[:BUILDING_ROWS]
         )
         data["buildings"] = [
             {
-                "building": r["building__name"] or "—",
+                # A building is named with its compound: 1号楼 stands in many 院.
+                "building": " ".join(n for n in (r["building__parent__name"], r["building__name"]) if n) or "—",
                 "area": Share.of(r["voted_area"] or 0, r["all_area"], bound),
                 "heads": Share.of(r["voted_heads"], r["all_heads"], bound),
             }

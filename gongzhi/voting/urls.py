@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/turnout/", views.turnout, name="turnout"),
     path("<int:pk>/result/", views.result, name="result"),
     path("<int:pk>/data.json", views.data_file, name="data"),
+    path("<int:pk>/verify/", views.verify, name="verify"),
     path("<int:pk>/receipt/", views.receipt, name="receipt"),
     path("<int:pk>/log/", views.log, name="log"),
     path("<int:pk>/vote/", views.resident_start, name="resident-start"),

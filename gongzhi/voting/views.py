@@ -233,6 +233,16 @@ def result(request, pk: int):
 
 
 @guarded
+def verify(request, pk: int):
+    """For auditors, owners and supervising staff: what the recount file holds and how to recount it alone."""
+    vote = _vote(pk)
+    _check(request, "voting.download_data", vote)
+    if vote.kind != Vote.Kind.OWNER:
+        raise Http404
+    return render(request, "voting/verify.html", {"vote": vote})
+
+
+@guarded
 def data_file(request, pk: int):
     """The recount file (python -m gongzhi.voting.recount FILE) for owners and supervising staff."""
     vote = _vote(pk)
@@ -278,7 +288,7 @@ def log(request, pk: int):
 
 @login_required
 def mine(request):
-    """你的投票 — the votes on whose roll the signed-in resident stands."""
+    """您的投票 — the votes on whose roll the signed-in resident stands."""
     votes = []
     if request.user.person_id:
         votes = list(

@@ -98,6 +98,12 @@ def test_demo_tells_the_seeds_story_and_loads_once():
     )
 
     assert "registry_officer" in output and "demo_otp" in output and "sms-outbox.jsonl" in output
+    # The demo resident can try the voting flow: on the roll of an open vote, not yet voted.
+    from gongzhi.voting.models import Vote, VoterRollEntry
+
+    resident = User.objects.get(username="resident")
+    entry = VoterRollEntry.objects.get(voter=resident.person, vote__status=Vote.Status.OPEN)
+    assert not entry.ballots.exists() and resident.has_perm("voting.cast_ballot", entry.vote)
     counts = (Unit.objects.count(), Person.objects.count(), Organization.objects.count(), User.objects.count())
     entries = AuditEntry.objects.count()
     again = load()

@@ -312,3 +312,40 @@ def test_data_file_rechecked_offline_gives_the_platform_result(client, compound,
     )
     assert json.loads(out.stdout) == vote.result["recount"]
     assert json.loads(out.stdout)["passed"] is vote.passed is True
+
+
+def test_the_recount_is_explained_on_its_own_page_not_on_the_result_page(client, compound, organiser):
+    vote = vote_in("after", compound, organiser)
+    owner = login(client, compound.account(compound.zhao))
+    result = owner.get(reverse("voting:result", args=[vote.pk])).content.decode()
+    assert "python -m" not in result  # no command on the result page
+    assert reverse("voting:verify", args=[vote.pk]) in result
+    page = owner.get(reverse("voting:verify", args=[vote.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"python -m gongzhi.voting.recount vote-{vote.pk}.json" in text
+    assert reverse("voting:data", args=[vote.pk]) in text
+    client.logout()
+    assert client.get(reverse("voting:verify", args=[vote.pk])).status_code == 302  # to the sign-in page
+
+
+def test_links_shown_only_to_who_may_open_them(client, compound, organiser, persona, mini):
+    vote = vote_in("during", compound, organiser)
+    crew = login(client, persona("crew", mini.district))
+    detail = reverse("voting:detail", args=[vote.pk])
+    page = crew.get(detail).content.decode()
+    assert reverse("voting:roll", args=[vote.pk]) not in page  # 表决名册 would answer 403
+    assert reverse("voting:resident-start", args=[vote.pk]) not in page  # 我要投票: not on the roll
+    assert crew.get(reverse("voting:roll", args=[vote.pk])).status_code == 403
+    client.logout()
+    voter = login(client, compound.account(compound.sun))
+    page = voter.get(detail).content.decode()
+    assert reverse("voting:resident-start", args=[vote.pk]) in page
+
+
+def test_turnout_names_each_building_with_its_compound_and_areas_to_the_hundredth(client, compound, organiser):
+    vote = vote_in("during", compound, organiser)
+    page = login(client, organiser).get(reverse("voting:turnout", args=[vote.pk])).content.decode()
+    assert "00000000" not in page  # never a raw database sum
+    building = vote.roll_units.select_related("building__parent").first().building
+    assert f"{building.parent.name} {building.name}" in page
