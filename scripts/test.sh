@@ -3,7 +3,8 @@
 #
 #   - creates .venv (Python ≥ 3.11) if missing and installs requirements-test.txt into it;
 #   - checks the Debian packages the tests rely on (Chromium for the browser tests, CJK fonts and Pango for
-#     WeasyPrint PDFs, poppler-utils for pdftotext, gettext for translators); installs them when run as root,
+#     WeasyPrint PDFs, poppler-utils for pdftotext, gettext for translators, nodejs for the survey rule-language
+#     parity tests); installs them when run as root,
 #     otherwise prints the apt-get command and stops;
 #   - runs pytest. DATABASE_URL=postgres://… runs the suite on PostgreSQL; without it, on SQLite, where the
 #     tests marked postgres_only are deselected (they need real concurrent connections).
@@ -14,7 +15,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SYSTEM_PACKAGES=(chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils gettext)
+SYSTEM_PACKAGES=(chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils gettext nodejs)
 PYTHON="${PYTHON:-python3}"
 
 say() { printf '[test.sh] %s\n' "$*"; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,16 @@ from gongzhi.surveys.logic import RuleError
 HERE = Path(__file__).resolve().parent
 JS = HERE.parent / "static" / "surveys" / "logic.js"
 NODE = shutil.which("node") or shutil.which("nodejs")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"} or os.environ.get("GONGZHI_CI") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _node_in_ci():
+    if NODE is None and IN_CI:
+        pytest.fail(
+            "node is not installed (Debian: apt-get install nodejs) — the parity tests may not be skipped in CI"
+        )
+
 
 ANSWERS = {
     "aware": "yes",
