@@ -332,6 +332,11 @@ class Round(models.Model):
     class Meta:
         ordering = ["day", "vehicle_id"]
 
+    @property
+    def gate_path(self) -> str:
+        """The scope a round lies in, for the permission gate: its plan's service area."""
+        return self.plan.area.path
+
 
 class RoundStop(models.Model):
     """A stop on a round: a booking, or one part of a booking too large for one vehicle."""
@@ -349,6 +354,10 @@ class RoundStop(models.Model):
 
     class Meta:
         ordering = ["round_id", "order"]
+
+    @property
+    def gate_path(self) -> str:
+        return self.round.gate_path
 
 
 class CostEntry(models.Model):

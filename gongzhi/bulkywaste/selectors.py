@@ -22,10 +22,10 @@ from gongzhi.bulkywaste.models import (
     FeeSchedule,
     ServiceArea,
 )
-from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
 from gongzhi.core import pii
 from gongzhi.core.calendar import calendar_from
-from gongzhi.core.rules import has_role, scope_q
+from gongzhi.core.roles import roles_with
+from gongzhi.core.rules import assignments, holds, scope_q
 from gongzhi.core.workdays import Calendar
 from gongzhi.registry.models import Ownership, Person, Residence, Unit
 
@@ -47,20 +47,20 @@ def parse_day(value, default: date | None = None) -> date | None:
         return default
 
 
-def _scoped(qs: QuerySet, user, roles, field: str = "path") -> QuerySet:
-    q = scope_q(user, roles, field)
+def _scoped(qs: QuerySet, user, capability: str, field: str = "path") -> QuerySet:
+    """Rows under the scopes where the user holds `capability` (a capability of `core.roles`, never a role set)."""
+    q = scope_q(user, roles_with(capability), field)
     return qs if q is None else qs.filter(q)
 
 
-def areas_for(user, roles=DISPATCH_ROLES) -> list[ServiceArea]:
+def areas_for(user, capability: str = "bulkywaste.dispatch") -> list[ServiceArea]:
     """Service areas the user works in: inside one of their scopes, or containing one (a community worker)."""
+    roles, held = roles_with(capability), holds(capability)
     areas = list(ServiceArea.objects.filter(active=True).select_related("node"))
-    return [a for a in areas if has_role(user, roles, a.path) or _contains_scope(user, roles, a)]
+    return [a for a in areas if held.test(user, a) or _contains_scope(user, roles, a)]
 
 
 def _contains_scope(user, roles, area: ServiceArea) -> bool:
-    from gongzhi.core.rules import assignments
-
     return any(r in roles and p.startswith(area.path) for r, p in assignments(user))
 
 
@@ -75,7 +75,7 @@ def own_bookings(user, after: int | None = None) -> list[Booking]:
 
 
 def staff_bookings(user, *, day: date | None = None, status: str = "", after: int | None = None) -> list[Booking]:
-    qs = _scoped(Booking.objects.select_related("area"), user, BOOKING_STAFF_ROLES).order_by("-id")
+    qs = _scoped(Booking.objects.select_related("area"), user, "bulkywaste.book_for").order_by("-id")
     if day:
         qs = qs.filter(day=day)
     if status in Booking.Status.values:
@@ -86,7 +86,9 @@ def staff_bookings(user, *, day: date | None = None, status: str = "", after: in
 
 
 def dumping_queue(user, *, status: str = "", after: int | None = None) -> list[DumpingReport]:
-    qs = _scoped(DumpingReport.objects.select_related("area", "assigned_to"), user, DUMPING_ROLES).order_by("-id")
+    qs = _scoped(DumpingReport.objects.select_related("area", "assigned_to"), user, "bulkywaste.dumping").order_by(
+        "-id"
+    )
     if status in DumpingReport.Status.values:
         qs = qs.filter(status=status)
     if after:
@@ -104,7 +106,9 @@ def contact_for(user, booking: Booking) -> tuple[str, str]:
 
 def people_by_phone(user, phone: str) -> list[Person]:
     return list(
-        _scoped(Person.objects.filter(phone=phone, erased_at__isnull=True), user, BOOKING_STAFF_ROLES, "home_path")[:20]
+        _scoped(Person.objects.filter(phone=phone, erased_at__isnull=True), user, "bulkywaste.book_for", "home_path")[
+            :20
+        ]
     )
 
 
@@ -257,8 +261,9 @@ def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Fi
     )
     bookings = Booking.objects.filter(day__gte=start, day__lte=end)
     costs = CostEntry.objects.filter(day__gte=start, day__lte=end)
-    q_items, q_bookings = scope_q(user, FIGURES_ROLES, "booking__path"), scope_q(user, FIGURES_ROLES, "path")
-    q_costs = scope_q(user, FIGURES_ROLES, "booking__path")
+    roles = roles_with("bulkywaste.figures")
+    q_items, q_bookings = scope_q(user, roles, "booking__path"), scope_q(user, roles, "path")
+    q_costs = scope_q(user, roles, "booking__path")
     if q_items is not None:
         items, bookings, costs = items.filter(q_items), bookings.filter(q_bookings), costs.filter(q_costs)
     if area is not None:

@@ -11,15 +11,12 @@ Permissions are asked of `rules`; the actions check again.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
@@ -49,6 +46,7 @@ from gongzhi.bulkywaste.forms import (
     WhereForm,
     day_label,
 )
+from gongzhi.bulkywaste.limits import REPORTS_PER_HOUR, client_key
 from gongzhi.bulkywaste.models import (
     Booking,
     CatalogueEntry,
@@ -60,26 +58,13 @@ from gongzhi.bulkywaste.models import (
     RoundStop,
     ServiceArea,
 )
-from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, CREW_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
 from gongzhi.core import geo, pii
-from gongzhi.core.rules import has_role, scoped
+from gongzhi.core.gate import allows, check, gated_object, permission_required
+from gongzhi.core.roles import roles_with
+from gongzhi.core.rules import scoped
 from gongzhi.registry.models import AreaNode, Person, Unit
 
 DRAFT = "gz_bulky_draft"
-
-
-def roles_required(roles):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not has_role(request.user, roles):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def _error(form, e: BookingError) -> None:
@@ -88,11 +73,9 @@ def _error(form, e: BookingError) -> None:
 
 
 def _booking(request, reference: str, perm: str = "bulkywaste.view_booking") -> Booking:
+    """The booking, or 404 if absent or out of the reader's sight, 403 if they may see it but not do `perm`."""
     booking = get_object_or_404(Booking.objects.select_related("area", "unit", "compound"), reference=reference)
-    if not request.user.has_perm("bulkywaste.view_booking", booking):
-        raise Http404  # out of scope: as if absent
-    if perm != "bulkywaste.view_booking" and not request.user.has_perm(perm, booking):
-        raise PermissionDenied
+    check(request.user, perm, booking, view_perm="bulkywaste.view_booking")
     return booking
 
 
@@ -140,23 +123,18 @@ def start(request):
     entries = selectors.catalogue()
     bulky = [e for e in entries if e.decision().is_bulky]
     not_bulky = [(e, e.decision()) for e in entries if not e.decision().is_bulky]
-    user = request.user
     work = [
         (url, label)
-        for url, label, roles in (
-            (
-                "bulkywaste:hotline",
-                _("热线预约"),
-                {"hotline_operator", "community_worker", "subdistrict_staff", "district_admin"},
-            ),
-            ("bulkywaste:compound", _("物业整院预约"), {"property_manager", "community_worker"}),
-            ("bulkywaste:staff_bookings", _("预约列表"), BOOKING_STAFF_ROLES),
-            ("bulkywaste:dispatch", _("收运调度"), DISPATCH_ROLES),
-            ("bulkywaste:crew", _("今日收运"), CREW_ROLES),
-            ("bulkywaste:dumping", _("乱丢大件垃圾举报"), DUMPING_ROLES),
-            ("bulkywaste:figures", _("大件垃圾收运统计"), FIGURES_ROLES),
+        for url, label, perm in (
+            ("bulkywaste:hotline", _("热线预约"), "bulkywaste.book_for_resident"),
+            ("bulkywaste:compound", _("物业整院预约"), "bulkywaste.book_compound"),
+            ("bulkywaste:staff_bookings", _("预约列表"), "bulkywaste.view_bookings"),
+            ("bulkywaste:dispatch", _("收运调度"), "bulkywaste.dispatch"),
+            ("bulkywaste:crew", _("收运路线"), "bulkywaste.view_crew_page"),
+            ("bulkywaste:dumping", _("乱丢大件垃圾举报"), "bulkywaste.handle_dumping"),
+            ("bulkywaste:figures", _("大件垃圾收运统计"), "bulkywaste.view_figures"),
         )
-        if user.is_authenticated and has_role(user, roles)
+        if allows(request.user, perm)
     ]
     return render(request, "bulkywaste/start.html", {"bulky": bulky, "not_bulky": not_bulky, "work": work})
 
@@ -195,7 +173,7 @@ def _specs(draft: dict) -> list[ItemSpec]:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_items(request):
     """Step 1: what items. Each is checked as it is added; what is not bulky is refused with where it goes."""
     draft = _draft(request)
@@ -266,7 +244,7 @@ def _community_nodes() -> list[AreaNode]:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_where(request):
     """Step 2: where — the resident's own home, or another address with its coordinates."""
     draft = _draft(request)
@@ -316,7 +294,7 @@ def _draft_address(request, draft) -> actions.Address:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_when(request):
     """Step 3: which day (only days with room are offered) and which half-day."""
     draft = _draft(request)
@@ -346,7 +324,7 @@ def book_when(request):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_contact(request):
     """Step 4: who the crew should call."""
     draft = _draft(request)
@@ -375,7 +353,7 @@ def book_contact(request):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_photos(request):
     """Step 5 (optional): photos of the items and a note for the crew."""
     draft = _draft(request)
@@ -406,7 +384,7 @@ def book_photos(request):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_check(request):
     """Step 6: check answers (with the fee and the day that would be offered now), then book."""
     draft = _draft(request)
@@ -460,7 +438,7 @@ def book_check(request):
 
 
 @require_GET
-@login_required
+@permission_required(None)
 def booking_done(request, reference: str):
     booking = _booking(request, reference)
     return render(
@@ -469,11 +447,11 @@ def booking_done(request, reference: str):
 
 
 @require_GET
-@login_required
+@permission_required(None)
 def booking_detail(request, reference: str):
     booking = _booking(request, reference)
     name, phone = selectors.contact_for(request.user, booking)
-    can_change = request.user.has_perm("bulkywaste.change_booking", booking)
+    can_change = allows(request.user, "bulkywaste.change_booking", booking)
     before_cutoff = timezone.now() < actions.cutoff(booking.area, booking.day)
     return render(
         request,
@@ -483,23 +461,23 @@ def booking_detail(request, reference: str):
             "items": list(booking.items.all()),
             "contact_name": name,
             "contact_phone": phone,
-            "can_change": can_change and (before_cutoff or request.user.has_perm("bulkywaste.dispatch", booking.area)),
-            "can_reveal": request.user.has_perm("registry.view_person_unmasked", booking),
+            "can_change": can_change and (before_cutoff or allows(request.user, "bulkywaste.dispatch", booking.area)),
+            "can_reveal": allows(request.user, "registry.view_person_unmasked", booking),
             "cutoff": actions.cutoff(booking.area, booking.day),
             "stops": list(booking.stops.select_related("round__vehicle").order_by("eta")),
             "costs": [
                 {"kind": CostEntry.Kind(r["kind"]).label, "total": r["total"]}
                 for r in booking.costs.values("kind").annotate(total=Sum("amount")).order_by("kind")
             ]
-            if has_role(request.user, FIGURES_ROLES)
+            if allows(request.user, "bulkywaste.view_figures", booking)
             else [],
-            "staff": has_role(request.user, BOOKING_STAFF_ROLES),
+            "staff": allows(request.user, "bulkywaste.view_bookings", booking),
         },
     )
 
 
 @require_POST
-@login_required
+@permission_required(None)
 def booking_reveal(request, reference: str):
     booking = _booking(request, reference)
     contact = actions.reveal_contact(booking, actor=request.user)
@@ -507,7 +485,7 @@ def booking_reveal(request, reference: str):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required(None)
 def booking_amend(request, reference: str):
     booking = _booking(request, reference, "bulkywaste.change_booking")
     days = actions.serving_days(booking.area)
@@ -547,7 +525,7 @@ def _amend_channel(user, booking: Booking) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required(None)
 def booking_cancel(request, reference: str):
     booking = _booking(request, reference, "bulkywaste.change_booking")
     if request.method == "POST":
@@ -567,7 +545,7 @@ def booking_cancel(request, reference: str):
 
 
 @require_GET
-@login_required
+@permission_required("bulkywaste.book_own")
 def my_bookings(request):
     after = selectors.parse_after(request.GET.get("after"))
     rows = selectors.own_bookings(request.user, after)
@@ -635,11 +613,9 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.book_for_resident")
 def hotline(request):
     """热线坐席 — find the caller (phone, or compound name and unit number), then book on one page."""
-    if not request.user.has_perm("bulkywaste.book_for_resident", None):
-        raise PermissionDenied
     # A caller's number is looked up by POST only, so it stays out of addresses, history and server logs; a
     # compound name and room number may come by GET (a link can be kept).
     looking_up = request.method == "POST" and request.POST.get("lookup") == "1"
@@ -655,12 +631,12 @@ def hotline(request):
         unit = get_object_or_404(
             Unit.objects.select_related("compound", "node"), pk=selectors.parse_after(request.GET["unit"]) or 0
         )
-        if not request.user.has_perm("bulkywaste.book_for_resident", unit):
+        if not allows(request.user, "bulkywaste.book_for_resident", unit):
             raise Http404
     context = {"q": q, "results": results, "unit": unit}
     free = None
     if request.GET.get("free"):
-        nodes = [n for n in _community_nodes() if request.user.has_perm("bulkywaste.book_for_resident", n)]
+        nodes = [n for n in _community_nodes() if allows(request.user, "bulkywaste.book_for_resident", n)]
         free = FreeAddressForm(request.GET if "f-address" in request.GET else None, nodes=nodes, prefix="f")
         context["free"] = free
     address = None
@@ -726,7 +702,9 @@ def _search_units(user, q: str) -> list[tuple[Unit, str, list[Person]]]:
         parts = q.split()
         name, number = parts[0], (parts[-1] if len(parts) > 1 else "")
         compounds = scoped(
-            AreaNode.objects.filter(level__is_compound=True, name__contains=name), user, BOOKING_STAFF_ROLES
+            AreaNode.objects.filter(level__is_compound=True, name__contains=name),
+            user,
+            roles_with("bulkywaste.book_for"),
         )[:10]
         qs = Unit.objects.filter(compound__in=list(compounds)).select_related("compound", "node")
         if number:
@@ -734,7 +712,7 @@ def _search_units(user, q: str) -> list[tuple[Unit, str, list[Person]]]:
         units = list(qs.order_by("path", "number")[:30])
     out = []
     for u in units:
-        if user.has_perm("bulkywaste.book_for_resident", u):
+        if allows(user, "bulkywaste.book_for_resident", u):
             out.append((u, actions.address_of_unit(u).text if u.compound.profile else u.number, []))
     return out
 
@@ -751,22 +729,24 @@ class CompoundPicker:
     more: bool  # more compounds match than are listed: type more of the name
 
 
-def _pick_compound(request, roles, perm: str | None = None) -> CompoundPicker | None:
+def _pick_compound(request, capability: str, perm: str | None = None) -> CompoundPicker | None:
     """A compound picker that works at city scale (a district has thousands of 楼院): the user narrows the list by
     name (`cq`) and chooses from at most PICKER_LIMIT; the chosen one (`compound`) is read by id within the user's
     scope, so no cap on the list can hide it. None when the user's scope holds no compound at all."""
-    in_scope = scoped(AreaNode.objects.filter(level__is_compound=True).select_related("profile"), request.user, roles)
+    in_scope = scoped(
+        AreaNode.objects.filter(level__is_compound=True).select_related("profile"), request.user, roles_with(capability)
+    )
     query = (request.GET.get("cq") or "").strip()[:50]
     listed = in_scope.filter(Q(name__contains=query) | Q(address__contains=query)) if query else in_scope
     compounds = list(listed.order_by("path")[: PICKER_LIMIT + 1])
     if not compounds and (not query or not in_scope.exists()):  # asked only when the list is empty
         return None
     more = len(compounds) > PICKER_LIMIT
-    compounds = [c for c in compounds[:PICKER_LIMIT] if perm is None or request.user.has_perm(perm, c)]
+    compounds = [c for c in compounds[:PICKER_LIMIT] if perm is None or allows(request.user, perm, c)]
     chosen = None
     if request.GET.get("compound"):
         chosen = in_scope.filter(pk=selectors.parse_after(request.GET["compound"]) or 0).first()
-        if chosen is None or (perm and not request.user.has_perm(perm, chosen)):
+        if chosen is None or (perm and not allows(request.user, perm, chosen)):
             raise Http404
         if chosen not in compounds:
             compounds.insert(0, chosen)
@@ -777,10 +757,10 @@ def _pick_compound(request, roles, perm: str | None = None) -> CompoundPicker | 
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.book_compound")
 def compound_booking(request):
     """物业整院预约 — a property manager (or worker) books one pickup for a whole compound."""
-    picker = _pick_compound(request, BOOKING_STAFF_ROLES, perm="bulkywaste.book_compound")
+    picker = _pick_compound(request, "bulkywaste.book_for", perm="bulkywaste.book_compound")
     if picker is None:
         raise PermissionDenied
     choice, compound, compounds = picker.form, picker.chosen, picker.compounds
@@ -806,14 +786,14 @@ def compound_booking(request):
 
 
 @require_GET
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.view_bookings")
 def staff_done(request, reference: str):
     booking = _booking(request, reference)
     return render(request, "bulkywaste/staff_done.html", {"booking": booking, "read_back": read_back(booking)})
 
 
 @require_GET
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.view_bookings")
 def staff_bookings(request):
     day = selectors.parse_day(request.GET.get("day"))
     status = (request.GET.get("status") or "")[:20]
@@ -837,8 +817,8 @@ def staff_bookings(request):
 # ----------------------------------------------------------------------------------------------- dispatch
 
 
-def _area_and_day(request, roles=DISPATCH_ROLES):
-    areas = selectors.areas_for(request.user, roles)
+def _area_and_day(request, capability: str = "bulkywaste.dispatch"):
+    areas = selectors.areas_for(request.user, capability)
     if not areas:
         raise PermissionDenied
     pk = selectors.parse_after(request.GET.get("area") or request.POST.get("area"))
@@ -848,12 +828,11 @@ def _area_and_day(request, roles=DISPATCH_ROLES):
 
 
 @require_GET
-@roles_required(DISPATCH_ROLES)
+@permission_required("bulkywaste.dispatch")
 def dispatch_day(request):
     """调度 — one area's day: bookings, rounds, what could not be fitted and why; plan / re-plan."""
     areas, area, day = _area_and_day(request)
-    if not request.user.has_perm("bulkywaste.dispatch", area):
-        raise PermissionDenied
+    check(request.user, "bulkywaste.dispatch", area)
     plan = DayPlan.objects.filter(area=area, day=day).first()
     bookings = list(
         Booking.objects.filter(area=area, day=day)
@@ -889,7 +868,7 @@ def dispatch_day(request):
 
 
 @require_POST
-@roles_required(DISPATCH_ROLES)
+@permission_required("bulkywaste.dispatch")
 def dispatch_plan(request):
     areas, area, day = _area_and_day(request)
     actions.request_plan(area, day, actor=request.user)
@@ -898,10 +877,10 @@ def dispatch_plan(request):
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(DISPATCH_ROLES)
+@permission_required("bulkywaste.dispatch")
 def dispatch_urgent(request):
     """加急 — a same-day pickup outside the planned capacity, with the reason recorded."""
-    picker = _pick_compound(request, DISPATCH_ROLES)
+    picker = _pick_compound(request, "bulkywaste.dispatch")
     if picker is None:
         raise PermissionDenied
     choice, compound = picker.form, picker.chosen
@@ -938,11 +917,11 @@ def dispatch_urgent(request):
 
 
 @require_GET
-@login_required
+@permission_required(None)
 def round_detail(request, pk: int):
-    rnd = get_object_or_404(Round.objects.select_related("vehicle", "plan__area"), pk=pk)
-    if not request.user.has_perm("bulkywaste.work_round", rnd):
-        raise Http404
+    rnd = gated_object(
+        request, Round.objects.select_related("vehicle", "plan__area"), pk=pk, perm="bulkywaste.work_round"
+    )
     stops = list(rnd.stops.select_related("booking").order_by("order"))
     for s in stops:
         s.map_url = amap_url(s.booking.latitude, s.booking.longitude, s.booking.address)
@@ -953,7 +932,7 @@ def round_detail(request, pk: int):
 
 
 @require_GET
-@roles_required(CREW_ROLES | DISPATCH_ROLES)
+@permission_required("bulkywaste.view_crew_page")
 def crew_today(request):
     """The crew's phone page: today's rounds of my vehicles, stops in order."""
     day = selectors.parse_day(request.GET.get("day"), timezone.localdate())
@@ -972,13 +951,12 @@ def crew_today(request):
 
 def _crew_stop(request, pk: int) -> RoundStop:
     stop = get_object_or_404(RoundStop.objects.select_related("round__vehicle", "round__plan__area", "booking"), pk=pk)
-    if not request.user.has_perm("bulkywaste.work_round", stop.round):
-        raise Http404
+    check(request.user, "bulkywaste.work_round", stop.round, view_perm="bulkywaste.work_round")
     return stop
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required(None)
 def crew_stop(request, pk: int):
     """One stop: items with outcome/weight/photo; the contact stays masked until the stop is opened."""
     stop = _crew_stop(request, pk)
@@ -1032,11 +1010,11 @@ def crew_stop(request, pk: int):
 
 
 @require_POST
-@login_required
+@permission_required(None)
 def crew_round_action(request, pk: int):
-    rnd = get_object_or_404(Round.objects.select_related("vehicle", "plan__area"), pk=pk)
-    if not request.user.has_perm("bulkywaste.work_round", rnd):
-        raise Http404
+    rnd = gated_object(
+        request, Round.objects.select_related("vehicle", "plan__area"), pk=pk, perm="bulkywaste.work_round"
+    )
     if request.POST.get("action") == "complete":
         actions.complete_round(rnd, actor=request.user)
         messages.success(request, _("本趟已完成"))
@@ -1068,14 +1046,6 @@ def rate(request, token: str):
     return render(request, "bulkywaste/rate.html", {"booking": booking, "form": form})
 
 
-REPORTS_PER_HOUR = 5
-
-
-def _client_key(request) -> str:
-    ip = request.META.get("REMOTE_ADDR", "")
-    return "gz_bulky_dump:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
-
-
 @require_http_methods(["GET", "POST"])
 def report_dumping(request):
     """乱丢大件垃圾举报 — anyone, signed in or not; rate-limited per address, with a honeypot, no CAPTCHA."""
@@ -1084,7 +1054,7 @@ def report_dumping(request):
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["website"]:
             return render(request, "bulkywaste/message.html", {"title": _("已收到您的举报，谢谢")})
-        key = _client_key(request)
+        key = client_key(request)
         count = cache.get(key, 0)
         if count >= REPORTS_PER_HOUR:
             return render(
@@ -1120,7 +1090,7 @@ def report_dumping(request):
 
 
 @require_GET
-@roles_required(DUMPING_ROLES)
+@permission_required("bulkywaste.handle_dumping")
 def dumping_queue(request):
     status = (request.GET.get("status") or "")[:12]
     after = selectors.parse_after(request.GET.get("after"))
@@ -1138,11 +1108,14 @@ def dumping_queue(request):
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(DUMPING_ROLES)
+@permission_required("bulkywaste.handle_dumping")
 def dumping_detail(request, pk: int):
-    report = get_object_or_404(DumpingReport.objects.select_related("area", "assigned_to", "photo"), pk=pk)
-    if not request.user.has_perm("bulkywaste.handle_dumping", report):
-        raise Http404
+    report = gated_object(
+        request,
+        DumpingReport.objects.select_related("area", "assigned_to", "photo"),
+        pk=pk,
+        perm="bulkywaste.handle_dumping",
+    )
     form = ResolveForm(request.POST if request.POST.get("action") == "resolve" else None)
     if request.method == "POST":
         try:
@@ -1167,14 +1140,14 @@ def _figures_args(request):
     start = selectors.parse_day(request.GET.get("from"), end - timedelta(days=29))
     if start > end or (end - start).days > 366:
         start = end - timedelta(days=29)
-    areas = selectors.areas_for(request.user, FIGURES_ROLES)
+    areas = selectors.areas_for(request.user, "bulkywaste.figures")
     pk = selectors.parse_after(request.GET.get("area"))
     area = next((a for a in areas if a.pk == pk), None)
     return start, end, areas, area
 
 
 @require_GET
-@roles_required(FIGURES_ROLES)
+@permission_required("bulkywaste.view_figures")
 def figures(request):
     start, end, areas, area = _figures_args(request)
     f = selectors.figures(request.user, start, end, area)
@@ -1197,7 +1170,7 @@ def figures(request):
 
 
 @require_GET
-@roles_required(FIGURES_ROLES)
+@permission_required("bulkywaste.view_figures")
 def figures_xlsx(request):
     from gongzhi.bulkywaste.exports import figures_workbook
 
