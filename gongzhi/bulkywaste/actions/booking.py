@@ -27,7 +27,9 @@ from gongzhi.bulkywaste.inputs import (
     ItemSpec,
     check_contact,
     check_items,
+    item_problems,
     load_of,
+    raise_all,
     window_times,
 )
 from gongzhi.bulkywaste.models import (
@@ -175,9 +177,16 @@ def book(
     if existing is not None:
         return existing
     _can_book_here(actor, address, on_behalf_of, channel)
-    check_items(items)
-    contact_name, contact_phone = check_contact(contact_name, contact_phone)
-    start, end = window_times(window, window_start, window_end)
+    problems = item_problems(items)
+    try:
+        contact_name, contact_phone = check_contact(contact_name, contact_phone)
+    except BookingError as e:
+        problems.append(e)
+    try:
+        start, end = window_times(window, window_start, window_end)
+    except BookingError as e:
+        problems.append(e)
+    raise_all(problems)  # every problem at once, before anything is written
     area = area_for(address.path)
     volume, weight, pieces = load_of(items)
     if volume > area.daily_volume_litres:
@@ -331,8 +340,12 @@ def book_urgent(
     reason = (reason or "").strip()
     if not reason:
         raise BookingError("加急须写明原因", "an urgent booking needs a reason", "reason")
-    check_items(items)
-    contact_name, contact_phone = check_contact(contact_name, contact_phone)
+    problems = item_problems(items)
+    try:
+        contact_name, contact_phone = check_contact(contact_name, contact_phone)
+    except BookingError as e:
+        problems.append(e)
+    raise_all(problems)
     now = now or timezone.now()
     local = timezone.localtime(now)
     start = local.time().replace(second=0, microsecond=0)

@@ -388,7 +388,7 @@ def test_a_vehicle_that_finished_another_day_is_planned_again_and_again(planned_
 
 def test_a_started_round_is_kept_when_the_day_is_re_planned(planned_round, mini, operator):
     rnd, crew, a, b = planned_round
-    actions.start_round(rnd, actor=crew)
+    actions.start_round(rnd, actor=crew, now=bw.at(24, 8))
     extra = bw.book_for(mini.units[2], actor=operator, preferred_days=[TUE])
     p = plan(rnd.plan.area)
     assert Round.objects.filter(status="started").count() == 1
