@@ -61,6 +61,11 @@ class ItemSpec:
     def name(self) -> str:
         return self.description or (self.entry.name if self.entry else "")
 
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language (a described item as written)."""
+        return self.description or (self.entry.display_name if self.entry else "")
+
     def measures(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         e = self.entry
         return (

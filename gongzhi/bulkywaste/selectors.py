@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -303,7 +303,26 @@ def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Fi
         .order_by("vehicle__name")
     )
     f.costs = costs
+    for rows in (f.by_area, f.by_category, f.by_day):
+        for r in rows:  # as people write them: 569.24, not 569.2400000000000
+            r["volume_m3"], r["weight_kg"] = tidy(r["volume_m3"], 3), tidy(r["weight_kg"], 2)
+    f.cost_by_kind = {k: money(v) for k, v in f.cost_by_kind.items()}
+    f.cost_total = money(f.cost_total)
+    for rows in (f.cost_by_area, f.cost_by_vehicle):
+        for r in rows:
+            r["total"] = money(r["total"])
     return f
+
+
+def tidy(value, places: int) -> Decimal:
+    """A measured quantity to its precision, without trailing zeros (12.5, 569.24, 3)."""
+    d = Decimal(value or 0).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
+
+
+def money(value) -> Decimal:
+    """Money to the fen."""
+    return Decimal(value or 0).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def bars(rows: list[dict], key: str, label: str, width: int = 360) -> list[dict]:

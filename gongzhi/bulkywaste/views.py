@@ -44,8 +44,11 @@ from gongzhi.bulkywaste.forms import (
     StaffBookingForm,
     WhenForm,
     WhereForm,
+    add_problems,
     day_label,
+    problems,
 )
+from gongzhi.bulkywaste.inputs import BookingErrors
 from gongzhi.bulkywaste.limits import REPORTS_PER_HOUR, client_key
 from gongzhi.bulkywaste.models import (
     Booking,
@@ -68,8 +71,7 @@ DRAFT = "gz_bulky_draft"
 
 
 def _error(form, e: BookingError) -> None:
-    field = e.field if e.field in form.fields else None
-    form.add_error(field, e.shown)
+    add_problems(form, e)
 
 
 def _booking(request, reference: str, perm: str = "bulkywaste.view_booking") -> Booking:
@@ -214,7 +216,10 @@ def book_items(request):
             try:
                 actions.check_items([spec])
             except BookingError as e:
-                form.add_error("entry" if form is pick else "description", e.shown)
+                if form is pick:
+                    add_problems(form, e, {p.field: "entry" for p in problems(e)})
+                else:
+                    form.add_problems(e)
             else:
                 draft.setdefault("items", []).append(row)
                 _save(request, draft)
@@ -458,7 +463,7 @@ def booking_detail(request, reference: str):
         "bulkywaste/booking.html",
         {
             "booking": booking,
-            "items": list(booking.items.all()),
+            "items": list(booking.items.select_related("entry")),
             "contact_name": name,
             "contact_phone": phone,
             "can_change": can_change and (before_cutoff or allows(request.user, "bulkywaste.dispatch", booking.area)),
@@ -579,11 +584,13 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
     specs = form.specs()
     area = actions.area_for(address.path)
     preferred = [date.fromisoformat(d["day"])] if d.get("day") else []
+    problems = actions.item_problems(specs)
     try:
-        actions.check_items(specs)
         actions.check_contact(d["contact_name"], d["contact_phone"])
     except BookingError as e:
-        _error(form, e)
+        problems.append(e)
+    if problems:  # every problem at once, each on its row and column
+        form.add_problems(BookingErrors(problems))
         return None, None
     volume = actions.load_of(specs)[0]
     offered = actions.first_free_day(area, volume, preferred)
@@ -607,7 +614,7 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
             idempotency_key=request.POST.get("idempotency_key", ""),
         )
     except BookingError as e:
-        _error(form, e)
+        form.add_problems(e)
         return None, None
     return booking, None
 
@@ -907,7 +914,7 @@ def dispatch_urgent(request):
                     notes=d.get("notes", ""),
                 )
             except BookingError as e:
-                _error(form, e)
+                form.add_problems(e)
             else:
                 messages.success(request, _("加急预约已登记，正在重新排线"))
                 return redirect(
@@ -946,7 +953,27 @@ def crew_today(request):
         by_round[s.round_id].append(s)
     for r in rounds:
         r.stop_list = by_round[r.pk]
-    return render(request, "bulkywaste/crew.html", {"rounds": rounds, "day": day})
+    return render(request, "bulkywaste/crew.html", {"rounds": rounds, "day": day, "day_title": _crew_day_title(day)})
+
+
+def _crew_day_title(day: date) -> str:
+    """今日收运 / 明日收运 / 收运路线 11月24日 — the crew page says which day it shows."""
+    today = timezone.localdate()
+    if day == today:
+        return _("今日收运")
+    if day == today + timedelta(days=1):
+        return _("明日收运")
+    return _("%(day)s 收运路线") % {"day": day_label(day)}
+
+
+def _next_stop(stop: RoundStop) -> RoundStop | None:
+    """The next stop of the same round still to be worked, in order (None at the end of the round)."""
+    return (
+        RoundStop.objects.filter(round_id=stop.round_id, order__gt=stop.order, booking__status__in=Booking.OPEN)
+        .select_related("booking")
+        .order_by("order")
+        .first()
+    )
 
 
 def _crew_stop(request, pk: int) -> RoundStop:
@@ -963,7 +990,7 @@ def crew_stop(request, pk: int):
     booking = stop.booking
     contact = None
     forms_by_item = {}
-    items = list(booking.items.all())
+    items = list(booking.items.select_related("entry"))
     if request.method == "POST" and request.POST.get("action") == "open":
         contact = actions.open_stop(stop, actor=request.user)
     elif request.method == "POST":
@@ -986,7 +1013,7 @@ def crew_stop(request, pk: int):
                 _error(form, e)
             else:
                 messages.success(request, _("已记录"))
-                return redirect("bulkywaste:crew_stop", pk=pk)
+                return redirect(f"{reverse('bulkywaste:crew_stop', args=[pk])}#next")
         forms_by_item[item.pk] = form
     for i in items:
         i.form = forms_by_item.get(i.pk) or CrewItemForm(
@@ -1005,6 +1032,8 @@ def crew_stop(request, pk: int):
             "map_url": amap_url(booking.latitude, booking.longitude, booking.address),
             "open": booking.status in Booking.OPEN,
             "photos": list(booking.photos.select_related("upload")),
+            "next_stop": _next_stop(stop) if booking.status not in Booking.OPEN else None,
+            "back": f"{reverse('bulkywaste:crew')}?day={stop.round.day.isoformat()}",
         },
     )
 
@@ -1015,13 +1044,17 @@ def crew_round_action(request, pk: int):
     rnd = gated_object(
         request, Round.objects.select_related("vehicle", "plan__area"), pk=pk, perm="bulkywaste.work_round"
     )
-    if request.POST.get("action") == "complete":
-        actions.complete_round(rnd, actor=request.user)
-        messages.success(request, _("本趟已完成"))
-    else:
-        actions.start_round(rnd, actor=request.user)
-        messages.success(request, _("已出车"))
-    return redirect("bulkywaste:crew")
+    back = f"{reverse('bulkywaste:crew')}?day={rnd.day.isoformat()}"
+    try:
+        if request.POST.get("action") == "complete":
+            actions.complete_round(rnd, actor=request.user)
+            messages.success(request, _("本趟已完成"))
+        else:
+            actions.start_round(rnd, actor=request.user)
+            messages.success(request, _("已出车"))
+    except BookingError as e:
+        messages.error(request, e.shown)
+    return redirect(back)
 
 
 # ----------------------------------------------------------------------------------------- ratings, dumping
@@ -1151,8 +1184,8 @@ def _figures_args(request):
 def figures(request):
     start, end, areas, area = _figures_args(request)
     f = selectors.figures(request.user, start, end, area)
-    chart_category = selectors.bars(f.by_category, "weight_kg", "label")
-    chart_day = selectors.bars(f.by_day, "pieces", "booking__day")
+    chart_category = selectors.bars(f.by_category, "weight_kg", "label", width=150)
+    chart_day = selectors.bars(f.by_day, "pieces", "booking__day", width=150)
     return render(
         request,
         "bulkywaste/figures.html",

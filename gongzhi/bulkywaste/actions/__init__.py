@@ -32,13 +32,14 @@ from gongzhi.bulkywaste.actions.collection import complete_round, mark_item, ope
 from gongzhi.bulkywaste.actions.config import save_config
 from gongzhi.bulkywaste.actions.dumping import assign_dumping, report_dumping, resolve_dumping
 from gongzhi.bulkywaste.actions.ledger import write_ledger
-from gongzhi.bulkywaste.actions.messages import ETA_CHANGE_NOTICE, rating_url, send_reminders
+from gongzhi.bulkywaste.actions.messages import rating_url, send_reminders
 from gongzhi.bulkywaste.actions.planning import plan_day, queue_plan, request_plan, travel_matrix
 from gongzhi.bulkywaste.inputs import (
     MAX_ITEMS,
     MAX_PHOTOS,
     Address,
     BookingError,
+    BookingErrors,
     ItemSpec,
     RatingError,
     address_of_compound,
@@ -47,6 +48,7 @@ from gongzhi.bulkywaste.inputs import (
     check_items,
     decide,
     free_address,
+    item_problems,
     load_of,
     parse_coords,
     window_times,
@@ -63,11 +65,11 @@ from gongzhi.bulkywaste.selectors import (
 )
 
 __all__ = [
-    "ETA_CHANGE_NOTICE",
     "MAX_ITEMS",
     "MAX_PHOTOS",
     "Address",
     "BookingError",
+    "BookingErrors",
     "ItemSpec",
     "RatingError",
     "address_of_compound",
@@ -89,6 +91,7 @@ __all__ = [
     "fee_for",
     "first_free_day",
     "free_address",
+    "item_problems",
     "ledger",
     "load_of",
     "mark_item",
