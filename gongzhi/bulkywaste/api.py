@@ -28,7 +28,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from gongzhi.bulkywaste import actions, selectors, sizing
-from gongzhi.bulkywaste.actions import BookingError, ItemSpec
+from gongzhi.bulkywaste.actions import BookingError, DuplicateBooking, ItemSpec
 from gongzhi.bulkywaste.limits import REPORTS_PER_HOUR, client_key
 from gongzhi.bulkywaste.models import (
     DATUM,
@@ -327,6 +327,14 @@ class BookingIn(serializers.Serializer):
     channel = serializers.ChoiceField(
         choices=[Channel.WEB, Channel.HOTLINE, Channel.PROPERTY, Channel.API], required=False
     )
+    on_duplicate = serializers.ChoiceField(
+        choices=["", "continue", "merge"],
+        required=False,
+        default="",
+        help_text="该地址同一时段已有预约时：merge 合并物品到已有预约（返回它，200），continue 仍然新建；不给则 400 "
+        "（字段 on_duplicate）/ when the address already has a booking in the same half-day: merge the items into it "
+        "(returned, 200) or continue to book anyway; without it the answer is 400 naming on_duplicate",
+    )
 
 
 class AmendIn(serializers.Serializer):
@@ -464,7 +472,19 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 notes=d.get("notes", ""),
                 on_behalf_of=person,
                 idempotency_key=key,
+                on_duplicate="continue" if d["on_duplicate"] == "continue" else "",
             )
+        except DuplicateBooking as e:
+            if d["on_duplicate"] != "merge":
+                raise invalid(e) from None
+            try:
+                merged = actions.merge_into(
+                    e.existing[0], actor=request.user, items=specs, notes=d.get("notes", ""), channel=Channel.API
+                )
+            except BookingError as e2:
+                raise invalid(e2) from None
+            merged = Booking.objects.prefetch_related("items").get(pk=merged.pk)
+            return Response(BookingOut(merged, context={"request": request}).data, status=status.HTTP_200_OK)
         except BookingError as e:
             raise invalid(e) from None
         return Response(BookingOut(booking, context={"request": request}).data, status=status.HTTP_201_CREATED)

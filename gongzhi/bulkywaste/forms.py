@@ -13,7 +13,14 @@ from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.bulkywaste.inputs import BookingError, BookingErrors, ItemSpec, window_times
+from gongzhi.bulkywaste.inputs import (
+    BookingError,
+    BookingErrors,
+    ItemSpec,
+    check_contact,
+    item_problems,
+    window_times,
+)
 from gongzhi.bulkywaste.limits import limits
 from gongzhi.bulkywaste.models import CATEGORY_CHOICES, CatalogueEntry, Window
 
@@ -312,7 +319,10 @@ class StaffBookingForm(forms.Form):
                 label=_("其他物品第%(n)s行：名称") % row, max_length=100, required=False
             )
             self.fields[f"free_cat_{n}"] = forms.ChoiceField(
-                label=_("其他物品第%(n)s行：类别") % row, choices=[("", "—")] + CATEGORY_CHOICES, required=False
+                label=_("其他物品第%(n)s行：类别") % row,
+                choices=[("", "—")] + CATEGORY_CHOICES,
+                required=False,
+                error_messages={"invalid_choice": _("请从列表中选择类别")},
             )
             self.fields[f"free_qty_{n}"] = forms.IntegerField(
                 label=_("其他物品第%(n)s行：数量") % row,
@@ -350,6 +360,16 @@ class StaffBookingForm(forms.Form):
                 self.add_error(e.field if e.field in self.fields else "window", e.shown)
         elif self.urgent and d.get("window_start") and d.get("window_end") and d["window_end"] <= d["window_start"]:
             self.add_error("window_end", _("结束时间应晚于开始时间"))
+        # The items' and the contact's own rules too, so the page shows every problem at once.
+        specs = self.specs()
+        found = item_problems(specs) if specs else []
+        if d.get("contact_name") and d.get("contact_phone"):
+            try:
+                check_contact(d["contact_name"], d["contact_phone"])
+            except BookingError as e:
+                found.append(e)
+        if found:
+            self.add_problems(BookingErrors(found))
         return d
 
     def item_rows(self):

@@ -41,6 +41,21 @@ class RatingError(BookingError):
     pass
 
 
+class DuplicateBooking(BookingError):
+    """The same address already has an open booking in an overlapping half-day: the caller decides to merge the
+    items into it or to book anyway (`on_duplicate="merge"` / `"continue"`). Nothing was written."""
+
+    def __init__(self, existing: list):
+        refs = "、".join(b.reference for b in existing)
+        super().__init__(
+            f"该地址同一时段已有预约（{refs}），可以把物品合并到已有预约，或仍然新建",
+            f"this address already has a booking in the same half-day ({', '.join(b.reference for b in existing)}): "
+            "merge the items into it, or book anyway",
+            "on_duplicate",
+        )
+        self.existing = existing
+
+
 # ------------------------------------------------------------------------------------------------ items
 
 
@@ -85,8 +100,9 @@ class ItemSpec:
 def decide(spec: ItemSpec) -> sizing.SizingDecision:
     """The sizing decision for an item (Zhengzhou's rule, `sizing.classify`)."""
     weight, volume, length = spec.measures()
+    category = spec.sizing_category()  # a BookingError of its own (the category), not a measure's
     try:
-        return sizing.classify(spec.sizing_category(), weight, volume, length, integral=spec.integral)
+        return sizing.classify(category, weight, volume, length, integral=spec.integral)
     except ValueError as e:
         field = next((f for f in ("weight_kg", "volume_m3", "length_m") if f in str(e)), None)
         raise BookingError("尺寸或重量不能为负数", "measures must not be negative", field) from None

@@ -202,6 +202,32 @@ def fee_for(specs: Sequence[ItemSpec], day: date) -> tuple[Decimal, str]:
     return total.quantize(Decimal("0.01")), schedule.mode
 
 
+def same_address_bookings(path: str, address: str, day: date, start, end, exclude: int | None = None) -> list[Booking]:
+    """Open bookings at the same address (same place in the registry and the same address text) whose window
+    overlaps [start, end) on `day` — a second booking of the same half-day is flagged on every channel."""
+    qs = Booking.objects.filter(
+        path=path, address=address, day=day, status__in=Booking.OPEN, window_start__lt=end, window_end__gt=start
+    )
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return list(qs.order_by("id")[:5])
+
+
+def duplicate_ids(bookings: Sequence[Booking]) -> set[int]:
+    """Of a day's bookings, those sharing an address and an overlapping window with another (for the tag)."""
+    out: set[int] = set()
+    by_place: dict[tuple, list[Booking]] = {}
+    for b in bookings:
+        if b.status in Booking.OPEN:
+            by_place.setdefault((b.path, b.address, b.day), []).append(b)
+    for group in by_place.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if a.window_start < b.window_end and b.window_start < a.window_end:
+                    out |= {a.pk, b.pk}
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ figures
 
 

@@ -48,7 +48,7 @@ from gongzhi.bulkywaste.forms import (
     day_label,
     problems,
 )
-from gongzhi.bulkywaste.inputs import BookingErrors
+from gongzhi.bulkywaste.inputs import BookingErrors, DuplicateBooking
 from gongzhi.bulkywaste.limits import REPORTS_PER_HOUR, client_key
 from gongzhi.bulkywaste.models import (
     Booking,
@@ -400,7 +400,20 @@ def book_check(request):
     area = actions.area_for(address.path)
     day = date.fromisoformat(draft["day"])
     fee, mode = actions.fee_for(specs, day)
-    if request.method == "POST":
+    duplicate = None
+    if request.method == "POST" and request.POST.get("merge_into"):
+        target = _merge_target(request)
+        try:
+            merged = actions.merge_into(
+                target, actor=request.user, items=specs, notes=draft.get("notes", ""), channel=Channel.WEB
+            )
+        except BookingError as e:
+            messages.error(request, e.shown)
+        else:
+            request.session.pop(DRAFT, None)
+            messages.success(request, _("物品已合并到预约 %(ref)s") % {"ref": merged.reference})
+            return redirect("bulkywaste:booking", reference=merged.reference)
+    elif request.method == "POST":
         try:
             booking = actions.book(
                 actor=request.user,
@@ -415,7 +428,10 @@ def book_check(request):
                 notes=draft.get("notes", ""),
                 upload_ids=draft.get("photos", []),
                 idempotency_key=request.POST.get("idempotency_key", ""),
+                on_duplicate=request.POST.get("on_duplicate", ""),
             )
+        except DuplicateBooking as e:
+            duplicate = _duplicate_context(request, e)
         except BookingError as e:
             messages.error(request, e.shown)
             if e.field in ("preferred_days", "day"):
@@ -438,8 +454,34 @@ def book_check(request):
             "fee_mode": mode,
             "photos": len(draft.get("photos", [])),
             "idempotency_key": uuid.uuid4().hex,
+            "duplicate": duplicate,
         },
     )
+
+
+def _duplicate_context(request, e: DuplicateBooking) -> dict:
+    """The warning of a second booking for the same address and half-day: the existing ones (linked only where
+    the reader may open them) and whether the new items may be merged into one."""
+    return {
+        "message": e.shown,
+        "existing": [
+            {
+                "booking": b,
+                "visible": allows(request.user, "bulkywaste.view_booking", b),
+                "mergeable": allows(request.user, "bulkywaste.change_booking", b),
+            }
+            for b in e.existing
+        ],
+    }
+
+
+def _merge_target(request) -> Booking:
+    """The booking chosen to merge into (the reader must be allowed to change it)."""
+    booking = get_object_or_404(
+        Booking.objects.select_related("area"), reference=(request.POST.get("merge_into") or "")[:20]
+    )
+    check(request.user, "bulkywaste.change_booking", booking, view_perm="bulkywaste.view_booking")
+    return booking
 
 
 @require_GET
@@ -594,9 +636,35 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
         return None, None
     volume = actions.load_of(specs)[0]
     offered = actions.first_free_day(area, volume, preferred)
-    if request.POST.get("action") != "book":
+    merging = bool(request.POST.get("merge_into"))
+    if request.POST.get("action") != "book" and not merging and request.POST.get("on_duplicate") != "continue":
         fee = actions.fee_for(specs, offered)[0] if offered else None
-        return None, {"offered": day_label(offered) if offered else None, "fee": fee, "volume": volume, "specs": specs}
+        preview = {"offered": day_label(offered) if offered else None, "fee": fee, "volume": volume, "specs": specs}
+        if offered:
+            try:
+                start, end = actions.window_times(d["window"], d.get("window_start"), d.get("window_end"))
+            except BookingError:
+                start = end = None
+            twins = selectors.same_address_bookings(address.path, address.text, offered, start, end) if start else []
+            if twins:
+                preview["duplicate"] = _duplicate_context(request, DuplicateBooking(twins))
+        return None, preview
+    if merging:
+        target = _merge_target(request)
+        try:
+            booking = actions.merge_into(
+                target,
+                actor=request.user,
+                items=specs,
+                notes=d.get("notes", ""),
+                on_behalf_of=on_behalf_of,
+                channel=channel,
+            )
+        except BookingError as e:
+            form.add_problems(e)
+            return None, None
+        messages.success(request, _("物品已合并到预约 %(ref)s") % {"ref": booking.reference})
+        return booking, None
     try:
         booking = actions.book(
             actor=request.user,
@@ -612,7 +680,10 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
             notes=d.get("notes", ""),
             on_behalf_of=on_behalf_of,
             idempotency_key=request.POST.get("idempotency_key", ""),
+            on_duplicate=request.POST.get("on_duplicate", ""),
         )
+    except DuplicateBooking as e:
+        return None, {"duplicate": _duplicate_context(request, e), "specs": specs, "volume": volume}
     except BookingError as e:
         form.add_problems(e)
         return None, None
@@ -856,6 +927,9 @@ def dispatch_day(request):
         )
     for r in rounds:
         r.n_stops = stop_counts.get(r.pk, 0)
+    dupes = selectors.duplicate_ids(bookings)
+    for b in bookings:
+        b.is_duplicate = b.pk in dupes
     capacity = next((c for c in actions.availability(area) if c["day"] == day), None)
     return render(
         request,

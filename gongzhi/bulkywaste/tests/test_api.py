@@ -189,6 +189,7 @@ def test_api_list_query_budgets(api, area, mini, operator, django_assert_max_num
             actor=operator,
             items=[bw.item("desk"), bw.item("mattress")],
             now=timezone.now(),
+            on_duplicate="continue",
         )
     as_user(api, operator)
     for url, budget in (
