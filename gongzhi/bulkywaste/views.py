@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.bulkywaste import actions, selectors
+from gongzhi.bulkywaste import actions, maps, selectors
 from gongzhi.bulkywaste.actions import BookingError, ItemSpec
 from gongzhi.bulkywaste.forms import (
     AmendForm,
@@ -918,15 +918,12 @@ def dispatch_day(request):
         .order_by("window_start", "id")[:1000]
     )
     rounds = list(Round.objects.filter(plan=plan).select_related("vehicle").order_by("vehicle__name") if plan else [])
-    stop_counts = {}
+    by_round: dict[int, list[RoundStop]] = {r.pk: [] for r in rounds}
     if plan:
-        from django.db.models import Count
-
-        stop_counts = dict(
-            RoundStop.objects.filter(round__plan=plan).values("round").annotate(n=Count("id")).values_list("round", "n")
-        )
+        for stop in RoundStop.objects.filter(round__plan=plan).select_related("booking").order_by("round_id", "order"):
+            by_round.setdefault(stop.round_id, []).append(stop)
     for r in rounds:
-        r.n_stops = stop_counts.get(r.pk, 0)
+        r.n_stops = len(by_round.get(r.pk, []))
     dupes = selectors.duplicate_ids(bookings)
     for b in bookings:
         b.is_duplicate = b.pk in dupes
@@ -944,8 +941,14 @@ def dispatch_day(request):
             "capacity": capacity,
             "prev": day - timedelta(days=1),
             "next": day + timedelta(days=1),
+            **_map_context(maps.rounds_map(rounds, by_round, height=360)),
+            "timeline": maps.timeline(rounds, by_round) if rounds else None,
         },
     )
+
+
+def _map_context(m: maps.Map) -> dict:
+    return {"map": m, "map_tiles": m.leaflet() is not None}
 
 
 @require_POST
@@ -1006,7 +1009,12 @@ def round_detail(request, pk: int):
     stops = list(rnd.stops.select_related("booking").order_by("order"))
     for s in stops:
         s.map_url = amap_url(s.booking.latitude, s.booking.longitude, s.booking.address)
-    return render(request, "bulkywaste/round.html", {"round": rnd, "stops": stops})
+        s.href = reverse("bulkywaste:crew_stop", args=[s.pk])
+    return render(
+        request,
+        "bulkywaste/round.html",
+        {"round": rnd, "stops": stops, **_map_context(maps.rounds_map([rnd], {rnd.pk: stops}))},
+    )
 
 
 # -------------------------------------------------------------------------------------------------- crews
@@ -1027,7 +1035,18 @@ def crew_today(request):
         by_round[s.round_id].append(s)
     for r in rounds:
         r.stop_list = by_round[r.pk]
-    return render(request, "bulkywaste/crew.html", {"rounds": rounds, "day": day, "day_title": _crew_day_title(day)})
+        for stop in r.stop_list:
+            stop.href = reverse("bulkywaste:crew_stop", args=[stop.pk])
+    return render(
+        request,
+        "bulkywaste/crew.html",
+        {
+            "rounds": rounds,
+            "day": day,
+            "day_title": _crew_day_title(day),
+            **_map_context(maps.rounds_map(rounds, by_round)),
+        },
+    )
 
 
 def _crew_day_title(day: date) -> str:

@@ -4,6 +4,7 @@ every channel; rounds and stops keep their addresses across re-plans; the crew's
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -13,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from gongzhi.bulkywaste import actions, selectors
+from gongzhi.bulkywaste import actions, maps, selectors
 from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.actions import BookingError, DuplicateBooking, ItemSpec
 from gongzhi.bulkywaste.models import Booking, BookingItem, DayCapacity, DayPlan, Round, RoundStop
+from gongzhi.core import geo
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.sms import LocmemBackend
 from gongzhi.core.testing import PASSWORD
@@ -310,3 +312,36 @@ def test_window_time_rules():
     for start, end in ((time(11), time(9)), (time(9), time(9, 30))):
         with pytest.raises(BookingError):
             actions.window_times("custom", start, end)
+
+
+# ------------------------------------------------------------------------------------------------------ maps
+
+
+def test_the_dispatcher_and_the_crew_see_the_day_as_a_vector_map_without_javascript(client, planned, area, persona):
+    crew, a, b, p = planned
+    dispatcher = persona("dispatcher", area.node)
+    login(client, dispatcher)
+    page = client.get(reverse("bulkywaste:dispatch"), {"area": area.pk, "day": TUE.isoformat()}).content.decode()
+    svg = re.search(r'<svg class="map-svg".*?</svg>', page, re.S).group(0)
+    assert svg.count("<circle") == 2 and "<polyline" in svg and a.address in svg  # two stops, the route
+    assert 'class="timeline"' in page and "<meter" in page and "leaflet" not in page  # no tiles configured
+    assert "/ 12000" in page  # the load against the vehicle's capacity
+    login(client, crew)
+    page = client.get(reverse("bulkywaste:crew"), {"day": TUE.isoformat()}).content.decode()
+    assert page.count("<circle") == 2 and "map.js" in page and "http" not in re.sub(r'href="[^"]*"', "", svg)
+
+
+def test_with_a_tile_source_leaflet_is_served_locally_and_points_are_converted(client, planned, area, settings):
+    crew, a, _b, _p = planned
+    settings.GONGZHI_MAP_TILES = "/static/test-tiles/{z}/{x}/{y}.png"
+    login(client, crew)
+    page = client.get(reverse("bulkywaste:crew"), {"day": TUE.isoformat()}).content.decode()
+    assert "bulkywaste/vendor/leaflet-1.9.4/leaflet.js" in page and 'class="leaflet-map"' in page
+    data = json.loads(re.search(r'<script id="crew-map" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert data["url"] == settings.GONGZHI_MAP_TILES and data["datum"] == "gcj02"
+    lat, lon = geo.wgs84_to_gcj02(float(a.latitude), float(a.longitude))
+    stop = next(pt for pt in data["points"] if pt["title"] == a.address)
+    assert stop["at"] == [round(lat, 6), round(lon, 6)]
+    assert all(not src.startswith(("http:", "https:", "//")) for src in re.findall(r'src="([^"]+)"', page))
+    settings.GONGZHI_MAP_TILES_DATUM = "wgs84"
+    assert maps.to_storage("34.7", "113.6", "map") == (Decimal("34.700000"), Decimal("113.600000"))
