@@ -22,6 +22,7 @@ from gongzhi.bulkywaste.inputs import (
     window_times,
 )
 from gongzhi.bulkywaste.limits import limits
+from gongzhi.bulkywaste.maps import to_storage
 from gongzhi.bulkywaste.models import CATEGORY_CHOICES, CatalogueEntry, Window
 
 WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
@@ -46,7 +47,8 @@ def add_problems(form: forms.Form, e: BookingError, fields: dict[str, str] | Non
     form's), or on the form as a whole; the page's error summary then lists them all, each linking to its field."""
     for p in problems(e):
         name = (fields or {}).get(p.field or "", p.field)
-        form.add_error(name if name in form.fields else None, p.shown)
+        shown = name in form.fields and not form.fields[name].widget.is_hidden  # a picked point: on the form
+        form.add_error(name if shown else None, p.shown)
 
 
 def day_label(d: date) -> str:
@@ -127,16 +129,32 @@ class OtherItemForm(forms.Form):
         )
 
 
-class WhereForm(forms.Form):
+class PlaceFields(forms.Form):
+    """A point never typed by people: picked on the map (in the tiles' datum) or given by the phone (WGS-84), in
+    hidden fields; the view converts it (`maps.to_storage`). Without it the address is placed near its community."""
+
+    latitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
+    longitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
+    source = forms.ChoiceField(
+        choices=[("", ""), ("map", "map"), ("device", "device")], required=False, widget=forms.HiddenInput
+    )
+
+    def point(self) -> tuple:
+        """(latitude, longitude) in WGS-84, or (None, None) when no point was picked."""
+        d = self.cleaned_data
+        if d.get("latitude") is None or d.get("longitude") is None:
+            return None, None
+        return to_storage(d["latitude"], d["longitude"], d.get("source") or "device")
+
+
+class WhereForm(PlaceFields):
     place = forms.ChoiceField(label=_("在哪里上门收运？"), widget=forms.RadioSelect)
-    address = forms.CharField(label=_("详细地址"), max_length=200, required=False)
+    address = forms.CharField(
+        label=_("详细地址"), max_length=200, required=False, help_text=_("例如：福华街12号院3号楼东侧车棚")
+    )
     node = forms.ChoiceField(label=_("所在社区"), required=False)
-    latitude = forms.DecimalField(
-        label=_("纬度（WGS-84）"), max_digits=9, decimal_places=6, required=False, help_text=_("例如 34.737200")
-    )
-    longitude = forms.DecimalField(
-        label=_("经度（WGS-84）"), max_digits=9, decimal_places=6, required=False, help_text=_("例如 113.640100")
-    )
+
+    field_order = ["place", "address", "node", "latitude", "longitude", "source"]
 
     def __init__(self, *args, units=(), nodes=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -146,12 +164,7 @@ class WhereForm(forms.Form):
     def clean(self):
         d = super().clean()
         if d.get("place") == "other":
-            for name, msg in (
-                ("address", _("请填写详细地址")),
-                ("node", _("请选择所在社区")),
-                ("latitude", _("请填写纬度")),
-                ("longitude", _("请填写经度")),
-            ):
+            for name, msg in (("address", _("请填写详细地址")), ("node", _("请选择所在社区"))):
                 if not d.get(name):
                     self.add_error(name, msg)
         return d
@@ -417,13 +430,14 @@ class StaffBookingForm(forms.Form):
         add_problems(self, e, fields)
 
 
-class FreeAddressForm(forms.Form):
-    """An address that is not a registry unit (a shop, a street corner), with its WGS-84 coordinates."""
+class FreeAddressForm(PlaceFields):
+    """An address that is not a registry unit (a shop, a street corner): its words and community, and a point
+    picked on the map when one is configured."""
 
     address = forms.CharField(label=_("详细地址"), max_length=200)
     node = forms.ChoiceField(label=_("所在社区"))
-    latitude = forms.DecimalField(label=_("纬度（WGS-84）"), max_digits=9, decimal_places=6)
-    longitude = forms.DecimalField(label=_("经度（WGS-84）"), max_digits=9, decimal_places=6)
+
+    field_order = ["address", "node", "latitude", "longitude", "source"]
 
     def __init__(self, *args, nodes=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -459,7 +473,7 @@ class CrewItemForm(forms.Form):
     photo = forms.FileField(label=_("照片"), required=False)
 
 
-class DumpingForm(forms.Form):
+class DumpingForm(PlaceFields):
     description = forms.CharField(
         label=_("看到了什么？"),
         max_length=1000,
@@ -469,8 +483,6 @@ class DumpingForm(forms.Form):
     )
     address = forms.CharField(label=_("在哪里？"), max_length=200, required=False)
     node = forms.ChoiceField(label=_("所在社区"))
-    latitude = forms.DecimalField(label=_("纬度（WGS-84，选填）"), max_digits=9, decimal_places=6, required=False)
-    longitude = forms.DecimalField(label=_("经度（WGS-84，选填）"), max_digits=9, decimal_places=6, required=False)
     photo = forms.FileField(label=_("照片（选填）"), required=False)
     reporter_phone = forms.CharField(
         label=_("联系电话（选填）"), max_length=20, required=False, widget=forms.TextInput(attrs=PHONE)
@@ -482,6 +494,8 @@ class DumpingForm(forms.Form):
         label=_("网址（请勿填写）"),
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
+
+    field_order = ["description", "address", "node", "latitude", "longitude", "source", "photo", "reporter_phone"]
 
     def __init__(self, *args, nodes=(), **kwargs):
         super().__init__(*args, **kwargs)

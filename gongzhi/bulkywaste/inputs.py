@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db.models import Avg
 from django.utils.translation import get_language
 
 from gongzhi.bulkywaste import limits, sizing
 from gongzhi.bulkywaste.models import WINDOW_TIMES, CatalogueEntry, Window
 from gongzhi.core import pii
-from gongzhi.registry.models import AreaNode, Unit
+from gongzhi.registry.models import AreaNode, CompoundProfile, Unit
 
 MAX_ITEMS = 200  # a compound-wide booking may list many items
 MAX_PHOTOS = 5
@@ -244,12 +245,34 @@ def address_of_compound(node: AreaNode) -> Address:
 
 
 def free_address(text: str, latitude, longitude, node: AreaNode) -> Address:
-    """A free-text address with WGS-84 coordinates, inside an area node (for scope and capacity)."""
+    """A free-text address inside an area node (for scope and capacity), located by WGS-84 coordinates picked on a
+    map or given by the phone — or, when none were given, near the node (`approximate_location`): people are
+    never asked to type coordinates."""
     text = (text or "").strip()
     if not text:
         raise BookingError("地址不能为空", "address is required", "address")
-    lat, lon = parse_coords(latitude, longitude)
+    if latitude in (None, "") or longitude in (None, ""):
+        lat, lon = approximate_location(node)
+    else:
+        lat, lon = parse_coords(latitude, longitude)
     return Address(text[:200], lat, lon, node.path)
+
+
+def approximate_location(node: AreaNode) -> tuple[Decimal, Decimal]:
+    """Where a node is, roughly: its own coordinates, else the middle of its compounds' (one aggregate query)."""
+    profile = getattr(node, "profile", None)
+    if profile is not None and profile.latitude is not None and profile.longitude is not None:
+        return profile.latitude, profile.longitude
+    mid = CompoundProfile.objects.filter(
+        node__path__startswith=node.path, latitude__isnull=False, longitude__isnull=False
+    ).aggregate(lat=Avg("latitude"), lon=Avg("longitude"))
+    if mid["lat"] is None:
+        raise BookingError(
+            f"无法确定{node.name}的位置，请在地图上标出地点，或拨打热线",
+            f"the location of {node.name} is not on record: mark the place on the map, or call the hotline",
+            "address",
+        )
+    return Decimal(mid["lat"]).quantize(Decimal("0.000001")), Decimal(mid["lon"]).quantize(Decimal("0.000001"))
 
 
 def parse_coords(latitude, longitude) -> tuple[Decimal, Decimal]:

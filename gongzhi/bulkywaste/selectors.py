@@ -27,7 +27,7 @@ from gongzhi.core.calendar import calendar_from
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import assignments, holds, scope_q
 from gongzhi.core.workdays import Calendar
-from gongzhi.registry.models import Ownership, Person, Residence, Unit
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 
 PAGE = 50
 
@@ -200,6 +200,39 @@ def fee_for(specs: Sequence[ItemSpec], day: date) -> tuple[Decimal, str]:
         return schedule.flat_amount, schedule.mode
     total = sum(((s.entry.price if s.entry else schedule.default_item_price) * s.quantity for s in specs), Decimal(0))
     return total.quantize(Decimal("0.01")), schedule.mode
+
+
+def search_units(q: str, limit: int = 30) -> list[Unit]:
+    """Registry addresses inside an active service area, by compound name, then building and unit:
+    "油漆厂 1号楼 101" — the first word names the compound (小区/楼院), each further word a building, an entrance or
+    the unit number. Addresses only: nobody's name or phone."""
+    words = q.split()
+    if not words:
+        return []
+    paths = list(ServiceArea.objects.filter(active=True).values_list("path", flat=True))
+    if not paths:
+        return []
+    inside = Q(pk__in=[])
+    for p in paths:
+        inside |= Q(path__startswith=p)
+    compounds = list(
+        AreaNode.objects.filter(inside, level__is_compound=True)
+        .filter(Q(name__contains=words[0]) | Q(address__contains=words[0]))
+        .values_list("path", flat=True)[:10]
+    )
+    if not compounds:
+        return []
+    under = Q(pk__in=[])
+    for p in compounds:
+        under |= Q(path__startswith=p)
+    qs = Unit.objects.filter(under)
+    for word in words[1:]:
+        nodes = list(AreaNode.objects.filter(under, name__contains=word).values_list("path", flat=True)[:20])
+        match = Q(number=word)
+        for p in nodes:
+            match |= Q(path__startswith=p)
+        qs = qs.filter(match)
+    return list(qs.select_related("compound__profile", "node").order_by("path", "number")[:limit])
 
 
 def same_address_bookings(path: str, address: str, day: date, start, end, exclude: int | None = None) -> list[Booking]:

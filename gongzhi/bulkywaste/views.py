@@ -260,12 +260,26 @@ def book_where(request):
     initial = {"place": str(draft["unit"]) if draft.get("unit") else ("other" if draft.get("address") else "")}
     initial.update({k: draft.get(k) for k in ("address", "node", "latitude", "longitude") if draft.get(k)})
     form = WhereForm(request.POST or None, units=units, nodes=nodes, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    q = (request.GET.get("q") or "").strip()[:60]
+    found = selectors.search_units(q) if q else []
+    if request.method == "POST" and request.POST.get("unit"):  # an address chosen from the registry search
+        unit = get_object_or_404(
+            Unit.objects.select_related("compound", "node"), pk=selectors.parse_after(request.POST["unit"]) or 0
+        )
+        try:
+            actions.area_for(actions.address_of_unit(unit).path)
+        except BookingError as e:
+            messages.error(request, e.shown)
+        else:
+            draft.update(unit=unit.pk, address="", node="", latitude="", longitude="")
+            _save(request, draft)
+            return redirect("bulkywaste:book_when")
+    elif request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             if d["place"] == "other":
                 node = next(n for n in nodes if str(n.pk) == d["node"])
-                addr = actions.free_address(d["address"], d["latitude"], d["longitude"], node)
+                addr = actions.free_address(d["address"], *form.point(), node)
                 actions.area_for(addr.path)
                 draft.update(
                     unit=None,
@@ -285,9 +299,32 @@ def book_where(request):
             return redirect("bulkywaste:book_when")
     return render(
         request,
-        "bulkywaste/question.html",
-        {"form": form, "step": 2, "title": _("在哪里上门收运？"), "back": reverse("bulkywaste:book_items")},
+        "bulkywaste/book_where.html",
+        {
+            "form": form,
+            "step": 2,
+            "title": _("在哪里上门收运？"),
+            "back": reverse("bulkywaste:book_items"),
+            "q": q,
+            "found": [(u, actions.address_of_unit(u).text) for u in found],
+            **_pick_context(),
+        },
     )
+
+
+def _pick_context() -> dict:
+    """A map to pick a point on (only when a tile source is configured), centred on the first service area."""
+    m = maps.Map([])
+    data = m.leaflet()
+    if data is not None:
+        area = ServiceArea.objects.filter(active=True).select_related("node").order_by("path").first()
+        try:
+            lat, lon = actions.approximate_location(area.node) if area else (None, None)
+        except BookingError:
+            lat = lon = None
+        if lat is not None:
+            data["center"] = list(maps.to_tiles(float(lat), float(lon)))
+    return {"pick_map": data, "map_tiles": data is not None}
 
 
 def _draft_address(request, draft) -> actions.Address:
@@ -724,7 +761,7 @@ def hotline(request):
         d = free.cleaned_data
         node = next(n for n in nodes if str(n.pk) == d["node"])
         try:
-            address = actions.free_address(d["address"], d["latitude"], d["longitude"], node)
+            address = actions.free_address(d["address"], *free.point(), node)
             actions.area_for(address.path)
         except BookingError as e:
             _error(free, e)
@@ -753,6 +790,8 @@ def hotline(request):
                 return redirect("bulkywaste:staff_done", reference=booking.reference)
             context["preview"] = preview
     context["idempotency_key"] = uuid.uuid4().hex
+    if free is not None:
+        context.update(_pick_context())
     return render(request, "bulkywaste/hotline.html", context)
 
 
@@ -1198,8 +1237,8 @@ def report_dumping(request):
                 description=d["description"],
                 node=node,
                 address=d["address"],
-                latitude=d["latitude"],
-                longitude=d["longitude"],
+                latitude=form.point()[0],
+                longitude=form.point()[1],
                 photo=(photo.read(), photo.name) if photo else None,
                 reporter_phone=d["reporter_phone"],
             )
@@ -1212,7 +1251,7 @@ def report_dumping(request):
                 "bulkywaste/message.html",
                 {"title": _("已收到您的举报，谢谢"), "text": _("举报编号：%(ref)s") % {"ref": report.reference}},
             )
-    return render(request, "bulkywaste/report.html", {"form": form})
+    return render(request, "bulkywaste/report.html", {"form": form, **_pick_context()})
 
 
 @require_GET

@@ -345,3 +345,72 @@ def test_with_a_tile_source_leaflet_is_served_locally_and_points_are_converted(c
     assert all(not src.startswith(("http:", "https:", "//")) for src in re.findall(r'src="([^"]+)"', page))
     settings.GONGZHI_MAP_TILES_DATUM = "wgs84"
     assert maps.to_storage("34.7", "113.6", "map") == (Decimal("34.700000"), Decimal("113.600000"))
+
+
+# ------------------------------------------------------------------------------------------------- addresses
+
+
+@pytest.fixture
+def drafting(client, area, resident):
+    login(client, resident)
+    session = client.session
+    session["gz_bulky_draft"] = {"items": [{"code": "wardrobe", "quantity": 1}]}
+    session.save()
+    return client
+
+
+def test_a_resident_finds_another_address_in_the_registry(drafting, mini):
+    url = reverse("bulkywaste:book_where")
+    page = drafting.get(url).content.decode()
+    assert "WGS-84" not in page and "纬度" not in page and "使用我的位置" in page
+    unit = mini.units[3]
+    page = drafting.get(url, {"q": f"油漆厂 {unit.number}"}).content.decode()
+    assert f'name="unit" value="{unit.pk}"' in page
+    assert f'name="unit" value="{mini.units[2].pk}"' not in page  # the unit number narrows the list
+    r = drafting.post(url, {"unit": unit.pk})
+    assert r.status_code == 302 and drafting.session["gz_bulky_draft"]["unit"] == unit.pk
+
+
+def test_another_address_without_a_point_is_placed_near_its_community(drafting, mini):
+    url = reverse("bulkywaste:book_where")
+    r = drafting.post(url, {"place": "other", "address": "福华街口报亭旁", "node": mini.community.pk})
+    assert r.status_code == 302
+    draft = drafting.session["gz_bulky_draft"]
+    assert draft["address"] == "福华街口报亭旁" and draft["latitude"] and draft["longitude"]
+    r = drafting.post(
+        url,
+        {"place": "other", "address": "福华街口", "node": mini.community.pk, "latitude": "34.7361",
+         "longitude": "113.6422", "source": "device"},
+    )  # fmt: skip
+    assert r.status_code == 302 and drafting.session["gz_bulky_draft"]["latitude"] == "34.736100"
+
+
+def test_a_point_picked_on_a_gcj02_map_is_stored_in_wgs84(drafting, mini, settings):
+    settings.GONGZHI_MAP_TILES = "/static/test-tiles/{z}/{x}/{y}.png"
+    url = reverse("bulkywaste:book_where")
+    page = drafting.get(url).content.decode()
+    assert 'data-pick="id_latitude,id_longitude,id_source"' in page and "leaflet-1.9.4/leaflet.js" in page
+    glat, glon = geo.wgs84_to_gcj02(34.7361, 113.6422)
+    drafting.post(
+        url,
+        {"place": "other", "address": "福华街口", "node": mini.community.pk, "latitude": f"{glat:.6f}",
+         "longitude": f"{glon:.6f}", "source": "map"},
+    )  # fmt: skip
+    draft = drafting.session["gz_bulky_draft"]
+    assert abs(Decimal(draft["latitude"]) - Decimal("34.7361")) < Decimal("0.00001")
+
+
+def test_dumping_is_reported_with_the_phones_location_or_none(client, area, mini):
+    from django.core.cache import cache
+
+    cache.clear()  # the per-address rate limit of earlier tests
+    url = reverse("bulkywaste:report")
+    page = client.get(url).content.decode()
+    assert "WGS-84" not in page and "纬度" not in page
+    base = {"description": "旧沙发两个", "address": "3号楼西侧", "node": mini.community.pk}
+    client.post(url, {**base, "latitude": "34.7361", "longitude": "113.6422", "source": "device"})
+    client.post(url, {**base, "address": "4号楼东侧"}, REMOTE_ADDR="10.0.0.9")
+    from gongzhi.bulkywaste.models import DumpingReport
+
+    located, unlocated = DumpingReport.objects.order_by("id")
+    assert str(located.latitude) == "34.736100" and unlocated.latitude is None
