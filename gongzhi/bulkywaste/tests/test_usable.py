@@ -414,3 +414,12 @@ def test_dumping_is_reported_with_the_phones_location_or_none(client, area, mini
 
     located, unlocated = DumpingReport.objects.order_by("id")
     assert str(located.latitude) == "34.736100" and unlocated.latitude is None
+
+
+def test_english_pages_name_rows_categories_and_catalogue_items_in_english(client, hotline_url, planned):
+    client.cookies["django_language"] = "en"
+    page = client.get(hotline_url).content.decode()
+    assert "other item, row 1: name" in page and "Wardrobe" in page.title() and "其他物品第" not in page
+    assert '<option value="bed">bed</option>' in page and '<option value="bed">床</option>' not in page
+    page = client.get(reverse("bulkywaste:start")).content.decode()
+    assert "Refrigerator" in page.title() and "冰箱" not in page
