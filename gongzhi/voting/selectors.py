@@ -128,9 +128,9 @@ class ConditionRow:
     met: bool
 
 
-def _shown(value) -> str:
+def _shown(value):
     """A count as it is, an area to the hundredth of a square metre (a database sum can carry 12 places)."""
-    return fixed(value, 2) if isinstance(value, Decimal) else str(value)
+    return fixed(value, 2) if isinstance(value, Decimal) else value
 
 
 def _percent(ratio: str | None) -> str:
@@ -228,8 +228,9 @@ def turnout(vote: Vote, *, by_building: bool = True) -> dict:
         )
         data["buildings"] = [
             {
-                # A building is named with its compound: 1号楼 stands in many 院.
-                "building": " ".join(n for n in (r["building__parent__name"], r["building__name"]) if n) or "—",
+                "building": r["building__name"] or "—",
+                # The page names a building with its compound: 1号楼 stands in many 院.
+                "compound": r["building__parent__name"] or "",
                 "area": Share.of(r["voted_area"] or 0, r["all_area"], bound),
                 "heads": Share.of(r["voted_heads"], r["all_heads"], bound),
             }
