@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gongzhi.core.middleware.SecurityHeadersMiddleware",
     "gongzhi.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "gongzhi.core.middleware.HostileInputMiddleware",
+    "gongzhi.core.middleware.AnonymousWriteLimitMiddleware",
     "gongzhi.core.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -173,6 +176,15 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 GONGZHI_LOCKOUT_ATTEMPTS = int(os.environ.get("GONGZHI_LOCKOUT_ATTEMPTS", "5"))
 GONGZHI_LOCKOUT_MINUTES = int(os.environ.get("GONGZHI_LOCKOUT_MINUTES", "15"))
+# Limits counted in the database (core.limits), so they hold across web workers and machines.
+GONGZHI_SIGNIN_PER_ADDRESS = int(os.environ.get("GONGZHI_SIGNIN_PER_ADDRESS", "100"))  # per lockout window
+GONGZHI_TOKEN_REQUESTS_PER_MINUTE = int(os.environ.get("GONGZHI_TOKEN_REQUESTS_PER_MINUTE", "20"))  # per address
+GONGZHI_ANONYMOUS_WRITES_PER_HOUR = int(os.environ.get("GONGZHI_ANONYMOUS_WRITES_PER_HOUR", "300"))  # per address
+GONGZHI_SMS_PER_NUMBER_DAY = int(os.environ.get("GONGZHI_SMS_PER_NUMBER_DAY", "10"))
+GONGZHI_SMS_PER_ADDRESS_HOUR = int(os.environ.get("GONGZHI_SMS_PER_ADDRESS_HOUR", "20"))
+GONGZHI_SMS_PER_DAY = int(os.environ.get("GONGZHI_SMS_PER_DAY", "5000"))  # all numbers together
+# API tokens expire this many hours after they were issued (a new sign-in at /api/v1/token/ issues a new one).
+GONGZHI_API_TOKEN_HOURS = int(os.environ.get("GONGZHI_API_TOKEN_HOURS", "12"))
 # Idle timeout: every request renews the session; 30 minutes of inactivity signs the user out.
 SESSION_COOKIE_AGE = int(os.environ.get("GONGZHI_SESSION_SECONDS", str(30 * 60)))
 SESSION_SAVE_EVERY_REQUEST = True
@@ -215,13 +227,14 @@ STORAGES = {
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "gongzhi.core.api_auth.ExpiringTokenAuthentication",
+        "gongzhi.core.api_auth.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gongzhi.core.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "gongzhi.core.api.KeyCursorPagination",
+    "DEFAULT_METADATA_CLASS": "gongzhi.core.api_metadata.PlainMetadata",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

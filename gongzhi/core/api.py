@@ -101,6 +101,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RecursionError):  # a body nested too deeply for the parser
+        exc = exceptions.ParseError("JSON 嵌套层数过多 / the JSON is nested too deeply")
     response = drf_handler(exc, context)
     if response is None:
         return None

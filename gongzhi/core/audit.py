@@ -12,7 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from gongzhi.core import crypto
-from gongzhi.core.context import current_request_id
+from gongzhi.core.context import channel_var, current_request_id
 from gongzhi.core.models import AuditEntry
 
 AUDIT_CHAINS = 16
@@ -70,6 +70,9 @@ def record(
 ) -> AuditEntry:
     """Append one entry. Call inside the action's transaction so the entry commits with the change."""
     target_type, target_id = target_key(target)
+    via = channel_var.get()  # the API token the actor signed in with: every use of a token is tied to its user
+    if via:
+        channel = f"{channel}|{via}"[:32] if channel else via
     chain = zlib.crc32(f"{target_type}:{target_id}".encode()) % AUDIT_CHAINS
     for attempt in range(20):
         if attempt == 1:

@@ -25,6 +25,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def set_password(self, raw_password):
+        """A new password also ends every API token issued before it (see core.api_auth)."""
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
 
 class RoleAssignment(models.Model):
     """A role held at a node of the area tree: the holder acts within that node and everything under it."""
@@ -85,13 +90,16 @@ class AuditEntry(models.Model):
         raise RuntimeError("audit entries are append-only")
 
 
-class AccountLock(models.Model):
-    """Failed sign-in counter per user name; locked_until set once the limit is reached."""
+class RateCounter(models.Model):
+    """A counter for a limit (sign-in failures, SMS sent, anonymous writes) — see core.limits.
 
-    username = models.CharField(max_length=150, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
+    `bucket` is a keyed hash of what is counted (never a name or number in clear); `expires_at` is in
+    milliseconds since the epoch, so the one-statement upsert compares plain integers on every database.
+    """
+
+    bucket = models.CharField(max_length=64, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.BigIntegerField(db_index=True)
 
 
 class SmsCode(models.Model):
