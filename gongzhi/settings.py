@@ -206,6 +206,9 @@ GONGZHI_SMS_CODE_MINUTES = 5
 # --- Uploads: private by default, outside the static tree ------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("GONGZHI_MEDIA_ROOT", VAR_DIR / "private"))
 GONGZHI_UPLOAD_MAX_BYTES = int(os.environ.get("GONGZHI_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+# Images are refused from their header before decoding when they declare more pixels than this (a phone photo
+# has 12–50 million; a scan at 300 dpi of an A3 page about 17 million).
+GONGZHI_IMAGE_MAX_PIXELS = int(os.environ.get("GONGZHI_IMAGE_MAX_PIXELS", str(60_000_000)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
