@@ -20,7 +20,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
 from django.http import Http404, HttpResponse
@@ -61,7 +60,7 @@ from gongzhi.bulkywaste.models import (
     ServiceArea,
 )
 from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, CREW_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
-from gongzhi.core import geo, pii
+from gongzhi.core import geo, limits, pii
 from gongzhi.core.rules import has_role, scoped
 from gongzhi.registry.models import AreaNode, Person, Unit
 
@@ -1085,8 +1084,7 @@ def report_dumping(request):
         if form.cleaned_data["website"]:
             return render(request, "bulkywaste/message.html", {"title": _("已收到您的举报，谢谢")})
         key = _client_key(request)
-        count = cache.get(key, 0)
-        if count >= REPORTS_PER_HOUR:
+        if not limits.hit((key,), REPORTS_PER_HOUR, 3600).allowed:  # counted first, shared by every worker
             return render(
                 request,
                 "bulkywaste/message.html",
@@ -1110,7 +1108,6 @@ def report_dumping(request):
         except BookingError as e:
             _error(form, e)
         else:
-            cache.set(key, count + 1, 3600)
             return render(
                 request,
                 "bulkywaste/message.html",

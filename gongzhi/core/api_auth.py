@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
@@ -55,3 +56,9 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         ):
             return None  # unauthenticated for the API until the second factor is verified on the site
         return result
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The OpenAPI document describes the verified session like Django's session cookie."""
+
+    target_class = "gongzhi.core.api_auth.VerifiedSessionAuthentication"
