@@ -112,8 +112,12 @@ def exception_handler(exc, context):
     if code != 400:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         # DRF translates its default messages; keep our bilingual pair unless a custom English one was given.
-        if detail and str(detail).isascii() and str(detail) not in (zh, en):
-            en = str(detail)
+        text = str(detail) if detail else ""
+        own_zh, _, own_en = text.partition(" / ")
+        if own_en and not own_zh.isascii():  # our own "中文 / English" pair
+            zh, en = own_zh, own_en
+        elif text and text.isascii() and text not in (zh, en):
+            en = text
     response.data = {"status": code, "message": zh, "message_en": en, "errors": errors}
     return response
 

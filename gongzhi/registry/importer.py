@@ -17,7 +17,6 @@ changes nothing the second time.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import unicodedata
 from collections import defaultdict
@@ -478,30 +477,19 @@ def read_table(data: bytes) -> list[tuple[int, list[Any]]]:
 def estimate_rows(data: bytes) -> int:
     """Roughly how many rows the file holds, without reading it (to decide whether to check it in the background).
 
-    CSV: its line breaks. xlsx: the sheet's recorded dimension (Excel, WPS, LibreOffice and openpyxl write it);
-    without one, a guess from the compressed size (about 60 bytes a row).
+    CSV: its line breaks. xlsx: the <row> elements of its first sheet, counted while inflating it.
     """
     try:
         if sniff_format(data) != "xlsx":
             return data.count(b"\n")
     except RosterFileError:
         return 0
-    import openpyxl
-
     try:
         workbooks.check_xlsx(data)
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (workbooks.WorkbookError, *workbooks.READ_ERRORS):
+    except workbooks.WorkbookError:
         return 0  # unreadable: the check itself says why, quickly
-    try:
-        rows = book.worksheets[0].max_row if book.worksheets else 0
-    except (ValueError, TypeError):
-        rows = None
-    finally:
-        book.close()
-    # The recorded dimension can lie (a header claiming 2 rows over 60,000): the sheet's inflated size, at about
-    # 150 bytes of XML a row, is a floor no header changes.
-    return max(rows or 0, workbooks.inflated_sheet_bytes(data) // 150)
+    # Not the sheet's recorded dimension: it can lie (a header claiming 2 rows over 60,000).
+    return workbooks.sheet_row_count(data)
 
 
 # --- Cell values ---------------------------------------------------------------------------------------
