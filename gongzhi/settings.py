@@ -203,6 +203,11 @@ GONGZHI_SMS_BACKEND = os.environ.get("GONGZHI_SMS_BACKEND", "gongzhi.core.sms.Fi
 GONGZHI_SMS_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
 GONGZHI_SMS_CODE_MINUTES = 5
 
+# --- Audit log checkpoints: the chain heads, signed, appended here (keep it where database admins cannot write) ---
+GONGZHI_AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("GONGZHI_AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit-checkpoints.jsonl")
+)
+
 # --- Uploads: private by default, outside the static tree ------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("GONGZHI_MEDIA_ROOT", VAR_DIR / "private"))
 GONGZHI_UPLOAD_MAX_BYTES = int(os.environ.get("GONGZHI_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))

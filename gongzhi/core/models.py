@@ -90,6 +90,29 @@ class AuditEntry(models.Model):
         raise RuntimeError("audit entries are append-only")
 
 
+class AuditCheckpoint(models.Model):
+    """审计检查点 — the head (last seq and MAC) of every audit chain at one moment, signed with the look-up key
+    and linked to the previous checkpoint. Each is also appended to a file outside the database
+    (GONGZHI_AUDIT_CHECKPOINT_FILE), so deleting the last entries of a chain — and the checkpoints that saw them —
+    still shows: the file remembers a head the chain no longer reaches. See core.audit.checkpoint."""
+
+    created_at = models.DateTimeField()
+    heads = models.JSONField(default=dict)  # {"chain": [seq, mac]}
+    prev_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("audit checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("audit checkpoints are append-only")
+
+
 class RateCounter(models.Model):
     """A counter for a limit (sign-in failures, SMS sent, anonymous writes) — see core.limits.
 
