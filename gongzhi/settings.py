@@ -139,6 +139,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT compilation: the platform's queries are short, and compiling them cost more than running them (the
     # district-wide coverage totals: ~480 ms of JIT for a 60 ms query at 200k units).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # A kept connection the server dropped (a restart, a failover, pg_terminate_backend) is noticed and replaced
+    # before it is used: no request answers 500 and the task worker does not exit for it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and background work ------------------------------------------------------------------------

@@ -113,6 +113,30 @@ class AuditCheckpoint(models.Model):
         raise RuntimeError("audit checkpoints are append-only")
 
 
+class JobRun(models.Model):
+    """One background job's run (a day's routing plan, a notice's PDF …), for finding runs whose worker died:
+    the worker holds the job's lock (core.joblocks) while this says running; core.jobs.reap finds a running
+    one whose lock is free, marks it failed, and retries or reports it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("运行中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="core_jobrun_kind_object")]
+        indexes = [models.Index(fields=["status"], name="core_jobrun_status_idx")]
+
+
 class RateCounter(models.Model):
     """A counter for a limit (sign-in failures, SMS sent, anonymous writes) — see core.limits.
 
