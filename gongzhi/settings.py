@@ -253,6 +253,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Versioned JSON API of the Gongzhi community co-governance platform.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "gongzhi.core.api_schema.truthful"],
 }
 
 LOGGING = {

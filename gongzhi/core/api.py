@@ -158,6 +158,19 @@ class KeyCursorPagination(CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
 
+    def decode_cursor(self, request):
+        """A cursor that is not one of ours is a 400 naming the field (DRF answers 404, which no list documents)."""
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {
+                    "cursor": [
+                        "游标无效：请使用上一页返回的 next 链接 / invalid cursor: use the next link of the previous page"
+                    ]
+                }
+            ) from None
+
 
 def bad_request(field: str | None, zh: str, en: str) -> Response:
     return Response(

@@ -154,7 +154,7 @@ class VoteDetailSerializer(VoteSerializer):
         view = dict(view)
         view.pop("recount", None)
         view["conditions"] = [c.__dict__ for c in view["conditions"]]
-        return view
+        return ResultSerializer(view).data  # as documented: head counts and fractions as strings
 
 
 class BallotInSerializer(serializers.Serializer):
