@@ -4,8 +4,8 @@ must be a documented status with a documented content type and a body matching i
 
 Slow (a few minutes): marked `slow_once` and `postgres_only`, so it runs on the PostgreSQL leg of CI only; run it
 alone with `pytest -m slow_once` (and DATABASE_URL=postgres://…), or leave it out with `-m "not slow_once"`.
-SCHEMATHESIS_EXAMPLES sets the examples per operation and identity (default 12) of data the document allows,
-SCHEMATHESIS_NEGATIVE_EXAMPLES (default 6) of data it does not (where only a 5xx fails).
+SCHEMATHESIS_EXAMPLES sets the examples per operation and identity (default 10) of data the document allows,
+SCHEMATHESIS_NEGATIVE_EXAMPLES (default 4) of data it does not (where only a 5xx fails).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections import Counter
 import pytest
 from django.test import override_settings
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
-NEGATIVE_EXAMPLES = int(os.environ.get("SCHEMATHESIS_NEGATIVE_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
+NEGATIVE_EXAMPLES = int(os.environ.get("SCHEMATHESIS_NEGATIVE_EXAMPLES", "4"))
 
 pytestmark = [pytest.mark.slow_once, pytest.mark.postgres_only]
 
@@ -84,6 +84,7 @@ def test_every_answer_is_what_the_openapi_document_says(live_server, mini):
 def _run_operation(operation, who, identity, base_url, checks, failures, examples, negative=False) -> int:
     """Run one operation's generated cases as one identity; failures are counted by kind, not raised."""
     from hypothesis import HealthCheck, given, seed, settings
+    from hypothesis.errors import Unsatisfiable
     from rest_framework.authtoken.models import Token
     from schemathesis import GenerationMode
 
@@ -111,5 +112,9 @@ def _run_operation(operation, who, identity, base_url, checks, failures, example
                 failures[label] += 1
                 examples.setdefault(label, f"{case.as_curl_command()}  →  {str(failure).strip()[:300]}")
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:  # nothing the document forbids can be sent to this operation (no parameters, no body)
+        if not negative:
+            raise
     return ran
