@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "gongzhi.core.middleware.AnonymousWriteLimitMiddleware",
     "gongzhi.core.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "gongzhi.core.idempotency.OnceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

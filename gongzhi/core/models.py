@@ -137,6 +137,15 @@ class JobRun(models.Model):
         indexes = [models.Index(fields=["status"], name="core_jobrun_status_idx")]
 
 
+class FormSubmission(models.Model):
+    """A web form's idempotency key, once its submission committed (see core.idempotency): a keyed hash of who,
+    where and the key, and where the first submission led."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    created_at = models.DateTimeField(db_index=True)
+    result_url = models.CharField(max_length=500, blank=True)
+
+
 class RateCounter(models.Model):
     """A counter for a limit (sign-in failures, SMS sent, anonymous writes) — see core.limits.
 
