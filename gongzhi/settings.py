@@ -181,6 +181,8 @@ LOGIN_REDIRECT_URL = "core:home"
 GONGZHI_LOCKOUT_ATTEMPTS = int(os.environ.get("GONGZHI_LOCKOUT_ATTEMPTS", "5"))
 GONGZHI_LOCKOUT_MINUTES = int(os.environ.get("GONGZHI_LOCKOUT_MINUTES", "15"))
 # Limits counted in the database (core.limits), so they hold across web workers and machines.
+# Load balancers / proxies in front that append the client's address to X-Forwarded-For (0: none; REMOTE_ADDR).
+GONGZHI_PROXY_HOPS = int(os.environ.get("GONGZHI_PROXY_HOPS", "0"))
 GONGZHI_SIGNIN_PER_ADDRESS = int(os.environ.get("GONGZHI_SIGNIN_PER_ADDRESS", "100"))  # per lockout window
 GONGZHI_TOKEN_REQUESTS_PER_MINUTE = int(os.environ.get("GONGZHI_TOKEN_REQUESTS_PER_MINUTE", "20"))  # per address
 GONGZHI_ANONYMOUS_WRITES_PER_HOUR = int(os.environ.get("GONGZHI_ANONYMOUS_WRITES_PER_HOUR", "300"))  # per address

@@ -18,6 +18,7 @@ import random
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from gongzhi.core import crypto
@@ -76,5 +77,11 @@ def reset(parts: tuple) -> None:
 
 
 def client_address(request) -> str:
-    """The address a request came from (REMOTE_ADDR; a proxy in front sets it with its own real-IP module)."""
+    """The address a request came from. Behind GONGZHI_PROXY_HOPS load balancers or proxies that append to
+    X-Forwarded-For, the entry the nearest of them saw (the client cannot forge that one); else REMOTE_ADDR."""
+    hops = settings.GONGZHI_PROXY_HOPS
+    if hops:
+        chain = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(chain) >= hops:
+            return chain[-hops]
     return request.META.get("REMOTE_ADDR", "") or "unknown"

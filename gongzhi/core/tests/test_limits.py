@@ -205,3 +205,11 @@ def test_anonymous_writes_are_limited_per_address():
     codes = [client.post("/accounts/login/", {"username": "x", "password": "y"}).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     assert APIClient().post("/api/v1/token/", {}, format="json").status_code == 429  # the JSON shape under /api/
+
+
+def test_the_client_address_behind_proxies_is_the_one_the_nearest_proxy_saw(rf, settings):
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.GONGZHI_PROXY_HOPS = 0
+    assert limits.client_address(request) == "10.0.0.2"
+    settings.GONGZHI_PROXY_HOPS = 1
+    assert limits.client_address(request) == "203.0.113.7"  # "6.6.6.6" was written by the client itself
