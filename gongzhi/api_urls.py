@@ -2,10 +2,10 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
 
 from gongzhi.bulkywaste.api import register as register_bulkywaste
-from gongzhi.core.api_views import ApiDocsView, TokenView
+from gongzhi.core.api_routing import Router
+from gongzhi.core.api_views import ApiDocsView, TokenView, UserTokenView
 from gongzhi.deliberation.api import register as register_deliberation
 from gongzhi.notices.api import register as register_notices
 from gongzhi.organizations.api import register as register_organizations
@@ -15,7 +15,7 @@ from gongzhi.servicedesk.api import register as register_servicedesk
 from gongzhi.surveys.api import register as register_surveys
 from gongzhi.voting.api import register as register_voting
 
-router = DefaultRouter()
+router = Router()
 register_registry(router)
 register_organizations(router)
 register_deliberation(router)
@@ -29,6 +29,7 @@ register_servicedesk(router)
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/token/", TokenView.as_view(), name="api-token"),
+    path("v1/users/<int:pk>/token/", UserTokenView.as_view(), name="api-user-token"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("v1/docs/", ApiDocsView.as_view(), name="api-docs"),
 ]

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gongzhi.core.middleware.SecurityHeadersMiddleware",
     "gongzhi.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -82,8 +83,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "gongzhi.core.middleware.HostileInputMiddleware",
+    "gongzhi.core.middleware.AnonymousWriteLimitMiddleware",
     "gongzhi.core.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "gongzhi.core.once.OnceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -136,6 +140,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT compilation: the platform's queries are short, and compiling them cost more than running them (the
     # district-wide coverage totals: ~480 ms of JIT for a 60 ms query at 200k units).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # A kept connection the server dropped (a restart, a failover, pg_terminate_backend) is noticed and replaced
+    # before it is used: no request answers 500 and the task worker does not exit for it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and background work ------------------------------------------------------------------------
@@ -173,6 +180,17 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 GONGZHI_LOCKOUT_ATTEMPTS = int(os.environ.get("GONGZHI_LOCKOUT_ATTEMPTS", "5"))
 GONGZHI_LOCKOUT_MINUTES = int(os.environ.get("GONGZHI_LOCKOUT_MINUTES", "15"))
+# Limits counted in the database (core.limits), so they hold across web workers and machines.
+# Load balancers / proxies in front that append the client's address to X-Forwarded-For (0: none; REMOTE_ADDR).
+GONGZHI_PROXY_HOPS = int(os.environ.get("GONGZHI_PROXY_HOPS", "0"))
+GONGZHI_SIGNIN_PER_ADDRESS = int(os.environ.get("GONGZHI_SIGNIN_PER_ADDRESS", "100"))  # per lockout window
+GONGZHI_TOKEN_REQUESTS_PER_MINUTE = int(os.environ.get("GONGZHI_TOKEN_REQUESTS_PER_MINUTE", "20"))  # per address
+GONGZHI_ANONYMOUS_WRITES_PER_HOUR = int(os.environ.get("GONGZHI_ANONYMOUS_WRITES_PER_HOUR", "300"))  # per address
+GONGZHI_SMS_PER_NUMBER_DAY = int(os.environ.get("GONGZHI_SMS_PER_NUMBER_DAY", "10"))
+GONGZHI_SMS_PER_ADDRESS_HOUR = int(os.environ.get("GONGZHI_SMS_PER_ADDRESS_HOUR", "20"))
+GONGZHI_SMS_PER_DAY = int(os.environ.get("GONGZHI_SMS_PER_DAY", "5000"))  # all numbers together
+# API tokens expire this many hours after they were issued (a new sign-in at /api/v1/token/ issues a new one).
+GONGZHI_API_TOKEN_HOURS = int(os.environ.get("GONGZHI_API_TOKEN_HOURS", "12"))
 # Idle timeout: every request renews the session; 30 minutes of inactivity signs the user out.
 SESSION_COOKIE_AGE = int(os.environ.get("GONGZHI_SESSION_SECONDS", str(30 * 60)))
 SESSION_SAVE_EVERY_REQUEST = True
@@ -191,9 +209,17 @@ GONGZHI_SMS_BACKEND = os.environ.get("GONGZHI_SMS_BACKEND", "gongzhi.core.sms.Fi
 GONGZHI_SMS_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
 GONGZHI_SMS_CODE_MINUTES = 5
 
+# --- Audit log checkpoints: the chain heads, signed, appended here (keep it where database admins cannot write) ---
+GONGZHI_AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("GONGZHI_AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit-checkpoints.jsonl")
+)
+
 # --- Uploads: private by default, outside the static tree ------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("GONGZHI_MEDIA_ROOT", VAR_DIR / "private"))
 GONGZHI_UPLOAD_MAX_BYTES = int(os.environ.get("GONGZHI_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+# Images are refused from their header before decoding when they declare more pixels than this (a phone photo
+# has 12–50 million; a scan at 300 dpi of an A3 page about 17 million).
+GONGZHI_IMAGE_MAX_PIXELS = int(os.environ.get("GONGZHI_IMAGE_MAX_PIXELS", str(60_000_000)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
@@ -215,13 +241,14 @@ STORAGES = {
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "gongzhi.core.api_auth.ExpiringTokenAuthentication",
+        "gongzhi.core.api_auth.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gongzhi.core.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "gongzhi.core.api.KeyCursorPagination",
+    "DEFAULT_METADATA_CLASS": "gongzhi.core.api_metadata.PlainMetadata",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -229,6 +256,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Versioned JSON API of the Gongzhi community co-governance platform.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "gongzhi.core.api_schema.truthful"],
 }
 
 LOGGING = {

@@ -17,3 +17,5 @@ urlpatterns = [
     path("api/", include("gongzhi.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "gongzhi.core.views.not_found"

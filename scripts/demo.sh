@@ -77,7 +77,7 @@ if [[ -n "${GONGZHI_DEMO_SETUP_ONLY:-}" ]]; then
 fi
 
 # --- task worker and web server -----------------------------------------------------------------------------------
-"$PY" manage.py db_worker --queue-name "*" >var/worker.log 2>&1 &
+PY="$PY" bash scripts/worker.sh >var/worker.log 2>&1 &  # restarts the worker if it exits
 worker=$!
 # What cron does in a deployment (README, "Deploying"): votes open and close on time.
 ( while sleep 60; do "$PY" manage.py advance_votes >>var/scheduler.log 2>&1; done ) &

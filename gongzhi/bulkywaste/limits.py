@@ -16,6 +16,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from gongzhi.core import limits as core_limits
+
 REPORTS_PER_HOUR = 5
 
 
@@ -38,5 +40,5 @@ def limits() -> Limits:
 
 def client_key(request) -> str:
     """The rate-limit key of the dumping report: a hash of the client's address (the address is not kept)."""
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = core_limits.client_address(request)  # the client behind GONGZHI_PROXY_HOPS proxies
     return "gz_bulky_dump:" + hashlib.sha256(ip.encode()).hexdigest()[:32]

@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
 from django.http import Http404, HttpResponse
@@ -61,7 +60,7 @@ from gongzhi.bulkywaste.models import (
     RoundStop,
     ServiceArea,
 )
-from gongzhi.core import geo, pii
+from gongzhi.core import geo, limits, pii
 from gongzhi.core.gate import allows, check, gated_object, permission_required
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped
@@ -1220,8 +1219,7 @@ def report_dumping(request):
         if form.cleaned_data["website"]:
             return render(request, "bulkywaste/message.html", {"title": _("已收到您的举报，谢谢")})
         key = client_key(request)
-        count = cache.get(key, 0)
-        if count >= REPORTS_PER_HOUR:
+        if not limits.hit((key,), REPORTS_PER_HOUR, 3600).allowed:  # counted first, shared by every worker
             return render(
                 request,
                 "bulkywaste/message.html",
@@ -1245,7 +1243,6 @@ def report_dumping(request):
         except BookingError as e:
             _error(form, e)
         else:
-            cache.set(key, count + 1, 3600)
             return render(
                 request,
                 "bulkywaste/message.html",

@@ -15,9 +15,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
 
 from gongzhi.core import audit, crypto
+from gongzhi.core.api_auth import expires_at, token_tag
 from gongzhi.core.auth_backends import register_failure
+from gongzhi.core.gate import require
 from gongzhi.core.models import CalendarOverride, EnrolmentCode, User
 from gongzhi.core.rules import has_role
 
@@ -322,3 +325,35 @@ def confirm_enrolment(user: User, *, code_id: int, device_id: int, token: str) -
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         audit.record("core.enrol_second_factor", user, actor=user, changes={"code": code_id, "device": device.pk})
     return device
+
+
+# --- API tokens -----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def issue_api_token(*, actor: User) -> Token:
+    """A new API token for the actor (who has just proved who he is: password, and a second factor where his
+    roles need one). Any earlier token of his dies with it."""
+    require(actor, "core.use_api")
+    revoked = Token.objects.filter(user=actor).delete()[0]
+    token = Token.objects.create(user=actor)
+    audit.record(
+        "core.issue_api_token",
+        actor,
+        actor=actor,
+        changes={"token": token_tag(token.key), "expires_at": expires_at(token).isoformat(), "replaced": revoked},
+    )
+    return token
+
+
+@transaction.atomic
+def revoke_api_tokens(*, actor: User | None, user: User, reason: str = "") -> int:
+    """Revoke every API token of `user`: by himself, by an administrator, or by the system (actor None) when the
+    account is locked or its password changes."""
+    require(actor, "core.revoke_api_tokens", user)
+    tags = [token_tag(key) for key in Token.objects.filter(user=user).values_list("key", flat=True)]
+    if not tags:
+        return 0
+    Token.objects.filter(user=user).delete()
+    audit.record("core.revoke_api_tokens", user, actor=actor, changes={"tokens": tags, "reason": reason})
+    return len(tags)

@@ -101,6 +101,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RecursionError):  # a body nested too deeply for the parser
+        exc = exceptions.ParseError("JSON 嵌套层数过多 / the JSON is nested too deeply")
     response = drf_handler(exc, context)
     if response is None:
         return None
@@ -110,8 +112,12 @@ def exception_handler(exc, context):
     if code != 400:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         # DRF translates its default messages; keep our bilingual pair unless a custom English one was given.
-        if detail and str(detail).isascii() and str(detail) not in (zh, en):
-            en = str(detail)
+        text = str(detail) if detail else ""
+        own_zh, _, own_en = text.partition(" / ")
+        if own_en and not own_zh.isascii():  # our own "中文 / English" pair
+            zh, en = own_zh, own_en
+        elif text and text.isascii() and text not in (zh, en):
+            en = text
     response.data = {"status": code, "message": zh, "message_en": en, "errors": errors}
     return response
 
@@ -151,6 +157,19 @@ class KeyCursorPagination(CursorPagination):
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
+
+    def decode_cursor(self, request):
+        """A cursor that is not one of ours is a 400 naming the field (DRF answers 404, which no list documents)."""
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {
+                    "cursor": [
+                        "游标无效：请使用上一页返回的 next 链接 / invalid cursor: use the next link of the previous page"
+                    ]
+                }
+            ) from None
 
 
 def bad_request(field: str | None, zh: str, en: str) -> Response:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from gongzhi.core import crypto
-from gongzhi.core.context import current_request_id
-from gongzhi.core.models import AuditEntry
+from gongzhi.core.context import channel_var, current_request_id
+from gongzhi.core.models import AuditCheckpoint, AuditEntry
 
 AUDIT_CHAINS = 16
 GENESIS = "0" * 64
@@ -70,6 +72,9 @@ def record(
 ) -> AuditEntry:
     """Append one entry. Call inside the action's transaction so the entry commits with the change."""
     target_type, target_id = target_key(target)
+    via = channel_var.get()  # the API token the actor signed in with: every use of a token is tied to its user
+    if via:
+        channel = f"{channel}|{via}"[:32] if channel else via
     chain = zlib.crc32(f"{target_type}:{target_id}".encode()) % AUDIT_CHAINS
     for attempt in range(20):
         if attempt == 1:
@@ -133,6 +138,100 @@ def verify(batch: int = 5000) -> Iterator[VerifyProblem]:
             if problem:
                 yield problem
                 break
+
+
+# --- Checkpoints: the chain heads, signed and kept outside the database too --------------------------------------
+
+
+def _checkpoint_body(created_at: str, heads: dict, prev: str) -> bytes:
+    body = {"kind": "audit-checkpoint", "at": created_at, "heads": heads, "prev": prev}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def chain_heads() -> dict[str, list]:
+    heads = {}
+    for chain in range(AUDIT_CHAINS):
+        last = AuditEntry.objects.filter(chain=chain).order_by("-seq").values_list("seq", "mac").first()
+        if last:
+            heads[str(chain)] = [last[0], last[1]]
+    return heads
+
+
+def checkpoint() -> AuditCheckpoint:
+    """Record the chain heads now: a signed row in the database and a line appended to the checkpoint file.
+
+    The file is the copy an insider with the database alone cannot rewrite: keep it on storage the database
+    administrators cannot write (another host, an append-only mount, `chattr +a`), or ship each line elsewhere —
+    the command prints it, so a scheduler's log or a daily notice carries it too."""
+    with transaction.atomic():
+        last = AuditCheckpoint.objects.select_for_update().order_by("-id").first()
+        prev = last.mac if last else GENESIS
+        created_at = timezone.now()
+        heads = chain_heads()
+        body = _checkpoint_body(created_at.isoformat(), heads, prev)
+        point = AuditCheckpoint.objects.create(created_at=created_at, heads=heads, prev_mac=prev, mac=crypto.mac(body))
+    line = json.loads(body) | {"mac": point.mac}
+    path = settings.GONGZHI_AUDIT_CHECKPOINT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return point
+
+
+def _file_checkpoints() -> list[dict]:
+    path = settings.GONGZHI_AUDIT_CHECKPOINT_FILE
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append({"broken": line[:80]})
+    return out
+
+
+def verify_checkpoints() -> Iterator[VerifyProblem]:
+    """Check the checkpoints (their signatures and links, the file against the database) and that every chain
+    still reaches the head the newest checkpoint saw: deleting a chain's last entries is found here."""
+    rows = list(AuditCheckpoint.objects.order_by("id"))
+    prev = GENESIS
+    for row in rows:
+        body = _checkpoint_body(row.created_at.isoformat(), row.heads, row.prev_mac)
+        if crypto.mac(body) != row.mac:
+            yield VerifyProblem(0, -1, row.pk, "checkpoint altered: its signature does not match")
+        elif row.prev_mac != prev:
+            yield VerifyProblem(0, -1, row.pk, "checkpoint missing before this one (link broken)")
+        prev = row.mac
+    known = {row.mac for row in rows}
+    newest: dict | None = {"at": rows[-1].created_at.isoformat(), "heads": rows[-1].heads} if rows else None
+    for line in _file_checkpoints():
+        if "broken" in line or crypto.mac(_checkpoint_body(line["at"], line["heads"], line["prev"])) != line["mac"]:
+            yield VerifyProblem(0, -1, 0, "checkpoint file: a line is damaged or its signature does not match")
+            continue
+        if line["mac"] not in known:
+            yield VerifyProblem(0, -1, 0, f"checkpoint of {line['at']} is in the file but not in the database")
+        if newest is None or line["at"] > newest["at"]:
+            newest = line
+    if newest is None:
+        return
+    for chain, (seq, mac) in sorted(newest["heads"].items(), key=lambda kv: int(kv[0])):
+        entry = AuditEntry.objects.filter(chain=int(chain), seq=seq).values_list("id", "mac").first()
+        if entry is None:
+            end = AuditEntry.objects.filter(chain=int(chain)).order_by("-seq").values_list("seq", flat=True).first()
+            yield VerifyProblem(
+                0,
+                int(chain),
+                seq,
+                f"truncated: the checkpoint of {newest['at']} saw seq {seq}, the chain now ends at {end or 0}",
+            )
+        elif entry[1] != mac:
+            yield VerifyProblem(entry[0], int(chain), seq, f"entry differs from the checkpoint of {newest['at']}")
 
 
 def diff(before: dict, after: dict, personal: frozenset[str] = frozenset()) -> dict:

@@ -6,6 +6,8 @@ import contextvars
 import uuid
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("gongzhi_request_id", default="")
+# How the request's actor got in, when the audit log must say it: the API token used ("api-token:…").
+channel_var: contextvars.ContextVar[str] = contextvars.ContextVar("gongzhi_channel", default="")
 
 
 def current_request_id() -> str:

@@ -25,6 +25,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def set_password(self, raw_password):
+        """A new password also ends every API token issued before it (see core.api_auth)."""
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
 
 class RoleAssignment(models.Model):
     """A role held at a node of the area tree: the holder acts within that node and everything under it."""
@@ -85,13 +90,72 @@ class AuditEntry(models.Model):
         raise RuntimeError("audit entries are append-only")
 
 
-class AccountLock(models.Model):
-    """Failed sign-in counter per user name; locked_until set once the limit is reached."""
+class AuditCheckpoint(models.Model):
+    """审计检查点 — the head (last seq and MAC) of every audit chain at one moment, signed with the look-up key
+    and linked to the previous checkpoint. Each is also appended to a file outside the database
+    (GONGZHI_AUDIT_CHECKPOINT_FILE), so deleting the last entries of a chain — and the checkpoints that saw them —
+    still shows: the file remembers a head the chain no longer reaches. See core.audit.checkpoint."""
 
-    username = models.CharField(max_length=150, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    heads = models.JSONField(default=dict)  # {"chain": [seq, mac]}
+    prev_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("audit checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("audit checkpoints are append-only")
+
+
+class JobRun(models.Model):
+    """One background job's run (a day's routing plan, a notice's PDF …), for finding runs whose worker died:
+    the worker holds the job's lock (core.joblocks) while this says running; core.jobs.reap finds a running
+    one whose lock is free, marks it failed, and retries or reports it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("运行中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="core_jobrun_kind_object")]
+        indexes = [models.Index(fields=["status"], name="core_jobrun_status_idx")]
+
+
+class FormSubmission(models.Model):
+    """A web form's idempotency key, once its submission committed (see core.once): a keyed hash of who,
+    where and the key, and where the first submission led."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    created_at = models.DateTimeField(db_index=True)
+    result_url = models.CharField(max_length=500, blank=True)
+
+
+class RateCounter(models.Model):
+    """A counter for a limit (sign-in failures, SMS sent, anonymous writes) — see core.limits.
+
+    `bucket` is a keyed hash of what is counted (never a name or number in clear); `expires_at` is in
+    milliseconds since the epoch, so the one-statement upsert compares plain integers on every database.
+    """
+
+    bucket = models.CharField(max_length=64, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.BigIntegerField(db_index=True)
 
 
 class SmsCode(models.Model):

@@ -153,3 +153,13 @@ def manages_second_factor_of(user, target=None) -> bool:
 
 
 rules.add_perm("core.manage_second_factor", manages_second_factor_of)
+
+
+@rules.predicate(name="is_the_same_user")
+def is_the_same_user(user, target=None) -> bool:
+    return target is not None and getattr(user, "pk", None) is not None and user.pk == target.pk
+
+
+# API tokens: a user revokes his own; whoever manages an account's second factor may revoke its tokens too.
+rules.add_perm("core.revoke_api_tokens", is_the_same_user | manages_second_factor_of)
+rules.add_perm("core.use_api", rules.is_active)

@@ -19,8 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from gongzhi.core import crypto
-from gongzhi.core.models import SmsCode
+from gongzhi.core import crypto, limits
+from gongzhi.core.models import SmsCode, User
 
 
 class BaseBackend:
@@ -66,20 +66,44 @@ class CodeError(ValueError):
 
 MAX_ATTEMPTS = 5
 RESEND_SECONDS = 60
+DAY = 24 * 3600
 
 
 def _hash(phone: str, purpose: str, code: str) -> str:
     return crypto.mac(f"sms:{purpose}:{phone}:{code}".encode())
 
 
+def issue_code(phone: str, purpose: str = "login", *, address: str = "") -> None:
+    """Send a one-time code, within limits counted before the check (core.limits, shared by every worker):
+    one per number and purpose a minute, GONGZHI_SMS_PER_NUMBER_DAY per number a day, GONGZHI_SMS_PER_ADDRESS_HOUR
+    per requesting address an hour, GONGZHI_SMS_PER_DAY in all a day.
+
+    A sign-in code goes only to a number an active account has; any other number gets the same answer and no
+    message, so the form tells nobody which numbers are registered and sends nothing to strangers."""
+    checks = [
+        (("sms-resend", phone, purpose), 1, RESEND_SECONDS),
+        (("sms-number", phone), settings.GONGZHI_SMS_PER_NUMBER_DAY, DAY),
+        (("sms-all",), settings.GONGZHI_SMS_PER_DAY, DAY),
+    ]
+    if address:
+        checks.insert(1, (("sms-address", address), settings.GONGZHI_SMS_PER_ADDRESS_HOUR, 3600))
+    for parts, limit, seconds in checks:
+        decision = limits.hit(parts, limit, seconds)
+        if not decision.allowed:
+            if parts[0] == "sms-resend":
+                raise CodeError("验证码已发送，请1分钟后再试", "a code was just sent; try again in a minute")
+            raise CodeError(
+                "验证码发送过于频繁，请稍后再试或拨打服务热线",
+                "too many codes were sent; try later or call the hotline",
+            )
+    if purpose == "login" and not User.objects.filter(phone=phone, is_active=True).exists():
+        return
+    _create_and_send(phone, purpose)
+
+
 @transaction.atomic
-def issue_code(phone: str, purpose: str = "login") -> None:
+def _create_and_send(phone: str, purpose: str) -> None:
     now = timezone.now()
-    recent = SmsCode.objects.filter(
-        phone=phone, purpose=purpose, created_at__gt=now - timedelta(seconds=RESEND_SECONDS)
-    ).exists()
-    if recent:
-        raise CodeError("验证码已发送，请1分钟后再试", "a code was just sent; try again in a minute")
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = settings.GONGZHI_SMS_CODE_MINUTES
     SmsCode.objects.create(
@@ -89,17 +113,20 @@ def issue_code(phone: str, purpose: str = "login") -> None:
 
 
 def check_code(phone: str, purpose: str, code: str) -> bool:
-    """Consume a valid code once: the conditional update makes a code usable by exactly one request."""
+    """Consume a valid code once. Each guess is counted before it is compared, by a conditional update that
+    only a code with guesses left passes, so concurrent guesses get MAX_ATTEMPTS comparisons in all; the final
+    conditional update makes a right code usable by exactly one request."""
     now = timezone.now()
     sms = (
         SmsCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now)
         .order_by("-id")
         .first()
     )
-    if sms is None or sms.attempts >= MAX_ATTEMPTS:
+    if sms is None:
+        return False
+    if not SmsCode.objects.filter(pk=sms.pk, attempts__lt=MAX_ATTEMPTS).update(attempts=F("attempts") + 1):
         return False
     if not hmac.compare_digest(sms.code_hash, _hash(phone, purpose, (code or "").strip())):
-        SmsCode.objects.filter(pk=sms.pk).update(attempts=F("attempts") + 1)
         return False
     return SmsCode.objects.filter(pk=sms.pk, used_at__isnull=True).update(used_at=now) == 1
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gongzhi.core import actions, gate, sms
+from gongzhi.core import actions, gate, limits, sms
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.forms import (
     EnrolmentCodeForm,
@@ -49,7 +49,7 @@ def sms_login(request):
         form = PhoneForm(request.POST)
         if form.is_valid():
             try:
-                sms.issue_code(form.cleaned_data["phone"], "login")
+                sms.issue_code(form.cleaned_data["phone"], "login", address=limits.client_address(request))
             except sms.CodeError as e:
                 form.add_error("phone", str(e))
             else:
@@ -320,3 +320,17 @@ def upload_file(request, key):
     if not upload.file:
         raise Http404
     return FileResponse(upload.file.open("rb"), content_type=upload.content_type, filename=upload.original_name)
+
+
+def not_found(request, exception=None):
+    """404: the documented JSON error under /api/, the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        from gongzhi.core.api import GENERIC
+
+        zh, en = GENERIC[404]
+        return JsonResponse({"status": 404, "message": zh, "message_en": en, "errors": []}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

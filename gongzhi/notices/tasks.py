@@ -5,12 +5,24 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 from django_tasks import task
 
+from gongzhi.core import jobs
 from gongzhi.notices.models import Notice
 
 
 @task()
 def render_notice_pdf(notice_id: int) -> str:
     """Render and store the PDF unless the stored one matches the notice's content; returns the content hash."""
+    with jobs.tracked("notice_pdf", notice_id):  # a worker dying mid-render is found by jobs.reap and retried
+        return _render(notice_id)
+
+
+@jobs.on_dead("notice_pdf")
+def _pdf_worker_died(notice_id: int, attempts: int, gave_up: bool) -> None:
+    if not gave_up:
+        render_notice_pdf.enqueue(notice_id)  # reported in the log when it keeps dying (jobs.reap)
+
+
+def _render(notice_id: int) -> str:
     from gongzhi.notices.pdf import notice_pdf_bytes
 
     notice = Notice.objects.select_related("node").get(pk=notice_id)

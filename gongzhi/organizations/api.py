@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -44,7 +45,7 @@ class HoldsPerm(BasePermission):
 
 
 class OrgKindSerializer(serializers.ModelSerializer):
-    parent_kind = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent_kind = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = OrgKind
@@ -320,9 +321,18 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response(MemberSerializer(selectors.member_row(membership)).data, status=status.HTTP_201_CREATED)
 
 
+class _OneObjectSchema(AutoSchema):
+    """The coverage "list" answers one object (rows, per-community and grand totals), not an array of them."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 @extend_schema(tags=["organizations"])
 class CoverageViewSet(viewsets.ViewSet):
     """组织覆盖 — the coverage report: the same figures as /organizations/coverage/."""
+
+    schema = _OneObjectSchema()
 
     permission_classes = [HoldsPerm]
     required_perm = "organizations.view_coverage"

@@ -118,7 +118,7 @@ def validated(filter_class, request) -> dict:
 
 # --- Serializers -----------------------------------------------------------------------------------------------------
 
-SHARE = {"max_digits": 5, "decimal_places": 4, "read_only": True}
+SHARE = {"max_digits": 5, "decimal_places": 4, "read_only": True, "allow_null": True}  # null: nobody lives there
 
 
 class CompoundProfileSerializer(serializers.ModelSerializer):

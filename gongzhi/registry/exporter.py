@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from gongzhi.core import audit, crypto, pii
 from gongzhi.core.gate import require
+from gongzhi.core.spreadsheets import csv_text, xlsx_cells
 from gongzhi.registry.importer import (
     COLUMNS,
     DEVELOPER_LABEL,
@@ -29,7 +30,6 @@ CHUNK = 1000
 AREAS = ("area_registered", "area_surveyed", "area_contract")
 HEADER = [c.zh for c in COLUMNS]
 UNMASKED_FIELDS = ["phone", "id_number", "birth_date"]
-_FORMULA_START = ("=", "+", "@")  # what a spreadsheet would run as a formula (CSV/formula injection)
 
 
 def can_export_unmasked(user, node: AreaNode, *, second_factor_passed: bool) -> bool:
@@ -111,11 +111,6 @@ def roster_rows(node: AreaNode, *, unmasked: bool) -> Iterator[list[Any]]:
                 yield unit_cells + _person_cells(person, own, res, unmasked)
 
 
-def _csv_text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text  # the importer drops the leading '
-
-
 def iter_csv(rows: Iterator[list[Any]]) -> Iterator[bytes]:
     """CSV in UTF-8 with a BOM (so Excel picks the right encoding), yielded a few hundred lines at a time."""
     buf = io.StringIO()
@@ -123,26 +118,12 @@ def iter_csv(rows: Iterator[list[Any]]) -> Iterator[bytes]:
     writer.writerow(HEADER)
     yield b"\xef\xbb\xbf"
     for i, values in enumerate(rows, start=1):
-        writer.writerow([_csv_text(v) for v in values])
+        writer.writerow([csv_text(v) for v in values])  # the importer drops the leading '
         if i % 200 == 0:
             yield buf.getvalue().encode()
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue().encode()
-
-
-def _text_cells(sheet, values: list[Any]) -> list:
-    """Plain values, except text starting with '=': openpyxl would store that as a formula, so it gets a cell
-    forced to the text type (a name like "=HYPERLINK(…)" stays a name)."""
-    from openpyxl.cell import WriteOnlyCell
-
-    out = list(values)
-    for i, value in enumerate(out):
-        if isinstance(value, str) and value.startswith("="):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            out[i] = cell
-    return out
 
 
 def write_xlsx(rows: Iterator[list[Any]], out: IO[bytes], *, with_notes: bool = True) -> int:
@@ -162,15 +143,15 @@ def write_xlsx(rows: Iterator[list[Any]], out: IO[bytes], *, with_notes: bool = 
     sheet.append(header)
     count = 0
     for values in rows:
-        sheet.append(_text_cells(sheet, values))
+        sheet.append(xlsx_cells(sheet, values))
         count += 1
     if with_notes:
         notes = book.create_sheet("说明")
         notes.append(["列名", "column", "说明", "notes"])
         for c in COLUMNS:
-            notes.append(_text_cells(notes, [c.zh, c.en, c.help_zh, c.help_en]))
+            notes.append(xlsx_cells(notes, [c.zh, c.en, c.help_zh, c.help_en]))
         for line in FORMAT_HELP:
-            notes.append(_text_cells(notes, ["", "", *line]))
+            notes.append(xlsx_cells(notes, ["", "", *line]))
     book.save(out)
     return count
 

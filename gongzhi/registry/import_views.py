@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 
 from gongzhi.core.roles import REGISTRY_EDITORS
 from gongzhi.core.rules import scoped
+from gongzhi.core.spreadsheets import csv_text
 from gongzhi.registry import exporter, import_jobs
 from gongzhi.registry.disclosure import can_unmask
 from gongzhi.registry.importer import (
@@ -255,7 +256,9 @@ def import_errors_csv(request, pk: int):
     writer = csv.writer(buf)
     writer.writerow(["行号 row", "列 column", "问题", "problem"])
     for e in (job.report or {}).get("errors", []):
-        writer.writerow([e["row"], f"{e['column_zh']} / {e['column_en']}", e["message"], e["message_en"]])
+        writer.writerow(
+            [csv_text(v) for v in (e["row"], f"{e['column_zh']} / {e['column_en']}", e["message"], e["message_en"])]
+        )
     response = HttpResponse(("\ufeff" + buf.getvalue()).encode(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-problems-{job.pk}.csv"'
     return response

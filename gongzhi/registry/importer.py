@@ -16,12 +16,9 @@ changes nothing the second time.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import unicodedata
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +30,9 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from gongzhi.core import audit, crypto, pii
+from gongzhi.core import audit, crypto, pii, workbooks
 from gongzhi.core.gate import require
+from gongzhi.core.spreadsheets import unescape
 from gongzhi.registry import actions
 from gongzhi.registry.models import AreaLevel, AreaNode, Ownership, Person, Residence, Unit
 
@@ -451,33 +449,24 @@ def read_table(data: bytes) -> list[tuple[int, list[Any]]]:
     if len(data) > MAX_BYTES:
         raise RosterFileError("文件超过10MB上限", "the file is larger than the 10 MB limit")
     rows: list[tuple[int, list[Any]]] = []
-    if sniff_format(data) == "xlsx":
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-            raise RosterFileError("Excel文件已损坏或不是.xlsx格式", "the Excel file is damaged or not .xlsx") from None
-        try:
-            sheet = book.worksheets[0]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if any(v not in (None, "") for v in values):
-                    rows.append((number, list(values)))
-                    if len(rows) > MAX_ROWS + 1:
-                        break
-        finally:
-            book.close()
-    else:
-        text = decode_csv(data)
-        if "\x00" in text:
-            raise RosterFileError("文件类型不允许：只接受 .xlsx 或 .csv", "file type not allowed: .xlsx or .csv only")
-        first = text.split("\n", 1)[0]
-        delimiter = max(",\t;", key=first.count)
-        for number, values in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
-            if any(v.strip() for v in values):
-                rows.append((number, values))
+    try:
+        if sniff_format(data) == "xlsx":
+            source = workbooks.read_rows(data)  # checked first: no entities, no zip bomb, every row read
+        else:
+            text = decode_csv(data)
+            if "\x00" in text:
+                raise RosterFileError(
+                    "文件类型不允许：只接受 .xlsx 或 .csv", "file type not allowed: .xlsx or .csv only"
+                )
+            first = text.split("\n", 1)[0]
+            source = workbooks.read_csv(text, max(",\t;", key=first.count))
+        for number, values in enumerate(source, start=1):
+            if any(v not in (None, "") and not (isinstance(v, str) and not v.strip()) for v in values):
+                rows.append((number, list(values)))
                 if len(rows) > MAX_ROWS + 1:
                     break
+    except workbooks.WorkbookError as e:
+        raise RosterFileError(e.zh, e.en) from None
     if not rows:
         raise RosterFileError("文件中没有数据", "the file has no rows")
     if len(rows) > MAX_ROWS + 1:
@@ -488,27 +477,19 @@ def read_table(data: bytes) -> list[tuple[int, list[Any]]]:
 def estimate_rows(data: bytes) -> int:
     """Roughly how many rows the file holds, without reading it (to decide whether to check it in the background).
 
-    CSV: its line breaks. xlsx: the sheet's recorded dimension (Excel, WPS, LibreOffice and openpyxl write it);
-    without one, a guess from the compressed size (about 60 bytes a row).
+    CSV: its line breaks. xlsx: the <row> elements of its first sheet, counted while inflating it.
     """
     try:
         if sniff_format(data) != "xlsx":
             return data.count(b"\n")
     except RosterFileError:
         return 0
-    import openpyxl
-
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        workbooks.check_xlsx(data)
+    except workbooks.WorkbookError:
         return 0  # unreadable: the check itself says why, quickly
-    try:
-        rows = book.worksheets[0].max_row if book.worksheets else 0
-    except (ValueError, TypeError):
-        rows = None
-    finally:
-        book.close()
-    return rows if rows is not None else len(data) // 60
+    # Not the sheet's recorded dimension: it can lie (a header claiming 2 rows over 60,000).
+    return workbooks.sheet_row_count(data)
 
 
 # --- Cell values ---------------------------------------------------------------------------------------
@@ -524,7 +505,7 @@ def _text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = unicodedata.normalize("NFKC", str(value)).strip()
-    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "@") else text  # the exporter's formula guard
+    return unescape(text)  # the exporter's formula guard
 
 
 class CellError(ValueError):

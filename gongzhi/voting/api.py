@@ -9,6 +9,7 @@ GET  /api/v1/receipts/{code}/            counted as cast at <time>, entry #n (an
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
@@ -153,7 +154,7 @@ class VoteDetailSerializer(VoteSerializer):
         view = dict(view)
         view.pop("recount", None)
         view["conditions"] = [c.__dict__ for c in view["conditions"]]
-        return view
+        return ResultSerializer(view).data  # as documented: head counts and fractions as strings
 
 
 class BallotInSerializer(serializers.Serializer):
@@ -251,27 +252,31 @@ class VoteViewSet(viewsets.GenericViewSet):
         entry = VoterRollEntry.objects.filter(vote=vote, token=d["roll_token"]).first()
         if entry is None:
             return error(404, "roll_token", "名册中没有该业主", "no such owner on this vote's roll", "not_found")
+        # The scan and the ballot commit together: a refused ballot (409 — the head has voted) leaves no upload
+        # row, no audit entry and no file behind.
         attachment = None
         replay = Ballot.objects.filter(vote=vote, idempotency_key=key).exists()
-        if d.get("attachment") and not replay:
-            try:
-                attachment = actions.attach_ballot_document(
-                    vote, actor=request.user, data=d["attachment"].read(), name=d["attachment"].name
-                )
-            except UploadError as e:
-                return error(400, "attachment", e.zh, e.en)
         try:
-            result = actions.cast_ballot(
-                vote,
-                entry,
-                actor=request.user,
-                choice=d["choice"],
-                channel=d["channel"],
-                idempotency_key=key,
-                attachment=attachment,
-                proxy_name=d.get("proxy_name", ""),
-            )
+            with transaction.atomic():
+                if d.get("attachment") and not replay:
+                    attachment = actions.attach_ballot_document(
+                        vote, actor=request.user, data=d["attachment"].read(), name=d["attachment"].name
+                    )
+                result = actions.cast_ballot(
+                    vote,
+                    entry,
+                    actor=request.user,
+                    choice=d["choice"],
+                    channel=d["channel"],
+                    idempotency_key=key,
+                    attachment=attachment,
+                    proxy_name=d.get("proxy_name", ""),
+                )
+        except UploadError as e:
+            return error(400, "attachment", e.zh, e.en)
         except VoteError as e:
+            if attachment is not None:
+                attachment.file.delete(save=False)
             return vote_error(e)
         body = {
             "receipt": result.receipt,

@@ -22,7 +22,7 @@ from django_tasks import task
 from gongzhi.bulkywaste import routing
 from gongzhi.bulkywaste.actions import messages
 from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop, ServiceArea, Vehicle
-from gongzhi.core import audit
+from gongzhi.core import audit, jobs
 from gongzhi.core.gate import require
 
 if TYPE_CHECKING:
@@ -270,9 +270,19 @@ _STOP_FIELDS = ("round_id", "parts", "order", "eta", "departure", "volume_litres
 def plan_day_task(plan_id: int, as_of: str | None = None) -> int:
     """Solve and store one area's day as of `as_of` (ISO time of the change; now if None); returns the rounds."""
     try:
-        plan = plan_day(plan_id, now=datetime.fromisoformat(as_of) if as_of else None)
+        with jobs.tracked("day_plan", plan_id):  # held while planning: a dead worker is found by jobs.reap
+            plan = plan_day(plan_id, now=datetime.fromisoformat(as_of) if as_of else None)
     except Exception as e:
         # Keep the dispatcher informed: the page shows the plan as failed with the error.
         DayPlan.objects.filter(pk=plan_id).update(status=DayPlan.Status.FAILED, error=str(e)[:2000])
         raise
     return plan.rounds.count()
+
+
+@jobs.on_dead("day_plan")
+def _plan_worker_died(plan_id: int, attempts: int, gave_up: bool) -> None:
+    """A plan whose worker died: planned again, or after the last try shown as failed."""
+    if gave_up:
+        DayPlan.objects.filter(pk=plan_id).update(status=DayPlan.Status.FAILED, error=jobs.DIED)
+    else:
+        plan_day_task.enqueue(plan_id, None)

@@ -184,3 +184,71 @@ def test_concurrent_appends_to_one_chain_all_land_with_contiguous_seqs():
     seqs = sorted(AuditEntry.objects.filter(action="test.race").values_list("seq", flat=True))
     assert seqs == list(range(1, threads_n * per_thread + 1))
     assert list(audit.verify()) == []
+
+
+# --- Checkpoints: truncation is found ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkpoint_file(tmp_path, settings):
+    settings.GONGZHI_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+    return settings.GONGZHI_AUDIT_CHECKPOINT_FILE
+
+
+def delete_last(n: int, chain: int) -> None:
+    drop_append_only_triggers()
+    last = list(AuditEntry.objects.filter(chain=chain).order_by("-seq").values_list("pk", flat=True)[:n])
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM core_auditentry WHERE id IN ({','.join(str(pk) for pk in last)})")
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_is_signed_stored_and_appended_to_the_file(checkpoint_file):
+    entries = append(3)
+    out = io.StringIO()
+    call_command("checkpoint_audit", stdout=out)
+    point = audit_models().AuditCheckpoint.objects.get()
+    assert point.heads[str(entries[-1].chain)] == [entries[-1].seq, entries[-1].mac]
+    assert point.mac in out.getvalue()
+    (line,) = checkpoint_file.read_text().splitlines()
+    assert point.mac in line
+    assert list(audit.verify_checkpoints()) == []
+    assert verify_audit()[0] == 0
+
+
+def audit_models():
+    from gongzhi.core import models
+
+    return models
+
+
+@pytest.mark.django_db
+def test_deleting_the_last_entries_of_a_chain_is_reported_by_verify_audit(checkpoint_file):
+    entries = append(5)
+    audit.checkpoint()
+    delete_last(2, entries[0].chain)
+    assert list(audit.verify()) == []  # the chain itself is still consistent: only the checkpoint tells
+    code, _out, err = verify_audit()
+    assert code == 1 and "truncated" in err and f"saw seq {entries[-1].seq}" in err
+
+
+@pytest.mark.django_db
+def test_deleting_the_entries_and_the_checkpoint_rows_is_still_found_through_the_file(checkpoint_file):
+    entries = append(4)
+    audit.checkpoint()
+    delete_last(1, entries[0].chain)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("DROP TRIGGER core_auditcheckpoint_no_update ON core_auditcheckpoint")
+        cur.execute("DELETE FROM core_auditcheckpoint")
+    problems = [p.reason for p in audit.verify_checkpoints()]
+    assert any("not in the database" in r for r in problems)
+    assert any(r.startswith("truncated") for r in problems)
+
+
+@pytest.mark.django_db
+def test_a_forged_checkpoint_line_is_reported(checkpoint_file):
+    append(2)
+    audit.checkpoint()
+    checkpoint_file.write_text(checkpoint_file.read_text().replace("[", "[9", 1))
+    assert any("damaged" in p.reason for p in audit.verify_checkpoints())

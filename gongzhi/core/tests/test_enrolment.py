@@ -19,10 +19,10 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gongzhi.core import actions
+from gongzhi.core import actions, limits
 from gongzhi.core.audit import verify
 from gongzhi.core.auth_backends import is_locked
-from gongzhi.core.models import AccountLock, AuditEntry, EnrolmentCode
+from gongzhi.core.models import AuditEntry, EnrolmentCode
 from gongzhi.core.testing import PASSWORD, make_user
 
 LOGIN = reverse("core:login")
@@ -175,7 +175,7 @@ def test_a_wrong_code_is_refused_and_counted(client, admin, officer):
     assert response.status_code == 400
     assert "绑定码不正确" in body(response) and response.context["secret"] == ""
     assert not TOTPDevice.objects.filter(user=officer).exists()
-    assert AccountLock.objects.get(username="officer").failures == 1  # the sign-in lockout counts it
+    assert limits.count(("signin", "officer")) == 1  # the sign-in lockout counts it
     assert EnrolmentCode.objects.get().attempts == 1  # and so does the code's own budget
 
 
@@ -263,7 +263,7 @@ def test_signing_in_again_does_not_restore_a_codes_budget(client, admin, officer
         enter_code(client, wrong_code(code))
     client.logout()
     sign_in(client, "officer")  # resets the sign-in failures…
-    assert AccountLock.objects.get(username="officer").failures == 0
+    assert limits.count(("signin", "officer")) == 0
     response = enter_code(client, wrong_code(code))  # …but not the code's
     assert "已作废" in body(response)
     response = enter_code(client, code)

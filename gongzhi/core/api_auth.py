@@ -1,0 +1,64 @@
+"""How the API knows who is calling: tokens that expire and die with a lock or a new password, and sessions
+that count only once their second factor is verified (the web pages ask for it; the API must not be a way round).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+
+from gongzhi.core.auth_backends import is_locked
+from gongzhi.core.context import channel_var
+from gongzhi.core.rules import needs_second_factor
+
+
+def token_tag(key: str) -> str:
+    """A short name of a token for the audit log (never the token itself): "api-token:" + 12 hex digits."""
+    return "api-token:" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def expires_at(token):
+    return token.created + timedelta(hours=settings.GONGZHI_API_TOKEN_HOURS)
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if expires_at(token) <= timezone.now():
+            raise exceptions.AuthenticationFailed("令牌已过期，请重新获取 / the token has expired; request a new one")
+        if user.password_changed_at and token.created < user.password_changed_at:
+            raise exceptions.AuthenticationFailed(
+                "密码已更改，请重新获取令牌 / the password changed; request a new token"
+            )
+        if is_locked(user.username):
+            raise exceptions.AuthenticationFailed("账号已暂时锁定 / the account is locked")
+        # Every audit entry written during this request names the token it came through (and its user as actor).
+        channel_var.set(token_tag(token.key))
+        return user, token
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user = result[0]
+        if (
+            settings.GONGZHI_REQUIRE_SECOND_FACTOR
+            and needs_second_factor(user)
+            and not (hasattr(user, "is_verified") and user.is_verified())
+        ):
+            return None  # unauthenticated for the API until the second factor is verified on the site
+        return result
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The OpenAPI document describes the verified session like Django's session cookie."""
+
+    target_class = "gongzhi.core.api_auth.VerifiedSessionAuthentication"
