@@ -285,6 +285,12 @@ class ScopeTally:
         return arithmetic.percent_text(self.tally.household_ratio)
 
     @property
+    def household_bar(self) -> str:
+        """The bar's length out of 100 (display only; the figure beside it is the exact one)."""
+        ratio = self.tally.household_ratio
+        return "0" if ratio is None else f"{min(float(ratio), 1.0) * 100:.1f}"
+
+    @property
     def area_percent(self) -> str:
         return arithmetic.percent_text(self.tally.area_ratio)
 
