@@ -18,19 +18,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from gongzhi.core import audit, crypto
 from gongzhi.core.auth_backends import register_failure
+from gongzhi.core.gate import require
 from gongzhi.core.models import CalendarOverride, EnrolmentCode, User
-from gongzhi.core.rules import has_role
-
-
-def _require_district_admin(actor) -> None:
-    if actor is not None and not has_role(actor, {"district_admin"}):
-        raise PermissionDenied("core.change_calendaroverride")
 
 
 @transaction.atomic
-def set_calendar_override(*, actor, day: date, is_workday: bool, note: str = "") -> CalendarOverride:
+def set_calendar_override(*, actor: User | None, day: date, is_workday: bool, note: str = "") -> CalendarOverride:
     """Record an official holiday or 调休 working day the calendar package does not know yet."""
-    _require_district_admin(actor)
+    require(actor, "core.change_calendaroverride")
     override, created = CalendarOverride.objects.update_or_create(
         day=day, defaults={"is_workday": is_workday, "note": note}
     )
@@ -44,8 +39,8 @@ def set_calendar_override(*, actor, day: date, is_workday: bool, note: str = "")
 
 
 @transaction.atomic
-def remove_calendar_override(override: CalendarOverride, *, actor) -> None:
-    _require_district_admin(actor)
+def remove_calendar_override(override: CalendarOverride, *, actor: User | None) -> None:
+    require(actor, "core.change_calendaroverride")
     audit.record("core.remove_calendar_override", override, actor=actor, changes={"day": override.day.isoformat()})
     override.delete()
 

@@ -30,7 +30,7 @@ from gongzhi.core.forms import (
     SmsLoginForm,
 )
 from gongzhi.core.models import EnrolmentCode, RoleAssignment, Upload, User
-from gongzhi.core.roles import ROLES, UNMASKED_PII_ROLES
+from gongzhi.core.roles import ROLES, roles_with
 from gongzhi.core.rules import SECOND_FACTOR_MANAGERS, assignments, scope_q
 
 
@@ -200,7 +200,7 @@ def second_factor_users(request):
     if q:
         candidates = User.objects.filter(Q(username__iexact=q) | Q(display_name=q))
     else:
-        in_scope = Q(role_assignments__role__in=UNMASKED_PII_ROLES)
+        in_scope = Q(role_assignments__role__in=roles_with("pii.unmasked"))
         scope = scope_q(actor, SECOND_FACTOR_MANAGERS, "role_assignments__scope_path")
         candidates = User.objects.filter(in_scope if scope is None else in_scope & scope).exclude(
             Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))

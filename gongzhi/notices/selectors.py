@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from gongzhi.core.roles import STAFF_ROLES
 from gongzhi.core.rules import scope_q
 from gongzhi.notices.models import Notice
 
@@ -21,7 +20,7 @@ def public_notices(*, node=None, after: int = 0, size: int = PAGE) -> list[Notic
 
 
 def staff_notices(user, *, after: int = 0, size: int = PAGE) -> list[Notice]:
-    q = scope_q(user, STAFF_ROLES, "path")
+    q = scope_q(user, "staff", "path")
     qs: QuerySet = Notice.objects.select_related("node")
     if q is not None:
         qs = qs.filter(q)

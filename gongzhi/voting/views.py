@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.core import audit, pii, sms
-from gongzhi.core.roles import STAFF_ROLES
-from gongzhi.core.rules import has_role, scoped
+from gongzhi.core.gate import allows, permission_required
+from gongzhi.core.rules import scoped
 from gongzhi.core.uploads import UploadError
 from gongzhi.registry.models import UnitSet
 from gongzhi.voting import actions, receipts, selectors
@@ -84,9 +84,9 @@ def _int(value, default: int = 0) -> int:
 @login_required
 def vote_list(request):
     """Votes in the worker's scope, newest first, paged by key (?before=<id>)."""
-    if not has_role(request.user, STAFF_ROLES):
+    if not allows(request.user, "voting.view_vote_list"):
         return redirect("voting:mine")
-    qs = scoped(Vote.objects.select_related("scope"), request.user, STAFF_ROLES, field="path").order_by("-id")
+    qs = scoped(Vote.objects.select_related("scope"), request.user, "staff", field="path").order_by("-id")
     before = _int(request.GET.get("before"))
     if before:
         qs = qs.filter(pk__lt=before)
@@ -99,17 +99,15 @@ def vote_list(request):
     )
 
 
-@login_required
+@permission_required("voting.add_vote")
 @require_http_methods(["GET", "POST"])
 def call_vote(request):
-    unit_sets = scoped(UnitSet.objects.select_related("scope"), request.user, STAFF_ROLES, field="scope__path")
+    unit_sets = scoped(UnitSet.objects.select_related("scope"), request.user, "staff", field="scope__path")
     form = CallVoteForm(
         _post(request),
         unit_sets=unit_sets.order_by("-id"),
         initial={"matter_ref": request.GET.get("matter_ref", ""), "subject": request.GET.get("subject", "")},
     )
-    if not request.user.has_perm("voting.add_vote", None):
-        raise PermissionDenied
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         pct = d.get("consent_percent") or 80
