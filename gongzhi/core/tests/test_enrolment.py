@@ -23,7 +23,7 @@ from gongzhi.core import actions
 from gongzhi.core.audit import verify
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.models import AccountLock, AuditEntry, EnrolmentCode
-from gongzhi.core.testing import PASSWORD, make_user
+from testkit.world import PASSWORD, make_user
 
 LOGIN = reverse("core:login")
 OTP = reverse("core:otp")

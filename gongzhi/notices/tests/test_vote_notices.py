@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from gongzhi.core import testing
 from gongzhi.deliberation import actions as deliberation
 from gongzhi.deliberation.actions import ProcessError
 from gongzhi.notices import builders
@@ -15,7 +14,8 @@ from gongzhi.notices.models import Notice
 from gongzhi.notices.pdf import notice_pdf_bytes
 from gongzhi.voting import actions as voting
 from gongzhi.voting.models import VoterRollEntry
-from gongzhi.voting.testing import after_close, build_owners_compound, open_vote_now
+from testkit import world as testing
+from testkit.voting import after_close, build_owners_compound, open_vote_now
 
 pytestmark = pytest.mark.django_db
 

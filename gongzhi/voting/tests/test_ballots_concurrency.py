@@ -15,7 +15,7 @@ from gongzhi.voting import actions
 from gongzhi.voting.actions import AlreadyVoted
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote
 from gongzhi.voting.receipts import verify_ballot_log
-from gongzhi.voting.testing import build_owners_compound, open_vote_now
+from testkit.voting import build_owners_compound, open_vote_now
 
 pytestmark = [
     pytest.mark.postgres_only,
