@@ -50,6 +50,7 @@ class Entry:
     out: int | None = None
     anon: int | None = None
     expect: dict = field(default_factory=dict)
+    form: bool = False  # an API operation that takes a multipart form (a file upload), not JSON
     query: str | Callable = ""  # "?node=1", or world -> that
 
     def query_string(self, world) -> str:
@@ -146,8 +147,12 @@ def build_world(mini, modules) -> SimpleNamespace:
     from testkit.world import make_user
 
     world = SimpleNamespace(mini=mini, users={})
+    # A table may hold its roles higher up (IN_SCOPE_AT = "subdistrict": bulky waste's service area).
+    at = {getattr(m, "IN_SCOPE_AT", "community") for m in modules}
+    assert len(at) == 1, "tables run together must agree on IN_SCOPE_AT"
+    home = getattr(mini, at.pop())
     for role in ROLES:
-        world.users[(role, "in")] = make_user(f"perm-{role}-in", role, mini.community)
+        world.users[(role, "in")] = make_user(f"perm-{role}-in", role, home)
         world.users[(role, "out")] = make_user(f"perm-{role}-out", role, mini.other_subdistrict)
     for module in modules:
         setup = getattr(module, "setup", None)
@@ -191,6 +196,8 @@ def run(entries, world) -> list[str]:
             url = entry.url(world)
             if entry.method == "get":
                 response = client.get(url)
+            elif isinstance(entry, Api) and not entry.form:  # the API takes JSON
+                response = getattr(client, entry.method)(url, entry.body(world) or {}, content_type="application/json")
             else:
                 response = getattr(client, entry.method)(url, entry.body(world) or {})
             want = entry.expected(role, scope)

@@ -55,6 +55,6 @@ TABLE = [
     Api("/api/v1/units/", who="staff"),
     Api("/api/v1/units/{id}/", who="staff", kwargs=lambda w: {"id": w.mini.units[0].pk}),
     Api("/api/v1/persons/lookup/", "post", who="staff", ok=400),  # an empty body: 400 naming the field
-    Api("/api/v1/roster-imports/", "post", who=SIGNED_IN, ok=400),  # no file: 400 before any compound
+    Api("/api/v1/roster-imports/", "post", who=SIGNED_IN, ok=400, form=True),  # no file: 400 before any compound
     Api("/api/v1/roster-imports/{id}/", who="registry.edit", kwargs=lambda w: {"id": w.import_job.pk}, refused=404),
 ]
