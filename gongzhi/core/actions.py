@@ -103,7 +103,7 @@ def _require_second_factor_manager(actor, user: User) -> None:
 def _lock_user(user: User) -> None:
     """Issue, reset and confirm for one user take its row lock first (and nothing else before it), so they run
     one after another; SQLite's immediate transactions serialise them anyway."""
-    User.objects.select_for_update().filter(pk=user.pk).first()
+    User.objects.select_for_update(of=("self",)).filter(pk=user.pk).first()
 
 
 def _new_code(user: User, actor, now: datetime) -> tuple[IssuedEnrolmentCode, int]:

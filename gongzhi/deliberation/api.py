@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from gongzhi.core.api import KeyCursorPagination, error_responses
 from gongzhi.core.gate import GatePermission, check
+from gongzhi.core.idempotency import replayed
 from gongzhi.core.rules import SIGNED_IN, scope_q
 from gongzhi.deliberation import actions
 from gongzhi.deliberation.models import Channel, Matter, Objection, Opinion, StageDefinition
@@ -222,7 +223,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         matter = self.get_object()
         data = _valid(OpinionIn, request.data)
         key = (request.headers.get("Idempotency-Key") or "")[:64]
-        before = Opinion.objects.filter(matter=matter, idempotency_key=key).exists() if key else False
+        before = replayed(Opinion, key, matter=matter)
         opinion = self._resident_or_proxy(
             request,
             matter,
@@ -254,7 +255,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         matter = self.get_object()
         data = _valid(ObjectionIn, request.data)
         key = (request.headers.get("Idempotency-Key") or "")[:64]
-        before = Objection.objects.filter(matter=matter, idempotency_key=key).exists() if key else False
+        before = replayed(Objection, key, matter=matter)
         objection = self._resident_or_proxy(
             request,
             matter,

@@ -40,8 +40,11 @@ from gongzhi.deliberation.forms import (
     ReachForm,
     ReasonForm,
     ReportForm,
+    ResolutionForm,
 )
 from gongzhi.deliberation.models import ASSEMBLY_BODIES, Matter, Meeting, Objection, Opinion
+from gongzhi.deliberation.votes import vote_state
+from gongzhi.organizations.models import OrgKind
 from gongzhi.registry.models import Unit, UnitSet
 
 PERMS = (
@@ -69,8 +72,6 @@ def _matter(request, pk: int, perm: str = "deliberation.view_matter") -> Matter:
 
 
 def _body_labels(codes) -> dict[str, str]:
-    from gongzhi.organizations.models import OrgKind
-
     labels = {code: str(label) for code, label in ASSEMBLY_BODIES.items()}
     labels.update(dict(OrgKind.objects.filter(code__in=list(codes)).values_list("code", "name")))
     return labels
@@ -183,8 +184,6 @@ def matter_detail(request, pk: int):
         "withdraw_form": ReasonForm(),
     }
     if matter.vote_id:
-        from gongzhi.deliberation.votes import vote_state
-
         context["vote"] = vote_state(matter.vote_id)
     if can["view_opinions"]:
         context["opinions"] = list(
@@ -194,8 +193,6 @@ def matter_detail(request, pk: int):
 
 
 def ResolutionForm_for(matter, record):  # noqa: N802 - a form factory
-    from gongzhi.deliberation.forms import ResolutionForm
-
     meetings = [
         m for m in record["meetings"] if m.stage_id == matter.stage_id and m.body in ASSEMBLY_BODIES and m.minutes
     ]

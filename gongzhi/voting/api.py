@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from gongzhi.core.api import GENERIC, error_responses
 from gongzhi.core.gate import GatePermission, check
+from gongzhi.core.idempotency import replayed
 from gongzhi.core.rules import SIGNED_IN, scope_q
 from gongzhi.core.uploads import UploadError
 from gongzhi.voting import actions, selectors
@@ -253,7 +254,7 @@ class VoteViewSet(viewsets.GenericViewSet):
         if entry is None:
             return error(404, "roll_token", "名册中没有该业主", "no such owner on this vote's roll", "not_found")
         attachment = None
-        replay = Ballot.objects.filter(vote=vote, idempotency_key=key).exists()
+        replay = replayed(Ballot, key, vote=vote)
         if d.get("attachment") and not replay:
             try:
                 attachment = actions.attach_ballot_document(

@@ -17,9 +17,11 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from gongzhi.notices.models import Notice
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import AreaNode, UnitSet
 from gongzhi.voting import actions
+from gongzhi.voting import notices as vote_notices
 from gongzhi.voting.models import Ballot, Vote
 
 PROPERTY_VOTE = "选聘郑州航海物业服务有限公司为航海小区物业服务企业"
@@ -133,6 +135,16 @@ def load(ctx) -> None:
                     end=now - timedelta(minutes=5),
                 )
             ctx.say(f"表决“{FUND_VOTE}”：投票中 / open, {vote.ballot_count}/{vote.total_heads}")
+    _vote_notices(ctx)
     ctx.notes.append(
         "表决演示：/voting/ （社区工作者登录），结果页与回执查验 /voting/<id>/result/、/voting/<id>/receipt/"
     )
+
+
+def _vote_notices(ctx) -> None:
+    """The roll notice of every demo vote past its draft, and the result notice of every certified one."""
+    for vote in Vote.objects.filter(path__startswith=ctx.district.path).exclude(status="draft")[:5]:
+        if not Notice.objects.filter(vote_id=vote.pk, kind=Notice.Kind.VOTER_ROLL).exists():
+            vote_notices.build_roll_notice(vote.pk, actor=None)
+        if vote.status == "certified" and not Notice.objects.filter(vote_id=vote.pk, kind=Notice.Kind.RESULT).exists():
+            vote_notices.build_result_notice(vote.pk, actor=None)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,8 +27,10 @@ from gongzhi.core import audit, pii, sms
 from gongzhi.core.gate import allows, permission_required
 from gongzhi.core.rules import scoped
 from gongzhi.core.uploads import UploadError
+from gongzhi.notices.actions import NoticeError
 from gongzhi.registry.models import UnitSet
 from gongzhi.voting import actions, receipts, selectors
+from gongzhi.voting import notices as vote_notices
 from gongzhi.voting.actions import VoteError
 from gongzhi.voting.forms import CallVoteForm, ChoiceForm, CodeForm, ReceiptForm, WorkerBallotForm
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry
@@ -571,3 +573,20 @@ def enter_done(request, pk: int):
         "voting/enter_done.html",
         {"vote": vote, "done": done, "receipt_url": reverse("voting:receipt", args=[vote.pk])},
     )
+
+
+@login_required
+@require_POST
+def post_notice(request, vote_id: int, kind: str):
+    """Post the voter-roll or result notice of a vote (buttons for the voting pages)."""
+    builder = {"roll": vote_notices.build_roll_notice, "result": vote_notices.build_result_notice}.get(kind)
+    if builder is None:
+        raise Http404
+    try:
+        notice = builder(vote_id, actor=request.user)
+    except NoticeError as e:
+        messages.error(request, str(e))
+        return redirect("notices:list")
+    except ObjectDoesNotExist:
+        raise Http404
+    return redirect("notices:detail", pk=notice.pk)

@@ -2,7 +2,7 @@
 
 from gongzhi.notices import actions
 from gongzhi.notices.tasks import render_notice_pdf
-from testkit.permissions import PUBLIC, SIGNED_IN, Api, Page
+from testkit.permissions import PUBLIC, Api, Page
 
 
 def setup(world):
@@ -22,8 +22,6 @@ TABLE = [
     Page("notices:pdf", who=PUBLIC, kwargs=notice),
     Page("notices:new", who="notices.publish", query=lambda w: f"?node={w.mini.courtyard.pk}", out=403),
     Page("notices:withdraw", who="notices.publish", method="post", kwargs=notice, ok=302, out=403),
-    # The vote notices are posted from a vote's page; an unknown vote is absent for everyone.
-    Page("notices:vote_notice", who=SIGNED_IN, method="post", kwargs=lambda w: {"vote_id": 0, "kind": "roll"}, ok=404),
     Api("/api/v1/notices/", who=PUBLIC),
     Api("/api/v1/notices/{id}/", who=PUBLIC, kwargs=lambda w: {"id": w.notice.pk}),
 ]

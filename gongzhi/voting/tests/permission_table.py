@@ -71,4 +71,14 @@ TABLE = [
     # Without an Idempotency-Key: 400 for those who may enter ballots, 403 for the others.
     Api("/api/v1/votes/{id}/ballots/", "post", who="voting.enter_ballots", kwargs=vote_id, ok=400, out=403),
     Api("/api/v1/receipts/{id}/", who=PUBLIC, kwargs=lambda w: {"id": "ABCD-EFGH-JKLM"}, ok=404),
+    # Posting the vote's roll notice: the publishers over the vote (the roll was posted already when the vote
+    # opened, so a publisher is sent to the notices with the reason); out of scope or not a publisher: 403.
+    Page(
+        "voting:post_notice",
+        who="notices.publish",
+        method="post",
+        kwargs=lambda w: {"vote_id": w.vote.pk, "kind": "roll"},
+        ok=302,
+        out=403,
+    ),
 ]

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from gongzhi.core import audit, synthetic
 from gongzhi.core.models import RoleAssignment, User
+from gongzhi.core.roles import ROLES, roles_with
 from gongzhi.organizations import actions as org_actions
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry import actions
@@ -633,8 +634,6 @@ def totp_key(username: str) -> str:
 
 def ensure_users(ctx: DemoContext, persons: dict[str, Person]) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from gongzhi.core.roles import ROLES, roles_with
 
     for username, role, scope, password, person_key in DEMO_USERS:
         node = ctx.node(*scope)
