@@ -87,7 +87,7 @@ def permission_required(perm: str | None, *, anonymous: bool = False) -> Callabl
                 raise PermissionDenied(perm)
             return view(request, *args, **kwargs)
 
-        wrapper.gate_perm = perm  # read by the generated permission tests
+        wrapper.gate_perm = perm  # type: ignore[attr-defined]  # read by the generated permission tests
         return wrapper
 
     return decorator
