@@ -3,7 +3,7 @@ import pytest
 
 @pytest.fixture
 def mini(db):
-    from gongzhi.core import testing
+    from testkit import world as testing
 
     return testing.build_mini_district()
 
@@ -12,7 +12,7 @@ def mini(db):
 def persona(db, mini):
     """persona("community_worker") → a signed-up user holding that role at the mini district's community."""
 
-    from gongzhi.core import testing
+    from testkit import world as testing
 
     def make(role: str, node=None, username: str | None = None):
         return testing.make_user(username or f"{role}-{node.pk if node else 'c'}", role, node or mini.community)

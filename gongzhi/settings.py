@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "gongzhi.renovation",
     "gongzhi.surveys",
     "gongzhi.servicedesk",
+    "gongzhi.site",  # the top floor: the demo district and the city generator (load_demo, generate_city)
 ]
 
 MIDDLEWARE = [

@@ -6,11 +6,13 @@
 #     WeasyPrint PDFs, poppler-utils for pdftotext, gettext for translators, nodejs for the survey rule-language
 #     parity tests); installs them when run as root,
 #     otherwise prints the apt-get command and stops;
-#   - runs pytest. DATABASE_URL=postgres://… runs the suite on PostgreSQL; without it, on SQLite, where the
-#     tests marked postgres_only are deselected (they need real concurrent connections).
+#   - runs `ruff check` and `ruff format --check` (the pinned ruff of requirements-test.txt), then pytest.
+#     DATABASE_URL=postgres://… runs the suite on PostgreSQL; without it, on SQLite, where the tests marked
+#     postgres_only are deselected (they need real concurrent connections).
 #
 #   bash scripts/test.sh --setup-only     only the two set-up steps (used by .ci/run)
 #   bash scripts/test.sh -m "not browser" skip the browser tests; any other pytest arguments pass through
+#   bash scripts/test.sh --no-lint ...    skip the ruff checks (locally, while iterating; CI never does)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,6 +73,17 @@ fi
 if [[ "${1:-}" == "--setup-only" ]]; then
   say "set-up complete"
   exit 0
+fi
+
+# --- Lint ------------------------------------------------------------------------------------------------------
+if [[ "${1:-}" == "--no-lint" ]]; then
+  shift
+else
+  say "ruff check and ruff format --check"
+  .venv/bin/ruff check gongzhi testkit bench conftest.py manage.py ||
+    die "ruff check found problems (fix them, or run: .venv/bin/ruff check --fix gongzhi testkit)"
+  .venv/bin/ruff format --check gongzhi testkit bench conftest.py manage.py ||
+    die "files are not formatted (run: .venv/bin/ruff format gongzhi testkit bench)"
 fi
 
 # --- Tests -------------------------------------------------------------------------------------------------

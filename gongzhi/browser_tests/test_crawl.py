@@ -283,8 +283,8 @@ def try_forms(crawl: Crawl, page, reader, path) -> None:
 def sign_in_as(page, reader: str) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from gongzhi.core.demo import RESIDENT_PHONE
     from gongzhi.core.sms import LocmemBackend
+    from gongzhi.site.demo import RESIDENT_PHONE
 
     if reader == "resident":
         page.goto("/accounts/sms/")

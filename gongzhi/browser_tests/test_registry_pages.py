@@ -8,7 +8,7 @@ import pytest
 from gongzhi.browser_tests.conftest import DESKTOP, PHONE, sign_in, totp_now
 from gongzhi.core import actions
 from gongzhi.core.models import AuditEntry
-from gongzhi.core.testing import PASSWORD
+from testkit.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -9,10 +9,10 @@ import pytest
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import PASSWORD
 from gongzhi.voting import actions
 from gongzhi.voting.models import Ballot
-from gongzhi.voting.testing import PDF, after_close, build_owners_compound, open_vote_now
+from testkit.voting import PDF, after_close, build_owners_compound, open_vote_now
+from testkit.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

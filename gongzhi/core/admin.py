@@ -1,8 +1,8 @@
 from django.contrib import admin
 
 from gongzhi.core import actions
+from gongzhi.core.gate import allows
 from gongzhi.core.models import CalendarOverride
-from gongzhi.core.rules import has_role
 
 
 @admin.register(CalendarOverride)
@@ -13,10 +13,10 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
     ordering = ("-day",)
 
     def has_module_permission(self, request):
-        return has_role(request.user, {"district_admin"})
+        return allows(request.user, "core.change_calendaroverride")
 
     has_view_permission = has_change_permission = has_add_permission = has_delete_permission = (
-        lambda self, request, obj=None: has_role(request.user, {"district_admin"})
+        lambda self, request, obj=None: allows(request.user, "core.change_calendaroverride")
     )
 
     def save_model(self, request, obj, form, change):

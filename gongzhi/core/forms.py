@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.actions import ENROLMENT_CODE_DIGITS, normalize_enrolment_code
 from gongzhi.core.pii import PiiError, normalize_mobile
 
 
@@ -63,8 +64,6 @@ class EnrolmentCodeForm(forms.Form):
     )
 
     def clean_enrolment_code(self):
-        from gongzhi.core.actions import ENROLMENT_CODE_DIGITS, normalize_enrolment_code
-
         code = normalize_enrolment_code(self.cleaned_data["enrolment_code"])
         if not (code.isascii() and code.isdigit() and len(code) == ENROLMENT_CODE_DIGITS):
             raise forms.ValidationError(_("请输入8位数字的绑定码 / enter the 8-digit enrolment code"))

@@ -20,16 +20,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+import rules
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework.permissions import BasePermission
 
 
 def allows(user, perm: str, obj=None) -> bool:
-    """May `user` do `perm` (on `obj`)? The question every link, button and menu entry is shown from."""
-    return bool(user is not None and user.has_perm(perm, obj))
+    """May `user` do `perm` (on `obj`)? The question every link, button and menu entry is shown from.
+
+    The same answer as `user.has_perm` (an active superuser may do everything; an inactive account nothing),
+    asked of the `rules` registry alone: Gongzhi grants nothing through Django's model permissions, so a
+    refusal costs no query for them. A permission no `rules.py` registers is a mistake, not a "no".
+    """
+    if user is None or not getattr(user, "is_active", True):
+        return False
+    if not rules.perm_exists(perm):
+        raise ImproperlyConfigured(f"no rules.py registers the permission {perm!r}")
+    if getattr(user, "is_superuser", False):
+        return True
+    return rules.has_perm(perm, user, obj)
 
 
 def require(actor, perm: str, obj=None) -> None:
@@ -42,7 +54,7 @@ def check(user, perm: str, obj=None, *, view_perm: str | None = None) -> None:
     """For a page or API call on one object: 404 unless `view_perm` is held (as if absent), 403 unless `perm` is."""
     if view_perm and not allows(user, view_perm, obj):
         raise Http404
-    if not allows(user, perm, obj):
+    if perm != view_perm and not allows(user, perm, obj):
         raise PermissionDenied(perm)
 
 
@@ -75,10 +87,16 @@ def permission_required(perm: str | None, *, anonymous: bool = False) -> Callabl
                 raise PermissionDenied(perm)
             return view(request, *args, **kwargs)
 
-        wrapper.gate_perm = perm  # read by the generated permission tests
+        wrapper.gate_perm = perm  # type: ignore[attr-defined]  # read by the generated permission tests
         return wrapper
 
     return decorator
+
+
+def _unhandled(request, view) -> bool:
+    method = request.method.lower()
+    action_map = getattr(view, "action_map", None)
+    return method not in action_map if action_map is not None else not hasattr(view, method)
 
 
 class GatePermission(BasePermission):
@@ -87,19 +105,24 @@ class GatePermission(BasePermission):
     `gate_perms` maps an action name ("list", "retrieve", "create", a custom @action's name) or, for plain
     APIViews, an HTTP method in lower case, to a permission name; None there means "anyone". A missing entry
     is refused, so an operation added without a permission is closed rather than open. Object permissions are
-    checked by `has_object_permission` with the same name.
+    checked by `has_object_permission` with the same name (for viewsets that call `get_object`; the others pass
+    the object to `check`). `gate_entry`, if set, is a permission every operation needs first, asked without an
+    object (a reader who may use this part of the API nowhere is refused with 403 before any lookup).
     """
 
     def _perm(self, request, view) -> str | None:
         perms = getattr(view, "gate_perms", {})
         key = getattr(view, "action", None) or request.method.lower()
-        if key not in perms and request.method == "OPTIONS":
-            return None
+        if key not in perms and (request.method == "OPTIONS" or _unhandled(request, view)):
+            return None  # DRF answers it (OPTIONS, or 405 for a method the view has no handler for)
         if key not in perms:
             raise PermissionDenied(f"no permission declared for {type(view).__name__}.{key}")
         return perms[key]
 
     def has_permission(self, request, view) -> bool:
+        entry = getattr(view, "gate_entry", None)
+        if entry is not None and not allows(request.user, entry):
+            return False  # the part of the API as a whole (like `permission_required` for pages)
         perm = self._perm(request, view)
         if perm is None:
             return True

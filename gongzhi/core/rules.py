@@ -1,6 +1,8 @@
 """Permission predicates shared by every app: a role held at a node covers that node and all below it.
 
-Views, the API and the admin ask `user.has_perm("app.verb_model", obj)`; nothing re-decides a permission.
+Views, the API and the admin ask the gate (`gongzhi.core.gate`), which asks `user.has_perm("app.verb_model", obj)`;
+nothing re-decides a permission. Apps build their predicates from `holds("capability")` and narrow lists to a
+reader's scope with `scoped(qs, user, "capability", field)`: a capability name, never a set of roles.
 """
 
 from __future__ import annotations
@@ -10,15 +12,7 @@ from collections.abc import Iterable
 import rules
 from django.db.models import Q, QuerySet
 
-from gongzhi.core.roles import (
-    AUDIT_READERS,
-    ORG_EDITORS,
-    PROXY_ROLES,
-    REGISTRY_EDITORS,
-    STAFF_ROLES,
-    UNMASKED_PII_ROLES,
-    roles_with,
-)
+from gongzhi.core.roles import roles_with
 
 
 def assignments(user) -> list[tuple[str, str]]:
@@ -32,29 +26,43 @@ def assignments(user) -> list[tuple[str, str]]:
     return cached
 
 
-def has_role(user, roles: Iterable[str], path: str | None = None) -> bool:
-    """Does the user hold one of `roles` at a node containing `path` (anywhere, if path is None)?"""
+Roles = str | Iterable[str]  # a capability name ("staff"), or (inside core only) a set of role codes
+
+
+def _roles(roles: Roles) -> frozenset[str]:
+    return roles_with(roles) if isinstance(roles, str) else frozenset(roles)
+
+
+def has_role(user, roles: Roles, path: str | None = None) -> bool:
+    """Does the user hold one of `roles` (or a role with that capability) at a node containing `path`?
+
+    Anywhere, if path is None. The low-level question under `holds`; views and apps ask the gate instead.
+    """
     if getattr(user, "is_superuser", False):
         return True
-    roles = frozenset(roles)
+    roles = _roles(roles)
     return any(r in roles and (path is None or path.startswith(p)) for r, p in assignments(user))
 
 
-def scope_q(user, roles: Iterable[str], field: str) -> Q | None:
+def scope_paths(user, roles: Roles) -> list[str]:
+    """The widest paths at which the user holds `roles` (a capability name), shortest first; nested ones dropped."""
+    roles = _roles(roles)
+    paths = sorted({p for r, p in assignments(user) if r in roles}, key=lambda p: (len(p), p))
+    return [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+
+
+def scope_q(user, roles: Roles, field: str) -> Q | None:
     """A filter keeping rows whose `field` (a path) lies in one of the user's scopes; None means everything."""
     if getattr(user, "is_superuser", False):
         return None
-    roles = frozenset(roles)
-    paths = sorted({p for r, p in assignments(user) if r in roles})
-    # Drop paths nested in another of the user's paths: fewer OR terms, same rows.
-    kept = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
     q = Q(pk__in=[])
-    for p in kept:
+    for p in sorted(scope_paths(user, roles)):
         q |= Q(**{f"{field}__startswith": p})
     return q
 
 
-def scoped(qs: QuerySet, user, roles: Iterable[str] = STAFF_ROLES, field: str = "path") -> QuerySet:
+def scoped(qs: QuerySet, user, roles: Roles = "staff", field: str = "path") -> QuerySet:
+    """`qs` narrowed to the rows under the user's scopes for `roles` (a capability name)."""
     q = scope_q(user, roles, field)
     return qs if q is None else qs.filter(q)
 
@@ -101,32 +109,29 @@ def holds(capability: str) -> rules.Predicate:
     return pred
 
 
-def _role_predicate(name: str, roles: frozenset[str]):
-    @rules.predicate(name=name)
-    def pred(user, obj=None) -> bool:
-        return has_role(user, roles, path_of(obj) if obj is not None else None)
+is_staff_in_scope = holds("staff")
+is_registry_editor = holds("registry.edit")
+is_org_editor = holds("organizations.edit")
+sees_unmasked_pii = holds("pii.unmasked")
+acts_for_residents = holds("residents.act_for")
+reads_audit = holds("audit.read")
+edits_calendar = holds("calendar.edit")
 
-    return pred
-
-
-is_staff_in_scope = _role_predicate("is_staff_in_scope", STAFF_ROLES)
-is_registry_editor = _role_predicate("is_registry_editor", REGISTRY_EDITORS)
-is_org_editor = _role_predicate("is_org_editor", ORG_EDITORS)
-sees_unmasked_pii = _role_predicate("sees_unmasked_pii", UNMASKED_PII_ROLES)
-acts_for_residents = _role_predicate("acts_for_residents", PROXY_ROLES)
-reads_audit = _role_predicate("reads_audit", AUDIT_READERS)
-
+# Anyone signed in: for the pages and API operations every account may open (the object decides the rest).
+SIGNED_IN = "core.signed_in"
+rules.add_perm(SIGNED_IN, rules.is_authenticated)
 rules.add_perm("core.view_audit", reads_audit)
 rules.add_perm("core.view_unmasked_pii", sees_unmasked_pii)
 rules.add_perm("core.act_for_resident", acts_for_residents)
 rules.add_perm("core.view_upload", is_staff_in_scope)
+rules.add_perm("core.change_calendaroverride", edits_calendar)
 
 
 def needs_second_factor(user) -> bool:
-    return bool(getattr(user, "is_superuser", False)) or has_role(user, UNMASKED_PII_ROLES)
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, "pii.unmasked")
 
 
-SECOND_FACTOR_MANAGERS = frozenset({"district_admin"})
+SECOND_FACTOR_MANAGERS = "second_factor.manage"  # a capability name: scope_q/has_role take it as the role set
 
 
 @rules.predicate(name="manages_second_factor_of")

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,8 +30,9 @@ from gongzhi.core.forms import (
     SecondFactorUserSearchForm,
     SmsLoginForm,
 )
+from gongzhi.core.gate import check, permission_required
 from gongzhi.core.models import EnrolmentCode, RoleAssignment, Upload, User
-from gongzhi.core.roles import ROLES, UNMASKED_PII_ROLES
+from gongzhi.core.roles import ROLES, roles_with
 from gongzhi.core.rules import SECOND_FACTOR_MANAGERS, assignments, scope_q
 
 
@@ -181,7 +182,7 @@ def _enrolment_code_step(request):
     return render(request, "core/otp.html", context, status=400 if form.errors else 200)
 
 
-@login_required
+@permission_required("core.manage_second_factor")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def second_factor_users(request):
@@ -192,8 +193,6 @@ def second_factor_users(request):
     response to the POST that made it (never stored, never put in a message or the address).
     """
     actor = request.user
-    if not actor.has_perm("core.manage_second_factor"):
-        raise PermissionDenied
     if request.method == "POST":
         return _issue_or_reset(request)
     form = SecondFactorUserSearchForm(request.GET or None)
@@ -201,7 +200,7 @@ def second_factor_users(request):
     if q:
         candidates = User.objects.filter(Q(username__iexact=q) | Q(display_name=q))
     else:
-        in_scope = Q(role_assignments__role__in=UNMASKED_PII_ROLES)
+        in_scope = Q(role_assignments__role__in=roles_with("pii.unmasked"))
         scope = scope_q(actor, SECOND_FACTOR_MANAGERS, "role_assignments__scope_path")
         candidates = User.objects.filter(in_scope if scope is None else in_scope & scope).exclude(
             Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
@@ -315,8 +314,8 @@ def baseline(request):
 @login_required
 def upload_file(request, key):
     upload = get_object_or_404(Upload, key=key)
-    if not (request.user.has_perm("core.view_upload", upload) or upload.uploaded_by_id == request.user.id):
-        raise PermissionDenied
+    if upload.uploaded_by_id != request.user.id:
+        check(request.user, "core.view_upload", upload)  # the uploader, or staff over its area
     if not upload.file:
         raise Http404
     return FileResponse(upload.file.open("rb"), content_type=upload.content_type, filename=upload.original_name)

@@ -13,14 +13,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.calendar import calendar_from
 from gongzhi.core.gate import require
+from gongzhi.core.idempotency import create_once
 from gongzhi.core.uploads import UploadError, store_upload
-from gongzhi.deliberation import clock, selectors
+from gongzhi.deliberation import clock, notices, selectors
 from gongzhi.deliberation.models import (
     ASSEMBLY_BODIES,
     AccountLine,
@@ -96,8 +97,14 @@ def _text(value: str, field: str, zh_label: str, en_label: str, max_len: int = 5
 
 
 def _lock(matter: Matter) -> Matter:
-    """Re-read the matter under a row lock (PostgreSQL; SQLite's IMMEDIATE transaction serialises writers)."""
-    return Matter.objects.select_for_update().select_related("stage", "template", "unit_set").get(pk=matter.pk)
+    """Re-read the matter under a row lock (PostgreSQL; SQLite's IMMEDIATE transaction serialises writers).
+
+    Lock order in deliberation: the matter first, then its rows (opinions, objections); only the matter's own
+    row is locked (`of=("self",)`), not its stage, template or unit set read alongside.
+    """
+    return (
+        Matter.objects.select_for_update(of=("self",)).select_related("stage", "template", "unit_set").get(pk=matter.pk)
+    )
 
 
 # ------------------------------------------------------------------------------------------ matters
@@ -145,9 +152,7 @@ def _enter_stage(matter: Matter, stage: StageDefinition, *, actor, today: date) 
         matter.outcome = Matter.Outcome.DONE
     matter.save()
     if stage.notice_kind:
-        from gongzhi.notices.builders import post_matter_notice
-
-        post_matter_notice(matter, kind=stage.notice_kind, actor=actor, posted_on=today)
+        notices.post_matter_notice(matter, kind=stage.notice_kind, actor=actor, posted_on=today)
 
 
 @transaction.atomic
@@ -219,26 +224,25 @@ def _opinion(matter, *, actor, person, unit, text, kind, channel, on_behalf_of, 
     if kind not in Opinion.Kind.values:
         raise ProcessError("请选择类型：需求或意见建议", "choose a kind: need or opinion", "kind")
     key = (idempotency_key or "")[:64]
-    if key:
-        existing = Opinion.objects.filter(matter=matter, idempotency_key=key).first()
-        if existing:
-            return existing
-    try:
-        with transaction.atomic():
-            opinion = Opinion.objects.create(
-                matter=matter,
-                stage=matter.stage,
-                unit=unit,
-                person=person,
-                kind=kind,
-                text=text,
-                channel=channel,
-                entered_by=actor,
-                on_behalf_of=on_behalf_of,
-                idempotency_key=key,
-            )
-    except IntegrityError:  # a concurrent retry with the same key won the race
-        return Opinion.objects.get(matter=matter, idempotency_key=key)
+    opinion, created = create_once(
+        Opinion,
+        key,
+        scope={"matter": matter},
+        create=lambda: Opinion.objects.create(
+            matter=matter,
+            stage=matter.stage,
+            unit=unit,
+            person=person,
+            kind=kind,
+            text=text,
+            channel=channel,
+            entered_by=actor,
+            on_behalf_of=on_behalf_of,
+            idempotency_key=key,
+        ),
+    )
+    if not created:  # a retry with the same key: the first answer, nothing written twice
+        return opinion
     if unit is not None:
         Reach.objects.get_or_create(
             matter=matter, unit=unit, defaults={"channel": channel, "by": actor, "at": timezone.now()}
@@ -421,9 +425,7 @@ def schedule_meeting(
         created_by=actor,
     )
     if body == "owners_assembly":
-        from gongzhi.notices.builders import post_assembly_notice
-
-        post_assembly_notice(meeting, actor=actor, posted_on=today)
+        notices.post_assembly_notice(meeting, actor=actor, posted_on=today)
     if body not in ASSEMBLY_BODIES:
         members = selectors.body_memberships(matter, [body]).select_related("organization").order_by("id")[:500]
         Attendance.objects.bulk_create(
@@ -544,24 +546,23 @@ def link_vote(matter: Matter, *, actor, vote_id: int, text: str = "") -> Matter:
 def _objection(matter, *, actor, person, unit, reasons, channel, idempotency_key):
     reasons = _text(reasons, "reasons", "异议理由", "reasons", 5000)
     key = (idempotency_key or "")[:64]
-    if key:
-        existing = Objection.objects.filter(matter=matter, idempotency_key=key).first()
-        if existing:
-            return existing
-    try:
-        with transaction.atomic():
-            objection = Objection.objects.create(
-                matter=matter,
-                stage=matter.stage,
-                person=person,
-                unit=unit,
-                reasons=reasons,
-                channel=channel,
-                entered_by=actor,
-                idempotency_key=key,
-            )
-    except IntegrityError:
-        return Objection.objects.get(matter=matter, idempotency_key=key)
+    objection, created = create_once(
+        Objection,
+        key,
+        scope={"matter": matter},
+        create=lambda: Objection.objects.create(
+            matter=matter,
+            stage=matter.stage,
+            person=person,
+            unit=unit,
+            reasons=reasons,
+            channel=channel,
+            entered_by=actor,
+            idempotency_key=key,
+        ),
+    )
+    if not created:  # a retry with the same key: the first answer, nothing written twice
+        return objection
     on_behalf = person if channel != Channel.ONLINE else None
     _event(
         matter,
@@ -636,7 +637,7 @@ def enter_objection(
 @transaction.atomic
 def answer_objection(objection: Objection, *, actor, answer: str, dismiss: bool = False) -> Objection:
     """The owning body answers (or dismisses, e.g. not a resident of the units) an objection, with a reason."""
-    objection = Objection.objects.select_for_update().select_related("matter__stage").get(pk=objection.pk)
+    objection = Objection.objects.select_for_update(of=("self",)).select_related("matter__stage").get(pk=objection.pk)
     matter = objection.matter
     require(actor, "deliberation.answer_objection", matter)
     if objection.status != Objection.Status.OPEN:

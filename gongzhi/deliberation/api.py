@@ -13,12 +13,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from gongzhi.core.api import KeyCursorPagination, error_responses
-from gongzhi.core.roles import STAFF_ROLES
-from gongzhi.core.rules import scope_q
+from gongzhi.core.gate import GatePermission, check
+from gongzhi.core.idempotency import replayed
+from gongzhi.core.rules import SIGNED_IN, scope_q
 from gongzhi.deliberation import actions
 from gongzhi.deliberation.models import Channel, Matter, Objection, Opinion, StageDefinition
 from gongzhi.registry.models import Person, Unit
@@ -162,6 +163,10 @@ STAGE = OpenApiParameter(
 class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """议题 — matters of the caller's area scope (staff); a resident may read a matter covering their home."""
 
+    permission_classes = [GatePermission]
+    # Any signed-in reader: the list holds the matters of the staff's scope (a resident's is empty), a matter is
+    # seen by its staff and residents (else 404), and the actions decide opinions and objections (403).
+    gate_perms = {"list": SIGNED_IN, "retrieve": SIGNED_IN, "opinions": SIGNED_IN, "objections": SIGNED_IN}
     pagination_class = KeyCursorPagination
     serializer_class = MatterSerializer
     queryset = Matter.objects.none()
@@ -169,7 +174,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         qs = Matter.objects.select_related("stage", "scope", "template")
         if self.action == "list":
-            q = scope_q(self.request.user, STAFF_ROLES, "path")
+            q = scope_q(self.request.user, "staff", "path")
             qs = qs if q is None else qs.filter(q)
             stage = self.request.query_params.get("stage")
             if stage:
@@ -181,8 +186,9 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_object(self):
         matter = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        if not self.request.user.has_perm("deliberation.view_matter", matter):
-            raise NotFound()
+        check(
+            self.request.user, "deliberation.view_matter", matter, view_perm="deliberation.view_matter"
+        )  # out of sight: 404, as if absent
         return matter
 
     def _resident_or_proxy(self, request, matter, data, own, proxied):
@@ -217,7 +223,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         matter = self.get_object()
         data = _valid(OpinionIn, request.data)
         key = (request.headers.get("Idempotency-Key") or "")[:64]
-        before = Opinion.objects.filter(matter=matter, idempotency_key=key).exists() if key else False
+        before = replayed(Opinion, key, matter=matter)
         opinion = self._resident_or_proxy(
             request,
             matter,
@@ -249,7 +255,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         matter = self.get_object()
         data = _valid(ObjectionIn, request.data)
         key = (request.headers.get("Idempotency-Key") or "")[:64]
-        before = Objection.objects.filter(matter=matter, idempotency_key=key).exists() if key else False
+        before = replayed(Objection, key, matter=matter)
         objection = self._resident_or_proxy(
             request,
             matter,

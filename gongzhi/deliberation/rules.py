@@ -13,31 +13,13 @@ from __future__ import annotations
 
 import rules
 
-from gongzhi.core.roles import PROXY_ROLES, STAFF_ROLES
-from gongzhi.core.rules import has_role, path_of
-from gongzhi.deliberation import clock
+from gongzhi.core.rules import holds
+from gongzhi.deliberation import clock, selectors
 from gongzhi.deliberation.process import objection_window_open
 
-OFFICER_ROLES = frozenset({"district_admin", "subdistrict_staff", "community_worker"})
-
-
-def _path(obj) -> str | None:
-    return path_of(obj) if obj is not None else None
-
-
-@rules.predicate
-def is_process_officer(user, obj=None) -> bool:
-    return has_role(user, OFFICER_ROLES, _path(obj))
-
-
-@rules.predicate
-def is_staff_here(user, obj=None) -> bool:
-    return has_role(user, STAFF_ROLES, _path(obj))
-
-
-@rules.predicate
-def acts_for_residents_here(user, obj=None) -> bool:
-    return has_role(user, PROXY_ROLES, _path(obj))
+is_process_officer = holds("deliberation.officer")
+is_staff_here = holds("staff")
+acts_for_residents_here = holds("residents.act_for")
 
 
 @rules.predicate
@@ -47,8 +29,6 @@ def is_matter_resident(user, matter) -> bool:
         return False
     cache = user.__dict__.setdefault("_gz_matter_resident", {})
     if matter.pk not in cache:
-        from gongzhi.deliberation import selectors
-
         cache[matter.pk] = selectors.person_units(matter, user.person_id).exists()
     return cache[matter.pk]
 
@@ -64,8 +44,6 @@ def is_body_member(user, matter) -> bool:
     cache = user.__dict__.setdefault("_gz_body_member", {})
     key = (matter.pk, matter.stage_id)
     if key not in cache:
-        from gongzhi.deliberation import selectors
-
         cache[key] = selectors.body_memberships(matter, bodies).filter(person_id=user.person_id).exists()
     return cache[key]
 
@@ -120,3 +98,5 @@ rules.add_perm("deliberation.advance_matter", matter_is_open & runs_stage)
 rules.add_perm("deliberation.return_matter", matter_is_open & is_process_officer)
 rules.add_perm("deliberation.withdraw_matter", matter_is_open & is_process_officer)
 rules.add_perm("deliberation.view_document", is_staff_here)
+# The staff side of the pages: the list of matters in scope, a matter's full record, its meetings.
+rules.add_perm("deliberation.view_staff_pages", is_staff_here)

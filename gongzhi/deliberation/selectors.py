@@ -8,7 +8,6 @@ from datetime import date
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from gongzhi.core import pii
-from gongzhi.core.roles import STAFF_ROLES
 from gongzhi.core.rules import scope_q
 from gongzhi.deliberation.models import (
     Matter,
@@ -74,7 +73,7 @@ def template_for(node) -> ProcessTemplate:
 
 
 def visible_matters(user) -> QuerySet[Matter]:
-    q = scope_q(user, STAFF_ROLES, "path")
+    q = scope_q(user, "staff", "path")
     qs = Matter.objects.select_related("stage", "scope")
     return qs if q is None else qs.filter(q)
 

@@ -8,7 +8,6 @@ Permissions are asked of `rules` (`user.has_perm("deliberation.…", matter)`); 
 from __future__ import annotations
 
 import uuid
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,8 +19,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.core.roles import STAFF_ROLES
-from gongzhi.core.rules import has_role, scoped
+from gongzhi.core.gate import allows, gated_object, permission_required
+from gongzhi.core.rules import scoped
 from gongzhi.deliberation import actions, clock, selectors
 from gongzhi.deliberation.actions import ProcessError
 from gongzhi.deliberation.forms import (
@@ -41,8 +40,11 @@ from gongzhi.deliberation.forms import (
     ReachForm,
     ReasonForm,
     ReportForm,
+    ResolutionForm,
 )
 from gongzhi.deliberation.models import ASSEMBLY_BODIES, Matter, Meeting, Objection, Opinion
+from gongzhi.deliberation.votes import vote_state
+from gongzhi.organizations.models import OrgKind
 from gongzhi.registry.models import Unit, UnitSet
 
 PERMS = (
@@ -63,29 +65,13 @@ PERMS = (
 )
 
 
-def staff_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_role(request.user, STAFF_ROLES):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _matter(request, pk: int, perm: str = "deliberation.view_matter") -> Matter:
-    matter = get_object_or_404(Matter.objects.select_related("stage", "template", "scope", "unit_set"), pk=pk)
-    if not request.user.has_perm("deliberation.view_matter", matter):
-        raise Http404  # out of scope: as if absent
-    if perm != "deliberation.view_matter" and not request.user.has_perm(perm, matter):
-        raise PermissionDenied
-    return matter
+    """The matter, or 404 if absent or out of the reader's sight, 403 if `perm` is refused on it."""
+    qs = Matter.objects.select_related("stage", "template", "scope", "unit_set")
+    return gated_object(request, qs, perm=perm, view_perm="deliberation.view_matter", pk=pk)
 
 
 def _body_labels(codes) -> dict[str, str]:
-    from gongzhi.organizations.models import OrgKind
-
     labels = {code: str(label) for code, label in ASSEMBLY_BODIES.items()}
     labels.update(dict(OrgKind.objects.filter(code__in=list(codes)).values_list("code", "name")))
     return labels
@@ -101,7 +87,7 @@ def _files(request) -> list[tuple[bytes, str]]:
 @require_GET
 @login_required
 def matter_list(request):
-    if not has_role(request.user, STAFF_ROLES):
+    if not allows(request.user, "deliberation.view_staff_pages"):
         return _resident_matter_list(request)
     stage = (request.GET.get("stage") or "")[:50]
     after = selectors.parse_after(request.GET.get("after"))
@@ -139,10 +125,10 @@ def _resident_matter_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@permission_required("deliberation.view_staff_pages")  # the action asks for deliberation.add_matter
 def matter_new(request):
     unit_sets = list(
-        scoped(UnitSet.objects.select_related("scope"), request.user, STAFF_ROLES, "scope__path").order_by("-id")[:200]
+        scoped(UnitSet.objects.select_related("scope"), request.user, "staff", "scope__path").order_by("-id")[:200]
     )
     form = MatterForm(request.POST if request.method == "POST" else None, unit_sets=unit_sets)
     if request.method == "POST" and form.is_valid():
@@ -168,7 +154,7 @@ def matter_detail(request, pk: int):
     matter = _matter(request, pk)
     user = request.user
     can = {p: user.has_perm(f"deliberation.{p}", matter) for p in PERMS}
-    if not has_role(user, STAFF_ROLES, matter.path) and not can["advance_matter"]:
+    if not allows(user, "deliberation.view_staff_pages", matter) and not can["advance_matter"]:
         return render(
             request,
             "deliberation/resident_matter.html",
@@ -198,8 +184,6 @@ def matter_detail(request, pk: int):
         "withdraw_form": ReasonForm(),
     }
     if matter.vote_id:
-        from gongzhi.deliberation.votes import vote_state
-
         context["vote"] = vote_state(matter.vote_id)
     if can["view_opinions"]:
         context["opinions"] = list(
@@ -209,8 +193,6 @@ def matter_detail(request, pk: int):
 
 
 def ResolutionForm_for(matter, record):  # noqa: N802 - a form factory
-    from gongzhi.deliberation.forms import ResolutionForm
-
     meetings = [
         m for m in record["meetings"] if m.stage_id == matter.stage_id and m.body in ASSEMBLY_BODIES and m.minutes
     ]
@@ -338,7 +320,8 @@ def meeting_detail(request, pk: int):
     meeting = get_object_or_404(Meeting.objects.select_related("matter__stage", "matter__template", "stage"), pk=pk)
     matter = meeting.matter
     if not (
-        has_role(request.user, STAFF_ROLES, matter.path) or request.user.has_perm("deliberation.manage_meeting", matter)
+        allows(request.user, "deliberation.view_staff_pages", matter)
+        or allows(request.user, "deliberation.manage_meeting", matter)
     ):
         raise Http404
     rows = list(meeting.attendance.select_related("person", "organization").order_by("id"))

@@ -79,12 +79,16 @@ def publish_notice(
     issuer: str = "",
     posted_on: date | None = None,
     meeting_on: date | None = None,
-    check: bool = True,
+    published_by=None,
 ) -> Notice:
-    """Post a notice today (or on `posted_on`). `check=False` is for other apps' actions that checked already."""
+    """Post a notice today (or on `posted_on`).
+
+    `actor` must hold notices.publish_notice over `node`, or be None: the system posting a notice that another
+    part's action publishes by rule (deliberation's stage notices, after its own permission check and audit
+    entry); `published_by` then names the person whose action it was, for the notice's record.
+    """
     with transaction.atomic():
-        if check:
-            require(actor, "notices.publish_notice", node)
+        require(actor, "notices.publish_notice", node)
         if kind not in Notice.Kind.values:
             raise NoticeError("公示类型不正确", "unknown notice kind", "kind")
         title = _clean(title, "title", "标题", "title", 200)
@@ -127,7 +131,7 @@ def publish_notice(
             period_start=period.start,
             period_end=period.end,
             meeting_on=meeting_on,
-            published_by=actor if getattr(actor, "pk", None) else None,
+            published_by=actor if getattr(actor, "pk", None) else published_by,
         )
         audit.record(
             "notices.publish",
@@ -150,7 +154,7 @@ def publish_notice(
 @transaction.atomic
 def update_notice(notice: Notice, *, actor, title: str | None = None, body: str | None = None) -> Notice:
     """Correct a notice's text; the period is not restarted, the PDF is regenerated."""
-    notice = Notice.objects.select_for_update().get(pk=notice.pk)
+    notice = Notice.objects.select_for_update(of=("self",)).get(pk=notice.pk)
     require(actor, "notices.change_notice", notice)
     before = {"title": notice.title, "body": notice.body}
     if title is not None:
@@ -167,7 +171,7 @@ def update_notice(notice: Notice, *, actor, title: str | None = None, body: str 
 
 @transaction.atomic
 def withdraw_notice(notice: Notice, *, actor, reason: str) -> Notice:
-    notice = Notice.objects.select_for_update().get(pk=notice.pk)
+    notice = Notice.objects.select_for_update(of=("self",)).get(pk=notice.pk)
     require(actor, "notices.change_notice", notice)
     reason = _clean(reason, "reason", "撤回理由", "reason", 500)
     notice.status = Notice.Status.WITHDRAWN

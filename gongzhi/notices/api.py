@@ -7,6 +7,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.reverse import reverse
 
 from gongzhi.core.api import KeyCursorPagination, error_responses
+from gongzhi.core.gate import GatePermission
 from gongzhi.notices.models import Notice
 
 
@@ -52,7 +53,8 @@ class NoticeSerializer(serializers.ModelSerializer):
 class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """公示 — published notices, newest first by key."""
 
-    permission_classes = [permissions.AllowAny]
+    permission_classes = [GatePermission, permissions.AllowAny]  # AllowAny: the OpenAPI document says "public"
+    gate_perms = {"list": None, "retrieve": None}  # public: the queryset holds published notices only
     serializer_class = NoticeSerializer
     pagination_class = KeyCursorPagination
     queryset = Notice.objects.filter(status=Notice.Status.PUBLISHED).select_related("node")

@@ -1,27 +1,13 @@
-"""Notices' part of the demo: a general notice and an owners' assembly notice, the voting app's roll and result
-notices where the demo has such votes, and every demo notice's PDF rendered now (no worker needed to look)."""
+"""Notices' part of the demo: a general notice and an owners' assembly notice, and every demo notice's PDF
+rendered now (no worker needed to look). The votes' roll and result notices are voting's (voting/demo.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from gongzhi.notices import actions, builders
+from gongzhi.notices import actions
 from gongzhi.notices.models import Notice
 from gongzhi.notices.tasks import render_notice_pdf
-
-
-def _vote_notices(ctx, worker) -> None:
-    try:
-        from gongzhi.voting.models import Vote
-
-        votes = list(Vote.objects.filter(path__startswith=ctx.district.path).exclude(status="draft")[:5])
-    except Exception:  # noqa: BLE001 - the voting app has no tables yet
-        return
-    for vote in votes:
-        if not Notice.objects.filter(vote_id=vote.pk, kind=Notice.Kind.VOTER_ROLL).exists():
-            builders.build_roll_notice(vote.pk, actor=None)
-        if vote.status == "certified" and not Notice.objects.filter(vote_id=vote.pk, kind=Notice.Kind.RESULT).exists():
-            builders.build_result_notice(vote.pk, actor=None)
 
 
 def load(ctx) -> None:
@@ -49,7 +35,6 @@ def load(ctx) -> None:
             meeting_on=ctx.today + timedelta(days=16),
             body="定于公告所列日期召开业主大会会议，议题为选聘物业服务企业。业主可在确认身份后通过书面、电话、短信等方式表决。",
         )
-    _vote_notices(ctx, worker)
     rendered = 0
     for notice in Notice.objects.filter(path__startswith=ctx.district.path).order_by("id")[:50]:
         if not notice.pdf_is_current:

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import rules
 
-from gongzhi.core.roles import STAFF_ROLES
-from gongzhi.core.rules import has_role, path_of
+from gongzhi.core.rules import holds
 
-PUBLISHER_ROLES = frozenset({"district_admin", "subdistrict_staff", "community_worker", "registry_officer"})
-
-
-@rules.predicate
-def is_publisher(user, obj=None) -> bool:
-    return has_role(user, PUBLISHER_ROLES, path_of(obj) if obj is not None else None)
-
-
-@rules.predicate
-def is_staff_here(user, obj=None) -> bool:
-    return has_role(user, STAFF_ROLES, path_of(obj) if obj is not None else None)
+is_publisher = holds("notices.publish")
+is_staff_here = holds("staff")
 
 
 @rules.predicate

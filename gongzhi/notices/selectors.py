@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from gongzhi.core.roles import STAFF_ROLES
 from gongzhi.core.rules import scope_q
 from gongzhi.notices.models import Notice
 
@@ -30,7 +31,7 @@ def notices_in_force(*, size: int = PAGE) -> list[Notice]:
 
 
 def staff_notices(user, *, after: int = 0, size: int = PAGE) -> list[Notice]:
-    q = scope_q(user, STAFF_ROLES, "path")
+    q = scope_q(user, "staff", "path")
     qs: QuerySet = Notice.objects.select_related("node")
     if q is not None:
         qs = qs.filter(q)
@@ -39,16 +40,24 @@ def staff_notices(user, *, after: int = 0, size: int = PAGE) -> list[Notice]:
     return list(qs.order_by("-pk")[:size])
 
 
+# A table whose rows are read when the notice is shown (the voter roll: too long to copy into the notice) names
+# its source; the part that publishes such notices registers the reader: source -> (vote_id, after, size) -> rows.
+TABLE_SOURCES: dict[str, Callable[..., list[list[str]]]] = {}
+
+
+def register_table_source(name: str, rows: Callable[..., list[list[str]]]) -> None:
+    TABLE_SOURCES[name] = rows
+
+
 def rendered_tables(notice: Notice, *, roll_limit: int | None = None, roll_after: int = 0) -> list[dict]:
     """The notice's tables ready to draw; the voter roll's rows come from the frozen roll, by head number.
 
     roll_limit=None reads the whole roll in pages of 2,000 (for the PDF); a web page passes a limit.
     """
-    from gongzhi.notices.builders import roll_rows
-
     out = []
     for table in notice.tables or []:
-        if table.get("source") == "voter_roll" and notice.vote_id:
+        roll_rows = TABLE_SOURCES.get(table.get("source") or "")
+        if roll_rows is not None and notice.vote_id:
             rows: list[list[str]] = []
             after = roll_after
             while True:

@@ -9,5 +9,4 @@ urlpatterns = [
     path("<int:pk>/", views.notice_detail, name="detail"),
     path("<int:pk>/pdf/", views.notice_pdf, name="pdf"),
     path("<int:pk>/withdraw/", views.notice_withdraw, name="withdraw"),
-    path("vote/<int:vote_id>/<slug:kind>/", views.vote_notice, name="vote_notice"),
 ]

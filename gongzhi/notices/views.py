@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.notices import actions, builders, selectors
+from gongzhi.notices import actions, selectors
 from gongzhi.notices.actions import NoticeError
 from gongzhi.notices.forms import NoticeForm, WithdrawForm
 from gongzhi.notices.models import Notice
@@ -130,21 +130,4 @@ def notice_withdraw(request, pk: int):
         messages.success(request, _("公示已撤回"))
     else:
         messages.error(request, _("请填写撤回理由"))
-    return redirect("notices:detail", pk=notice.pk)
-
-
-@login_required
-@require_POST
-def vote_notice(request, vote_id: int, kind: str):
-    """Post the voter-roll or result notice of a vote (buttons for the voting pages)."""
-    builder = {"roll": builders.build_roll_notice, "result": builders.build_result_notice}.get(kind)
-    if builder is None:
-        raise Http404
-    try:
-        notice = builder(vote_id, actor=request.user)
-    except NoticeError as e:
-        messages.error(request, str(e))
-        return redirect("notices:list")
-    except ObjectDoesNotExist:
-        raise Http404
     return redirect("notices:detail", pk=notice.pk)

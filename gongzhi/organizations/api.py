@@ -7,11 +7,10 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from gongzhi.core.api import KeyCursorPagination, error_responses
-from gongzhi.core.roles import STAFF_ROLES
+from gongzhi.core.gate import GatePermission
 from gongzhi.core.rules import scoped
 from gongzhi.organizations import actions, selectors
 from gongzhi.organizations.models import Membership, Organization, OrgKind
@@ -32,13 +31,6 @@ def _node_param(request, *, required: bool) -> AreaNode | None:
         return AreaNode.objects.select_related("level").get(pk=int(raw))
     except (ValueError, AreaNode.DoesNotExist):
         raise _bad("node", "区域不存在", "no such area node")
-
-
-class HoldsPerm(BasePermission):
-    """The user holds `required_perm` somewhere (rows are then filtered to their scope)."""
-
-    def has_permission(self, request, view):
-        return request.user.is_authenticated and request.user.has_perm(view.required_perm)
 
 
 # --- serializers ---------------------------------------------------------------------------------------
@@ -227,6 +219,8 @@ def _totals(t: selectors.CoverageTotals) -> dict:
 class OrgKindViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """组织类型（数据配置）— organisation kinds, as configured by the district."""
 
+    permission_classes = [GatePermission]
+    gate_perms = {"list": "organizations.view_orgkind"}
     serializer_class = OrgKindSerializer
     queryset = OrgKind.objects.select_related("parent_kind")
     pagination_class = KeyCursorPagination
@@ -243,12 +237,19 @@ NODE_PARAM = OpenApiParameter("node", int, description="区域 id：该区域及
 class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """组织 — organisations in the caller's area scope."""
 
-    permission_classes = [HoldsPerm]
-    required_perm = "organizations.view_organization"
+    permission_classes = [GatePermission]
+    gate_entry = "organizations.view_organization"  # a staff role somewhere; rows outside the scope answer 404
+    # Creating and adding members are decided by the actions on the node and the organisation (403).
+    gate_perms = {
+        "list": "organizations.view_organization",
+        "retrieve": "organizations.view_organization",
+        "create": "organizations.view_organization",
+        "members": "organizations.view_organization",
+    }
     pagination_class = KeyCursorPagination
 
     def get_queryset(self):
-        qs = scoped(Organization.objects.select_related("kind", "node"), self.request.user, STAFF_ROLES)
+        qs = scoped(Organization.objects.select_related("kind", "node"), self.request.user, "staff")
         if self.action == "list":
             node = _node_param(self.request, required=False)
             if node is not None:
@@ -334,8 +335,8 @@ class CoverageViewSet(viewsets.ViewSet):
 
     schema = _OneObjectSchema()
 
-    permission_classes = [HoldsPerm]
-    required_perm = "organizations.view_coverage"
+    permission_classes = [GatePermission]
+    gate_perms = {"list": "organizations.view_coverage"}  # then on the node asked for (403 outside the scope)
 
     @extend_schema(
         parameters=[

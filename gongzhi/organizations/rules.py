@@ -5,9 +5,10 @@ Every predicate receives the organisation (or the area node it is being created 
 
 import rules
 
-from gongzhi.core.rules import is_org_editor, is_staff_in_scope
+from gongzhi.core.rules import holds, is_org_editor, is_staff_in_scope
 
 rules.add_perm("organizations.view_orgkind", rules.is_authenticated)
+rules.add_perm("organizations.view_menu", holds("registry.browse"))  # the menu entry (not the field roles)
 rules.add_perm("organizations.view_organization", is_staff_in_scope)
 rules.add_perm("organizations.add_organization", is_org_editor)
 rules.add_perm("organizations.change_organization", is_org_editor)

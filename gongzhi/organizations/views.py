@@ -20,8 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.core import pii
-from gongzhi.core.roles import STAFF_ROLES
-from gongzhi.core.rules import assignments
+from gongzhi.core.rules import scope_paths
 from gongzhi.organizations import actions, selectors
 from gongzhi.organizations.forms import BuildingForm, MemberForm, OrganizationForm, apply_errors
 from gongzhi.organizations.models import LiaisonAssignment, Membership, Organization, OrgKind
@@ -48,7 +47,7 @@ def scope_node(request, perm: str, param: str = "node") -> AreaNode:
         if user.is_superuser:
             node = AreaNode.objects.select_related("level").filter(parent__isnull=True).order_by("id").first()
         else:
-            paths = sorted((p for r, p in assignments(user) if r in STAFF_ROLES), key=len)
+            paths = scope_paths(user, "staff")
             if not paths:
                 raise PermissionDenied
             node = AreaNode.objects.select_related("level").filter(path=paths[0]).first()

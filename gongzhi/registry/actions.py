@@ -308,7 +308,7 @@ def refresh_household_counts(compound_ids: Iterable[int]) -> None:
         for root in roots:
             inside |= Q(path__startswith=root)
         nodes = list(
-            AreaNode.objects.select_for_update()
+            AreaNode.objects.select_for_update(of=("self",))
             .filter(inside | Q(pk__in=above))
             .order_by("-depth", "pk")
             .only("pk", "path", "depth", "household_count", "liaison_household_count")
@@ -348,7 +348,9 @@ def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
     cut80 = date(today.year - 80, today.month, min(today.day, 28))
     with transaction.atomic():
         subtree = list(
-            AreaNode.objects.select_for_update().filter(path__startswith=compound.path).order_by("-depth", "pk")
+            AreaNode.objects.select_for_update(of=("self",))
+            .filter(path__startswith=compound.path)
+            .order_by("-depth", "pk")
         )
         figures = _unit_figures([compound.path])
         for node in subtree:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -25,19 +25,11 @@ from rest_framework.response import Response
 
 from gongzhi.core import pii
 from gongzhi.core.api import KeyCursorPagination, error_responses
+from gongzhi.core.gate import GatePermission
 from gongzhi.core.geo import STORAGE_DATUM
 from gongzhi.registry import selectors
 from gongzhi.registry.disclosure import can_unmask, record_pii_view
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Residence, Unit
-
-# --- Permission -----------------------------------------------------------------------------------------------
-
-
-class IsRegistryStaff(permissions.BasePermission):
-    """A staff role somewhere; the object scope is applied by the querysets (outside it: 404)."""
-
-    def has_permission(self, request, view) -> bool:
-        return selectors.is_staff(request.user)
 
 
 def api_can_unmask(request, obj) -> bool:
@@ -284,7 +276,10 @@ class _PersonRow:
 
 
 class RegistryViewSet(viewsets.GenericViewSet):
-    permission_classes = [permissions.IsAuthenticated, IsRegistryStaff]
+    """A staff role somewhere opens the registry API (else 403); rows outside the reader's scope answer 404."""
+
+    permission_classes = [GatePermission]
+    gate_entry = "registry.view_areanode"
     pagination_class = KeyCursorPagination
 
 
@@ -304,6 +299,8 @@ class RegistryViewSet(viewsets.GenericViewSet):
 )
 class NodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """Area nodes (区、街道、社区、小区、楼院、楼栋、单元) in the caller's scope, with their stored counts."""
+
+    gate_perms = {"list": "registry.view_areanode", "retrieve": "registry.view_areanode"}
 
     def get_queryset(self):
         qs = selectors.visible_nodes(self.request.user).select_related("level")
@@ -340,6 +337,8 @@ class NodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryView
 )
 class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """Units (专有部分/户) in the caller's scope. Owners and residents are masked; API tokens never unmask."""
+
+    gate_perms = {"list": "registry.view_unit", "retrieve": "registry.view_unit"}
 
     def get_queryset(self):
         return selectors.visible_units(self.request.user).select_related("node")
@@ -381,6 +380,8 @@ class PersonViewSet(RegistryViewSet):
     The phone or ID number travels in the request body (POST), never in the address, so it stays out of server
     logs, proxies and Referer headers.
     """
+
+    gate_perms = {"lookup": "registry.view_person"}
 
     def get_queryset(self):
         return selectors.visible_people(self.request.user)

@@ -18,7 +18,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from gongzhi.core.api import bad_request, error_responses
-from gongzhi.core.gate import require
+from gongzhi.core.gate import GatePermission, require
+from gongzhi.core.rules import SIGNED_IN
 from gongzhi.registry import import_jobs
 from gongzhi.registry.importer import MAX_BYTES, RosterFileError, estimate_rows, import_roster, sniff_format
 from gongzhi.registry.models import AreaNode, ImportJob
@@ -151,6 +152,10 @@ def _not_found(zh: str = "未找到", en: str = "not found") -> Response:
 
 class RosterImportViewSet(viewsets.ViewSet):
     """花名册导入 / roster import (one compound per request)."""
+
+    permission_classes = [GatePermission]
+    # Decided on the compound and the job (403 to import into a compound one may not; 404 for another's job).
+    gate_perms = {"create": SIGNED_IN, "retrieve": SIGNED_IN}
 
     parser_classes = [MultiPartParser, FormParser]
 

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks import task
 
 from gongzhi.core import audit, joblocks
 from gongzhi.core.gate import require
@@ -214,8 +215,6 @@ def queue_import(
 
 def enqueue(job_id: int) -> None:
     """Hand the job to the task backend; a queue that cannot take it fails the job with a message."""
-    from gongzhi.registry.tasks import run_roster_import
-
     try:
         result = run_roster_import.enqueue(job_id)
     except Exception:
@@ -294,8 +293,6 @@ def sync_with_task(job: ImportJob) -> ImportJob:
     from django_tasks.base import TaskResultStatus
     from django_tasks.exceptions import TaskResultDoesNotExist
 
-    from gongzhi.registry.tasks import run_roster_import
-
     if not run_roster_import.get_backend().supports_get_result:
         return job
     try:
@@ -310,3 +307,9 @@ def sync_with_task(job: ImportJob) -> ImportJob:
 
 def stash_expired(job: ImportJob) -> bool:
     return job.created_at < timezone.now() - timedelta(seconds=STASH_SECONDS) or not has_data(job.token)
+
+
+@task()
+def run_roster_import(job_id: int) -> str:
+    """The background task: run one queued `ImportJob` through the importer; returns its final status."""
+    return run_job(job_id)

@@ -13,7 +13,6 @@ import io
 import tempfile
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from gongzhi.core.roles import REGISTRY_EDITORS
-from gongzhi.core.rules import scoped
+from gongzhi.core.gate import permission_required
+from gongzhi.core.rules import SIGNED_IN, scoped
 from gongzhi.core.spreadsheets import csv_text
 from gongzhi.registry import exporter, import_jobs
 from gongzhi.registry.disclosure import can_unmask
@@ -47,7 +46,7 @@ REFRESH_SECONDS = 3
 
 
 def importable_compounds(user, q: str = ""):
-    qs = scoped(AreaNode.objects.filter(level__is_compound=True), user, REGISTRY_EDITORS).order_by("path")
+    qs = scoped(AreaNode.objects.filter(level__is_compound=True), user, "registry.edit").order_by("path")
     if q:
         qs = qs.filter(name__contains=q)
     return qs
@@ -79,19 +78,13 @@ class UploadForm(forms.Form):
         return f
 
 
-def _require_importer(user) -> None:
-    if not user.has_perm("registry.import_roster"):
-        raise PermissionDenied
-
-
 def job_url(job: ImportJob) -> str:
     return reverse("registry:import-job", kwargs={"pk": job.pk})
 
 
-@login_required
+@permission_required("registry.import_roster")
 @require_http_methods(["GET", "POST"])
 def import_start(request):
-    _require_importer(request.user)
     q = request.GET.get("q", "").strip()[:50]
     compounds = list(importable_compounds(request.user, q)[: COMPOUND_CHOICES_LIMIT + 1])
     preselect = request.GET.get("compound", "")
@@ -150,7 +143,7 @@ def _import_of(token: str) -> ImportJob | None:
     return ImportJob.objects.filter(token=token, dry_run=False).first()
 
 
-@login_required
+@permission_required(SIGNED_IN)  # the object decides (404 out of sight, 403 refused)
 @require_http_methods(["GET", "POST"])
 def import_review(request, token: str):
     dry = _dry_run_of(token, request.user)
@@ -196,7 +189,7 @@ def import_review(request, token: str):
     )
 
 
-@login_required
+@permission_required(SIGNED_IN)  # the object decides (404 out of sight, 403 refused)
 def import_done(request, token: str):
     """The address of the finished import before imports became jobs: now the import job's page."""
     _dry_run_of(token, request.user)
@@ -223,7 +216,7 @@ def _refresh_is_not_activity(request) -> None:
     request.session.save = lambda must_create=False: None
 
 
-@login_required
+@permission_required(SIGNED_IN)  # the object decides (404 out of sight, 403 refused)
 def import_job(request, pk: int):
     """A job's status: refreshes itself while queued or running, then the result with counts and reference."""
     job = import_jobs.sync_with_task(_visible_job(request, pk))
@@ -248,7 +241,7 @@ def import_job(request, pk: int):
     )
 
 
-@login_required
+@permission_required(SIGNED_IN)  # the object decides (404 out of sight, 403 refused)
 def import_errors_csv(request, pk: int):
     """The list of problems (every bad row, up to 10,000), for fixing the file in Excel."""
     job = _visible_job(request, pk)
@@ -264,10 +257,9 @@ def import_errors_csv(request, pk: int):
     return response
 
 
-@login_required
+@permission_required("registry.import_roster")
 def import_template(request):
     """A roster workbook with the columns, two example rows and a sheet explaining each column."""
-    _require_importer(request.user)
     out = io.BytesIO()
     exporter.write_template(out, sample_rows())
     response = HttpResponse(out.getvalue(), content_type=XLSX)
@@ -308,7 +300,7 @@ def _export_node(request, node_pk: int) -> tuple[AreaNode, bool]:
     return node, can_unmask(request.user, node) and request.GET.get("masked") != "1"
 
 
-@login_required
+@permission_required(SIGNED_IN)  # the object decides (404 out of sight, 403 refused)
 def export_page(request, node_pk: int):
     node, unmasked = _export_node(request, node_pk)
     return render(request, "registry/export.html", {"node": node, "unmasked": unmasked})
@@ -318,7 +310,7 @@ def _filename(node: AreaNode, ext: str) -> str:
     return f"roster-{node.pk}.{ext}"
 
 
-@login_required
+@permission_required(SIGNED_IN)  # the object decides (404 out of sight, 403 refused)
 def export_xlsx(request, node_pk: int):
     node, unmasked = _export_node(request, node_pk)
     exporter.record_export(node, actor=request.user, fmt="xlsx", unmasked=unmasked)
@@ -329,7 +321,7 @@ def export_xlsx(request, node_pk: int):
     return FileResponse(out, as_attachment=True, filename=_filename(node, "xlsx"), content_type=XLSX)
 
 
-@login_required
+@permission_required(SIGNED_IN)  # the object decides (404 out of sight, 403 refused)
 def export_csv(request, node_pk: int):
     node, unmasked = _export_node(request, node_pk)
     exporter.record_export(node, actor=request.user, fmt="csv", unmasked=unmasked)

@@ -2,8 +2,9 @@
 
 import rules
 
-from gongzhi.core.rules import is_registry_editor, is_staff_in_scope, sees_unmasked_pii
+from gongzhi.core.rules import holds, is_registry_editor, is_staff_in_scope, sees_unmasked_pii
 
+rules.add_perm("registry.view_menu", holds("registry.browse"))  # the menu entries (not the field roles)
 rules.add_perm("registry.view_areanode", is_staff_in_scope)
 rules.add_perm("registry.change_areanode", is_registry_editor)
 rules.add_perm("registry.add_areanode", is_registry_editor)

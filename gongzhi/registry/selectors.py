@@ -14,8 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import pii
-from gongzhi.core.roles import STAFF_ROLES
-from gongzhi.core.rules import assignments, scope_q, scoped
+from gongzhi.core.rules import scope_paths, scope_q, scoped
 from gongzhi.organizations.kinds import COMMUNITY_LEVEL, serves_compound
 from gongzhi.organizations.models import LiaisonAssignment, OrgKind
 from gongzhi.registry import pagesql
@@ -36,11 +35,11 @@ def is_staff(user) -> bool:
 
 
 def visible_nodes(user) -> QuerySet[AreaNode]:
-    return scoped(AreaNode.objects.all(), user, STAFF_ROLES, "path")
+    return scoped(AreaNode.objects.all(), user, "staff", "path")
 
 
 def visible_units(user) -> QuerySet[Unit]:
-    return scoped(Unit.objects.all(), user, STAFF_ROLES, "path")
+    return scoped(Unit.objects.all(), user, "staff", "path")
 
 
 def visible_people(user) -> QuerySet[Person]:
@@ -49,7 +48,7 @@ def visible_people(user) -> QuerySet[Person]:
         return Person.objects.all()
     q = Q(pk__in=[])
     for fld in ("home_path", "ownerships__unit__path", "residences__unit__path"):
-        q |= scope_q(user, STAFF_ROLES, fld)
+        q |= scope_q(user, "staff", fld)
     return Person.objects.filter(pk__in=Person.objects.filter(q).values("pk"))
 
 
@@ -58,9 +57,7 @@ def top_scope_nodes(user) -> list[AreaNode]:
     qs = AreaNode.objects.select_related("level").order_by("depth", "name")
     if user.is_superuser:
         return list(qs.filter(parent__isnull=True)[:CHILDREN_PAGE])
-    paths = sorted({p for r, p in assignments(user) if r in STAFF_ROLES})
-    kept = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
-    return list(qs.filter(path__in=kept))
+    return list(qs.filter(path__in=scope_paths(user, "staff")))
 
 
 # --- Levels ------------------------------------------------------------------------------------------------
@@ -359,7 +356,7 @@ def find_people(user, *, phone: str = "", id_number: str = "") -> QuerySet[Perso
 
 def with_units_in_scope(qs: QuerySet[Person], user) -> QuerySet[Person]:
     """Prefetch each person's current ownerships and residences in units the user may see (two queries)."""
-    in_scope = scope_q(user, STAFF_ROLES, "unit__path") or Q()
+    in_scope = scope_q(user, "staff", "unit__path") or Q()
     return qs.prefetch_related(
         Prefetch(
             "ownerships",

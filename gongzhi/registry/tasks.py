@@ -1,13 +1,11 @@
-"""Background work of the registry (django-tasks): roster imports and their dry runs for large files."""
+"""Background work of the registry (django-tasks): roster imports and their dry runs for large files.
+
+The task is defined beside the jobs it runs (`import_jobs.run_roster_import`), so that queueing a job does not
+import this module back; it is named here for the task runner and readers looking for the registry's tasks.
+"""
 
 from __future__ import annotations
 
-from django_tasks import task
+from gongzhi.registry.import_jobs import run_roster_import
 
-
-@task()
-def run_roster_import(job_id: int) -> str:
-    """Run one queued `ImportJob` through the importer; returns the job's final status ("done", "failed")."""
-    from gongzhi.registry.import_jobs import run_job
-
-    return run_job(job_id)
+__all__ = ["run_roster_import"]

@@ -7,9 +7,6 @@ server: without the unmask permission the full values never reach the template.
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -18,24 +15,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from gongzhi.core.gate import permission_required
 from gongzhi.core.geo import STORAGE_DATUM
 from gongzhi.registry import pagesql, selectors
 from gongzhi.registry.disclosure import can_unmask, record_pii_view
 from gongzhi.registry.forms import SearchForm
 from gongzhi.registry.models import AreaNode, Unit
-
-
-def staff_required(view):
-    """Signed in (else the sign-in page) and holding a staff role somewhere (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not selectors.is_staff(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _url_prefix(name: str) -> str:
@@ -52,7 +37,7 @@ def _crumbs(user, node, ancestors: list[AreaNode] | None = None) -> list[tuple[s
 
 
 @require_GET
-@staff_required
+@permission_required("registry.view_areanode")  # a staff role somewhere; the object decides the rest
 def browse(request):
     tops = selectors.top_scope_nodes(request.user)
     context = {"tops": tops, "node_url": _url_prefix("registry:node")}
@@ -63,7 +48,7 @@ def browse(request):
 
 
 @require_GET
-@staff_required
+@permission_required("registry.view_areanode")  # a staff role somewhere; the object decides the rest
 def node_detail(request, pk: int):
     node, ancestors, compound_depth, community_depth = pagesql.node_chain(pk)  # with level, profile, ancestors
     if node is None or not request.user.has_perm("registry.view_areanode", node):
@@ -100,7 +85,7 @@ def node_detail(request, pk: int):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@staff_required
+@permission_required("registry.view_areanode")  # a staff role somewhere; the object decides the rest
 def unit_detail(request, pk: int):
     """One unit. POST reveal=1 shows full names, phones and ID numbers to a permitted, verified viewer — logged."""
     unit = get_object_or_404(selectors.visible_units(request.user).select_related("node__level", "compound"), pk=pk)
@@ -126,7 +111,7 @@ def unit_detail(request, pk: int):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@staff_required
+@permission_required("registry.view_areanode")  # a staff role somewhere; the object decides the rest
 def search(request):
     """Names, addresses and unit references by GET (a link can be kept); phones and ID numbers only by POST, so
     they stay out of addresses, browser history, server logs and Referer headers. A GET that carries one is not

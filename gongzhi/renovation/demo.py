@@ -264,7 +264,7 @@ def _decide_by_owners(project: Project, item: MenuItem, scope_key: str, now) -> 
         project, actor=None, item=item, scope_key=scope_key, opens_at=opens, closes_at=closes
     )
     vote = routed.vote
-    from gongzhi.notices import builders
+    from gongzhi.voting import notices as builders  # the voting part posts its own notices
 
     voting.publish_roll(vote, actor=None, now=now - timedelta(days=40))
     builders.build_roll_notice(vote.pk, actor=None)  # the entrance's voter roll, posted as the law asks

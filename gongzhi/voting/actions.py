@@ -23,12 +23,12 @@ from fractions import Fraction
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone
 
 from gongzhi.core import audit, pii
 from gongzhi.core.calendar import calendar_from
 from gongzhi.core.gate import require
+from gongzhi.core.idempotency import first_with_key
 from gongzhi.core.models import Upload
 from gongzhi.core.uploads import store_upload
 from gongzhi.registry.actions import resolve_unit_set
@@ -36,11 +36,6 @@ from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 from gongzhi.voting import receipts
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry, VoterRollUnit
 from gongzhi.voting.tally import Matter, TallyInputError, UnitHolding, exact_sum, merge_heads, unit_area
-
-# Sent after commit, for deliberation and notices: sender=Vote, vote=<Vote>.
-roll_published = Signal()
-vote_closed = Signal()
-result_certified = Signal()
 
 OWNERS_ASSEMBLY_NOTICE_DAYS = 15  # 物业管理条例 Art. 14
 
@@ -473,7 +468,7 @@ def _household_heads(rows: dict[int, _UnitRow], unit_ids, people: dict) -> list[
 
 
 def _locked(vote: Vote) -> Vote:
-    return Vote.objects.select_for_update().get(pk=vote.pk)
+    return Vote.objects.select_for_update(of=("self",)).get(pk=vote.pk)
 
 
 def _refresh(target: Vote, source: Vote) -> Vote:
@@ -527,7 +522,6 @@ def publish_roll(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
     locked.roll_published_at, locked.notice_ends_on = now, ends
     locked.save(update_fields=["status", "roll_published_at", "notice_ends_on"])
     audit.record("voting.publish_roll", locked, actor=actor, changes={"notice_ends_on": ends.isoformat()})
-    transaction.on_commit(lambda: roll_published.send(sender=Vote, vote=locked))
     return _refresh(vote, locked)
 
 
@@ -577,7 +571,6 @@ def close_vote(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
         actor=actor,
         changes={"passed": outcome.passed, "rule": outcome.rule, "ballots": locked.ballot_count},
     )
-    transaction.on_commit(lambda: vote_closed.send(sender=Vote, vote=locked))
     return _refresh(vote, locked)
 
 
@@ -636,7 +629,6 @@ def certify_result(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
     locked.certified_by = actor if getattr(actor, "pk", None) else None
     locked.save(update_fields=["status", "certified_at", "certified_by"])
     audit.record("voting.certify_result", locked, actor=actor, changes={"passed": locked.passed})
-    transaction.on_commit(lambda: result_certified.send(sender=Vote, vote=locked))
     return _refresh(vote, locked)
 
 
@@ -662,9 +654,7 @@ def _result_for(ballot: Ballot) -> CastResult:
 
 
 def _replay(vote: Vote, key: str, entry: VoterRollEntry, choice: str) -> CastResult | None:
-    if not key:
-        return None
-    first = Ballot.objects.select_related("roll_entry").filter(vote=vote, idempotency_key=key).first()
+    first = first_with_key(Ballot.objects.select_related("roll_entry"), key, vote=vote)
     if first is None:
         return None
     if first.roll_entry_id != entry.pk or first.choice != choice:

@@ -4,7 +4,6 @@ from django.contrib import admin
 
 from gongzhi.core.rules import scoped
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote
-from gongzhi.voting.rules import SUPERVISING_ROLES
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -26,7 +25,7 @@ class VoteAdmin(ReadOnly):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return scoped(super().get_queryset(request), request.user, SUPERVISING_ROLES, field="path")
+        return scoped(super().get_queryset(request), request.user, "voting.supervise", field="path")
 
 
 @admin.register(BallotLogEntry)
@@ -35,7 +34,7 @@ class BallotLogEntryAdmin(ReadOnly):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return scoped(super().get_queryset(request), request.user, SUPERVISING_ROLES, field="vote__path")
+        return scoped(super().get_queryset(request), request.user, "voting.supervise", field="vote__path")
 
 
 @admin.register(Ballot)
@@ -47,4 +46,4 @@ class BallotAdmin(ReadOnly):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return scoped(super().get_queryset(request), request.user, SUPERVISING_ROLES, field="vote__path")
+        return scoped(super().get_queryset(request), request.user, "voting.supervise", field="vote__path")

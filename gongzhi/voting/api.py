@@ -15,18 +15,19 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from gongzhi.core.api import GENERIC, error_responses
-from gongzhi.core.rules import scope_q
+from gongzhi.core.gate import GatePermission, check
+from gongzhi.core.idempotency import replayed
+from gongzhi.core.rules import SIGNED_IN, scope_q
 from gongzhi.core.uploads import UploadError
 from gongzhi.voting import actions, selectors
 from gongzhi.voting.actions import VoteError
 from gongzhi.voting.models import Ballot, Vote, VoterRollEntry
-from gongzhi.voting.rules import BALLOT_ENTRY_ROLES, SUPERVISING_ROLES
 
 
 def error(status_code: int, field: str | None, zh: str, en: str, code: str = "invalid") -> Response:
@@ -194,7 +195,9 @@ IDEMPOTENCY = OpenApiParameter(
 class VoteViewSet(viewsets.GenericViewSet):
     queryset = Vote.objects.select_related("scope")
     serializer_class = VoteSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [GatePermission]
+    # Any signed-in reader; each vote then decides (404 out of sight, 403 for ballots one may not enter).
+    gate_perms = {"list": SIGNED_IN, "retrieve": SIGNED_IN, "turnout": SIGNED_IN, "ballots": SIGNED_IN}
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
@@ -203,17 +206,17 @@ class VoteViewSet(viewsets.GenericViewSet):
         if user.is_superuser:
             return qs
         visible = Q(pk__in=[])
-        q = scope_q(user, SUPERVISING_ROLES | BALLOT_ENTRY_ROLES, "path")
-        if q is not None:
-            visible |= q
+        for capability in ("voting.supervise", "voting.enter_ballots"):
+            visible |= scope_q(user, capability, "path") or Q()
         if user.person_id:
             visible |= Q(roll__voter_id=user.person_id) & ~Q(status=Vote.Status.DRAFT)
         return qs.filter(visible).distinct()
 
     def _vote(self, pk) -> Vote:
         vote = get_object_or_404(Vote.objects.select_related("scope"), pk=pk)
-        if not self.request.user.has_perm("voting.view_vote", vote):
-            raise NotFound
+        check(
+            self.request.user, "voting.view_vote", vote, view_perm="voting.view_vote"
+        )  # out of sight: 404, as if absent
         return vote
 
     @extend_schema(responses={200: VoteSerializer(many=True), **error_responses(401, 403)})
@@ -239,8 +242,7 @@ class VoteViewSet(viewsets.GenericViewSet):
     def ballots(self, request, pk=None):
         """A worker enters a ballot for an owner (paper, phone, door-to-door, proxy)."""
         vote = self._vote(pk)
-        if not request.user.has_perm("voting.enter_ballot", vote):
-            raise PermissionDenied
+        check(request.user, "voting.enter_ballot", vote)  # seen (above), may not enter: 403
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key:
             return error(
@@ -255,7 +257,7 @@ class VoteViewSet(viewsets.GenericViewSet):
         # The scan and the ballot commit together: a refused ballot (409 — the head has voted) leaves no upload
         # row, no audit entry and no file behind.
         attachment = None
-        replay = Ballot.objects.filter(vote=vote, idempotency_key=key).exists()
+        replay = replayed(Ballot, key, vote=vote)
         try:
             with transaction.atomic():
                 if d.get("attachment") and not replay:
@@ -289,7 +291,8 @@ class VoteViewSet(viewsets.GenericViewSet):
 
 
 class ReceiptViewSet(viewsets.ViewSet):
-    permission_classes = [AllowAny]
+    permission_classes = [GatePermission, AllowAny]  # AllowAny: the OpenAPI document then says "no sign-in"
+    gate_perms = {"retrieve": None}  # anyone may check a receipt (it says nothing personal)
     lookup_value_regex = "[A-Za-z0-9-]{12,20}"
 
     @extend_schema(responses={200: ReceiptSerializer, **error_responses(404)})

@@ -21,9 +21,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from gongzhi.core import synthetic
+from gongzhi.notices.models import Notice
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import AreaNode, UnitSet
 from gongzhi.voting import actions
+from gongzhi.voting import notices as vote_notices
 from gongzhi.voting.models import Ballot, Vote
 
 PROPERTY_VOTE = "选聘郑州航海物业服务有限公司为航海小区物业服务企业"
@@ -143,6 +146,7 @@ def load(ctx) -> None:
             ctx.say(f"表决“{FUND_VOTE}”：投票中 / open, {vote.ballot_count}/{vote.total_heads}")
     if not Vote.objects.filter(subject=RESIDENT_VOTE).exists():
         _resident_vote(ctx, worker, now)
+    _vote_notices(ctx)
     ctx.notes.append(
         "表决演示：/voting/ （社区工作者登录），结果页与回执查验 /voting/<id>/result/、/voting/<id>/receipt/"
     )
@@ -150,8 +154,9 @@ def load(ctx) -> None:
 
 def _resident_vote(ctx, worker, now) -> None:
     """An open residents' meeting in the demo resident's 楼院, the resident on its roll and not yet voted."""
-    from gongzhi.core.demo import RESIDENT_PHONE
-    from gongzhi.registry.models import Person
+    from gongzhi.registry.models import Person  # kept beside its only use
+
+    RESIDENT_PHONE = synthetic.mobile(1)  # the demo resident's number (site.demo.RESIDENT_PHONE; site is above us)
 
     try:
         compound = ctx.compound("油漆厂家属院")
@@ -190,3 +195,12 @@ def _resident_vote(ctx, worker, now) -> None:
             f"演示居民（{RESIDENT_PHONE}）在“{RESIDENT_VOTE}”的表决名册上，可在“我的投票”投票并查验回执 / "
             "the demo resident is on this open vote's roll: vote at 我的投票 (/voting/mine/) and check the receipt"
         )
+
+
+def _vote_notices(ctx) -> None:
+    """The roll notice of every demo vote past its draft, and the result notice of every certified one."""
+    for vote in Vote.objects.filter(path__startswith=ctx.district.path).exclude(status="draft")[:5]:
+        if not Notice.objects.filter(vote_id=vote.pk, kind=Notice.Kind.VOTER_ROLL).exists():
+            vote_notices.build_roll_notice(vote.pk, actor=None)
+        if vote.status == "certified" and not Notice.objects.filter(vote_id=vote.pk, kind=Notice.Kind.RESULT).exists():
+            vote_notices.build_result_notice(vote.pk, actor=None)

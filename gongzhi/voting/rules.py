@@ -15,34 +15,16 @@ from __future__ import annotations
 
 import rules
 
-from gongzhi.core.roles import PROXY_ROLES, REGISTRY_EDITORS
-from gongzhi.core.rules import has_role
+from gongzhi.core.rules import holds
+from gongzhi.registry.models import Ownership
+from gongzhi.voting.models import VoterRollEntry
 
-BALLOT_ENTRY_ROLES = PROXY_ROLES - {"property_manager"}
-# Who supervises votes and may inspect the records: the residents' committee side, not contractors or the
-# property company (their own engagement is often what is being voted on).
-SUPERVISING_ROLES = frozenset(
-    {"district_admin", "subdistrict_staff", "community_worker", "registry_officer", "auditor"}
-)
-
-
-def _path(obj) -> str:
-    return getattr(obj, "path", "") or ""
-
-
-@rules.predicate
-def is_vote_organiser(user, obj=None) -> bool:
-    return has_role(user, REGISTRY_EDITORS, _path(obj) if obj is not None else None)
-
-
-@rules.predicate
-def is_supervising_staff(user, obj=None) -> bool:
-    return has_role(user, SUPERVISING_ROLES, _path(obj) if obj is not None else None)
-
-
-@rules.predicate
-def enters_ballots(user, obj=None) -> bool:
-    return has_role(user, BALLOT_ENTRY_ROLES, _path(obj) if obj is not None else None)
+# Who: capabilities in gongzhi.core.roles. Supervising staff is the residents' committee side, not contractors
+# or the property company (their own engagement is often what is being voted on).
+is_vote_organiser = holds("voting.organise")
+is_supervising_staff = holds("voting.supervise")
+enters_ballots = holds("voting.enter_ballots")
+is_staff_here = holds("staff")
 
 
 @rules.predicate
@@ -62,8 +44,6 @@ def is_owner_in_scope(user, vote) -> bool:
         return False
     cache = user.__dict__.setdefault("_gongzhi_owner_of", {})
     if vote.path not in cache:
-        from gongzhi.registry.models import Ownership
-
         cache[vote.path] = Ownership.objects.filter(
             person_id=user.person_id, until__isnull=True, unit__path__startswith=vote.path
         ).exists()
@@ -75,8 +55,6 @@ def is_voter(user, vote) -> bool:
     """The signed-in person is the voter of a head on this vote's roll."""
     if vote is None or not getattr(user, "is_authenticated", False) or not getattr(user, "person_id", None):
         return False
-    from gongzhi.voting.models import VoterRollEntry
-
     return VoterRollEntry.objects.filter(vote=vote, voter_id=user.person_id).exists()
 
 
@@ -92,3 +70,5 @@ rules.add_perm("voting.download_data", vote_is_finished & (is_owner_in_scope | i
 rules.add_perm("voting.enter_ballot", enters_ballots)
 rules.add_perm("voting.cast_ballot", is_voter)
 rules.add_perm("voting.view_ballot_attachment", is_supervising_staff)
+rules.add_perm("voting.view_vote_list", is_staff_here)  # the staff list of votes in scope
+rules.add_perm("voting.view_menu_mine", holds("voting.vote_online"))  # the "my votes" menu entry

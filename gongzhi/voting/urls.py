@@ -25,4 +25,5 @@ urlpatterns = [
     path("<int:pk>/enter/done/", views.enter_done, name="enter-done"),
     path("<int:pk>/enter/<slug:token>/", views.enter_form, name="enter-form"),
     path("<int:pk>/enter/<slug:token>/check/", views.enter_check, name="enter-check"),
+    path("<int:vote_id>/notice/<slug:kind>/", views.post_notice, name="post_notice"),
 ]

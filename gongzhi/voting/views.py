@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,11 +24,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.core import audit, pii, sms
-from gongzhi.core.roles import STAFF_ROLES
-from gongzhi.core.rules import has_role, scoped
+from gongzhi.core.gate import allows, permission_required
+from gongzhi.core.rules import scoped
 from gongzhi.core.uploads import UploadError
+from gongzhi.notices.actions import NoticeError
 from gongzhi.registry.models import UnitSet
 from gongzhi.voting import actions, receipts, selectors
+from gongzhi.voting import notices as vote_notices
 from gongzhi.voting.actions import VoteError
 from gongzhi.voting.forms import CallVoteForm, ChoiceForm, CodeForm, ReceiptForm, WorkerBallotForm
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry
@@ -84,9 +86,9 @@ def _int(value, default: int = 0) -> int:
 @login_required
 def vote_list(request):
     """Votes in the worker's scope, newest first, paged by key (?before=<id>)."""
-    if not has_role(request.user, STAFF_ROLES):
+    if not allows(request.user, "voting.view_vote_list"):
         return redirect("voting:mine")
-    qs = scoped(Vote.objects.select_related("scope"), request.user, STAFF_ROLES, field="path").order_by("-id")
+    qs = scoped(Vote.objects.select_related("scope"), request.user, "staff", field="path").order_by("-id")
     before = _int(request.GET.get("before"))
     if before:
         qs = qs.filter(pk__lt=before)
@@ -99,17 +101,15 @@ def vote_list(request):
     )
 
 
-@login_required
+@permission_required("voting.add_vote")
 @require_http_methods(["GET", "POST"])
 def call_vote(request):
-    unit_sets = scoped(UnitSet.objects.select_related("scope"), request.user, STAFF_ROLES, field="scope__path")
+    unit_sets = scoped(UnitSet.objects.select_related("scope"), request.user, "staff", field="scope__path")
     form = CallVoteForm(
         _post(request),
         unit_sets=unit_sets.order_by("-id"),
         initial={"matter_ref": request.GET.get("matter_ref", ""), "subject": request.GET.get("subject", "")},
     )
-    if not request.user.has_perm("voting.add_vote", None):
-        raise PermissionDenied
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         pct = d.get("consent_percent") or 80
@@ -583,3 +583,20 @@ def enter_done(request, pk: int):
         "voting/enter_done.html",
         {"vote": vote, "done": done, "receipt_url": reverse("voting:receipt", args=[vote.pk])},
     )
+
+
+@login_required
+@require_POST
+def post_notice(request, vote_id: int, kind: str):
+    """Post the voter-roll or result notice of a vote (buttons for the voting pages)."""
+    builder = {"roll": vote_notices.build_roll_notice, "result": vote_notices.build_result_notice}.get(kind)
+    if builder is None:
+        raise Http404
+    try:
+        notice = builder(vote_id, actor=request.user)
+    except NoticeError as e:
+        messages.error(request, str(e))
+        return redirect("notices:list")
+    except ObjectDoesNotExist:
+        raise Http404
+    return redirect("notices:detail", pk=notice.pk)

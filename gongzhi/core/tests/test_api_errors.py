@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from gongzhi.core.api import bad_request
 from gongzhi.core.pii import PiiError, normalize_mobile
-from gongzhi.core.testing import PASSWORD
+from testkit.world import PASSWORD
 
 
 class BuildingSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from gongzhi.core import actions, limits, sms
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.models import SmsCode
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import PASSWORD, make_user
+from testkit.world import PASSWORD, make_user
 
 LOGIN = reverse("core:login")
 OTP = reverse("core:otp")

@@ -23,7 +23,8 @@ from gongzhi.core import actions, limits
 from gongzhi.core.audit import verify
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.models import AuditEntry, EnrolmentCode
-from gongzhi.core.testing import PASSWORD, make_user
+from testkit.race import race
+from testkit.world import PASSWORD, make_user
 
 LOGIN = reverse("core:login")
 OTP = reverse("core:otp")
@@ -445,29 +446,9 @@ def test_the_server_operator_bootstraps_the_first_superuser(client, mini):
 
 
 def _race(n: int, work) -> tuple[list, list[BaseException]]:
-    """Run work(k) in n threads, each on its own connection, released together."""
-    import threading
-
-    from django.db import connections
-
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(k: int):
-        try:
-            barrier.wait()
-            results.append(work(k))
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
+    """testkit.race, as (results of the threads that returned, exceptions of those that raised)."""
+    results, errors = race(n, work)
+    return [r for r, e in zip(results, errors, strict=True) if e is None], [e for e in errors if e is not None]
 
 
 @pytest.mark.postgres_only

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from gongzhi.core import testing
 from gongzhi.deliberation import actions
 from gongzhi.deliberation.models import Matter
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import Person, UnitSet
+from testkit import world as testing
 
 
 @dataclass

@@ -5,11 +5,11 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from gongzhi.core import testing
 from gongzhi.deliberation import actions
 from gongzhi.deliberation.models import Objection, Opinion, Reach
 from gongzhi.deliberation.tests.builders import courtyard_set, resident_user
 from gongzhi.registry import actions as registry
+from testkit import world as testing
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gongzhi.core import testing
 from gongzhi.organizations import actions
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import AreaNode, CompoundProfile, Unit
+from testkit import world as testing
 
 
 def kind(code: str) -> OrgKind:

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gongzhi.core import testing
 from gongzhi.core.rules import needs_second_factor
 from gongzhi.organizations.models import Organization, OrgKind
 from gongzhi.registry import actions
+from testkit import world as testing
 
 FULL_PHONE = "13812345678"
 MASKED_PHONE = "138****5678"

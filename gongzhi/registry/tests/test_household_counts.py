@@ -5,11 +5,10 @@ concurrent writers on PostgreSQL (row locks in a fixed order; SQLite runs writer
 from __future__ import annotations
 
 import importlib
-import threading
 
 import pytest
 from django.apps import apps
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 
 from gongzhi.organizations import actions as org_actions
@@ -17,6 +16,7 @@ from gongzhi.organizations.models import LiaisonAssignment
 from gongzhi.organizations.tests.builders import build_coverage_district, resident
 from gongzhi.registry import actions
 from gongzhi.registry.models import AreaNode, Residence, Unit
+from testkit.race import race
 
 FIGURES = ("household_count", "liaison_household_count")
 
@@ -102,27 +102,6 @@ def test_assignment_costs_a_bounded_number_of_queries(cov, django_assert_max_num
 # --- real concurrent writers (PostgreSQL) ------------------------------------------------------------------------
 
 
-def race(n, work):
-    barrier = threading.Barrier(n)
-    errors = [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            work(i)
-        except Exception as e:  # noqa: BLE001 - collected and asserted on
-            errors[i] = e
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return errors
-
-
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_assignments_in_one_compound_and_its_neighbours_lose_no_update(cov):
@@ -147,7 +126,7 @@ def test_concurrent_assignments_in_one_compound_and_its_neighbours_lose_no_updat
     jobs = [(liaisons[i], [m.units[i]]) for i in range(6)]
     jobs += [(wide, [cov.c2_units[1], cov.c2_units[2]]), (wide, cov.c3_units)]
 
-    errors = race(len(jobs), lambda i: org_actions.assign_liaison(jobs[i][0], jobs[i][1], actor=None))
+    _results, errors = race(len(jobs), lambda i: org_actions.assign_liaison(jobs[i][0], jobs[i][1], actor=None))
     assert errors == [None] * len(jobs)
     assert not wrong_nodes()
     assert AreaNode.objects.get(pk=cov.c1.pk).liaison_household_count == 6
@@ -161,7 +140,7 @@ def test_concurrent_assignments_in_one_compound_and_its_neighbours_lose_no_updat
         else:
             org_actions.unassign_liaison(jobs[i][0], jobs[i][1], actor=None)
 
-    errors = race(len(jobs) + 1, release)
+    _results, errors = race(len(jobs) + 1, release)
     assert errors == [None] * (len(jobs) + 1)
     assert not wrong_nodes()
     district = AreaNode.objects.get(pk=m.district.pk)

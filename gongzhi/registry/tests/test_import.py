@@ -804,7 +804,7 @@ def test_import_roster_command(mini, worker, tmp_path):
     call_command(*args, "--skip-bad-rows", stdout=out, stderr=io.StringIO())
     assert "已导入" in out.getvalue()
     stranger = "stranger"
-    from gongzhi.core.testing import make_user
+    from testkit.world import make_user
 
     make_user(stranger, "community_worker", mini.other_subdistrict)
     with pytest.raises(CommandError, match="无权导入"):

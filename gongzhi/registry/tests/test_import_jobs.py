@@ -241,13 +241,11 @@ def test_failures_record_a_bilingual_reason_and_write_nothing(client, mini, pers
 
 @pytest.mark.django_db
 def test_a_queue_that_cannot_take_the_job_fails_it_with_a_message(mini, worker, monkeypatch):
-    from gongzhi.registry import tasks
-
     class Unreachable:
         def enqueue(self, *args):
             raise ConnectionError("redis down")
 
-    monkeypatch.setattr(tasks, "run_roster_import", Unreachable())
+    monkeypatch.setattr(import_jobs, "run_roster_import", Unreachable())  # the task lives beside the jobs
     job = queued_job(mini.courtyard, worker)
     import_jobs.enqueue(job.pk)
     job.refresh_from_db()

@@ -256,7 +256,7 @@ def test_page_query_budgets_hold_at_two_sizes(client, mini, persona, django_asse
 
 @pytest.mark.django_db
 def test_admin_is_read_only_and_masked(client, owned):
-    from gongzhi.core.testing import make_user
+    from testkit.world import make_user
 
     admin_user = make_user("root", is_superuser=True, is_staff=True)
     sign_in(client, admin_user)

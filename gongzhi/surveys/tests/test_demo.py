@@ -5,7 +5,7 @@ from io import StringIO
 
 import pytest
 
-from gongzhi.core import demo as core_demo
+from gongzhi.site import demo as core_demo
 from gongzhi.surveys import demo, selectors
 from gongzhi.surveys.models import Response, Survey
 

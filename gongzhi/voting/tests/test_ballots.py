@@ -11,7 +11,7 @@ from gongzhi.voting.actions import AlreadyVoted, VoteError, VotingClosed
 from gongzhi.voting.models import Ballot, BallotLogEntry
 from gongzhi.voting.receipts import verify_ballot_log
 from gongzhi.voting.selectors import check_receipt
-from gongzhi.voting.testing import PDF, after_close, build_owners_compound, open_vote_now
+from testkit.voting import PDF, after_close, build_owners_compound, open_vote_now
 
 
 @pytest.fixture

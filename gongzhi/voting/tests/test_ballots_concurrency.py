@@ -8,14 +8,15 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from gongzhi.registry import actions as registry
 from gongzhi.voting import actions
 from gongzhi.voting.actions import AlreadyVoted
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote
 from gongzhi.voting.receipts import verify_ballot_log
-from gongzhi.voting.testing import build_owners_compound, open_vote_now
+from testkit.race import race
+from testkit.voting import build_owners_compound, open_vote_now
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -27,28 +28,6 @@ pytestmark = [
 def _postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers")
-
-
-def race(n, work):
-    """Run work(i) in n threads released together; return (results, errors)."""
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as e:  # noqa: BLE001 - collected and asserted on
-            errors[i] = e
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
 
 
 def test_ten_writers_for_the_same_head_make_exactly_one_ballot(mini, persona):

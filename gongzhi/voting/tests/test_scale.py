@@ -11,7 +11,7 @@ from django.utils import timezone
 from gongzhi.registry import actions as registry
 from gongzhi.voting import actions
 from gongzhi.voting.selectors import data_file, tally_vote, turnout
-from gongzhi.voting.testing import TOTAL_AREA, build_owners_compound
+from testkit.voting import TOTAL_AREA, build_owners_compound
 
 EXTRA_UNITS = 30
 EXTRA_AREA = Decimal("55.55")

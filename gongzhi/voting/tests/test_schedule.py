@@ -10,7 +10,7 @@ from django.core.management import call_command
 from gongzhi.core.models import AuditEntry
 from gongzhi.voting import actions
 from gongzhi.voting.models import Vote
-from gongzhi.voting.testing import build_owners_compound
+from testkit.voting import build_owners_compound
 
 SH = ZoneInfo("Asia/Shanghai")
 PUBLISHED = datetime(2026, 3, 2, 10, 0, tzinfo=SH)  # a Monday; 15 days' notice end 03-17, voting from 03-18

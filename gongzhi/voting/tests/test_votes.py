@@ -16,7 +16,7 @@ from gongzhi.voting.actions import VoteError, VotingClosed
 from gongzhi.voting.models import Ballot, Vote
 from gongzhi.voting.receipts import verify_ballot_log
 from gongzhi.voting.selectors import data_file, result_view, tally_vote, turnout, votes_for_matter
-from gongzhi.voting.testing import PDF, TOTAL_AREA, after_close, build_owners_compound, open_vote_now
+from testkit.voting import PDF, TOTAL_AREA, after_close, build_owners_compound, open_vote_now
 
 SH = ZoneInfo("Asia/Shanghai")
 

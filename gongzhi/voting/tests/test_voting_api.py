@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from gongzhi.voting import actions
 from gongzhi.voting.models import Ballot
-from gongzhi.voting.testing import PDF, after_close, build_owners_compound, open_vote_now
+from testkit.voting import PDF, after_close, build_owners_compound, open_vote_now
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import PASSWORD, make_user
 from gongzhi.registry import actions as registry
 from gongzhi.voting import actions
 from gongzhi.voting.models import Ballot, Vote
-from gongzhi.voting.testing import PDF, after_close, build_owners_compound, open_vote_now
+from testkit.voting import PDF, after_close, build_owners_compound, open_vote_now
+from testkit.world import PASSWORD, make_user
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gongzhi.core.demo import DEMO_USERS
+from gongzhi.site.demo import DEMO_USERS
 
 
 class Command(BaseCommand):

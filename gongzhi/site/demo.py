@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from gongzhi.core import audit, synthetic
 from gongzhi.core.models import RoleAssignment, User
+from gongzhi.core.roles import ROLES, roles_with
 from gongzhi.organizations import actions as org_actions
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry import actions
@@ -634,8 +635,6 @@ def totp_key(username: str) -> str:
 def ensure_users(ctx: DemoContext, persons: dict[str, Person]) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from gongzhi.core.roles import ROLES, UNMASKED_PII_ROLES
-
     for username, role, scope, password, person_key in DEMO_USERS:
         node = ctx.node(*scope)
         user = User.objects.filter(username=username).first()
@@ -656,7 +655,7 @@ def ensure_users(ctx: DemoContext, persons: dict[str, Person]) -> None:
                 user.set_unusable_password()  # residents sign in with an SMS code
             user.save()
             RoleAssignment.objects.create(user=user, role=role, node=node)
-            if role in UNMASKED_PII_ROLES:
+            if role in roles_with("pii.unmasked"):
                 TOTPDevice.objects.create(user=user, name="demo", key=totp_key(username), confirmed=True)
             audit.record("demo.create_user", user, actor=None, changes={"role": role, "node": node.pk})
         ctx.accounts.append(

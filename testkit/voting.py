@@ -1,4 +1,4 @@
-"""Named owners and votes for tests, on top of `gongzhi.core.testing.build_mini_district`.
+"""Named owners and votes for tests, on top of `testkit.world.build_mini_district`.
 
 The mini district's 1号楼1单元 (units 101–302, registered areas 62.50–67.50) gets owners that exercise every
 counting rule (SPC Interpretation Arts. 8–9), and two more units whose area comes from the survey (401) and
@@ -24,11 +24,11 @@ from decimal import Decimal
 from django.utils import timezone
 
 from gongzhi.core.models import User
-from gongzhi.core.testing import MiniDistrict, make_user
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import Ownership, Person, Unit, UnitSet
 from gongzhi.voting import actions
 from gongzhi.voting.models import Vote
+from testkit.world import MiniDistrict, make_user
 
 TOTAL_AREA = Decimal("531.35")
 

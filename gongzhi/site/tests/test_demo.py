@@ -7,11 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from gongzhi.core import demo
 from gongzhi.core.audit import verify
 from gongzhi.core.models import AuditEntry, User
 from gongzhi.organizations.models import LiaisonAssignment, Organization
 from gongzhi.registry.models import AreaNode, CompoundProfile, Ownership, Person, Unit, UnitSet
+from gongzhi.site import demo
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@
     python manage.py load_demo            # idempotent: a second run adds nothing and prints the accounts again
     python manage.py load_demo --reset    # start again from an empty database (only if it holds nothing but the demo)
 
-Every app may add to the demo with `gongzhi/<app>/demo.py::load(ctx)` (see gongzhi.core.demo).
+Every app may add to the demo with `gongzhi/<app>/demo.py::load(ctx)` (see gongzhi.site.demo).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 
-from gongzhi.core import demo
 from gongzhi.core.models import User
 from gongzhi.registry.models import AreaNode
+from gongzhi.site import demo
 
 
 def demo_loaders() -> list:
-    """`load` of every installed gongzhi app's demo module, core first, then INSTALLED_APPS order."""
+    """`load` of every installed gongzhi app's demo module: the site's base (district, accounts) first, then INSTALLED_APPS order."""
     found = []
     for config in apps.get_app_configs():
         if not config.name.startswith("gongzhi."):
@@ -36,7 +36,7 @@ def demo_loaders() -> list:
             continue
         if hasattr(module, "load"):
             found.append(module.load)
-    found.sort(key=lambda f: f.__module__ != "gongzhi.core.demo")
+    found.sort(key=lambda f: f.__module__ != "gongzhi.site.demo")
     return found
 
 

@@ -6,16 +6,16 @@ from datetime import date, timedelta
 
 import pytest
 
-from gongzhi.core import testing
 from gongzhi.deliberation import actions as deliberation
 from gongzhi.deliberation.actions import ProcessError
-from gongzhi.notices import builders
 from gongzhi.notices.actions import NoticeError
 from gongzhi.notices.models import Notice
 from gongzhi.notices.pdf import notice_pdf_bytes
 from gongzhi.voting import actions as voting
+from gongzhi.voting import notices as builders
 from gongzhi.voting.models import VoterRollEntry
-from gongzhi.voting.testing import after_close, build_owners_compound, open_vote_now
+from testkit import world as testing
+from testkit.voting import after_close, build_owners_compound, open_vote_now
 
 pytestmark = pytest.mark.django_db
 
