@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from gongzhi.bulkywaste.models import Booking, BookingItem, CatalogueEntry, CostEntry, DumpingReport, ServiceArea
+from gongzhi.bulkywaste.inputs import BookingError, ItemSpec
+from gongzhi.bulkywaste.models import (
+    Booking,
+    BookingItem,
+    CatalogueEntry,
+    CostEntry,
+    DayCapacity,
+    DumpingReport,
+    FeeSchedule,
+    ServiceArea,
+)
 from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
 from gongzhi.core import pii
+from gongzhi.core.calendar import calendar_from
 from gongzhi.core.rules import has_role, scope_q
-from gongzhi.registry.models import Person
+from gongzhi.core.workdays import Calendar
+from gongzhi.registry.models import Ownership, Person, Residence, Unit
 
 PAGE = 50
 
@@ -96,6 +110,92 @@ def people_by_phone(user, phone: str) -> list[Person]:
 
 def catalogue() -> list[CatalogueEntry]:
     return list(CatalogueEntry.objects.filter(active=True))
+
+
+# ------------------------------------------------------------------------------ service areas, days, capacity
+
+
+def area_for(path: str) -> ServiceArea:
+    """The deepest active service area containing `path`."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    prefixes = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    area = ServiceArea.objects.filter(active=True, path__in=prefixes).select_related("node").order_by("-path").first()
+    if area is None:
+        raise BookingError("该地址不在大件垃圾收运服务范围内", "this address is outside every service area", "address")
+    return area
+
+
+def units_of(person: Person | None) -> list[Unit]:
+    """Units where a person lives or owns (for 'book for my home')."""
+    if person is None:
+        return []
+    ids = set(Residence.objects.filter(person=person, until__isnull=True).values_list("unit_id", flat=True)) | set(
+        Ownership.objects.filter(person=person, until__isnull=True).values_list("unit_id", flat=True)
+    )
+    return list(Unit.objects.filter(pk__in=ids).select_related("compound", "node").order_by("path", "number"))
+
+
+def calendar_for(start: date, end: date) -> Calendar:
+    return calendar_from(start, (end - start).days)
+
+
+def cutoff(area: ServiceArea, day: date) -> datetime:
+    """Bookings for `day` are taken, changed and cancelled until this moment (e.g. 18:00 the day before)."""
+    return timezone.make_aware(datetime.combine(day - timedelta(days=area.cutoff_days_before), area.cutoff_time))
+
+
+def serving_days(area: ServiceArea, now: datetime | None = None, count: int | None = None) -> list[date]:
+    """The days a resident may book, earliest first: after the cut-off, within the horizon, workdays if set."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    horizon = area.horizon_days if count is None else count
+    cal = calendar_for(today, today + timedelta(days=horizon + 1))
+    out = []
+    for i in range(1, horizon + 1):
+        day = today + timedelta(days=i)
+        if now >= cutoff(area, day):
+            continue
+        if area.workdays_only and not cal.is_workday(day):
+            continue
+        out.append(day)
+    return out
+
+
+def availability(area: ServiceArea, *, volume: int = 0, now: datetime | None = None) -> list[dict]:
+    """Each bookable day with what is left (a day without a row yet has its full capacity)."""
+    days = serving_days(area, now)
+    rows = {
+        c.day: c for c in DayCapacity.objects.filter(area=area, day__in=days).only("day", "stops_left", "volume_left")
+    }
+    out = []
+    for d in days:
+        c = rows.get(d)
+        stops = c.stops_left if c else area.daily_stops
+        vol = c.volume_left if c else area.daily_volume_litres
+        out.append({"day": d, "stops_left": stops, "volume_left": vol, "fits": stops >= 1 and vol >= volume})
+    return out
+
+
+def first_free_day(area: ServiceArea, volume: int, preferred: Sequence[date] = (), now=None) -> date | None:
+    """What a booking would be offered now: the first preferred day that fits, else the next one that does."""
+    rows = availability(area, volume=volume, now=now)
+    fits = [r["day"] for r in rows if r["fits"]]
+    for d in preferred:
+        if d in fits:
+            return d
+    start = min(preferred) if preferred else None
+    return next((d for d in fits if start is None or d >= start), None)
+
+
+def fee_for(specs: Sequence[ItemSpec], day: date) -> tuple[Decimal, str]:
+    """The fee of a booking under the schedule in force on its day (free when none is configured)."""
+    schedule = FeeSchedule.objects.filter(effective_from__lte=day).first()
+    if schedule is None or schedule.mode == FeeSchedule.Mode.FREE:
+        return Decimal("0.00"), FeeSchedule.Mode.FREE
+    if schedule.mode == FeeSchedule.Mode.FLAT:
+        return schedule.flat_amount, schedule.mode
+    total = sum(((s.entry.price if s.entry else schedule.default_item_price) * s.quantity for s in specs), Decimal(0))
+    return total.quantize(Decimal("0.01")), schedule.mode
 
 
 # ------------------------------------------------------------------------------------------------ figures

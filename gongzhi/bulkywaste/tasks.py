@@ -1,29 +1,9 @@
-"""Background work of bulky-waste collection (django-tasks): planning a day's rounds, sending reminders."""
+"""Background work of bulky-waste collection (django-tasks), defined beside what it runs and gathered here:
+planning a day's rounds (`actions.planning`), sending reminders (`actions.messages`)."""
 
 from __future__ import annotations
 
-from django_tasks import task
+from gongzhi.bulkywaste.actions.messages import send_reminders_task
+from gongzhi.bulkywaste.actions.planning import plan_day_task
 
-
-@task()
-def plan_day_task(plan_id: int, as_of: str | None = None) -> int:
-    """Solve and store one area's day as of `as_of` (ISO time of the change; now if None); returns the rounds."""
-    from datetime import datetime
-
-    from gongzhi.bulkywaste.actions import plan_day
-    from gongzhi.bulkywaste.models import DayPlan
-
-    try:
-        plan = plan_day(plan_id, now=datetime.fromisoformat(as_of) if as_of else None)
-    except Exception as e:
-        # Keep the dispatcher informed: the page shows the plan as failed with the error.
-        DayPlan.objects.filter(pk=plan_id).update(status=DayPlan.Status.FAILED, error=str(e)[:2000])
-        raise
-    return plan.rounds.count()
-
-
-@task()
-def send_reminders_task() -> int:
-    from gongzhi.bulkywaste.actions import send_reminders
-
-    return send_reminders()
+__all__ = ["plan_day_task", "send_reminders_task"]

@@ -325,7 +325,7 @@ def book_when(request):
     if not (draft.get("unit") or draft.get("address")):
         return redirect("bulkywaste:book_where")
     area = actions.area_for(_draft_address(request, draft).path)
-    volume = actions._load(_specs(draft))[0]
+    volume = actions.load_of(_specs(draft))[0]
     days = [r["day"] for r in actions.availability(area, volume=volume) if r["fits"]][:14]
     form = WhenForm(request.POST or None, days=days, initial={"day": draft.get("day"), "window": draft.get("window")})
     if request.method == "POST" and form.is_valid():
@@ -360,7 +360,7 @@ def book_contact(request):
     form = ContactForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            name, phone = actions._check_contact(form.cleaned_data["contact_name"], form.cleaned_data["contact_phone"])
+            name, phone = actions.check_contact(form.cleaned_data["contact_name"], form.cleaned_data["contact_phone"])
         except BookingError as e:
             _error(form, e)
         else:
@@ -440,7 +440,7 @@ def book_check(request):
         else:
             request.session.pop(DRAFT, None)
             return redirect("bulkywaste:booking_done", reference=booking.reference)
-    offered = actions.first_free_day(area, actions._load(specs)[0], [day])
+    offered = actions.first_free_day(area, actions.load_of(specs)[0], [day])
     return render(
         request,
         "bulkywaste/book_check.html",
@@ -603,11 +603,11 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
     preferred = [date.fromisoformat(d["day"])] if d.get("day") else []
     try:
         actions.check_items(specs)
-        actions._check_contact(d["contact_name"], d["contact_phone"])
+        actions.check_contact(d["contact_name"], d["contact_phone"])
     except BookingError as e:
         _error(form, e)
         return None, None
-    volume = actions._load(specs)[0]
+    volume = actions.load_of(specs)[0]
     offered = actions.first_free_day(area, volume, preferred)
     if request.POST.get("action") != "book":
         fee = actions.fee_for(specs, offered)[0] if offered else None

@@ -53,7 +53,7 @@ def race(n, work):
 def _setup(mini, persona, stops_left):
     area = bw.service_area(mini.subdistrict, daily_stops=10)
     operator = persona("hotline_operator", mini.district)
-    actions._ensure_capacity_rows(area, [TUE])
+    actions.ensure_capacity_rows(area, [TUE])
     DayCapacity.objects.filter(area=area, day=TUE).update(stops_left=stops_left)
     return area, operator
 

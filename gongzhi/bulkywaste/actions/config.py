@@ -1,0 +1,22 @@
+"""Configuration: catalogue entries, fee schedules, cost rates, service areas and vehicles (admin and demo)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from gongzhi.bulkywaste.models import ServiceArea, Vehicle
+from gongzhi.core import audit
+
+
+@transaction.atomic
+def save_config(obj, *, actor) -> None:
+    """Catalogue entries, fee schedules, cost rates, service areas and vehicles (admin and demo)."""
+    perm = "bulkywaste.dispatch" if isinstance(obj, Vehicle) else "bulkywaste.configure"
+    scope = obj if isinstance(obj, Vehicle | ServiceArea) else None
+    if actor is not None and not actor.has_perm(perm, scope):
+        raise PermissionDenied(perm)
+    created = obj.pk is None
+    obj.full_clean(exclude=["path"] if isinstance(obj, ServiceArea) else None)
+    obj.save()
+    audit.record(f"bulky.{'create' if created else 'change'}_{obj._meta.model_name}", obj, actor=actor)

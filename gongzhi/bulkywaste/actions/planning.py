@@ -1,0 +1,247 @@
+"""Planning: queue a day's (re-)plan, solve it in the background and store its rounds.
+
+Solving runs outside any transaction (it may take seconds); the result is written in one transaction only if
+nobody planned the day meanwhile. The background task is defined here, beside what it runs; `tasks.py`
+re-exports it for the worker, so no module imports back up into the actions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tasks import task
+
+from gongzhi.bulkywaste import routing
+from gongzhi.bulkywaste.actions import messages
+from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop, ServiceArea, Vehicle
+from gongzhi.core import audit
+from gongzhi.core.gate import require
+
+
+def queue_plan(area: ServiceArea, day: date, now: datetime | None = None) -> DayPlan:
+    """Queue a (re-)plan; `now` is the moment of the change that asked for it (the plan starts no earlier)."""
+    plan, _ = DayPlan.objects.get_or_create(area=area, day=day)
+    DayPlan.objects.filter(pk=plan.pk).update(status=DayPlan.Status.QUEUED, requested_at=timezone.now())
+    as_of = now.isoformat() if now is not None else None
+
+    transaction.on_commit(lambda: plan_day_task.enqueue(plan.pk, as_of))
+    return plan
+
+
+def replan_if_planned(area: ServiceArea, day: date, now: datetime) -> None:
+    """Automatic re-plan when bookings change on a day already planned and not yet under way."""
+    if DayPlan.objects.filter(area=area, day=day).exists() and day >= timezone.localdate(now):
+        queue_plan(area, day, now)
+
+
+@transaction.atomic
+def request_plan(area: ServiceArea, day: date, *, actor) -> DayPlan:
+    """The dispatcher's 'plan / re-plan' button: solving runs as a background task."""
+    require(actor, "bulkywaste.dispatch", area)
+    plan = queue_plan(area, day)
+    audit.record("bulky.request_plan", plan, actor=actor, changes={"area": area.pk, "day": day})
+    return plan
+
+
+def _seconds(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def _at(day: date, seconds: float) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(0))) + timedelta(seconds=round(seconds))
+
+
+def travel_matrix() -> tuple[routing.TravelMatrix, str]:
+    url = getattr(settings, "GONGZHI_OSRM_URL", "")
+    if url:
+        return routing.OsrmMatrix(url), "osrm"
+    return routing.StraightLineMatrix(), "straight_line"
+
+
+@dataclass
+class _Problem:
+    stops: list[routing.Stop] = field(default_factory=list)
+    vehicles: list[routing.VehicleSpec] = field(default_factory=list)
+    bookings: dict[int, Booking] = field(default_factory=dict)
+
+
+def _problem(plan: DayPlan, now: datetime) -> _Problem:
+    area, day = plan.area, plan.day
+    # Subqueries, not exclude() across the relation: exclude(rounds__day=…, rounds__status=…) would also drop
+    # a vehicle that has a completed round on ANOTHER day and a planned round on this one.
+    under_way = Round.objects.filter(day=day, status__in=[Round.Status.STARTED, Round.Status.COMPLETED])
+    bookings = list(
+        Booking.objects.filter(area=area, day=day, status__in=Booking.OPEN)
+        .exclude(pk__in=RoundStop.objects.filter(round__in=under_way).values("booking_id"))
+        .order_by("id")
+    )
+    vehicles = list(
+        Vehicle.objects.filter(area=area, active=True).exclude(pk__in=under_way.values("vehicle_id")).order_by("id")
+    )
+    today = timezone.localdate(now)
+    earliest = _seconds(timezone.localtime(now).time()) if day == today else 0
+    p = _Problem(bookings={b.pk: b for b in bookings})
+    for v in vehicles:
+        start = max(_seconds(v.shift_start), earliest)
+        end = max(_seconds(v.shift_end), start)
+        p.vehicles.append(
+            routing.VehicleSpec(
+                id=str(v.pk),
+                depot=routing.Location(float(v.depot_latitude), float(v.depot_longitude)),
+                capacity=(v.volume_litres, v.weight_kg),
+                shift_start=start,
+                shift_end=end,
+            )
+        )
+    for b in bookings:
+        tw_start = max(_seconds(b.window_start), earliest)
+        tw_end = max(_seconds(b.window_end), tw_start)
+        p.stops.append(
+            routing.Stop(
+                id=f"B{b.pk}",
+                location=routing.Location(float(b.latitude), float(b.longitude)),
+                demand=(b.volume_litres, int(math.ceil(b.weight_kg))),
+                tw_start=tw_start,
+                tw_end=tw_end,
+                service_seconds=area.service_seconds_base + area.service_seconds_per_item * b.item_count,
+            )
+        )
+    return p
+
+
+def _parse_stop_id(stop_id: str) -> tuple[int, int]:
+    head, _, part = stop_id.partition("#")
+    return int(head[1:]), int(part or 0)
+
+
+def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now: datetime | None = None) -> DayPlan:
+    """Solve the day's rounds (called by the background task) and store them.
+
+    Reads and solves outside any transaction (the solver may take seconds), then writes in one transaction
+    only if nobody planned the day meanwhile (the plan's version is bumped by a conditional UPDATE).
+    Rounds already started are kept as they are; their vehicles and bookings are left out.
+    """
+    now = now or timezone.now()
+    plan = DayPlan.objects.select_related("area").get(pk=plan_id)
+    version = plan.version
+    problem = _problem(plan, now)
+    iterations = iterations or plan.area.solver_iterations
+    matrix, source = travel_matrix()
+    stops = routing.split_oversized(problem.stops, problem.vehicles)
+    try:
+        result = routing.solve(stops, problem.vehicles, matrix, max_iterations=iterations, seed=seed)
+    except (OSError, ValueError):
+        if source != "osrm":
+            raise
+        matrix, source = routing.StraightLineMatrix(), "straight_line (osrm failed)"
+        result = routing.solve(stops, problem.vehicles, matrix, max_iterations=iterations, seed=seed)
+    parts = defaultdict(int)
+    for s in stops:
+        bid, part = _parse_stop_id(s.id)
+        parts[bid] = max(parts[bid], part)
+    demand = {s.id: s.demand for s in stops}
+    with transaction.atomic():
+        if DayPlan.objects.filter(pk=plan.pk, version=version).update(version=F("version") + 1) != 1:
+            return DayPlan.objects.get(pk=plan.pk)  # someone else planned it meanwhile; theirs stands
+        RoundStop.objects.filter(round__plan=plan, round__status=Round.Status.PLANNED).delete()
+        Round.objects.filter(plan=plan, status=Round.Status.PLANNED).delete()
+        vehicles = {str(v.pk): v for v in Vehicle.objects.filter(pk__in=[int(v.id) for v in problem.vehicles])}
+        eta: dict[int, datetime] = {}
+        new_stops = []
+        for route in result.routes:
+            rnd = Round.objects.create(
+                plan=plan,
+                vehicle=vehicles[route.vehicle_id],
+                day=plan.day,
+                start_at=_at(plan.day, route.start_time),
+                end_at=_at(plan.day, route.end_time),
+                distance_m=int(round(route.distance)),
+                volume_litres=route.load[0],
+                weight_kg=route.load[1],
+            )
+            for order, visit in enumerate(route.stops, 1):
+                bid, part = _parse_stop_id(visit.stop_id)
+                at = _at(plan.day, visit.start)
+                eta[bid] = min(eta.get(bid, at), at)
+                new_stops.append(
+                    RoundStop(
+                        round=rnd,
+                        booking_id=bid,
+                        part=part,
+                        parts=parts[bid] or 1,
+                        order=order,
+                        eta=at,
+                        departure=_at(plan.day, visit.departure),
+                        volume_litres=demand[visit.stop_id][0],
+                        weight_kg=demand[visit.stop_id][1],
+                    )
+                )
+        RoundStop.objects.bulk_create(new_stops)
+        unassigned = []
+        for u in result.unassigned:
+            bid, part = _parse_stop_id(u.stop_id)
+            b = problem.bookings[bid]
+            unassigned.append(
+                {
+                    "booking": bid,
+                    "reference": b.reference,
+                    "part": part,
+                    "reason": u.reason.value,
+                    "reason_zh": u.reason.label_zh,
+                    "reason_en": u.reason.label_en,
+                }
+            )
+        partly = {u["booking"] for u in unassigned}
+        for bid, b in problem.bookings.items():
+            new_eta = eta.get(bid) if bid not in partly else None
+            status = Booking.Status.PLANNED if new_eta else Booking.Status.BOOKED
+            notify = new_eta is not None and (
+                b.planned_eta is None or abs(new_eta - b.planned_eta) >= messages.ETA_CHANGE_NOTICE
+            )
+            Booking.objects.filter(pk=bid, status__in=Booking.OPEN).update(status=status, planned_eta=new_eta)
+            if notify:
+                messages.planned(b, new_eta)
+        DayPlan.objects.filter(pk=plan.pk).update(
+            status=DayPlan.Status.DONE,
+            planned_at=timezone.now(),
+            matrix=source,
+            iterations=iterations,
+            seed=seed,
+            unassigned=unassigned,
+            error="",
+        )
+        audit.record(
+            "bulky.plan",
+            plan,
+            actor=None,
+            changes={
+                "version": version + 1,
+                "rounds": len(result.routes),
+                "stops": len(new_stops),
+                "unassigned": [(u["reference"], u["part"], u["reason"]) for u in unassigned],
+                "distance_m": int(result.total_distance),
+                "matrix": source,
+                "iterations": iterations,
+                "seed": seed,
+            },
+        )
+    return DayPlan.objects.get(pk=plan.pk)
+
+
+@task()
+def plan_day_task(plan_id: int, as_of: str | None = None) -> int:
+    """Solve and store one area's day as of `as_of` (ISO time of the change; now if None); returns the rounds."""
+    try:
+        plan = plan_day(plan_id, now=datetime.fromisoformat(as_of) if as_of else None)
+    except Exception as e:
+        # Keep the dispatcher informed: the page shows the plan as failed with the error.
+        DayPlan.objects.filter(pk=plan_id).update(status=DayPlan.Status.FAILED, error=str(e)[:2000])
+        raise
+    return plan.rounds.count()
