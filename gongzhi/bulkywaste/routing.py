@@ -962,7 +962,8 @@ def insert_stable(
     unloading stop, or on a truck not yet used.  Every other stop keeps its truck and
     order; its time moves only by the new stop's detour.  Returns
     ``None`` when some new stop fits nowhere that way (then solve the day again, with
-    the old plan as ``initial``).  ``stops`` holds every stop of the day, old and new.
+    the old plan as ``initial``).  ``stops`` holds every stop of the day, old and new;
+    stops of ``plan`` that are not among them (cancelled bookings) are taken out.
     """
     by_id = {s.id: s for s in stops}
     sites_by_id = {u.id: u for u in sites}
@@ -974,18 +975,28 @@ def insert_stable(
     distances, durations = matrix.matrices(places)
 
     rounds: dict[str, tuple[list[_Leg], float]] = {}
+    routes: dict[str, Route] = {}
     for route in plan.routes:
-        if route.vehicle_id not in vehicles_by_id:
+        v = vehicles_by_id.get(route.vehicle_id)
+        if v is None or any(u.site_id not in sites_by_id for u in route.unloads):
             return None
         legs: list[_Leg] = []
-        trips = route.trips
-        for n, trip in enumerate(trips):
-            if n > 0:
+        for n, trip in enumerate(route.trips):
+            kept = [_Leg(stop=by_id[x.stop_id]) for x in trip if x.stop_id in by_id]  # cancelled ones go
+            if kept and legs:
                 legs.append(_Leg(site=sites_by_id[route.unloads[n - 1].site_id]))
-            legs.extend(_Leg(stop=by_id[v.stop_id]) for v in trip)
-        rounds[route.vehicle_id] = (legs, route.start_time)
-    routes = {r.vehicle_id: r for r in plan.routes}
-    unassigned = [u for u in plan.unassigned if u.stop_id not in set(new_stop_ids)]
+            legs.extend(kept)
+        if not legs:
+            continue
+        # Driven again with today's stops (times may have moved a little if a stop was cancelled).
+        again = _simulate(v, legs, route.start_time, where, distances, durations) or _simulate(
+            v, legs, float(v.shift_start), where, distances, durations
+        )
+        if again is None:
+            return None
+        rounds[v.id] = (legs, again.start_time)
+        routes[v.id] = again
+    unassigned = [u for u in plan.unassigned if u.stop_id not in set(new_stop_ids) and u.stop_id in by_id]
 
     for sid in new_stop_ids:
         new = _Leg(stop=by_id[sid])

@@ -22,7 +22,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -58,6 +58,7 @@ from gongzhi.bulkywaste.models import (
     DumpingReport,
     Round,
     RoundStop,
+    RoundUnload,
     ServiceArea,
 )
 from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, CREW_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
@@ -863,13 +864,20 @@ def dispatch_day(request):
     rounds = list(Round.objects.filter(plan=plan).select_related("vehicle").order_by("vehicle__name") if plan else [])
     stop_counts = {}
     if plan:
-        from django.db.models import Count
-
         stop_counts = dict(
             RoundStop.objects.filter(round__plan=plan).values("round").annotate(n=Count("id")).values_list("round", "n")
         )
+    unload_counts = {}
+    if plan:
+        unload_counts = dict(
+            RoundUnload.objects.filter(round__plan=plan)
+            .values("round")
+            .annotate(n=Count("id"))
+            .values_list("round", "n")
+        )
     for r in rounds:
         r.n_stops = stop_counts.get(r.pk, 0)
+        r.n_trips = unload_counts.get(r.pk, 0) + 1
     capacity = next((c for c in actions.availability(area) if c["day"] == day), None)
     return render(
         request,
@@ -937,6 +945,23 @@ def dispatch_urgent(request):
     return render(request, "bulkywaste/urgent.html", context)
 
 
+@dataclass
+class _Trip:
+    """One trip of a round for the pages: its stops, then the unloading stop that ends it (None for the last)."""
+
+    number: int
+    stops: list
+    unload: RoundUnload | None
+
+
+def _trips(stops: list, unloads: list) -> list[_Trip]:
+    by_trip = {u.after_trip: u for u in unloads}
+    trips = [_Trip(n + 1, [], by_trip.get(n)) for n in range(len(unloads) + 1)]
+    for s in stops:
+        trips[min(s.trip, len(trips) - 1)].stops.append(s)
+    return trips
+
+
 @require_GET
 @login_required
 def round_detail(request, pk: int):
@@ -946,7 +971,10 @@ def round_detail(request, pk: int):
     stops = list(rnd.stops.select_related("booking").order_by("order"))
     for s in stops:
         s.map_url = amap_url(s.booking.latitude, s.booking.longitude, s.booking.address)
-    return render(request, "bulkywaste/round.html", {"round": rnd, "stops": stops})
+    unloads = list(rnd.unloads.select_related("site"))
+    for u in unloads:
+        u.map_url = amap_url(u.site.latitude, u.site.longitude, u.site.name)
+    return render(request, "bulkywaste/round.html", {"round": rnd, "stops": stops, "trips": _trips(stops, unloads)})
 
 
 # -------------------------------------------------------------------------------------------------- crews
@@ -965,8 +993,13 @@ def crew_today(request):
     for s in stops:
         s.masked_phone = pii.mask_phone(s.booking.contact_phone)
         by_round[s.round_id].append(s)
+    unloads = {r.pk: [] for r in rounds}
+    for u in RoundUnload.objects.filter(round__in=rounds).select_related("site"):
+        u.map_url = amap_url(u.site.latitude, u.site.longitude, u.site.name)
+        unloads[u.round_id].append(u)
     for r in rounds:
         r.stop_list = by_round[r.pk]
+        r.trips = _trips(by_round[r.pk], unloads[r.pk])
     return render(request, "bulkywaste/crew.html", {"rounds": rounds, "day": day})
 
 
