@@ -142,6 +142,8 @@ class VehicleSpec:
     truck may unload at any of them between trips, at most ``max_trips`` trips in all
     (``None``: as many as the shift allows); ``unload_seconds`` is the time to unload at
     its own depot at the end of the day, which must also end by ``shift_end``.
+    ``fixed_cost`` is what using the truck at all costs, in distance units (metres):
+    the solver then uses fewer trucks unless that saves more than this in driving.
     """
 
     id: str
@@ -152,6 +154,7 @@ class VehicleSpec:
     max_duration: int | None = None
     max_trips: int | None = None
     unload_seconds: int = 0
+    fixed_cost: int = 0
 
     def __post_init__(self) -> None:
         if any(c < 0 for c in self.capacity):
@@ -164,6 +167,8 @@ class VehicleSpec:
             raise ValueError(f"vehicle {self.id}: max_trips must be at least 1")
         if self.unload_seconds < 0 or self.unload_seconds > self.shift_end - self.shift_start:
             raise ValueError(f"vehicle {self.id}: unload_seconds must fit in the shift")
+        if self.fixed_cost < 0:
+            raise ValueError(f"vehicle {self.id}: fixed_cost must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +504,7 @@ class _VehicleGroup:
     max_duration: int | None
     max_trips: int | None = 1
     unload_seconds: int = 0
+    fixed_cost: int = 0
 
 
 def solve(
@@ -552,7 +558,9 @@ def solve(
     groups: dict[_VehicleGroup, list[str]] = {}
     for v in vehicles:
         trips = v.max_trips if sites else 1
-        key = _VehicleGroup(v.depot, v.capacity, v.shift_start, v.shift_end, v.max_duration, trips, v.unload_seconds)
+        key = _VehicleGroup(
+            v.depot, v.capacity, v.shift_start, v.shift_end, v.max_duration, trips, v.unload_seconds, v.fixed_cost
+        )
         groups.setdefault(key, []).append(v.id)
 
     # One PyVRP location per distinct place: depots first, then unloading sites, then stop places.
@@ -720,6 +728,7 @@ def _problem_data(
             shift_duration=(
                 (g.max_duration - g.unload_seconds) * scale if g.max_duration is not None else np.iinfo(np.int64).max
             ),
+            fixed_cost=g.fixed_cost * scale,
             reload_depots=reload_depots if g.max_trips != 1 else [],
             max_reloads=(g.max_trips - 1) if g.max_trips is not None else unbounded,
         )

@@ -166,3 +166,27 @@ def test_a_booking_that_fits_nowhere_asks_for_a_full_solve_warm_started():
     warm = solve(stops, vehicles, m, max_iterations=50, seed=0, sites=sites, initial=plan)
     assert check_plan(warm, stops, vehicles, m, sites=sites) == []
     assert len(moved_stops(plan, warm)) <= len(stops)
+
+
+def test_a_fixed_cost_per_truck_trades_kilometres_for_fewer_trucks():
+    # Two depots 100 apart, two stops beside each: two trucks drive least, one truck is cheaper if trucks cost.
+    stops = [
+        Stop("A1", PlanePoint(1, 1), (1, 1), 0, 5000, 0),
+        Stop("A2", PlanePoint(1, -1), (1, 1), 0, 5000, 0),
+        Stop("B1", PlanePoint(101, 1), (1, 1), 0, 5000, 0),
+        Stop("B2", PlanePoint(101, -1), (1, 1), 0, 5000, 0),
+    ]
+
+    def fleet(cost: int) -> list[VehicleSpec]:
+        return [
+            VehicleSpec("X", PlanePoint(0, 0), (10, 10), 0, 5000, fixed_cost=cost),
+            VehicleSpec("Y", PlanePoint(100, 0), (10, 10), 0, 5000, fixed_cost=cost),
+        ]
+
+    free = solve(stops, fleet(0), M, max_iterations=ITERS, seed=0)
+    costly = solve(stops, fleet(1000), M, max_iterations=ITERS, seed=0)
+    assert free.num_vehicles == 2 and costly.num_vehicles == 1
+    assert costly.total_distance > free.total_distance
+    assert check_plan(costly, stops, fleet(1000), M) == []
+    with pytest.raises(ValueError, match="fixed_cost"):
+        VehicleSpec("Z", DEPOT, (1,), 0, 10, fixed_cost=-1)
