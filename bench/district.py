@@ -228,7 +228,7 @@ def ortools_plan(
     for dim in range(2):
         caps = [v.capacity[dim] for v in day.vehicles]
         callbacks = []
-        for k, v in enumerate(day.vehicles):
+        for v in day.vehicles:
             demand = [
                 obj.demand[dim] if kind == "stop" else -v.capacity[dim] if kind == "site" else 0 for kind, obj in nodes
             ]
