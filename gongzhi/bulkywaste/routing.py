@@ -613,6 +613,8 @@ def solve(
         solution = run(all_optional=True)
 
     routes, served = _routes(solution, candidates, groups, sites, index, distances, durations, scale)
+    if initial is not None:
+        routes = _keep_vehicles(routes, groups, initial)
     for stop in candidates:
         if stop.id not in served:
             reason = UnassignedReason.NO_VEHICLE if stop.required else UnassignedReason.OPTIONAL
@@ -833,6 +835,37 @@ def _routes(
             )
         )
     return routes, served
+
+
+def _keep_vehicles(routes: list[Route], groups: dict[_VehicleGroup, list[str]], initial: Plan) -> list[Route]:
+    """Give each round the truck (of its identical group) that had most of its stops in ``initial``.
+
+    The solver does not tell identical trucks apart; without this a warm-started plan could hand a
+    round that barely changed to another truck, and its residents would be told of a change.
+    """
+    before = {v.stop_id: r.vehicle_id for r in initial.routes for v in r.stops}
+    group_of = {vid: n for n, ids in enumerate(groups.values()) for vid in ids}
+    out = list(routes)
+    for n, ids in enumerate(groups.values()):
+        mine = [i for i, r in enumerate(routes) if group_of[r.vehicle_id] == n]
+        overlap = []
+        for i in mine:
+            counts: dict[str, int] = {}
+            for v in routes[i].stops:
+                was = before.get(v.stop_id)
+                if was is not None and group_of.get(was) == n:
+                    counts[was] = counts.get(was, 0) + 1
+            overlap.extend((c, i, vid) for vid, c in counts.items())
+        given: dict[int, str] = {}
+        taken: set[str] = set()
+        for _, i, vid in sorted(overlap, key=lambda t: (-t[0], t[1], t[2])):
+            if i not in given and vid not in taken:
+                given[i] = vid
+                taken.add(vid)
+        free = [vid for vid in ids if vid not in taken]
+        for i in mine:
+            out[i] = replace(routes[i], vehicle_id=given[i] if i in given else free.pop(0))
+    return out
 
 
 def _initial_solution(

@@ -190,3 +190,19 @@ def test_a_fixed_cost_per_truck_trades_kilometres_for_fewer_trucks():
     assert check_plan(costly, stops, fleet(1000), M) == []
     with pytest.raises(ValueError, match="fixed_cost"):
         VehicleSpec("Z", DEPOT, (1,), 0, 10, fixed_cost=-1)
+
+
+def test_a_warm_solve_keeps_each_round_on_its_truck():
+    stops, vehicles, sites = _district(24)
+    m = StraightLineMatrix()
+    plan = solve(stops[:-1], vehicles, m, max_iterations=ITERS, seed=0, sites=sites)
+    # Three identical trucks: the solver cannot tell them apart, the plan must.
+    ids = [r.vehicle_id for r in plan.routes]
+    assert len(ids) >= 2
+    rotated = ids[1:] + ids[:1]  # the same rounds, each on another truck than the solver would name
+    renamed = replace(plan, routes=tuple(replace(r, vehicle_id=v) for r, v in zip(plan.routes, rotated, strict=True)))
+    warm = solve(stops, vehicles, m, max_iterations=20, seed=3, sites=sites, initial=renamed)
+    assert check_plan(warm, stops, vehicles, m, sites=sites) == []
+    trucks = {v.stop_id: r.vehicle_id for r in warm.routes for v in r.stops}
+    kept = sum(trucks.get(v.stop_id) == r.vehicle_id for r in renamed.routes for v in r.stops)
+    assert kept >= 0.8 * sum(len(r.stops) for r in renamed.routes)
