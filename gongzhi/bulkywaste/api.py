@@ -28,7 +28,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from gongzhi.bulkywaste import actions, selectors, sizing
-from gongzhi.bulkywaste.actions import BookingError, ItemSpec
+from gongzhi.bulkywaste.actions import BookingError, DuplicateBooking, ItemSpec
+from gongzhi.bulkywaste.limits import REPORTS_PER_HOUR, client_key
 from gongzhi.bulkywaste.models import (
     DATUM,
     Booking,
@@ -39,11 +40,17 @@ from gongzhi.bulkywaste.models import (
     ServiceArea,
     Window,
 )
-from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES
 from gongzhi.core import pii
 from gongzhi.core.api import GENERIC, KeyCursorPagination, error_responses
+from gongzhi.core.gate import GatePermission
+from gongzhi.core.idempotency import replay
+from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
 from gongzhi.registry.models import AreaNode, Person, Unit
+
+# Operations open to anyone are still asked of the gate (declared `None` in `gate_perms`); AllowAny beside it
+# decides nothing (it always passes) and tells the OpenAPI document that these need no sign-in.
+OPEN = [GatePermission, AllowAny]
 
 
 def invalid(e: BookingError) -> ValidationError:
@@ -173,7 +180,8 @@ class CatalogueOut(serializers.ModelSerializer):
 class CatalogueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """常见物品 — what residents can pick, each with whether it is bulky waste and where it goes otherwise."""
 
-    permission_classes = [AllowAny]
+    permission_classes = OPEN
+    gate_perms = {"list": None}  # public
     serializer_class = CatalogueOut
     pagination_class = KeyCursorPagination
     queryset = CatalogueEntry.objects.filter(active=True)
@@ -182,7 +190,8 @@ class CatalogueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class CheckItemViewSet(viewsets.GenericViewSet):
     """物品判定 — Zhengzhou's rule (bulky category AND whole AND > 5 kg or > 0.2 m³ or > 1 m)."""
 
-    permission_classes = [AllowAny]
+    permission_classes = OPEN
+    gate_perms = {"create": None}  # public: nothing is written
     serializer_class = ItemIn
 
     @extend_schema(request=ItemIn, responses={200: DecisionOut, **error_responses(400)})
@@ -207,6 +216,8 @@ class DayOut(serializers.Serializer):
 class AvailabilityViewSet(viewsets.GenericViewSet):
     """可预约日期 — the days an area takes bookings, with what is left (never an overbooked day)."""
 
+    permission_classes = [GatePermission]
+    gate_perms = {"list": "bulkywaste.book_own"}
     serializer_class = DayOut
     pagination_class = None
 
@@ -316,6 +327,14 @@ class BookingIn(serializers.Serializer):
     channel = serializers.ChoiceField(
         choices=[Channel.WEB, Channel.HOTLINE, Channel.PROPERTY, Channel.API], required=False
     )
+    on_duplicate = serializers.ChoiceField(
+        choices=["", "continue", "merge"],
+        required=False,
+        default="",
+        help_text="该地址同一时段已有预约时：merge 合并物品到已有预约（返回它，200），continue 仍然新建；不给则 400 "
+        "（字段 on_duplicate）/ when the address already has a booking in the same half-day: merge the items into it "
+        "(returned, 200) or continue to book anyway; without it the answer is 400 naming on_duplicate",
+    )
 
 
 class AmendIn(serializers.Serializer):
@@ -355,6 +374,16 @@ def _valid(cls, data, **kw) -> dict:
 class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """预约 — own bookings, and for staff those of their scope."""
 
+    permission_classes = [GatePermission]
+    # One booking: `get_object` answers 404 unless the reader may view it; whether they may change or cancel it is
+    # decided by the action on the object (400 for a closed booking, 403 otherwise), as on the pages.
+    gate_perms = {
+        "list": "bulkywaste.book_own",
+        "create": "bulkywaste.book_own",
+        "retrieve": "bulkywaste.view_booking",
+        "partial_update": "bulkywaste.change_booking",
+        "cancel": "bulkywaste.book_own",
+    }
     serializer_class = BookingOut
     pagination_class = KeyCursorPagination
     lookup_field = "reference"
@@ -365,7 +394,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         q = Q(booked_by=user)
         if user.person_id:
             q |= Q(on_behalf_of_id=user.person_id)
-        staff = scope_q(user, BOOKING_STAFF_ROLES, "path")
+        staff = scope_q(user, roles_with("bulkywaste.book_for"), "path")
         if staff is None:
             q = Q()
         else:
@@ -414,10 +443,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise ValidationError(
                 {"Idempotency-Key": [_msg("幂等键最多64个字符", "Idempotency-Key is at most 64 characters")]}
             )
-        if key:
-            existing = Booking.objects.filter(booked_by=request.user, idempotency_key=key).first()
-            if existing is not None:
-                return Response(BookingOut(existing, context={"request": request}).data, status=status.HTTP_200_OK)
+        existing = replay(Booking.objects.filter(booked_by=request.user), key)
+        if existing is not None:
+            return Response(BookingOut(existing, context={"request": request}).data, status=status.HTTP_200_OK)
         entries = _entries(d["items"])
         specs = [to_spec(item, entries, n) for n, item in enumerate(d["items"])]
         person = None
@@ -444,7 +472,19 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 notes=d.get("notes", ""),
                 on_behalf_of=person,
                 idempotency_key=key,
+                on_duplicate="continue" if d["on_duplicate"] == "continue" else "",
             )
+        except DuplicateBooking as e:
+            if d["on_duplicate"] != "merge":
+                raise invalid(e) from None
+            try:
+                merged = actions.merge_into(
+                    e.existing[0], actor=request.user, items=specs, notes=d.get("notes", ""), channel=Channel.API
+                )
+            except BookingError as e2:
+                raise invalid(e2) from None
+            merged = Booking.objects.prefetch_related("items").get(pk=merged.pk)
+            return Response(BookingOut(merged, context={"request": request}).data, status=status.HTTP_200_OK)
         except BookingError as e:
             raise invalid(e) from None
         return Response(BookingOut(booking, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -512,16 +552,15 @@ class DumpingOut(serializers.Serializer):
 class DumpingReportViewSet(viewsets.GenericViewSet):
     """乱丢大件垃圾举报 — from anyone, signed in or not; at most 5 an hour from one address."""
 
-    permission_classes = [AllowAny]
+    permission_classes = OPEN
+    gate_perms = {"create": None}  # anyone; rate-limited
     serializer_class = DumpingIn
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(request=DumpingIn, responses={201: DumpingOut, **error_responses(400, 429)})
     def create(self, request):
         d = _valid(DumpingIn, request.data)
-        from gongzhi.bulkywaste.views import REPORTS_PER_HOUR, _client_key
-
-        key = _client_key(request)
+        key = client_key(request)
         count = cache.get(key, 0)
         if count >= REPORTS_PER_HOUR:
             return Response(
@@ -593,6 +632,8 @@ class MarkIn(serializers.Serializer):
 class StopViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """收运站点 — for the crew of the round (contact masked; open the stop on the page to see it)."""
 
+    permission_classes = [GatePermission]
+    gate_perms = {"retrieve": "bulkywaste.work_round", "mark": "bulkywaste.work_round"}
     serializer_class = StopOut
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     queryset = RoundStop.objects.none()

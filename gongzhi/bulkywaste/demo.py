@@ -140,6 +140,7 @@ def _book(ctx, unit, rng, entries, *, day, now, actor, channel) -> Booking:
         preferred_days=[day], window=rng.choice(("morning", "morning", "afternoon")), contact_name=name,
         contact_phone=phone, on_behalf_of=person if channel == "hotline" else None, now=now,
         notes=rng.choice(("", "", "放在单元门口", "老人在家，请敲门", "楼下车棚旁")),
+        on_duplicate="continue",  # a caller may book the resident's home again: flagged, as on the pages
     )  # fmt: skip
 
 

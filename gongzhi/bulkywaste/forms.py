@@ -10,13 +10,45 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.bulkywaste.actions import ItemSpec
+from gongzhi.bulkywaste.inputs import (
+    BookingError,
+    BookingErrors,
+    ItemSpec,
+    check_contact,
+    item_problems,
+    window_times,
+)
+from gongzhi.bulkywaste.limits import limits
+from gongzhi.bulkywaste.maps import to_storage
 from gongzhi.bulkywaste.models import CATEGORY_CHOICES, CatalogueEntry, Window
 
 WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
-MEASURE = {"max_digits": 8, "decimal_places": 3, "min_value": Decimal(0), "required": False}
+MEASURE = {
+    "max_digits": 8,
+    "decimal_places": 3,
+    "min_value": Decimal(0),
+    "required": False,
+    "widget": forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
+}
+COUNT = {"inputmode": "numeric", "pattern": "[0-9]*"}
+PHONE = {"type": "tel", "inputmode": "tel", "autocomplete": "tel"}
+NAME = {"autocomplete": "name"}
+
+
+def problems(e: BookingError) -> list[BookingError]:
+    return e.errors if isinstance(e, BookingErrors) else [e]
+
+
+def add_problems(form: forms.Form, e: BookingError, fields: dict[str, str] | None = None) -> None:
+    """Put every problem of `e` on the form, on the field it names (`fields` maps an action's field name to the
+    form's), or on the form as a whole; the page's error summary then lists them all, each linking to its field."""
+    for p in problems(e):
+        name = (fields or {}).get(p.field or "", p.field)
+        shown = name in form.fields and not form.fields[name].widget.is_hidden  # a picked point: on the form
+        form.add_error(name if shown else None, p.shown)
 
 
 def day_label(d: date) -> str:
@@ -52,18 +84,37 @@ class CatalogueItemForm(forms.Form):
         error_messages={"required": _("请选择物品"), "invalid_choice": _("请选择物品")},
     )
     quantity = forms.IntegerField(
-        label=_("数量"), min_value=1, max_value=50, initial=1, error_messages={"required": _("请填写数量")}
+        label=_("数量"),
+        min_value=1,
+        initial=1,
+        error_messages={"required": _("请填写数量")},
+        widget=forms.NumberInput(attrs=COUNT),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quantity"].max_value = limits().quantity
+        self.fields["quantity"].validators.append(MaxValueValidator(limits().quantity))
 
 
 class OtherItemForm(forms.Form):
     description = forms.CharField(label=_("物品名称"), max_length=100, error_messages={"required": _("请写明物品名称")})
     category = forms.ChoiceField(label=_("类别"), choices=[("", _("请选择"))] + CATEGORY_CHOICES)
-    quantity = forms.IntegerField(label=_("数量"), min_value=1, max_value=50, initial=1)
+    quantity = forms.IntegerField(label=_("数量"), min_value=1, initial=1, widget=forms.NumberInput(attrs=COUNT))
     weight_kg = forms.DecimalField(label=_("每件大约多重（千克）"), **MEASURE)
     volume_m3 = forms.DecimalField(label=_("每件大约多大（立方米）"), **MEASURE)
     length_m = forms.DecimalField(label=_("最长的一边（米）"), **MEASURE)
     integral = forms.BooleanField(label=_("物品完整、需要拆解后才能运走"), required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quantity"].validators.append(MaxValueValidator(limits().quantity))
+
+    def add_problems(self, e: BookingError) -> None:
+        """`items[0].weight_kg` → the weight field; the item as a whole → its name."""
+        fields = {p.field: (p.field or "").rpartition(".")[2] or "description" for p in problems(e)}
+        fields.update({p.field: "description" for p in problems(e) if p.field and "." not in p.field})
+        add_problems(self, e, fields)
 
     def spec(self) -> ItemSpec:
         d = self.cleaned_data
@@ -78,16 +129,32 @@ class OtherItemForm(forms.Form):
         )
 
 
-class WhereForm(forms.Form):
+class PlaceFields(forms.Form):
+    """A point never typed by people: picked on the map (in the tiles' datum) or given by the phone (WGS-84), in
+    hidden fields; the view converts it (`maps.to_storage`). Without it the address is placed near its community."""
+
+    latitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
+    longitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
+    source = forms.ChoiceField(
+        choices=[("", ""), ("map", "map"), ("device", "device")], required=False, widget=forms.HiddenInput
+    )
+
+    def point(self) -> tuple:
+        """(latitude, longitude) in WGS-84, or (None, None) when no point was picked."""
+        d = self.cleaned_data
+        if d.get("latitude") is None or d.get("longitude") is None:
+            return None, None
+        return to_storage(d["latitude"], d["longitude"], d.get("source") or "device")
+
+
+class WhereForm(PlaceFields):
     place = forms.ChoiceField(label=_("在哪里上门收运？"), widget=forms.RadioSelect)
-    address = forms.CharField(label=_("详细地址"), max_length=200, required=False)
+    address = forms.CharField(
+        label=_("详细地址"), max_length=200, required=False, help_text=_("例如：福华街12号院3号楼东侧车棚")
+    )
     node = forms.ChoiceField(label=_("所在社区"), required=False)
-    latitude = forms.DecimalField(
-        label=_("纬度（WGS-84）"), max_digits=9, decimal_places=6, required=False, help_text=_("例如 34.737200")
-    )
-    longitude = forms.DecimalField(
-        label=_("经度（WGS-84）"), max_digits=9, decimal_places=6, required=False, help_text=_("例如 113.640100")
-    )
+
+    field_order = ["place", "address", "node", "latitude", "longitude", "source"]
 
     def __init__(self, *args, units=(), nodes=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,12 +164,7 @@ class WhereForm(forms.Form):
     def clean(self):
         d = super().clean()
         if d.get("place") == "other":
-            for name, msg in (
-                ("address", _("请填写详细地址")),
-                ("node", _("请选择所在社区")),
-                ("latitude", _("请填写纬度")),
-                ("longitude", _("请填写经度")),
-            ):
+            for name, msg in (("address", _("请填写详细地址")), ("node", _("请选择所在社区"))):
                 if not d.get(name):
                     self.add_error(name, msg)
         return d
@@ -125,12 +187,18 @@ class WhenForm(forms.Form):
 
 
 class ContactForm(forms.Form):
-    contact_name = forms.CharField(label=_("联系人"), max_length=50, error_messages={"required": _("请填写联系人")})
+    contact_name = forms.CharField(
+        label=_("联系人"),
+        max_length=50,
+        error_messages={"required": _("请填写联系人")},
+        widget=forms.TextInput(attrs=NAME),
+    )
     contact_phone = forms.CharField(
         label=_("联系电话"),
         max_length=20,
         help_text=_("收运前一天我们会发短信提醒"),
         error_messages={"required": _("请填写联系电话")},
+        widget=forms.TextInput(attrs=PHONE),
     )
 
 
@@ -167,10 +235,10 @@ class AmendForm(forms.Form):
             self.fields[f"qty_{e.code}"] = forms.IntegerField(
                 label=e.name,
                 min_value=0,
-                max_value=500,
+                max_value=limits().quantity,
                 required=False,
                 initial=booked.get(e.pk, 0),
-                widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": 3}),
+                widget=forms.NumberInput(attrs={**COUNT, "size": 3}),
             )
         for item in self.described:
             self.fields[f"keep_{item.pk}"] = forms.BooleanField(
@@ -226,30 +294,59 @@ class StaffBookingForm(forms.Form):
 
     day = forms.ChoiceField(label=_("希望日期"), required=False)
     window = forms.ChoiceField(label=_("时段"), choices=Window.choices, initial=Window.MORNING)
-    window_start = forms.TimeField(label=_("开始"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
-    window_end = forms.TimeField(label=_("结束"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
-    contact_name = forms.CharField(label=_("联系人"), max_length=50)
-    contact_phone = forms.CharField(label=_("联系电话"), max_length=20)
+    window_start = forms.TimeField(
+        label=_("指定时段开始"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    window_end = forms.TimeField(
+        label=_("指定时段结束"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    contact_name = forms.CharField(label=_("联系人"), max_length=50, widget=forms.TextInput(attrs=NAME))
+    contact_phone = forms.CharField(label=_("联系电话"), max_length=20, widget=forms.TextInput(attrs=PHONE))
     notes = forms.CharField(label=_("给收运人员的说明"), max_length=300, required=False)
+
+    FREE_COLUMNS = (
+        ("desc", "description", _("名称")),
+        ("cat", "category", _("类别")),
+        ("qty", "quantity", _("数量")),
+        ("kg", "weight_kg", _("每件千克")),
+        ("m3", "volume_m3", _("每件立方米")),
+        ("len", "length_m", _("最长边米")),
+    )
 
     def __init__(self, *args, entries=(), days=(), people=(), urgent=False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.urgent = urgent
         self.entries = list(entries)
+        most = limits().quantity
         for e in self.entries:
             self.fields[f"qty_{e.code}"] = forms.IntegerField(
-                label=e.name, min_value=0, max_value=500, required=False, widget=forms.NumberInput(attrs={"size": 3})
+                label=e.display_name,
+                min_value=0,
+                max_value=most,
+                required=False,
+                widget=forms.NumberInput(attrs={**COUNT, "size": 3}),
             )
         for n in range(FREE_ROWS):
-            self.fields[f"free_desc_{n}"] = forms.CharField(label=_("其他物品"), max_length=100, required=False)
+            row = {"n": n + 1}
+            self.fields[f"free_desc_{n}"] = forms.CharField(
+                label=_("其他物品第%(n)s行：名称") % row, max_length=100, required=False
+            )
             self.fields[f"free_cat_{n}"] = forms.ChoiceField(
-                label=_("类别"), choices=[("", "—")] + CATEGORY_CHOICES, required=False
+                label=_("其他物品第%(n)s行：类别") % row,
+                choices=[("", "—")] + CATEGORY_CHOICES,
+                required=False,
+                error_messages={"invalid_choice": _("请从列表中选择类别")},
             )
             self.fields[f"free_qty_{n}"] = forms.IntegerField(
-                label=_("数量"), min_value=1, max_value=500, required=False
+                label=_("其他物品第%(n)s行：数量") % row,
+                min_value=1,
+                max_value=most,
+                required=False,
+                widget=forms.NumberInput(attrs={**COUNT, "size": 3}),
             )
-            self.fields[f"free_kg_{n}"] = forms.DecimalField(label=_("千克"), **MEASURE)
-            self.fields[f"free_m3_{n}"] = forms.DecimalField(label=_("立方米"), **MEASURE)
-            self.fields[f"free_len_{n}"] = forms.DecimalField(label=_("米"), **MEASURE)
+            self.fields[f"free_kg_{n}"] = forms.DecimalField(label=_("其他物品第%(n)s行：每件千克") % row, **MEASURE)
+            self.fields[f"free_m3_{n}"] = forms.DecimalField(label=_("其他物品第%(n)s行：每件立方米") % row, **MEASURE)
+            self.fields[f"free_len_{n}"] = forms.DecimalField(label=_("其他物品第%(n)s行：最长边米") % row, **MEASURE)
         if people:
             self.fields["on_behalf_of"] = forms.ChoiceField(
                 label=_("为哪位居民预约"), choices=[("", _("来电人不是登记居民"))] + list(people), required=False
@@ -261,16 +358,50 @@ class StaffBookingForm(forms.Form):
             )
         else:
             self.fields["day"].choices = [("", _("最早可约日期"))] + [(d.isoformat(), day_label(d)) for d in days]
+        self.spec_fields: list[dict[str, str]] = []
+
+    def clean(self):
+        d = super().clean()
+        for n in range(FREE_ROWS):
+            filled = [k for k, _f, _l in self.FREE_COLUMNS[1:] if d.get(f"free_{k}_{n}") not in (None, "")]
+            if filled and not d.get(f"free_desc_{n}"):
+                self.add_error(f"free_desc_{n}", _("填写了这一行的其他内容，请写明物品名称，或清空这一行"))
+        if not self.urgent and "window" in d:
+            try:
+                window_times(d["window"], d.get("window_start"), d.get("window_end"))
+            except BookingError as e:
+                self.add_error(e.field if e.field in self.fields else "window", e.shown)
+        elif self.urgent and d.get("window_start") and d.get("window_end") and d["window_end"] <= d["window_start"]:
+            self.add_error("window_end", _("结束时间应晚于开始时间"))
+        # The items' and the contact's own rules too, so the page shows every problem at once.
+        specs = self.specs()
+        found = item_problems(specs) if specs else []
+        if d.get("contact_name") and d.get("contact_phone"):
+            try:
+                check_contact(d["contact_name"], d["contact_phone"])
+            except BookingError as e:
+                found.append(e)
+        if found:
+            self.add_problems(BookingErrors(found))
+        return d
 
     def item_rows(self):
         return [self[f"qty_{e.code}"] for e in self.entries]
 
     def free_rows(self):
-        return [[self[f"free_{k}_{n}"] for k in ("desc", "cat", "qty", "kg", "m3", "len")] for n in range(FREE_ROWS)]
+        return [[self[f"free_{k}_{n}"] for k, _f, _l in self.FREE_COLUMNS] for n in range(FREE_ROWS)]
+
+    def free_headings(self):
+        return [label for _k, _f, label in self.FREE_COLUMNS]
 
     def specs(self) -> list[ItemSpec]:
+        """The items asked for; `spec_fields[i]` says which form field each part of item i came from."""
         d = self.cleaned_data
-        out = [ItemSpec(entry=e, quantity=d[f"qty_{e.code}"]) for e in self.entries if d.get(f"qty_{e.code}")]
+        out, self.spec_fields = [], []
+        for e in self.entries:
+            if d.get(f"qty_{e.code}"):
+                out.append(ItemSpec(entry=e, quantity=d[f"qty_{e.code}"]))
+                self.spec_fields.append({"": f"qty_{e.code}", "quantity": f"qty_{e.code}"})
         for n in range(FREE_ROWS):
             if d.get(f"free_desc_{n}"):
                 out.append(
@@ -283,16 +414,30 @@ class StaffBookingForm(forms.Form):
                         length_m=d.get(f"free_len_{n}"),
                     )
                 )
+                fields = {f: f"free_{k}_{n}" for k, f, _l in self.FREE_COLUMNS}
+                self.spec_fields.append({"": f"free_desc_{n}", **fields})
         return out
 
+    def add_problems(self, e: BookingError) -> None:
+        """Each problem on its field: `items[2].weight_kg` → the row and column it came from."""
+        fields = {}
+        for p in problems(e):
+            head, _dot, part = (p.field or "").partition(".")
+            if head.startswith("items[") and head.endswith("]"):
+                i = int(head[6:-1])
+                if i < len(self.spec_fields):
+                    fields[p.field] = self.spec_fields[i].get(part, self.spec_fields[i][""])
+        add_problems(self, e, fields)
 
-class FreeAddressForm(forms.Form):
-    """An address that is not a registry unit (a shop, a street corner), with its WGS-84 coordinates."""
+
+class FreeAddressForm(PlaceFields):
+    """An address that is not a registry unit (a shop, a street corner): its words and community, and a point
+    picked on the map when one is configured."""
 
     address = forms.CharField(label=_("详细地址"), max_length=200)
     node = forms.ChoiceField(label=_("所在社区"))
-    latitude = forms.DecimalField(label=_("纬度（WGS-84）"), max_digits=9, decimal_places=6)
-    longitude = forms.DecimalField(label=_("经度（WGS-84）"), max_digits=9, decimal_places=6)
+
+    field_order = ["address", "node", "latitude", "longitude", "source"]
 
     def __init__(self, *args, nodes=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -318,12 +463,17 @@ class CrewItemForm(forms.Form):
         error_messages={"required": _("请选择结果")},
     )
     weight_kg = forms.DecimalField(
-        label=_("重量（千克）"), max_digits=8, decimal_places=2, min_value=Decimal(0), required=False
+        label=_("重量（千克）"),
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal(0),
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
     )
     photo = forms.FileField(label=_("照片"), required=False)
 
 
-class DumpingForm(forms.Form):
+class DumpingForm(PlaceFields):
     description = forms.CharField(
         label=_("看到了什么？"),
         max_length=1000,
@@ -333,12 +483,19 @@ class DumpingForm(forms.Form):
     )
     address = forms.CharField(label=_("在哪里？"), max_length=200, required=False)
     node = forms.ChoiceField(label=_("所在社区"))
-    latitude = forms.DecimalField(label=_("纬度（WGS-84，选填）"), max_digits=9, decimal_places=6, required=False)
-    longitude = forms.DecimalField(label=_("经度（WGS-84，选填）"), max_digits=9, decimal_places=6, required=False)
     photo = forms.FileField(label=_("照片（选填）"), required=False)
-    reporter_phone = forms.CharField(label=_("联系电话（选填）"), max_length=20, required=False)
-    # Honeypot: hidden from people by CSS; a bot that fills every field is quietly ignored.
-    website = forms.CharField(required=False, label=_("网址（请勿填写）"))
+    reporter_phone = forms.CharField(
+        label=_("联系电话（选填）"), max_length=20, required=False, widget=forms.TextInput(attrs=PHONE)
+    )
+    # Honeypot: off screen, out of the tab order and hidden from assistive technology (so never focusable inside
+    # aria-hidden); a bot that fills every field is quietly ignored.
+    website = forms.CharField(
+        required=False,
+        label=_("网址（请勿填写）"),
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    field_order = ["description", "address", "node", "latitude", "longitude", "source", "photo", "reporter_phone"]
 
     def __init__(self, *args, nodes=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db.models import Avg
 from django.utils.translation import get_language
 
-from gongzhi.bulkywaste import sizing
+from gongzhi.bulkywaste import limits, sizing
 from gongzhi.bulkywaste.models import WINDOW_TIMES, CatalogueEntry, Window
 from gongzhi.core import pii
-from gongzhi.registry.models import AreaNode, Unit
+from gongzhi.registry.models import AreaNode, CompoundProfile, Unit
 
 MAX_ITEMS = 200  # a compound-wide booking may list many items
 MAX_PHOTOS = 5
@@ -41,6 +42,21 @@ class RatingError(BookingError):
     pass
 
 
+class DuplicateBooking(BookingError):
+    """The same address already has an open booking in an overlapping half-day: the caller decides to merge the
+    items into it or to book anyway (`on_duplicate="merge"` / `"continue"`). Nothing was written."""
+
+    def __init__(self, existing: list):
+        refs = "、".join(b.reference for b in existing)
+        super().__init__(
+            f"该地址同一时段已有预约（{refs}），可以把物品合并到已有预约，或仍然新建",
+            f"this address already has a booking in the same half-day ({', '.join(b.reference for b in existing)}): "
+            "merge the items into it, or book anyway",
+            "on_duplicate",
+        )
+        self.existing = existing
+
+
 # ------------------------------------------------------------------------------------------------ items
 
 
@@ -61,6 +77,11 @@ class ItemSpec:
     def name(self) -> str:
         return self.description or (self.entry.name if self.entry else "")
 
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language (a described item as written)."""
+        return self.description or (self.entry.display_name if self.entry else "")
+
     def measures(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         e = self.entry
         return (
@@ -80,32 +101,99 @@ class ItemSpec:
 def decide(spec: ItemSpec) -> sizing.SizingDecision:
     """The sizing decision for an item (Zhengzhou's rule, `sizing.classify`)."""
     weight, volume, length = spec.measures()
+    category = spec.sizing_category()  # a BookingError of its own (the category), not a measure's
     try:
-        return sizing.classify(spec.sizing_category(), weight, volume, length, integral=spec.integral)
+        return sizing.classify(category, weight, volume, length, integral=spec.integral)
     except ValueError as e:
         field = next((f for f in ("weight_kg", "volume_m3", "length_m") if f in str(e)), None)
         raise BookingError("尺寸或重量不能为负数", "measures must not be negative", field) from None
 
 
-def check_items(specs: Sequence[ItemSpec]) -> None:
-    """Refuse an empty list, bad quantities and anything that is not bulky waste, naming the item."""
+class BookingErrors(BookingError):
+    """Several problems at once (every item row, the contact, the window), so a form can show them all together.
+
+    Behaves as the first problem for callers that show one message; `errors` lists all of them."""
+
+    def __init__(self, errors: Sequence[BookingError]):
+        first = errors[0]
+        super().__init__(first.zh, first.en, first.field)
+        self.errors = list(errors)
+
+
+def raise_all(errors: Sequence[BookingError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise BookingErrors(errors)
+
+
+def _measure_problems(n: int, spec: ItemSpec, lim: limits.Limits) -> list[BookingError]:
+    name, out = spec.name or f"第{n + 1}项", []
+    for field, value, top, zh_unit, en_unit, zh_what, en_what in (
+        ("weight_kg", spec.weight_kg, lim.item_kg, "千克", "kg", "每件重量", "weight per piece"),
+        ("volume_m3", spec.volume_m3, lim.item_m3, "立方米", "m³", "每件体积", "volume per piece"),
+        ("length_m", spec.length_m, lim.item_length_m, "米", "m", "最长边", "longest side"),
+    ):
+        if value is None:
+            continue
+        if value < 0:
+            out.append(BookingError(f"“{name}”{zh_what}不能为负数", f"“{name}”: {en_what} must not be negative", field))
+        elif value > top:
+            out.append(
+                BookingError(
+                    f"“{name}”{zh_what}不能超过{top:f}{zh_unit}，请核对",
+                    f"“{name}”: {en_what} cannot exceed {top:f} {en_unit}; please check it",
+                    field,
+                )
+            )
+    return [BookingError(e.zh, e.en, f"items[{n}].{e.field}") for e in out]
+
+
+def item_problems(specs: Sequence[ItemSpec]) -> list[BookingError]:
+    """Every problem of a list of items, each naming its row (`items[n].field`) — empty if they can be booked."""
     if not specs:
-        raise BookingError("请至少添加一件物品", "add at least one item", "items")
+        return [BookingError("请至少添加一件物品", "add at least one item", "items")]
     if len(specs) > MAX_ITEMS:
-        raise BookingError(f"一次最多预约{MAX_ITEMS}项物品", f"at most {MAX_ITEMS} item lines per booking", "items")
+        return [BookingError(f"一次最多预约{MAX_ITEMS}项物品", f"at most {MAX_ITEMS} item lines per booking", "items")]
+    lim = limits.limits()
+    out: list[BookingError] = []
     for n, spec in enumerate(specs):
         if not spec.name.strip():
-            raise BookingError("请写明物品名称", "describe the item", f"items[{n}].description")
-        if not 1 <= spec.quantity <= 500:
-            raise BookingError("数量应为1到500", "quantity must be between 1 and 500", f"items[{n}].quantity")
-        d = decide(spec)
-        if not d.is_bulky:
-            raise BookingError(
-                f"“{spec.name}”不能预约大件垃圾上门回收：{d.reason_zh}",
-                f"“{spec.entry.name_en if spec.entry else spec.name}” cannot be booked for bulky-waste "
-                f"collection: {d.reason_en}",
-                f"items[{n}]",
+            out.append(BookingError("请写明物品名称", "describe the item", f"items[{n}].description"))
+            continue
+        if not 1 <= spec.quantity <= lim.quantity:
+            out.append(
+                BookingError(
+                    f"“{spec.name}”数量应为1到{lim.quantity}",
+                    f"“{spec.name}”: the quantity must be between 1 and {lim.quantity}",
+                    f"items[{n}].quantity",
+                )
             )
+        measures = _measure_problems(n, spec, lim)
+        out += measures
+        if measures:
+            continue
+        try:
+            d = decide(spec)
+        except BookingError as e:
+            out.append(BookingError(e.zh, e.en, f"items[{n}].{e.field}" if e.field else f"items[{n}]"))
+            continue
+        if not d.is_bulky:
+            out.append(
+                BookingError(
+                    f"“{spec.name}”不能预约大件垃圾上门回收：{d.reason_zh}",
+                    f"“{spec.entry.name_en if spec.entry else spec.name}” cannot be booked for bulky-waste "
+                    f"collection: {d.reason_en}",
+                    f"items[{n}]",
+                )
+            )
+    return out
+
+
+def check_items(specs: Sequence[ItemSpec]) -> None:
+    """Refuse an empty list, bad or implausible quantities and measures (limits in settings, see `limits`) and
+    anything that is not bulky waste — all problems at once (`BookingErrors`), each naming its row."""
+    raise_all(item_problems(specs))
 
 
 def load_of(specs: Sequence[ItemSpec]) -> tuple[int, Decimal, int]:
@@ -157,12 +245,34 @@ def address_of_compound(node: AreaNode) -> Address:
 
 
 def free_address(text: str, latitude, longitude, node: AreaNode) -> Address:
-    """A free-text address with WGS-84 coordinates, inside an area node (for scope and capacity)."""
+    """A free-text address inside an area node (for scope and capacity), located by WGS-84 coordinates picked on a
+    map or given by the phone — or, when none were given, near the node (`approximate_location`): people are
+    never asked to type coordinates."""
     text = (text or "").strip()
     if not text:
         raise BookingError("地址不能为空", "address is required", "address")
-    lat, lon = parse_coords(latitude, longitude)
+    if latitude in (None, "") or longitude in (None, ""):
+        lat, lon = approximate_location(node)
+    else:
+        lat, lon = parse_coords(latitude, longitude)
     return Address(text[:200], lat, lon, node.path)
+
+
+def approximate_location(node: AreaNode) -> tuple[Decimal, Decimal]:
+    """Where a node is, roughly: its own coordinates, else the middle of its compounds' (one aggregate query)."""
+    profile = getattr(node, "profile", None)
+    if profile is not None and profile.latitude is not None and profile.longitude is not None:
+        return profile.latitude, profile.longitude
+    mid = CompoundProfile.objects.filter(
+        node__path__startswith=node.path, latitude__isnull=False, longitude__isnull=False
+    ).aggregate(lat=Avg("latitude"), lon=Avg("longitude"))
+    if mid["lat"] is None:
+        raise BookingError(
+            f"无法确定{node.name}的位置，请在地图上标出地点，或拨打热线",
+            f"the location of {node.name} is not on record: mark the place on the map, or call the hotline",
+            "address",
+        )
+    return Decimal(mid["lat"]).quantize(Decimal("0.000001")), Decimal(mid["lon"]).quantize(Decimal("0.000001"))
 
 
 def parse_coords(latitude, longitude) -> tuple[Decimal, Decimal]:
@@ -193,16 +303,24 @@ def check_contact(name: str, phone: str) -> tuple[str, str]:
 
 
 def window_times(window: str, start: time | None, end: time | None) -> tuple[time, time]:
+    """The window's start and end. Times typed with a fixed half-day are refused rather than dropped: a window
+    that ends before it starts is never saved as a default morning."""
+    if start is not None and end is not None and end <= start:
+        raise BookingError("结束时间应晚于开始时间", "the window must end after it starts", "window_end")
     if window in WINDOW_TIMES:
+        if (start, end) not in ((None, None), WINDOW_TIMES[Window(window)]):
+            raise BookingError(
+                "填写了起止时间，请选择“指定时段”，或清空时间",
+                "times were given: choose a custom window, or clear the times",
+                "window",
+            )
         return WINDOW_TIMES[Window(window)]
     if window != Window.CUSTOM:
         raise BookingError("请选择上门时段", "choose a time window", "window")
-    if start is None or end is None or not (time(6, 0) <= start < end <= time(21, 0)):
-        raise BookingError(
-            "指定时段应在6:00到21:00之间，且开始早于结束",
-            "a custom window must lie within 06:00–21:00 and start before it ends",
-            "window_start",
-        )
+    if start is None or end is None:
+        raise BookingError("指定时段须填写开始和结束时间", "a custom window needs its start and end", "window_start")
+    if not (time(6, 0) <= start and end <= time(21, 0)):
+        raise BookingError("指定时段应在6:00到21:00之间", "a custom window must lie within 06:00–21:00", "window_start")
     if (datetime.combine(date.min, end) - datetime.combine(date.min, start)) < timedelta(hours=1):
         raise BookingError("指定时段至少1小时", "a custom window must be at least one hour long", "window_end")
     return start, end

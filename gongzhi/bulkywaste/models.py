@@ -13,13 +13,23 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.bulkywaste import sizing
 from gongzhi.core.geo import STORAGE_DATUM
 
 DATUM = STORAGE_DATUM
-CATEGORY_CHOICES = [(c.code, c.label_zh) for c in sizing.Category]
+
+
+def _in_language(zh: str, en: str) -> str:
+    return en if (get_language() or "").startswith("en") else zh
+
+
+# Labels in the page's language (the sizing module keeps both; the stored value is the code).
+in_language = lazy(_in_language, str)
+CATEGORY_CHOICES = [(c.code, in_language(c.label_zh, c.label_en)) for c in sizing.Category]
 
 
 class ServiceArea(models.Model):
@@ -72,7 +82,12 @@ class CatalogueEntry(models.Model):
         ordering = ["order", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language."""
+        return _in_language(self.name, self.name_en or self.name)
 
     @property
     def sizing_category(self) -> sizing.Category:
@@ -197,7 +212,8 @@ class Booking(models.Model):
     fee_mode = models.CharField(max_length=10, blank=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
     planned_eta = models.DateTimeField(null=True, blank=True)
-    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)  # the resident was told the fixed day and time
+    notified_eta = models.DateTimeField(null=True, blank=True)  # the arrival time the resident was last told
     finished_at = models.DateTimeField(null=True, blank=True)
     on_time = models.BooleanField(null=True)
     rating_token = models.CharField(max_length=43, blank=True, db_index=True)
@@ -249,6 +265,11 @@ class BookingItem(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    @property
+    def display_name(self) -> str:
+        """A catalogue item by its name in the page's language; a described item as the resident wrote it."""
+        return self.entry.display_name if self.entry_id else self.description
 
 
 class BookingPhoto(models.Model):
@@ -361,6 +382,11 @@ class Round(models.Model):
     class Meta:
         ordering = ["day", "vehicle_id"]
 
+    @property
+    def gate_path(self) -> str:
+        """The scope a round lies in, for the permission gate: its plan's service area."""
+        return self.plan.area.path
+
 
 class RoundStop(models.Model):
     """A stop on a round: a booking, or one part of a booking too large for one vehicle."""
@@ -379,6 +405,10 @@ class RoundStop(models.Model):
 
     class Meta:
         ordering = ["round_id", "order"]
+
+    @property
+    def gate_path(self) -> str:
+        return self.round.gate_path
 
 
 class RoundUnload(models.Model):

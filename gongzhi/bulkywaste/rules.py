@@ -1,56 +1,30 @@
-"""Bulky-waste permissions, as predicates used by pages, API and admin alike.
+"""Bulky-waste permissions, as predicates used by pages, API, admin and actions alike (asked through
+`gongzhi.core.gate`). Who holds which capability is data in `gongzhi.core.roles.CAPABILITIES` (`bulkywaste.*`,
+`residents.act_for`); here those capabilities are combined with the object's state.
 
 - A resident books for themself (`book_own`); hotline operators, community workers and property managers
-  book for residents of their scope (`book_for_resident`, the core `acts_for_residents` predicate).
+  book for residents of their scope (`book_for_resident`, `book_compound`: capability `residents.act_for`).
 - Dispatchers plan their areas, take urgent bookings and manage vehicles (`dispatch`).
 - Crew members work the rounds of the vehicles they are crew of (`work_round`).
-- Bookings are seen by whoever booked them, the person they were booked for, staff of the scope and the
-  crew of a round that stops there.
+- Bookings are seen by whoever booked them, the person they were booked for, booking staff of the scope and the
+  crew of a round that stops there (`view_booking`); changed while open by the booker, a proxy or a dispatcher
+  of the scope (`change_booking`).
 """
 
 from __future__ import annotations
 
 import rules
 
-from gongzhi.core.rules import acts_for_residents, has_role
+from gongzhi.bulkywaste.models import Booking
+from gongzhi.core.rules import holds
 
-DISPATCH_ROLES = frozenset({"dispatcher", "district_admin"})
-BOOKING_STAFF_ROLES = frozenset(
-    {"dispatcher", "district_admin", "subdistrict_staff", "community_worker", "hotline_operator", "property_manager"}
-)
-FIGURES_ROLES = frozenset({"dispatcher", "district_admin", "subdistrict_staff", "community_worker"})
-DUMPING_ROLES = frozenset({"dispatcher", "district_admin", "subdistrict_staff", "community_worker"})
-CREW_ROLES = frozenset({"crew"})
-
-
-def _path(obj) -> str | None:
-    if obj is None:
-        return None
-    for attr in ("path",):
-        value = getattr(obj, attr, None)
-        if value:
-            return value
-    area = getattr(obj, "area", None)  # vehicles
-    if area is not None:
-        return area.path
-    plan = getattr(obj, "plan", None)  # rounds
-    if plan is not None:
-        return plan.area.path
-    return ""
-
-
-def _roles_predicate(name: str, roles: frozenset[str]):
-    @rules.predicate(name=name)
-    def pred(user, obj=None) -> bool:
-        return has_role(user, roles, _path(obj))
-
-    return pred
-
-
-is_dispatcher = _roles_predicate("bulky_is_dispatcher", DISPATCH_ROLES)
-is_booking_staff = _roles_predicate("bulky_is_booking_staff", BOOKING_STAFF_ROLES)
-sees_figures = _roles_predicate("bulky_sees_figures", FIGURES_ROLES)
-handles_dumping = _roles_predicate("bulky_handles_dumping", DUMPING_ROLES)
+dispatches = holds("bulkywaste.dispatch")
+books_for = holds("bulkywaste.book_for")
+acts_for_residents = holds("residents.act_for")
+sees_figures = holds("bulkywaste.figures")
+handles_dumping = holds("bulkywaste.dumping")
+configures = holds("bulkywaste.configure")
+crew = holds("bulkywaste.crew")
 
 
 @rules.predicate
@@ -63,15 +37,21 @@ def is_booker(user, booking) -> bool:
 
 
 @rules.predicate
+def is_crew_member(user) -> bool:
+    """Holds the crew capability at all (a crew works where its vehicle goes, whatever the role's scope)."""
+    return crew.test(user, None)
+
+
+@rules.predicate
 def is_crew_of_round(user, rnd) -> bool:
-    if rnd is None or not has_role(user, CREW_ROLES):
+    if rnd is None or not is_crew_member.test(user):
         return False
     return rnd.vehicle.crew.filter(pk=user.pk).exists()
 
 
 @rules.predicate
 def is_crew_at_booking(user, booking) -> bool:
-    if booking is None or not has_role(user, CREW_ROLES):
+    if booking is None or not is_crew_member.test(user):
         return False
     return booking.stops.filter(round__vehicle__crew=user).exists()
 
@@ -83,18 +63,18 @@ def is_signed_in(user, obj=None) -> bool:
 
 @rules.predicate
 def is_open(user, booking) -> bool:
-    from gongzhi.bulkywaste.models import Booking
-
     return booking is not None and booking.status in Booking.OPEN
 
 
 rules.add_perm("bulkywaste.book_own", is_signed_in)
 rules.add_perm("bulkywaste.book_for_resident", acts_for_residents)
 rules.add_perm("bulkywaste.book_compound", acts_for_residents)
-rules.add_perm("bulkywaste.dispatch", is_dispatcher)
-rules.add_perm("bulkywaste.view_booking", is_booker | is_booking_staff | is_crew_at_booking)
-rules.add_perm("bulkywaste.change_booking", is_open & (is_booker | acts_for_residents | is_dispatcher))
-rules.add_perm("bulkywaste.work_round", is_crew_of_round | is_dispatcher)
+rules.add_perm("bulkywaste.dispatch", dispatches)
+rules.add_perm("bulkywaste.view_bookings", books_for)  # the staff list of bookings of one's scope
+rules.add_perm("bulkywaste.view_booking", is_booker | books_for | is_crew_at_booking)
+rules.add_perm("bulkywaste.change_booking", is_open & (is_booker | acts_for_residents | dispatches))
+rules.add_perm("bulkywaste.view_crew_page", is_crew_member | dispatches)
+rules.add_perm("bulkywaste.work_round", is_crew_of_round | dispatches)
 rules.add_perm("bulkywaste.view_figures", sees_figures)
 rules.add_perm("bulkywaste.handle_dumping", handles_dumping)
-rules.add_perm("bulkywaste.configure", _roles_predicate("bulky_configures", frozenset({"district_admin"})))
+rules.add_perm("bulkywaste.configure", configures)

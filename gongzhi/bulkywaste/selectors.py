@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -22,12 +22,12 @@ from gongzhi.bulkywaste.models import (
     FeeSchedule,
     ServiceArea,
 )
-from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
 from gongzhi.core import pii
 from gongzhi.core.calendar import calendar_from
-from gongzhi.core.rules import has_role, scope_q
+from gongzhi.core.roles import roles_with
+from gongzhi.core.rules import assignments, holds, scope_q
 from gongzhi.core.workdays import Calendar
-from gongzhi.registry.models import Ownership, Person, Residence, Unit
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 
 PAGE = 50
 
@@ -47,20 +47,20 @@ def parse_day(value, default: date | None = None) -> date | None:
         return default
 
 
-def _scoped(qs: QuerySet, user, roles, field: str = "path") -> QuerySet:
-    q = scope_q(user, roles, field)
+def _scoped(qs: QuerySet, user, capability: str, field: str = "path") -> QuerySet:
+    """Rows under the scopes where the user holds `capability` (a capability of `core.roles`, never a role set)."""
+    q = scope_q(user, roles_with(capability), field)
     return qs if q is None else qs.filter(q)
 
 
-def areas_for(user, roles=DISPATCH_ROLES) -> list[ServiceArea]:
+def areas_for(user, capability: str = "bulkywaste.dispatch") -> list[ServiceArea]:
     """Service areas the user works in: inside one of their scopes, or containing one (a community worker)."""
+    roles, held = roles_with(capability), holds(capability)
     areas = list(ServiceArea.objects.filter(active=True).select_related("node"))
-    return [a for a in areas if has_role(user, roles, a.path) or _contains_scope(user, roles, a)]
+    return [a for a in areas if held.test(user, a) or _contains_scope(user, roles, a)]
 
 
 def _contains_scope(user, roles, area: ServiceArea) -> bool:
-    from gongzhi.core.rules import assignments
-
     return any(r in roles and p.startswith(area.path) for r, p in assignments(user))
 
 
@@ -75,7 +75,7 @@ def own_bookings(user, after: int | None = None) -> list[Booking]:
 
 
 def staff_bookings(user, *, day: date | None = None, status: str = "", after: int | None = None) -> list[Booking]:
-    qs = _scoped(Booking.objects.select_related("area"), user, BOOKING_STAFF_ROLES).order_by("-id")
+    qs = _scoped(Booking.objects.select_related("area"), user, "bulkywaste.book_for").order_by("-id")
     if day:
         qs = qs.filter(day=day)
     if status in Booking.Status.values:
@@ -86,7 +86,9 @@ def staff_bookings(user, *, day: date | None = None, status: str = "", after: in
 
 
 def dumping_queue(user, *, status: str = "", after: int | None = None) -> list[DumpingReport]:
-    qs = _scoped(DumpingReport.objects.select_related("area", "assigned_to"), user, DUMPING_ROLES).order_by("-id")
+    qs = _scoped(DumpingReport.objects.select_related("area", "assigned_to"), user, "bulkywaste.dumping").order_by(
+        "-id"
+    )
     if status in DumpingReport.Status.values:
         qs = qs.filter(status=status)
     if after:
@@ -104,7 +106,9 @@ def contact_for(user, booking: Booking) -> tuple[str, str]:
 
 def people_by_phone(user, phone: str) -> list[Person]:
     return list(
-        _scoped(Person.objects.filter(phone=phone, erased_at__isnull=True), user, BOOKING_STAFF_ROLES, "home_path")[:20]
+        _scoped(Person.objects.filter(phone=phone, erased_at__isnull=True), user, "bulkywaste.book_for", "home_path")[
+            :20
+        ]
     )
 
 
@@ -198,6 +202,65 @@ def fee_for(specs: Sequence[ItemSpec], day: date) -> tuple[Decimal, str]:
     return total.quantize(Decimal("0.01")), schedule.mode
 
 
+def search_units(q: str, limit: int = 30) -> list[Unit]:
+    """Registry addresses inside an active service area, by compound name, then building and unit:
+    "油漆厂 1号楼 101" — the first word names the compound (小区/楼院), each further word a building, an entrance or
+    the unit number. Addresses only: nobody's name or phone."""
+    words = q.split()
+    if not words:
+        return []
+    paths = list(ServiceArea.objects.filter(active=True).values_list("path", flat=True))
+    if not paths:
+        return []
+    inside = Q(pk__in=[])
+    for p in paths:
+        inside |= Q(path__startswith=p)
+    compounds = list(
+        AreaNode.objects.filter(inside, level__is_compound=True)
+        .filter(Q(name__contains=words[0]) | Q(address__contains=words[0]))
+        .values_list("path", flat=True)[:10]
+    )
+    if not compounds:
+        return []
+    under = Q(pk__in=[])
+    for p in compounds:
+        under |= Q(path__startswith=p)
+    qs = Unit.objects.filter(under)
+    for word in words[1:]:
+        nodes = list(AreaNode.objects.filter(under, name__contains=word).values_list("path", flat=True)[:20])
+        match = Q(number=word)
+        for p in nodes:
+            match |= Q(path__startswith=p)
+        qs = qs.filter(match)
+    return list(qs.select_related("compound__profile", "node").order_by("path", "number")[:limit])
+
+
+def same_address_bookings(path: str, address: str, day: date, start, end, exclude: int | None = None) -> list[Booking]:
+    """Open bookings at the same address (same place in the registry and the same address text) whose window
+    overlaps [start, end) on `day` — a second booking of the same half-day is flagged on every channel."""
+    qs = Booking.objects.filter(
+        path=path, address=address, day=day, status__in=Booking.OPEN, window_start__lt=end, window_end__gt=start
+    )
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return list(qs.order_by("id")[:5])
+
+
+def duplicate_ids(bookings: Sequence[Booking]) -> set[int]:
+    """Of a day's bookings, those sharing an address and an overlapping window with another (for the tag)."""
+    out: set[int] = set()
+    by_place: dict[tuple, list[Booking]] = {}
+    for b in bookings:
+        if b.status in Booking.OPEN:
+            by_place.setdefault((b.path, b.address, b.day), []).append(b)
+    for group in by_place.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if a.window_start < b.window_end and b.window_start < a.window_end:
+                    out |= {a.pk, b.pk}
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ figures
 
 
@@ -257,8 +320,9 @@ def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Fi
     )
     bookings = Booking.objects.filter(day__gte=start, day__lte=end)
     costs = CostEntry.objects.filter(day__gte=start, day__lte=end)
-    q_items, q_bookings = scope_q(user, FIGURES_ROLES, "booking__path"), scope_q(user, FIGURES_ROLES, "path")
-    q_costs = scope_q(user, FIGURES_ROLES, "booking__path")
+    roles = roles_with("bulkywaste.figures")
+    q_items, q_bookings = scope_q(user, roles, "booking__path"), scope_q(user, roles, "path")
+    q_costs = scope_q(user, roles, "booking__path")
     if q_items is not None:
         items, bookings, costs = items.filter(q_items), bookings.filter(q_bookings), costs.filter(q_costs)
     if area is not None:
@@ -298,7 +362,26 @@ def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Fi
         .order_by("vehicle__name")
     )
     f.costs = costs
+    for rows in (f.by_area, f.by_category, f.by_day):
+        for r in rows:  # as people write them: 569.24, not 569.2400000000000
+            r["volume_m3"], r["weight_kg"] = tidy(r["volume_m3"], 3), tidy(r["weight_kg"], 2)
+    f.cost_by_kind = {k: money(v) for k, v in f.cost_by_kind.items()}
+    f.cost_total = money(f.cost_total)
+    for rows in (f.cost_by_area, f.cost_by_vehicle):
+        for r in rows:
+            r["total"] = money(r["total"])
     return f
+
+
+def tidy(value, places: int) -> Decimal:
+    """A measured quantity to its precision, without trailing zeros (12.5, 569.24, 3)."""
+    d = Decimal(value or 0).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
+
+
+def money(value) -> Decimal:
+    """Money to the fen."""
+    return Decimal(value or 0).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def bars(rows: list[dict], key: str, label: str, width: int = 360) -> list[dict]:

@@ -11,15 +11,12 @@ Permissions are asked of `rules`; the actions check again.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
@@ -30,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.bulkywaste import actions, selectors
+from gongzhi.bulkywaste import actions, maps, selectors
 from gongzhi.bulkywaste.actions import BookingError, ItemSpec
 from gongzhi.bulkywaste.forms import (
     AmendForm,
@@ -47,8 +44,12 @@ from gongzhi.bulkywaste.forms import (
     StaffBookingForm,
     WhenForm,
     WhereForm,
+    add_problems,
     day_label,
+    problems,
 )
+from gongzhi.bulkywaste.inputs import BookingErrors, DuplicateBooking
+from gongzhi.bulkywaste.limits import REPORTS_PER_HOUR, client_key
 from gongzhi.bulkywaste.models import (
     Booking,
     CatalogueEntry,
@@ -61,39 +62,23 @@ from gongzhi.bulkywaste.models import (
     RoundUnload,
     ServiceArea,
 )
-from gongzhi.bulkywaste.rules import BOOKING_STAFF_ROLES, CREW_ROLES, DISPATCH_ROLES, DUMPING_ROLES, FIGURES_ROLES
 from gongzhi.core import geo, pii
-from gongzhi.core.rules import has_role, scoped
+from gongzhi.core.gate import allows, check, gated_object, permission_required
+from gongzhi.core.roles import roles_with
+from gongzhi.core.rules import scoped
 from gongzhi.registry.models import AreaNode, Person, Unit
 
 DRAFT = "gz_bulky_draft"
 
 
-def roles_required(roles):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not has_role(request.user, roles):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
 def _error(form, e: BookingError) -> None:
-    field = e.field if e.field in form.fields else None
-    form.add_error(field, e.shown)
+    add_problems(form, e)
 
 
 def _booking(request, reference: str, perm: str = "bulkywaste.view_booking") -> Booking:
+    """The booking, or 404 if absent or out of the reader's sight, 403 if they may see it but not do `perm`."""
     booking = get_object_or_404(Booking.objects.select_related("area", "unit", "compound"), reference=reference)
-    if not request.user.has_perm("bulkywaste.view_booking", booking):
-        raise Http404  # out of scope: as if absent
-    if perm != "bulkywaste.view_booking" and not request.user.has_perm(perm, booking):
-        raise PermissionDenied
+    check(request.user, perm, booking, view_perm="bulkywaste.view_booking")
     return booking
 
 
@@ -141,23 +126,18 @@ def start(request):
     entries = selectors.catalogue()
     bulky = [e for e in entries if e.decision().is_bulky]
     not_bulky = [(e, e.decision()) for e in entries if not e.decision().is_bulky]
-    user = request.user
     work = [
         (url, label)
-        for url, label, roles in (
-            (
-                "bulkywaste:hotline",
-                _("热线预约"),
-                {"hotline_operator", "community_worker", "subdistrict_staff", "district_admin"},
-            ),
-            ("bulkywaste:compound", _("物业整院预约"), {"property_manager", "community_worker"}),
-            ("bulkywaste:staff_bookings", _("预约列表"), BOOKING_STAFF_ROLES),
-            ("bulkywaste:dispatch", _("收运调度"), DISPATCH_ROLES),
-            ("bulkywaste:crew", _("今日收运"), CREW_ROLES),
-            ("bulkywaste:dumping", _("乱丢大件垃圾举报"), DUMPING_ROLES),
-            ("bulkywaste:figures", _("大件垃圾收运统计"), FIGURES_ROLES),
+        for url, label, perm in (
+            ("bulkywaste:hotline", _("热线预约"), "bulkywaste.book_for_resident"),
+            ("bulkywaste:compound", _("物业整院预约"), "bulkywaste.book_compound"),
+            ("bulkywaste:staff_bookings", _("预约列表"), "bulkywaste.view_bookings"),
+            ("bulkywaste:dispatch", _("收运调度"), "bulkywaste.dispatch"),
+            ("bulkywaste:crew", _("收运路线"), "bulkywaste.view_crew_page"),
+            ("bulkywaste:dumping", _("乱丢大件垃圾举报"), "bulkywaste.handle_dumping"),
+            ("bulkywaste:figures", _("大件垃圾收运统计"), "bulkywaste.view_figures"),
         )
-        if user.is_authenticated and has_role(user, roles)
+        if allows(request.user, perm)
     ]
     return render(request, "bulkywaste/start.html", {"bulky": bulky, "not_bulky": not_bulky, "work": work})
 
@@ -196,7 +176,7 @@ def _specs(draft: dict) -> list[ItemSpec]:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_items(request):
     """Step 1: what items. Each is checked as it is added; what is not bulky is refused with where it goes."""
     draft = _draft(request)
@@ -237,7 +217,10 @@ def book_items(request):
             try:
                 actions.check_items([spec])
             except BookingError as e:
-                form.add_error("entry" if form is pick else "description", e.shown)
+                if form is pick:
+                    add_problems(form, e, {p.field: "entry" for p in problems(e)})
+                else:
+                    form.add_problems(e)
             else:
                 draft.setdefault("items", []).append(row)
                 _save(request, draft)
@@ -267,7 +250,7 @@ def _community_nodes() -> list[AreaNode]:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_where(request):
     """Step 2: where — the resident's own home, or another address with its coordinates."""
     draft = _draft(request)
@@ -278,12 +261,26 @@ def book_where(request):
     initial = {"place": str(draft["unit"]) if draft.get("unit") else ("other" if draft.get("address") else "")}
     initial.update({k: draft.get(k) for k in ("address", "node", "latitude", "longitude") if draft.get(k)})
     form = WhereForm(request.POST or None, units=units, nodes=nodes, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    q = (request.GET.get("q") or "").strip()[:60]
+    found = selectors.search_units(q) if q else []
+    if request.method == "POST" and request.POST.get("unit"):  # an address chosen from the registry search
+        unit = get_object_or_404(
+            Unit.objects.select_related("compound", "node"), pk=selectors.parse_after(request.POST["unit"]) or 0
+        )
+        try:
+            actions.area_for(actions.address_of_unit(unit).path)
+        except BookingError as e:
+            messages.error(request, e.shown)
+        else:
+            draft.update(unit=unit.pk, address="", node="", latitude="", longitude="")
+            _save(request, draft)
+            return redirect("bulkywaste:book_when")
+    elif request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             if d["place"] == "other":
                 node = next(n for n in nodes if str(n.pk) == d["node"])
-                addr = actions.free_address(d["address"], d["latitude"], d["longitude"], node)
+                addr = actions.free_address(d["address"], *form.point(), node)
                 actions.area_for(addr.path)
                 draft.update(
                     unit=None,
@@ -303,9 +300,32 @@ def book_where(request):
             return redirect("bulkywaste:book_when")
     return render(
         request,
-        "bulkywaste/question.html",
-        {"form": form, "step": 2, "title": _("在哪里上门收运？"), "back": reverse("bulkywaste:book_items")},
+        "bulkywaste/book_where.html",
+        {
+            "form": form,
+            "step": 2,
+            "title": _("在哪里上门收运？"),
+            "back": reverse("bulkywaste:book_items"),
+            "q": q,
+            "found": [(u, actions.address_of_unit(u).text) for u in found],
+            **_pick_context(),
+        },
     )
+
+
+def _pick_context() -> dict:
+    """A map to pick a point on (only when a tile source is configured), centred on the first service area."""
+    m = maps.Map([])
+    data = m.leaflet()
+    if data is not None:
+        area = ServiceArea.objects.filter(active=True).select_related("node").order_by("path").first()
+        try:
+            lat, lon = actions.approximate_location(area.node) if area else (None, None)
+        except BookingError:
+            lat = lon = None
+        if lat is not None:
+            data["center"] = list(maps.to_tiles(float(lat), float(lon)))
+    return {"pick_map": data, "map_tiles": data is not None}
 
 
 def _draft_address(request, draft) -> actions.Address:
@@ -317,7 +337,7 @@ def _draft_address(request, draft) -> actions.Address:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_when(request):
     """Step 3: which day (only days with room are offered) and which half-day."""
     draft = _draft(request)
@@ -347,7 +367,7 @@ def book_when(request):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_contact(request):
     """Step 4: who the crew should call."""
     draft = _draft(request)
@@ -376,7 +396,7 @@ def book_contact(request):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_photos(request):
     """Step 5 (optional): photos of the items and a note for the crew."""
     draft = _draft(request)
@@ -407,7 +427,7 @@ def book_photos(request):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("bulkywaste.book_own")
 def book_check(request):
     """Step 6: check answers (with the fee and the day that would be offered now), then book."""
     draft = _draft(request)
@@ -418,7 +438,20 @@ def book_check(request):
     area = actions.area_for(address.path)
     day = date.fromisoformat(draft["day"])
     fee, mode = actions.fee_for(specs, day)
-    if request.method == "POST":
+    duplicate = None
+    if request.method == "POST" and request.POST.get("merge_into"):
+        target = _merge_target(request)
+        try:
+            merged = actions.merge_into(
+                target, actor=request.user, items=specs, notes=draft.get("notes", ""), channel=Channel.WEB
+            )
+        except BookingError as e:
+            messages.error(request, e.shown)
+        else:
+            request.session.pop(DRAFT, None)
+            messages.success(request, _("物品已合并到预约 %(ref)s") % {"ref": merged.reference})
+            return redirect("bulkywaste:booking", reference=merged.reference)
+    elif request.method == "POST":
         try:
             booking = actions.book(
                 actor=request.user,
@@ -433,7 +466,10 @@ def book_check(request):
                 notes=draft.get("notes", ""),
                 upload_ids=draft.get("photos", []),
                 idempotency_key=request.POST.get("idempotency_key", ""),
+                on_duplicate=request.POST.get("on_duplicate", ""),
             )
+        except DuplicateBooking as e:
+            duplicate = _duplicate_context(request, e)
         except BookingError as e:
             messages.error(request, e.shown)
             if e.field in ("preferred_days", "day"):
@@ -456,12 +492,38 @@ def book_check(request):
             "fee_mode": mode,
             "photos": len(draft.get("photos", [])),
             "idempotency_key": uuid.uuid4().hex,
+            "duplicate": duplicate,
         },
     )
 
 
+def _duplicate_context(request, e: DuplicateBooking) -> dict:
+    """The warning of a second booking for the same address and half-day: the existing ones (linked only where
+    the reader may open them) and whether the new items may be merged into one."""
+    return {
+        "message": e.shown,
+        "existing": [
+            {
+                "booking": b,
+                "visible": allows(request.user, "bulkywaste.view_booking", b),
+                "mergeable": allows(request.user, "bulkywaste.change_booking", b),
+            }
+            for b in e.existing
+        ],
+    }
+
+
+def _merge_target(request) -> Booking:
+    """The booking chosen to merge into (the reader must be allowed to change it)."""
+    booking = get_object_or_404(
+        Booking.objects.select_related("area"), reference=(request.POST.get("merge_into") or "")[:20]
+    )
+    check(request.user, "bulkywaste.change_booking", booking, view_perm="bulkywaste.view_booking")
+    return booking
+
+
 @require_GET
-@login_required
+@permission_required(None)
 def booking_done(request, reference: str):
     booking = _booking(request, reference)
     return render(
@@ -470,37 +532,37 @@ def booking_done(request, reference: str):
 
 
 @require_GET
-@login_required
+@permission_required(None)
 def booking_detail(request, reference: str):
     booking = _booking(request, reference)
     name, phone = selectors.contact_for(request.user, booking)
-    can_change = request.user.has_perm("bulkywaste.change_booking", booking)
+    can_change = allows(request.user, "bulkywaste.change_booking", booking)
     before_cutoff = timezone.now() < actions.cutoff(booking.area, booking.day)
     return render(
         request,
         "bulkywaste/booking.html",
         {
             "booking": booking,
-            "items": list(booking.items.all()),
+            "items": list(booking.items.select_related("entry")),
             "contact_name": name,
             "contact_phone": phone,
-            "can_change": can_change and (before_cutoff or request.user.has_perm("bulkywaste.dispatch", booking.area)),
-            "can_reveal": request.user.has_perm("registry.view_person_unmasked", booking),
+            "can_change": can_change and (before_cutoff or allows(request.user, "bulkywaste.dispatch", booking.area)),
+            "can_reveal": allows(request.user, "registry.view_person_unmasked", booking),
             "cutoff": actions.cutoff(booking.area, booking.day),
             "stops": list(booking.stops.select_related("round__vehicle").order_by("eta")),
             "costs": [
                 {"kind": CostEntry.Kind(r["kind"]).label, "total": r["total"]}
                 for r in booking.costs.values("kind").annotate(total=Sum("amount")).order_by("kind")
             ]
-            if has_role(request.user, FIGURES_ROLES)
+            if allows(request.user, "bulkywaste.view_figures", booking)
             else [],
-            "staff": has_role(request.user, BOOKING_STAFF_ROLES),
+            "staff": allows(request.user, "bulkywaste.view_bookings", booking),
         },
     )
 
 
 @require_POST
-@login_required
+@permission_required(None)
 def booking_reveal(request, reference: str):
     booking = _booking(request, reference)
     contact = actions.reveal_contact(booking, actor=request.user)
@@ -508,7 +570,7 @@ def booking_reveal(request, reference: str):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required(None)
 def booking_amend(request, reference: str):
     booking = _booking(request, reference, "bulkywaste.change_booking")
     days = actions.serving_days(booking.area)
@@ -548,7 +610,7 @@ def _amend_channel(user, booking: Booking) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required(None)
 def booking_cancel(request, reference: str):
     booking = _booking(request, reference, "bulkywaste.change_booking")
     if request.method == "POST":
@@ -568,7 +630,7 @@ def booking_cancel(request, reference: str):
 
 
 @require_GET
-@login_required
+@permission_required("bulkywaste.book_own")
 def my_bookings(request):
     after = selectors.parse_after(request.GET.get("after"))
     rows = selectors.own_bookings(request.user, after)
@@ -602,17 +664,45 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
     specs = form.specs()
     area = actions.area_for(address.path)
     preferred = [date.fromisoformat(d["day"])] if d.get("day") else []
+    problems = actions.item_problems(specs)
     try:
-        actions.check_items(specs)
         actions.check_contact(d["contact_name"], d["contact_phone"])
     except BookingError as e:
-        _error(form, e)
+        problems.append(e)
+    if problems:  # every problem at once, each on its row and column
+        form.add_problems(BookingErrors(problems))
         return None, None
     volume = actions.load_of(specs)[0]
     offered = actions.first_free_day(area, volume, preferred)
-    if request.POST.get("action") != "book":
+    merging = bool(request.POST.get("merge_into"))
+    if request.POST.get("action") != "book" and not merging and request.POST.get("on_duplicate") != "continue":
         fee = actions.fee_for(specs, offered)[0] if offered else None
-        return None, {"offered": day_label(offered) if offered else None, "fee": fee, "volume": volume, "specs": specs}
+        preview = {"offered": day_label(offered) if offered else None, "fee": fee, "volume": volume, "specs": specs}
+        if offered:
+            try:
+                start, end = actions.window_times(d["window"], d.get("window_start"), d.get("window_end"))
+            except BookingError:
+                start = end = None
+            twins = selectors.same_address_bookings(address.path, address.text, offered, start, end) if start else []
+            if twins:
+                preview["duplicate"] = _duplicate_context(request, DuplicateBooking(twins))
+        return None, preview
+    if merging:
+        target = _merge_target(request)
+        try:
+            booking = actions.merge_into(
+                target,
+                actor=request.user,
+                items=specs,
+                notes=d.get("notes", ""),
+                on_behalf_of=on_behalf_of,
+                channel=channel,
+            )
+        except BookingError as e:
+            form.add_problems(e)
+            return None, None
+        messages.success(request, _("物品已合并到预约 %(ref)s") % {"ref": booking.reference})
+        return booking, None
     try:
         booking = actions.book(
             actor=request.user,
@@ -628,19 +718,20 @@ def _staff_book(request, form, *, address, channel, on_behalf_of=None):
             notes=d.get("notes", ""),
             on_behalf_of=on_behalf_of,
             idempotency_key=request.POST.get("idempotency_key", ""),
+            on_duplicate=request.POST.get("on_duplicate", ""),
         )
+    except DuplicateBooking as e:
+        return None, {"duplicate": _duplicate_context(request, e), "specs": specs, "volume": volume}
     except BookingError as e:
-        _error(form, e)
+        form.add_problems(e)
         return None, None
     return booking, None
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.book_for_resident")
 def hotline(request):
     """热线坐席 — find the caller (phone, or compound name and unit number), then book on one page."""
-    if not request.user.has_perm("bulkywaste.book_for_resident", None):
-        raise PermissionDenied
     # A caller's number is looked up by POST only, so it stays out of addresses, history and server logs; a
     # compound name and room number may come by GET (a link can be kept).
     looking_up = request.method == "POST" and request.POST.get("lookup") == "1"
@@ -656,12 +747,12 @@ def hotline(request):
         unit = get_object_or_404(
             Unit.objects.select_related("compound", "node"), pk=selectors.parse_after(request.GET["unit"]) or 0
         )
-        if not request.user.has_perm("bulkywaste.book_for_resident", unit):
+        if not allows(request.user, "bulkywaste.book_for_resident", unit):
             raise Http404
     context = {"q": q, "results": results, "unit": unit}
     free = None
     if request.GET.get("free"):
-        nodes = [n for n in _community_nodes() if request.user.has_perm("bulkywaste.book_for_resident", n)]
+        nodes = [n for n in _community_nodes() if allows(request.user, "bulkywaste.book_for_resident", n)]
         free = FreeAddressForm(request.GET if "f-address" in request.GET else None, nodes=nodes, prefix="f")
         context["free"] = free
     address = None
@@ -671,7 +762,7 @@ def hotline(request):
         d = free.cleaned_data
         node = next(n for n in nodes if str(n.pk) == d["node"])
         try:
-            address = actions.free_address(d["address"], d["latitude"], d["longitude"], node)
+            address = actions.free_address(d["address"], *free.point(), node)
             actions.area_for(address.path)
         except BookingError as e:
             _error(free, e)
@@ -700,6 +791,8 @@ def hotline(request):
                 return redirect("bulkywaste:staff_done", reference=booking.reference)
             context["preview"] = preview
     context["idempotency_key"] = uuid.uuid4().hex
+    if free is not None:
+        context.update(_pick_context())
     return render(request, "bulkywaste/hotline.html", context)
 
 
@@ -727,7 +820,9 @@ def _search_units(user, q: str) -> list[tuple[Unit, str, list[Person]]]:
         parts = q.split()
         name, number = parts[0], (parts[-1] if len(parts) > 1 else "")
         compounds = scoped(
-            AreaNode.objects.filter(level__is_compound=True, name__contains=name), user, BOOKING_STAFF_ROLES
+            AreaNode.objects.filter(level__is_compound=True, name__contains=name),
+            user,
+            roles_with("bulkywaste.book_for"),
         )[:10]
         qs = Unit.objects.filter(compound__in=list(compounds)).select_related("compound", "node")
         if number:
@@ -735,7 +830,7 @@ def _search_units(user, q: str) -> list[tuple[Unit, str, list[Person]]]:
         units = list(qs.order_by("path", "number")[:30])
     out = []
     for u in units:
-        if user.has_perm("bulkywaste.book_for_resident", u):
+        if allows(user, "bulkywaste.book_for_resident", u):
             out.append((u, actions.address_of_unit(u).text if u.compound.profile else u.number, []))
     return out
 
@@ -752,22 +847,24 @@ class CompoundPicker:
     more: bool  # more compounds match than are listed: type more of the name
 
 
-def _pick_compound(request, roles, perm: str | None = None) -> CompoundPicker | None:
+def _pick_compound(request, capability: str, perm: str | None = None) -> CompoundPicker | None:
     """A compound picker that works at city scale (a district has thousands of 楼院): the user narrows the list by
     name (`cq`) and chooses from at most PICKER_LIMIT; the chosen one (`compound`) is read by id within the user's
     scope, so no cap on the list can hide it. None when the user's scope holds no compound at all."""
-    in_scope = scoped(AreaNode.objects.filter(level__is_compound=True).select_related("profile"), request.user, roles)
+    in_scope = scoped(
+        AreaNode.objects.filter(level__is_compound=True).select_related("profile"), request.user, roles_with(capability)
+    )
     query = (request.GET.get("cq") or "").strip()[:50]
     listed = in_scope.filter(Q(name__contains=query) | Q(address__contains=query)) if query else in_scope
     compounds = list(listed.order_by("path")[: PICKER_LIMIT + 1])
     if not compounds and (not query or not in_scope.exists()):  # asked only when the list is empty
         return None
     more = len(compounds) > PICKER_LIMIT
-    compounds = [c for c in compounds[:PICKER_LIMIT] if perm is None or request.user.has_perm(perm, c)]
+    compounds = [c for c in compounds[:PICKER_LIMIT] if perm is None or allows(request.user, perm, c)]
     chosen = None
     if request.GET.get("compound"):
         chosen = in_scope.filter(pk=selectors.parse_after(request.GET["compound"]) or 0).first()
-        if chosen is None or (perm and not request.user.has_perm(perm, chosen)):
+        if chosen is None or (perm and not allows(request.user, perm, chosen)):
             raise Http404
         if chosen not in compounds:
             compounds.insert(0, chosen)
@@ -778,10 +875,10 @@ def _pick_compound(request, roles, perm: str | None = None) -> CompoundPicker | 
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.book_compound")
 def compound_booking(request):
     """物业整院预约 — a property manager (or worker) books one pickup for a whole compound."""
-    picker = _pick_compound(request, BOOKING_STAFF_ROLES, perm="bulkywaste.book_compound")
+    picker = _pick_compound(request, "bulkywaste.book_for", perm="bulkywaste.book_compound")
     if picker is None:
         raise PermissionDenied
     choice, compound, compounds = picker.form, picker.chosen, picker.compounds
@@ -807,14 +904,14 @@ def compound_booking(request):
 
 
 @require_GET
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.view_bookings")
 def staff_done(request, reference: str):
     booking = _booking(request, reference)
     return render(request, "bulkywaste/staff_done.html", {"booking": booking, "read_back": read_back(booking)})
 
 
 @require_GET
-@roles_required(BOOKING_STAFF_ROLES)
+@permission_required("bulkywaste.view_bookings")
 def staff_bookings(request):
     day = selectors.parse_day(request.GET.get("day"))
     status = (request.GET.get("status") or "")[:20]
@@ -838,8 +935,8 @@ def staff_bookings(request):
 # ----------------------------------------------------------------------------------------------- dispatch
 
 
-def _area_and_day(request, roles=DISPATCH_ROLES):
-    areas = selectors.areas_for(request.user, roles)
+def _area_and_day(request, capability: str = "bulkywaste.dispatch"):
+    areas = selectors.areas_for(request.user, capability)
     if not areas:
         raise PermissionDenied
     pk = selectors.parse_after(request.GET.get("area") or request.POST.get("area"))
@@ -849,12 +946,11 @@ def _area_and_day(request, roles=DISPATCH_ROLES):
 
 
 @require_GET
-@roles_required(DISPATCH_ROLES)
+@permission_required("bulkywaste.dispatch")
 def dispatch_day(request):
     """调度 — one area's day: bookings, rounds, what could not be fitted and why; plan / re-plan."""
     areas, area, day = _area_and_day(request)
-    if not request.user.has_perm("bulkywaste.dispatch", area):
-        raise PermissionDenied
+    check(request.user, "bulkywaste.dispatch", area)
     plan = DayPlan.objects.filter(area=area, day=day).first()
     bookings = list(
         Booking.objects.filter(area=area, day=day)
@@ -862,11 +958,10 @@ def dispatch_day(request):
         .order_by("window_start", "id")[:1000]
     )
     rounds = list(Round.objects.filter(plan=plan).select_related("vehicle").order_by("vehicle__name") if plan else [])
-    stop_counts = {}
+    by_round: dict[int, list[RoundStop]] = {r.pk: [] for r in rounds}
     if plan:
-        stop_counts = dict(
-            RoundStop.objects.filter(round__plan=plan).values("round").annotate(n=Count("id")).values_list("round", "n")
-        )
+        for stop in RoundStop.objects.filter(round__plan=plan).select_related("booking").order_by("round_id", "order"):
+            by_round.setdefault(stop.round_id, []).append(stop)
     unload_counts = {}
     if plan:
         unload_counts = dict(
@@ -876,8 +971,11 @@ def dispatch_day(request):
             .values_list("round", "n")
         )
     for r in rounds:
-        r.n_stops = stop_counts.get(r.pk, 0)
+        r.n_stops = len(by_round.get(r.pk, []))
         r.n_trips = unload_counts.get(r.pk, 0) + 1
+    dupes = selectors.duplicate_ids(bookings)
+    for b in bookings:
+        b.is_duplicate = b.pk in dupes
     capacity = next((c for c in actions.availability(area) if c["day"] == day), None)
     return render(
         request,
@@ -892,12 +990,18 @@ def dispatch_day(request):
             "capacity": capacity,
             "prev": day - timedelta(days=1),
             "next": day + timedelta(days=1),
+            **_map_context(maps.rounds_map(rounds, by_round, height=360)),
+            "timeline": maps.timeline(rounds, by_round) if rounds else None,
         },
     )
 
 
+def _map_context(m: maps.Map) -> dict:
+    return {"map": m, "map_tiles": m.leaflet() is not None}
+
+
 @require_POST
-@roles_required(DISPATCH_ROLES)
+@permission_required("bulkywaste.dispatch")
 def dispatch_plan(request):
     areas, area, day = _area_and_day(request)
     actions.request_plan(area, day, actor=request.user)
@@ -906,10 +1010,10 @@ def dispatch_plan(request):
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(DISPATCH_ROLES)
+@permission_required("bulkywaste.dispatch")
 def dispatch_urgent(request):
     """加急 — a same-day pickup outside the planned capacity, with the reason recorded."""
-    picker = _pick_compound(request, DISPATCH_ROLES)
+    picker = _pick_compound(request, "bulkywaste.dispatch")
     if picker is None:
         raise PermissionDenied
     choice, compound = picker.form, picker.chosen
@@ -936,7 +1040,7 @@ def dispatch_urgent(request):
                     notes=d.get("notes", ""),
                 )
             except BookingError as e:
-                _error(form, e)
+                form.add_problems(e)
             else:
                 messages.success(request, _("加急预约已登记，正在重新排线"))
                 return redirect(
@@ -963,25 +1067,35 @@ def _trips(stops: list, unloads: list) -> list[_Trip]:
 
 
 @require_GET
-@login_required
+@permission_required(None)
 def round_detail(request, pk: int):
-    rnd = get_object_or_404(Round.objects.select_related("vehicle", "plan__area"), pk=pk)
-    if not request.user.has_perm("bulkywaste.work_round", rnd):
-        raise Http404
+    rnd = gated_object(
+        request, Round.objects.select_related("vehicle", "plan__area"), pk=pk, perm="bulkywaste.work_round"
+    )
     stops = list(rnd.stops.select_related("booking").order_by("order"))
     for s in stops:
         s.map_url = amap_url(s.booking.latitude, s.booking.longitude, s.booking.address)
+        s.href = reverse("bulkywaste:crew_stop", args=[s.pk])
     unloads = list(rnd.unloads.select_related("site"))
     for u in unloads:
         u.map_url = amap_url(u.site.latitude, u.site.longitude, u.site.name)
-    return render(request, "bulkywaste/round.html", {"round": rnd, "stops": stops, "trips": _trips(stops, unloads)})
+    return render(
+        request,
+        "bulkywaste/round.html",
+        {
+            "round": rnd,
+            "stops": stops,
+            "trips": _trips(stops, unloads),
+            **_map_context(maps.rounds_map([rnd], {rnd.pk: stops})),
+        },
+    )
 
 
 # -------------------------------------------------------------------------------------------------- crews
 
 
 @require_GET
-@roles_required(CREW_ROLES | DISPATCH_ROLES)
+@permission_required("bulkywaste.view_crew_page")
 def crew_today(request):
     """The crew's phone page: today's rounds of my vehicles, stops in order."""
     day = selectors.parse_day(request.GET.get("day"), timezone.localdate())
@@ -1000,25 +1114,55 @@ def crew_today(request):
     for r in rounds:
         r.stop_list = by_round[r.pk]
         r.trips = _trips(by_round[r.pk], unloads[r.pk])
-    return render(request, "bulkywaste/crew.html", {"rounds": rounds, "day": day})
+        for stop in r.stop_list:
+            stop.href = reverse("bulkywaste:crew_stop", args=[stop.pk])
+    return render(
+        request,
+        "bulkywaste/crew.html",
+        {
+            "rounds": rounds,
+            "day": day,
+            "day_title": _crew_day_title(day),
+            **_map_context(maps.rounds_map(rounds, by_round)),
+        },
+    )
+
+
+def _crew_day_title(day: date) -> str:
+    """今日收运 / 明日收运 / 收运路线 11月24日 — the crew page says which day it shows."""
+    today = timezone.localdate()
+    if day == today:
+        return _("今日收运")
+    if day == today + timedelta(days=1):
+        return _("明日收运")
+    return _("%(day)s 收运路线") % {"day": day_label(day)}
+
+
+def _next_stop(stop: RoundStop) -> RoundStop | None:
+    """The next stop of the same round still to be worked, in order (None at the end of the round)."""
+    return (
+        RoundStop.objects.filter(round_id=stop.round_id, order__gt=stop.order, booking__status__in=Booking.OPEN)
+        .select_related("booking")
+        .order_by("order")
+        .first()
+    )
 
 
 def _crew_stop(request, pk: int) -> RoundStop:
     stop = get_object_or_404(RoundStop.objects.select_related("round__vehicle", "round__plan__area", "booking"), pk=pk)
-    if not request.user.has_perm("bulkywaste.work_round", stop.round):
-        raise Http404
+    check(request.user, "bulkywaste.work_round", stop.round, view_perm="bulkywaste.work_round")
     return stop
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required(None)
 def crew_stop(request, pk: int):
     """One stop: items with outcome/weight/photo; the contact stays masked until the stop is opened."""
     stop = _crew_stop(request, pk)
     booking = stop.booking
     contact = None
     forms_by_item = {}
-    items = list(booking.items.all())
+    items = list(booking.items.select_related("entry"))
     if request.method == "POST" and request.POST.get("action") == "open":
         contact = actions.open_stop(stop, actor=request.user)
     elif request.method == "POST":
@@ -1041,7 +1185,7 @@ def crew_stop(request, pk: int):
                 _error(form, e)
             else:
                 messages.success(request, _("已记录"))
-                return redirect("bulkywaste:crew_stop", pk=pk)
+                return redirect(f"{reverse('bulkywaste:crew_stop', args=[pk])}#next")
         forms_by_item[item.pk] = form
     for i in items:
         i.form = forms_by_item.get(i.pk) or CrewItemForm(
@@ -1060,23 +1204,29 @@ def crew_stop(request, pk: int):
             "map_url": amap_url(booking.latitude, booking.longitude, booking.address),
             "open": booking.status in Booking.OPEN,
             "photos": list(booking.photos.select_related("upload")),
+            "next_stop": _next_stop(stop) if booking.status not in Booking.OPEN else None,
+            "back": f"{reverse('bulkywaste:crew')}?day={stop.round.day.isoformat()}",
         },
     )
 
 
 @require_POST
-@login_required
+@permission_required(None)
 def crew_round_action(request, pk: int):
-    rnd = get_object_or_404(Round.objects.select_related("vehicle", "plan__area"), pk=pk)
-    if not request.user.has_perm("bulkywaste.work_round", rnd):
-        raise Http404
-    if request.POST.get("action") == "complete":
-        actions.complete_round(rnd, actor=request.user)
-        messages.success(request, _("本趟已完成"))
-    else:
-        actions.start_round(rnd, actor=request.user)
-        messages.success(request, _("已出车"))
-    return redirect("bulkywaste:crew")
+    rnd = gated_object(
+        request, Round.objects.select_related("vehicle", "plan__area"), pk=pk, perm="bulkywaste.work_round"
+    )
+    back = f"{reverse('bulkywaste:crew')}?day={rnd.day.isoformat()}"
+    try:
+        if request.POST.get("action") == "complete":
+            actions.complete_round(rnd, actor=request.user)
+            messages.success(request, _("本趟已完成"))
+        else:
+            actions.start_round(rnd, actor=request.user)
+            messages.success(request, _("已出车"))
+    except BookingError as e:
+        messages.error(request, e.shown)
+    return redirect(back)
 
 
 # ----------------------------------------------------------------------------------------- ratings, dumping
@@ -1101,14 +1251,6 @@ def rate(request, token: str):
     return render(request, "bulkywaste/rate.html", {"booking": booking, "form": form})
 
 
-REPORTS_PER_HOUR = 5
-
-
-def _client_key(request) -> str:
-    ip = request.META.get("REMOTE_ADDR", "")
-    return "gz_bulky_dump:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
-
-
 @require_http_methods(["GET", "POST"])
 def report_dumping(request):
     """乱丢大件垃圾举报 — anyone, signed in or not; rate-limited per address, with a honeypot, no CAPTCHA."""
@@ -1117,7 +1259,7 @@ def report_dumping(request):
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["website"]:
             return render(request, "bulkywaste/message.html", {"title": _("已收到您的举报，谢谢")})
-        key = _client_key(request)
+        key = client_key(request)
         count = cache.get(key, 0)
         if count >= REPORTS_PER_HOUR:
             return render(
@@ -1135,8 +1277,8 @@ def report_dumping(request):
                 description=d["description"],
                 node=node,
                 address=d["address"],
-                latitude=d["latitude"],
-                longitude=d["longitude"],
+                latitude=form.point()[0],
+                longitude=form.point()[1],
                 photo=(photo.read(), photo.name) if photo else None,
                 reporter_phone=d["reporter_phone"],
             )
@@ -1149,11 +1291,11 @@ def report_dumping(request):
                 "bulkywaste/message.html",
                 {"title": _("已收到您的举报，谢谢"), "text": _("举报编号：%(ref)s") % {"ref": report.reference}},
             )
-    return render(request, "bulkywaste/report.html", {"form": form})
+    return render(request, "bulkywaste/report.html", {"form": form, **_pick_context()})
 
 
 @require_GET
-@roles_required(DUMPING_ROLES)
+@permission_required("bulkywaste.handle_dumping")
 def dumping_queue(request):
     status = (request.GET.get("status") or "")[:12]
     after = selectors.parse_after(request.GET.get("after"))
@@ -1171,11 +1313,14 @@ def dumping_queue(request):
 
 
 @require_http_methods(["GET", "POST"])
-@roles_required(DUMPING_ROLES)
+@permission_required("bulkywaste.handle_dumping")
 def dumping_detail(request, pk: int):
-    report = get_object_or_404(DumpingReport.objects.select_related("area", "assigned_to", "photo"), pk=pk)
-    if not request.user.has_perm("bulkywaste.handle_dumping", report):
-        raise Http404
+    report = gated_object(
+        request,
+        DumpingReport.objects.select_related("area", "assigned_to", "photo"),
+        pk=pk,
+        perm="bulkywaste.handle_dumping",
+    )
     form = ResolveForm(request.POST if request.POST.get("action") == "resolve" else None)
     if request.method == "POST":
         try:
@@ -1200,19 +1345,19 @@ def _figures_args(request):
     start = selectors.parse_day(request.GET.get("from"), end - timedelta(days=29))
     if start > end or (end - start).days > 366:
         start = end - timedelta(days=29)
-    areas = selectors.areas_for(request.user, FIGURES_ROLES)
+    areas = selectors.areas_for(request.user, "bulkywaste.figures")
     pk = selectors.parse_after(request.GET.get("area"))
     area = next((a for a in areas if a.pk == pk), None)
     return start, end, areas, area
 
 
 @require_GET
-@roles_required(FIGURES_ROLES)
+@permission_required("bulkywaste.view_figures")
 def figures(request):
     start, end, areas, area = _figures_args(request)
     f = selectors.figures(request.user, start, end, area)
-    chart_category = selectors.bars(f.by_category, "weight_kg", "label")
-    chart_day = selectors.bars(f.by_day, "pieces", "booking__day")
+    chart_category = selectors.bars(f.by_category, "weight_kg", "label", width=150)
+    chart_day = selectors.bars(f.by_day, "pieces", "booking__day", width=150)
     return render(
         request,
         "bulkywaste/figures.html",
@@ -1230,7 +1375,7 @@ def figures(request):
 
 
 @require_GET
-@roles_required(FIGURES_ROLES)
+@permission_required("bulkywaste.view_figures")
 def figures_xlsx(request):
     from gongzhi.bulkywaste.exports import figures_workbook
 

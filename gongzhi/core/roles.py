@@ -85,6 +85,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "bulkywaste.figures": frozenset({"dispatcher", "district_admin", "subdistrict_staff", "community_worker"}),
     "bulkywaste.dumping": frozenset({"dispatcher", "district_admin", "subdistrict_staff", "community_worker"}),
     "bulkywaste.crew": frozenset({"crew"}),  # work the rounds of the vehicles one is crew of
+    "bulkywaste.configure": frozenset({"district_admin"}),  # catalogue, fees, cost rates, service areas
     # --- renovation (老旧小区改造) ------------------------------------------------------------------------------
     "renovation.manage": _OFFICERS,  # menus, projects, plans, acceptance on the street-office side
     "renovation.take_orders": _PROXIES,  # 点单 door to door or by hotline, on a household's behalf

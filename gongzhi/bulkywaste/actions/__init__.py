@@ -24,6 +24,7 @@ from gongzhi.bulkywaste.actions.booking import (
     book_urgent,
     cancel_booking,
     ensure_capacity_rows,
+    merge_into,
     next_reference,
     reveal_contact,
     stash_photo,
@@ -32,21 +33,25 @@ from gongzhi.bulkywaste.actions.collection import complete_round, mark_item, ope
 from gongzhi.bulkywaste.actions.config import save_config
 from gongzhi.bulkywaste.actions.dumping import assign_dumping, report_dumping, resolve_dumping
 from gongzhi.bulkywaste.actions.ledger import write_ledger
-from gongzhi.bulkywaste.actions.messages import ETA_CHANGE_NOTICE, rating_url, send_reminders
+from gongzhi.bulkywaste.actions.messages import rating_url, send_reminders
 from gongzhi.bulkywaste.actions.planning import plan_day, queue_plan, request_plan, travel_matrix
 from gongzhi.bulkywaste.inputs import (
     MAX_ITEMS,
     MAX_PHOTOS,
     Address,
     BookingError,
+    BookingErrors,
+    DuplicateBooking,
     ItemSpec,
     RatingError,
     address_of_compound,
     address_of_unit,
+    approximate_location,
     check_contact,
     check_items,
     decide,
     free_address,
+    item_problems,
     load_of,
     parse_coords,
     window_times,
@@ -63,16 +68,18 @@ from gongzhi.bulkywaste.selectors import (
 )
 
 __all__ = [
-    "ETA_CHANGE_NOTICE",
     "MAX_ITEMS",
     "MAX_PHOTOS",
     "Address",
     "BookingError",
+    "BookingErrors",
+    "DuplicateBooking",
     "ItemSpec",
     "RatingError",
     "address_of_compound",
     "address_of_unit",
     "amend_booking",
+    "approximate_location",
     "area_for",
     "assign_dumping",
     "availability",
@@ -89,9 +96,11 @@ __all__ = [
     "fee_for",
     "first_free_day",
     "free_address",
+    "item_problems",
     "ledger",
     "load_of",
     "mark_item",
+    "merge_into",
     "messages",
     "next_reference",
     "open_stop",

@@ -24,10 +24,13 @@ from gongzhi.bulkywaste.inputs import (
     MAX_PHOTOS,
     Address,
     BookingError,
+    DuplicateBooking,
     ItemSpec,
     check_contact,
     check_items,
+    item_problems,
     load_of,
+    raise_all,
     window_times,
 )
 from gongzhi.bulkywaste.models import (
@@ -41,7 +44,15 @@ from gongzhi.bulkywaste.models import (
     ServiceArea,
     Window,
 )
-from gongzhi.bulkywaste.selectors import area_for, cutoff, fee_for, first_free_day, serving_days, units_of
+from gongzhi.bulkywaste.selectors import (
+    area_for,
+    cutoff,
+    fee_for,
+    first_free_day,
+    same_address_bookings,
+    serving_days,
+    units_of,
+)
 from gongzhi.core import audit, idempotency
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload
@@ -159,13 +170,15 @@ def book(
     upload_ids: Sequence[int] = (),
     idempotency_key: str = "",
     exact_day: bool = False,
+    on_duplicate: str = "",
     now: datetime | None = None,
 ) -> Booking:
     """Book a pickup on the first preferred day with room, else the next free day (never an overbooked one).
 
     `exact_day` refuses instead of moving (used when a resident picked a day from the list and we must not
     surprise them — the page then offers the next free day). A retried call with the same idempotency key
-    returns the first booking.
+    returns the first booking. A second booking of the same address and half-day raises `DuplicateBooking`
+    unless `on_duplicate="continue"` (merging is `merge_into`).
     """
     if channel not in Channel.values or channel == Channel.DISPATCHER:
         raise BookingError("渠道无效", "unknown channel", "channel")
@@ -175,9 +188,16 @@ def book(
     if existing is not None:
         return existing
     _can_book_here(actor, address, on_behalf_of, channel)
-    check_items(items)
-    contact_name, contact_phone = check_contact(contact_name, contact_phone)
-    start, end = window_times(window, window_start, window_end)
+    problems = item_problems(items)
+    try:
+        contact_name, contact_phone = check_contact(contact_name, contact_phone)
+    except BookingError as e:
+        problems.append(e)
+    try:
+        start, end = window_times(window, window_start, window_end)
+    except BookingError as e:
+        problems.append(e)
+    raise_all(problems)  # every problem at once, before anything is written
     area = area_for(address.path)
     volume, weight, pieces = load_of(items)
     if volume > area.daily_volume_litres:
@@ -203,6 +223,8 @@ def book(
     )
     ensure_capacity_rows(area, candidates)
 
+    duplicate_of: list[str] = []
+
     def create() -> Booking:  # in a savepoint: a lost idempotency race rolls back the capacity taken too
         day = next((d for d in candidates if _take(area, d, volume)), None)
         if day is None:
@@ -214,6 +236,10 @@ def book(
                     "preferred_days",
                 )
             raise BookingError("可预约范围内的日期均已约满", "every bookable day is full", "preferred_days")
+        twins = same_address_bookings(address.path, address.text, day, start, end)
+        if twins and on_duplicate != "continue":
+            raise DuplicateBooking(twins)  # the savepoint gives the capacity back
+        duplicate_of.extend(b.reference for b in twins)
         fee, mode = fee_for(items, day)
         return Booking.objects.create(
             reference=next_reference("DJ", now),
@@ -279,6 +305,7 @@ def book(
             "contact": audit.PERSONAL,
             "photos": photo_ids,
             "moved_from": preferred[0] if preferred and preferred[0] != day else None,
+            "duplicate_of": duplicate_of,
         },
     )
     messages.booked(booking)
@@ -331,8 +358,12 @@ def book_urgent(
     reason = (reason or "").strip()
     if not reason:
         raise BookingError("加急须写明原因", "an urgent booking needs a reason", "reason")
-    check_items(items)
-    contact_name, contact_phone = check_contact(contact_name, contact_phone)
+    problems = item_problems(items)
+    try:
+        contact_name, contact_phone = check_contact(contact_name, contact_phone)
+    except BookingError as e:
+        problems.append(e)
+    raise_all(problems)
     now = now or timezone.now()
     local = timezone.localtime(now)
     start = local.time().replace(second=0, microsecond=0)
@@ -526,3 +557,41 @@ def cancel_booking(
     messages.cancelled(booking)
     planning.replan_if_planned(booking.area, booking.day, now)
     return booking
+
+
+@transaction.atomic
+def merge_into(
+    booking: Booking,
+    *,
+    actor,
+    items: Sequence[ItemSpec],
+    notes: str = "",
+    on_behalf_of: Person | None = None,
+    channel: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """Add the items of a would-be second booking to the open booking of the same address and half-day (the
+    resident's choice when warned of the duplicate): an amendment of its items, with its checks and capacity."""
+    require(actor, "bulkywaste.change_booking", booking)
+    existing = [
+        ItemSpec(
+            entry=i.entry,
+            description=i.description if not i.entry_id else "",
+            category=i.category,
+            quantity=i.quantity,
+            weight_kg=i.weight_kg if not i.entry_id else None,
+            volume_m3=i.volume_m3 if not i.entry_id else None,
+            length_m=i.length_m if not i.entry_id else None,
+        )
+        for i in booking.items.select_related("entry").order_by("pk")
+    ]
+    extra = (notes or "").strip()
+    return amend_booking(
+        booking,
+        actor=actor,
+        items=[*existing, *items],
+        notes=f"{booking.notes} {extra}".strip()[:300] if extra and extra not in booking.notes else None,
+        on_behalf_of=on_behalf_of,
+        channel=channel,
+        now=now,
+    )

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from gongzhi.bulkywaste.actions import ledger, messages
 from gongzhi.bulkywaste.inputs import BookingError, RatingError
+from gongzhi.bulkywaste.limits import limits
 from gongzhi.bulkywaste.models import Booking, BookingItem, Rating, Round, RoundStop
 from gongzhi.core import audit
 from gongzhi.core.gate import require
@@ -40,9 +41,9 @@ def open_stop(stop: RoundStop, *, actor) -> dict:
 @transaction.atomic
 def start_round(rnd: Round, *, actor, now=None) -> Round:
     require(actor, "bulkywaste.work_round", rnd)
-    if Round.objects.filter(pk=rnd.pk, status=Round.Status.PLANNED).update(
-        status=Round.Status.STARTED, started_at=now or timezone.now()
-    ):
+    now = now or timezone.now()
+    _check_today(rnd, now)
+    if Round.objects.filter(pk=rnd.pk, status=Round.Status.PLANNED).update(status=Round.Status.STARTED, started_at=now):
         audit.record("bulky.start_round", rnd, actor=actor)
     rnd.refresh_from_db()
     return rnd
@@ -73,12 +74,20 @@ def mark_item(
         raise BookingError("该预约已结束", "this booking is finished", None)
     if outcome not in (BookingItem.Outcome.COLLECTED, BookingItem.Outcome.NOT_FOUND, BookingItem.Outcome.REFUSED):
         raise BookingError("请选择收运结果", "choose an outcome", "outcome")
+    _check_today(stop.round, now)
+    item = BookingItem.objects.select_for_update(of=("self",)).get(pk=item.pk)  # booking, then item
     if outcome == BookingItem.Outcome.COLLECTED:
         if weight_kg is None or weight_kg <= 0:
             raise BookingError("已收运的物品须填写重量", "a collected item needs its weight", "weight_kg")
     elif weight_kg is not None and weight_kg < 0:
         raise BookingError("重量不能为负数", "weight must not be negative", "weight_kg")
-    item = BookingItem.objects.select_for_update(of=("self",)).get(pk=item.pk)  # booking, then item
+    top = limits().item_kg * item.quantity
+    if weight_kg is not None and weight_kg > top:
+        raise BookingError(
+            f"“{item.description}”{item.quantity}件不可能重{weight_kg:f}千克（上限{top:f}千克），请核对",
+            f"{item.quantity} × “{item.description}” cannot weigh {weight_kg:f} kg (at most {top:f} kg); please check",
+            "weight_kg",
+        )
     upload = None
     if photo is not None:
         try:
@@ -104,6 +113,17 @@ def mark_item(
     if not booking.items.filter(outcome=BookingItem.Outcome.PENDING).exists():
         _finish(booking, now)
     return item
+
+
+def _check_today(rnd: Round, now: datetime) -> None:
+    """A round is worked on its own day: not started early, nothing recorded on another day's round."""
+    today = timezone.localdate(now)
+    if rnd.day != today:
+        raise BookingError(
+            f"这是{rnd.day.month}月{rnd.day.day}日的路线，只能在当天出车和记录",
+            f"this round is for {rnd.day:%Y-%m-%d}; it can be started and recorded on that day only",
+            "round",
+        )
 
 
 def _finish(booking: Booking, now: datetime) -> None:

@@ -6,7 +6,7 @@ message; the hotline calls back.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,8 +18,6 @@ from gongzhi.bulkywaste.models import Booking
 from gongzhi.bulkywaste.selectors import cutoff
 from gongzhi.core import audit, pii
 from gongzhi.core.sms import send_sms
-
-ETA_CHANGE_NOTICE = timedelta(minutes=30)
 
 
 def send(phone: str, text: str) -> None:
@@ -65,32 +63,87 @@ def finished(booking: Booking) -> None:
     )
 
 
-def planned(booking: Booking, eta) -> None:
+def eta_margin() -> timedelta:
+    """A re-plan after the resident was told tells them again only if the arrival moves by more than this
+    (GONGZHI_BULKY_ETA_MARGIN_MINUTES, default 30)."""
+    return timedelta(minutes=int(getattr(settings, "GONGZHI_BULKY_ETA_MARGIN_MINUTES", 30)))
+
+
+def day_is_fixed(booking: Booking, now: datetime) -> bool:
+    """The day is fixed at the area's cut-off (e.g. 18:00 the day before): residents can no longer change it, so
+    that is when they are told the time. Re-plans before it send nothing."""
+    return now >= cutoff(booking.area, booking.day)
+
+
+def _eta_text(eta) -> str:
+    return f"，预计{timezone.localtime(eta):%H:%M}前后" if eta else ""
+
+
+def tell_fixed(booking: Booking, eta, now: datetime) -> bool:
+    """Tell the resident the day and expected time, once (a conditional UPDATE claims the message)."""
+    if not Booking.objects.filter(pk=booking.pk, reminder_sent_at__isnull=True).update(
+        reminder_sent_at=now, notified_eta=eta
+    ):
+        return False
+    booking.reminder_sent_at, booking.notified_eta = now, eta
+    tomorrow = booking.day == timezone.localdate(now) + timedelta(days=1)
+    day = "明天" if tomorrow else f"{booking.day.month}月{booking.day.day}日"
     send(
         booking.contact_phone,
-        f"您的大件垃圾预约{booking.reference}已排班：{booking.day.month}月{booking.day.day}日，"
-        f"预计{timezone.localtime(eta):%H:%M}前后上门（时段{booking.window_label}）。",
+        f"您的大件垃圾预约{booking.reference}：{day}{booking.window_label}上门收运{_eta_text(eta)}，"
+        f"请将物品放在约定位置。",
     )
+    audit.record("bulky.tell_fixed", booking, actor=None, changes={"day": booking.day, "eta": eta})
+    return True
 
 
-def send_reminders(*, today: date | None = None) -> int:
-    """SMS the contacts of tomorrow's bookings, once each (the flag is set by a conditional UPDATE)."""
-    today = today or timezone.localdate()
-    tomorrow = today + timedelta(days=1)
+def tell_if_moved(booking: Booking, eta, now: datetime) -> bool:
+    """After the resident was told: a new arrival time more than the margin away is told as a change, once per
+    change (the told time is replaced by a conditional UPDATE)."""
+    told = booking.notified_eta
+    if booking.reminder_sent_at is None or eta is None or told is None or abs(eta - told) <= eta_margin():
+        return False
+    if not Booking.objects.filter(pk=booking.pk, notified_eta=told).update(notified_eta=eta):
+        return False
+    booking.notified_eta = eta
+    send(
+        booking.contact_phone,
+        f"时间有变：您的大件垃圾预约{booking.reference}（{when(booking)}）预计上门时间由"
+        f"{timezone.localtime(told):%H:%M}改为{timezone.localtime(eta):%H:%M}前后。",
+    )
+    audit.record("bulky.tell_moved", booking, actor=None, changes={"eta": [told, eta]})
+    return True
+
+
+def after_plan(booking: Booking, eta, now: datetime) -> None:
+    """What a (re-)plan tells a resident: nothing before the cut-off; once when the day is fixed; then only a
+    move beyond the margin."""
+    if eta is None or not day_is_fixed(booking, now):
+        return
+    if booking.reminder_sent_at is None:
+        tell_fixed(booking, eta, now)
+    else:
+        tell_if_moved(booking, eta, now)
+
+
+def send_reminders(*, today: date | None = None, now: datetime | None = None) -> int:
+    """Tell the contacts of tomorrow's bookings their day and time, once each — only after the day is fixed
+    (the area's cut-off). Run it daily after the cut-off (e.g. 18:05); `today` pretends a day (its end)."""
+    if now is None:
+        now = (
+            timezone.make_aware(datetime.combine(today, time(23, 59)))
+            if today is not None and today != timezone.localdate()
+            else timezone.now()
+        )
+    today = today or timezone.localdate(now)
     sent = 0
-    for booking in Booking.objects.filter(day=tomorrow, status__in=Booking.OPEN, reminder_sent_at__isnull=True):
+    for booking in Booking.objects.filter(
+        day=today + timedelta(days=1), status__in=Booking.OPEN, reminder_sent_at__isnull=True
+    ).select_related("area"):
+        if not day_is_fixed(booking, now):
+            continue
         with transaction.atomic():
-            if Booking.objects.filter(pk=booking.pk, reminder_sent_at__isnull=True).update(
-                reminder_sent_at=timezone.now()
-            ):
-                eta = f"，预计{timezone.localtime(booking.planned_eta):%H:%M}前后" if booking.planned_eta else ""
-                send(
-                    booking.contact_phone,
-                    f"提醒：明天{when(booking)}{eta}上门收运大件垃圾（编号{booking.reference}），"
-                    f"请将物品放在约定位置。",
-                )
-                audit.record("bulky.remind", booking, actor=None, changes={"day": booking.day})
-                sent += 1
+            sent += tell_fixed(booking, booking.planned_eta, now)
     return sent
 
 

@@ -258,56 +258,7 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
     with transaction.atomic():
         if DayPlan.objects.filter(pk=plan.pk, version=version).update(version=F("version") + 1) != 1:
             return DayPlan.objects.get(pk=plan.pk)  # someone else planned it meanwhile; theirs stands
-        RoundStop.objects.filter(round__plan=plan, round__status=Round.Status.PLANNED).delete()
-        RoundUnload.objects.filter(round__plan=plan, round__status=Round.Status.PLANNED).delete()
-        Round.objects.filter(plan=plan, status=Round.Status.PLANNED).delete()
-        vehicles = {str(v.pk): v for v in Vehicle.objects.filter(pk__in=[int(v.id) for v in problem.vehicles])}
-        eta: dict[int, datetime] = {}
-        new_stops = []
-        new_unloads = []
-        for route in result.routes:
-            rnd = Round.objects.create(
-                plan=plan,
-                vehicle=vehicles[route.vehicle_id],
-                day=plan.day,
-                start_at=_at(plan.day, route.start_time),
-                end_at=_at(plan.day, route.end_time),
-                distance_m=int(round(route.distance)),
-                volume_litres=route.load[0],
-                weight_kg=route.load[1],
-            )
-            for order, visit in enumerate(route.stops, 1):
-                bid, part = _parse_stop_id(visit.stop_id)
-                at = _at(plan.day, visit.start)
-                eta[bid] = min(eta.get(bid, at), at)
-                new_stops.append(
-                    RoundStop(
-                        round=rnd,
-                        booking_id=bid,
-                        part=part,
-                        parts=parts[bid] or 1,
-                        order=order,
-                        eta=at,
-                        departure=_at(plan.day, visit.departure),
-                        volume_litres=demand[visit.stop_id][0],
-                        weight_kg=demand[visit.stop_id][1],
-                        trip=visit.trip,
-                    )
-                )
-            for u in route.unloads:
-                new_unloads.append(
-                    RoundUnload(
-                        round=rnd,
-                        site_id=int(u.site_id),
-                        after_trip=u.after_trip,
-                        eta=_at(plan.day, u.start),
-                        departure=_at(plan.day, u.departure),
-                        volume_litres=u.load[0],
-                        weight_kg=u.load[1],
-                    )
-                )
-        RoundStop.objects.bulk_create(new_stops)
-        RoundUnload.objects.bulk_create(new_unloads)
+        eta = _store_rounds(plan, result, parts, demand, problem)
         unassigned = []
         for u in result.unassigned:
             bid, part = _parse_stop_id(u.stop_id)
@@ -326,12 +277,9 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
         for bid, b in problem.bookings.items():
             new_eta = eta.get(bid) if bid not in partly else None
             status = Booking.Status.PLANNED if new_eta else Booking.Status.BOOKED
-            notify = new_eta is not None and (
-                b.planned_eta is None or abs(new_eta - b.planned_eta) >= messages.ETA_CHANGE_NOTICE
-            )
             Booking.objects.filter(pk=bid, status__in=Booking.OPEN).update(status=status, planned_eta=new_eta)
-            if notify:
-                messages.planned(b, new_eta)
+            b.area = plan.area
+            messages.after_plan(b, new_eta, now)  # nothing before the cut-off; once when fixed; then real moves
         DayPlan.objects.filter(pk=plan.pk).update(
             status=DayPlan.Status.DONE,
             planned_at=timezone.now(),
@@ -349,7 +297,7 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
                 "version": version + 1,
                 "rounds": len(result.routes),
                 "trips": sum(r.num_trips for r in result.routes),
-                "stops": len(new_stops),
+                "stops": sum(len(route.stops) for route in result.routes),
                 "how": how,
                 "moved": len(routing.moved_stops(previous, result)) if previous is not None else 0,
                 "unassigned": [(u["reference"], u["part"], u["reason"]) for u in unassigned],
@@ -360,6 +308,84 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
             },
         )
     return DayPlan.objects.get(pk=plan.pk)
+
+
+def _store_rounds(plan: DayPlan, result, parts: dict[int, int], demand: dict, problem: _Problem) -> dict[int, datetime]:
+    """Write the solved routes over the day's planned rounds, keeping their ids (and so their addresses): the
+    k-th route of a vehicle reuses that vehicle's k-th planned round, and a booking's stop (booking, part) keeps
+    its row wherever it moves. Rounds and stops no longer needed are deleted. Returns each booking's first ETA."""
+    old_rounds: dict[int, list[Round]] = defaultdict(list)
+    for rnd in Round.objects.filter(plan=plan, status=Round.Status.PLANNED).order_by("start_at", "id"):
+        old_rounds[rnd.vehicle_id].append(rnd)
+    old_stops = {
+        (s.booking_id, s.part): s
+        for s in RoundStop.objects.filter(round__plan=plan, round__status=Round.Status.PLANNED).order_by("id")
+    }
+    vehicles = {str(v.pk): v for v in Vehicle.objects.filter(pk__in=[int(v.id) for v in problem.vehicles])}
+    eta: dict[int, datetime] = {}
+    kept_rounds: set[int] = set()
+    new_stops, changed_stops, unloads = [], [], []
+    RoundUnload.objects.filter(round__plan=plan, round__status=Round.Status.PLANNED).delete()
+    for route in result.routes:
+        vehicle = vehicles[route.vehicle_id]
+        values = {
+            "start_at": _at(plan.day, route.start_time),
+            "end_at": _at(plan.day, route.end_time),
+            "distance_m": int(round(route.distance)),
+            "volume_litres": route.load[0],
+            "weight_kg": route.load[1],
+        }
+        mine = old_rounds.get(vehicle.pk) or []
+        if mine:
+            rnd = mine.pop(0)
+            Round.objects.filter(pk=rnd.pk).update(**values)
+        else:
+            rnd = Round.objects.create(plan=plan, vehicle=vehicle, day=plan.day, **values)
+        kept_rounds.add(rnd.pk)
+        for order, visit in enumerate(route.stops, 1):
+            bid, part = _parse_stop_id(visit.stop_id)
+            at = _at(plan.day, visit.start)
+            eta[bid] = min(eta.get(bid, at), at)
+            fields = {
+                "round_id": rnd.pk,
+                "parts": parts[bid] or 1,
+                "order": order,
+                "eta": at,
+                "departure": _at(plan.day, visit.departure),
+                "volume_litres": demand[visit.stop_id][0],
+                "weight_kg": demand[visit.stop_id][1],
+                "trip": visit.trip,
+            }
+            stop = old_stops.pop((bid, part), None)
+            if stop is None:
+                new_stops.append(RoundStop(booking_id=bid, part=part, **fields))
+            else:
+                for k, v in fields.items():
+                    setattr(stop, k, v)
+                changed_stops.append(stop)
+        for u in route.unloads:  # the unloading stops between its trips
+            unloads.append(
+                RoundUnload(
+                    round_id=rnd.pk,
+                    site_id=int(u.site_id),
+                    after_trip=u.after_trip,
+                    eta=_at(plan.day, u.start),
+                    departure=_at(plan.day, u.departure),
+                    volume_litres=u.load[0],
+                    weight_kg=u.load[1],
+                )
+            )
+    RoundStop.objects.filter(pk__in=[s.pk for s in old_stops.values()]).delete()
+    if changed_stops:
+        # Orders are not unique, so stops can be moved between rounds and reordered in one statement.
+        RoundStop.objects.bulk_update(changed_stops, ["round", *_STOP_FIELDS[1:]])
+    RoundStop.objects.bulk_create(new_stops)
+    RoundUnload.objects.bulk_create(unloads)
+    Round.objects.filter(plan=plan, status=Round.Status.PLANNED).exclude(pk__in=kept_rounds).delete()
+    return eta
+
+
+_STOP_FIELDS = ("round_id", "parts", "order", "eta", "departure", "volume_litres", "weight_kg", "trip")
 
 
 @task()

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from gongzhi.bulkywaste import actions
 from gongzhi.bulkywaste import testing as bw
-from gongzhi.bulkywaste.models import Booking, DayPlan, DumpingReport, RoundStop
+from gongzhi.bulkywaste.models import Booking, BookingItem, DayPlan, DumpingReport, Round, RoundStop
 
 BASE = "/api/v1/bulky"
 
@@ -164,8 +164,16 @@ def test_crew_marks_by_api(api, area, mini, operator):
     r = api.get(f"{BASE}/stops/{stop.pk}/")
     assert r.status_code == 200 and r.data["contact_phone"] == "138****5678"
     item = b.items.get()
+    payload = {"item": item.pk, "outcome": "collected", "weight_kg": "48"}
+    r = api.post(f"{BASE}/stops/{stop.pk}/mark/", payload, format="json")  # the round is for 24 Nov, not today
+    assert r.status_code == 400 and r.data["errors"][0]["field"] == "round"
+    assert BookingItem.objects.get().outcome == "pending" and not Round.objects.filter(status="started").exists()
+    Round.objects.update(day=timezone.localdate())
     r = api.post(f"{BASE}/stops/{stop.pk}/mark/", {"item": item.pk, "outcome": "collected"}, format="json")
     assert r.status_code == 400 and r.data["errors"][0]["field"] == "weight_kg"
+    r = api.post(f"{BASE}/stops/{stop.pk}/mark/", {**payload, "weight_kg": "99999"}, format="json")
+    assert r.status_code == 400 and r.data["errors"][0]["field"] == "weight_kg"
+    assert BookingItem.objects.get().outcome == "pending"
     r = api.post(
         f"{BASE}/stops/{stop.pk}/mark/", {"item": item.pk, "outcome": "collected", "weight_kg": "48"}, format="json"
     )
@@ -181,6 +189,7 @@ def test_api_list_query_budgets(api, area, mini, operator, django_assert_max_num
             actor=operator,
             items=[bw.item("desk"), bw.item("mattress")],
             now=timezone.now(),
+            on_duplicate="continue",
         )
     as_user(api, operator)
     for url, budget in (

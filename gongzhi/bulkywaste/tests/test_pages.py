@@ -498,16 +498,18 @@ def test_list_pages_query_budgets(client, area, mini, operator, dispatcher, pers
             assert client.get(url).status_code == 200
 
 
-def test_the_hotline_books_a_free_text_address_with_coordinates(client, area, mini, operator):
+def test_the_hotline_books_a_free_text_address_without_typing_coordinates(client, area, mini, operator):
+    """Nobody types coordinates: a point picked on the map (or the phone's) comes in hidden fields; without one the
+    address is placed near its community."""
     login(client, operator)
     base = reverse("bulkywaste:hotline")
     page = client.get(base, {"free": 1}).content.decode()
-    assert "纬度（WGS-84）" in page
+    assert "WGS-84" not in page and "纬度" not in page and 'type="hidden" name="f-latitude"' in page
     bad = client.get(base, {"free": 1, "f-address": "福华街口报亭旁", "f-node": mini.community.pk, "f-latitude": "95",
-                            "f-longitude": "113.64"}).content.decode()  # fmt: skip
+                            "f-longitude": "113.64", "f-source": "device"}).content.decode()  # fmt: skip
     assert "error-summary" in bad and "b-contact_name" not in bad
     query = {"free": 1, "f-address": "福华街口报亭旁", "f-node": mini.community.pk, "f-latitude": "34.7361",
-             "f-longitude": "113.6422"}  # fmt: skip
+             "f-longitude": "113.6422", "f-source": "device"}  # fmt: skip
     page = client.get(base, query).content.decode()
     assert "福华街口报亭旁" in page and "b-contact_name" in page
     from urllib.parse import urlencode
@@ -520,6 +522,9 @@ def test_the_hotline_books_a_free_text_address_with_coordinates(client, area, mi
     assert r.status_code == 302
     b = Booking.objects.get()
     assert b.unit is None and b.path == mini.community.path and str(b.latitude) == "34.736100"
+    near = {"free": 1, "f-address": "福华街口东侧", "f-node": mini.community.pk}
+    page = client.get(base, near).content.decode()
+    assert "福华街口东侧" in page and "b-contact_name" in page  # placed near the community, nothing typed
 
 
 def test_the_start_page_shows_each_role_its_way_in(client, area, operator, dispatcher):

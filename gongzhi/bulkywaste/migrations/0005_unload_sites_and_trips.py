@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bulkywaste', '0003_plan_matrix_length'),
+        ('bulkywaste', '0004_booking_notified_eta'),
     ]
 
     operations = [
