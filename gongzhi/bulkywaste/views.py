@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -962,17 +962,13 @@ def dispatch_day(request):
     if plan:
         for stop in RoundStop.objects.filter(round__plan=plan).select_related("booking").order_by("round_id", "order"):
             by_round.setdefault(stop.round_id, []).append(stop)
-    unload_counts = {}
+    unloads: dict[int, list[RoundUnload]] = {r.pk: [] for r in rounds}
     if plan:
-        unload_counts = dict(
-            RoundUnload.objects.filter(round__plan=plan)
-            .values("round")
-            .annotate(n=Count("id"))
-            .values_list("round", "n")
-        )
+        for u in RoundUnload.objects.filter(round__plan=plan).select_related("site"):
+            unloads.setdefault(u.round_id, []).append(u)
     for r in rounds:
         r.n_stops = len(by_round.get(r.pk, []))
-        r.n_trips = unload_counts.get(r.pk, 0) + 1
+        r.n_trips = len(unloads.get(r.pk, [])) + 1
     dupes = selectors.duplicate_ids(bookings)
     for b in bookings:
         b.is_duplicate = b.pk in dupes
@@ -990,7 +986,7 @@ def dispatch_day(request):
             "capacity": capacity,
             "prev": day - timedelta(days=1),
             "next": day + timedelta(days=1),
-            **_map_context(maps.rounds_map(rounds, by_round, height=360)),
+            **_map_context(maps.rounds_map(rounds, by_round, unloads_by_round=unloads, height=360)),
             "timeline": maps.timeline(rounds, by_round) if rounds else None,
         },
     )
@@ -1086,7 +1082,7 @@ def round_detail(request, pk: int):
             "round": rnd,
             "stops": stops,
             "trips": _trips(stops, unloads),
-            **_map_context(maps.rounds_map([rnd], {rnd.pk: stops})),
+            **_map_context(maps.rounds_map([rnd], {rnd.pk: stops}, unloads_by_round={rnd.pk: unloads})),
         },
     )
 
@@ -1123,7 +1119,7 @@ def crew_today(request):
             "rounds": rounds,
             "day": day,
             "day_title": _crew_day_title(day),
-            **_map_context(maps.rounds_map(rounds, by_round)),
+            **_map_context(maps.rounds_map(rounds, by_round, unloads_by_round=unloads)),
         },
     )
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from gongzhi.bulkywaste import actions, routing
+from gongzhi.bulkywaste import actions, maps, routing
 from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.actions import planning
 from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop, RoundUnload, UnloadSite
@@ -85,6 +85,14 @@ def test_a_full_truck_unloads_at_the_transfer_station_and_goes_again(big_area, m
     assert independent_check(p) == []
     entry = AuditEntry.objects.filter(action="bulky.plan").latest("id")
     assert entry.changes["trips"] == 2 and entry.changes["how"] == "solved"
+
+    # The round's map passes the transfer station between the two trips: depot → 2 stops → 卸 → 2 stops → depot.
+    stops = list(RoundStop.objects.filter(round=rnd).select_related("booking").order_by("order"))
+    drawn = maps.rounds_map([rnd], {rnd.pk: stops}, unloads_by_round={rnd.pk: unloads})
+    (_, line) = drawn.lines[0]
+    station_at = (float(station.latitude), float(station.longitude))
+    assert len(line) == 7 and line[3] == station_at
+    assert [p.label for p in drawn.points if p.label == "卸"] == ["卸"]
 
     # Pages: the dispatcher's table counts trips; the round page and the crew's page show the unloading stop.
     client.force_login(dispatcher)
