@@ -261,3 +261,6 @@ GONGZHI_BULKY_MAX_ITEM_M3 = int(os.environ.get("GONGZHI_BULKY_MAX_ITEM_M3", "6")
 GONGZHI_BULKY_MAX_ITEM_LENGTH_M = int(os.environ.get("GONGZHI_BULKY_MAX_ITEM_LENGTH_M", "6"))
 GONGZHI_BULKY_MAX_QUANTITY = int(os.environ.get("GONGZHI_BULKY_MAX_QUANTITY", "50"))
 GONGZHI_BULKY_ETA_MARGIN_MINUTES = int(os.environ.get("GONGZHI_BULKY_ETA_MARGIN_MINUTES", "30"))
+# Planning weighs using a truck at all as this many km of driving, so a day is done with fewer trucks unless
+# that costs more driving (a crew's day at 40 元/h against 3.50 元/km is worth ~230 km; 0 plans by distance only).
+GONGZHI_BULKY_TRUCK_COST_KM = int(os.environ.get("GONGZHI_BULKY_TRUCK_COST_KM", "100"))

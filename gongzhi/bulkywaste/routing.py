@@ -591,7 +591,7 @@ def solve(
     if not candidates:
         return Plan(routes=(), unassigned=tuple(unassigned))
 
-    prizes = _prizes(dist_int, reloads=bool(sites))
+    prizes = _prizes(dist_int, reloads=bool(sites), truck_cost=max(g.fixed_cost for g in groups) * scale)
     base = params or SolveParams()
 
     def run(all_optional: bool) -> pyvrp.Solution:
@@ -672,17 +672,18 @@ def _precheck(
     return UnassignedReason.TIME_WINDOW
 
 
-def _prizes(dist: np.ndarray, *, reloads: bool = False) -> tuple[int, int]:
+def _prizes(dist: np.ndarray, *, reloads: bool = False, truck_cost: int = 0) -> tuple[int, int]:
     """Prizes for optional and for required stops when not everything fits.
 
     Adding a stop to a route (or on a new trip from the depot) lengthens it by at most
     twice the longest leg (three times when it needs an unloading stop of its own), so
-    a prize above that makes every stop that fits somewhere worth serving.  Required stops get four times as much, so they are kept in
+    a prize above that — plus the cost of taking out another truck — makes every stop
+    that fits somewhere worth serving.  Required stops get four times as much, so they are kept in
     preference to optional ones.  The prizes stay small enough that the penalty
     needed to outweigh them (see :func:`solve`) cannot overflow PyVRP's integers.
     """
     longest = int(dist[dist < MAX_VALUE].max(initial=0))
-    optional = (3 if reloads else 2) * longest + 1
+    optional = (3 if reloads else 2) * longest + truck_cost + 1
     return optional, 4 * optional
 
 

@@ -126,6 +126,7 @@ def _problem(plan: DayPlan, now: datetime) -> _Problem:
                 shift_end=end,
                 # Unloading at its own depot at the end of the day is part of the shift when the depot is a site.
                 unload_seconds=min(home_unload.get(depot, 0), end - start),
+                fixed_cost=settings.GONGZHI_BULKY_TRUCK_COST_KM * 1000,  # metres of driving
             )
         )
     for b in bookings:
