@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -62,6 +63,10 @@ from gongzhi.registry.models import Person
 # ----------------------------------------------------------------------------------------------- capacity
 
 
+if TYPE_CHECKING:
+    from gongzhi.core.models import User
+
+
 def ensure_capacity_rows(area: ServiceArea, days: Sequence[date]) -> None:
     DayCapacity.objects.bulk_create(
         [
@@ -103,7 +108,7 @@ def next_reference(prefix: str, now: datetime | None = None) -> str:
 # --------------------------------------------------------------------------------------------- booking
 
 
-def _can_book_here(actor, address: Address, on_behalf_of, channel: str) -> None:
+def _can_book_here(actor: User | None, address: Address, on_behalf_of, channel: str) -> None:
     if actor is None:
         return
     target = address.unit or address.compound or address
@@ -119,7 +124,7 @@ def _can_book_here(actor, address: Address, on_behalf_of, channel: str) -> None:
             raise PermissionDenied("not the actor's home")
 
 
-def _store_photos(booking: Booking, photos, actor) -> list[int]:
+def _store_photos(booking: Booking, photos, actor: User | None) -> list[int]:
     if len(photos) > MAX_PHOTOS:
         raise BookingError(f"最多上传{MAX_PHOTOS}张照片", f"at most {MAX_PHOTOS} photos", "photos")
     ids = []
@@ -154,7 +159,7 @@ def _create_items(booking: Booking, specs: Sequence[ItemSpec]) -> None:
 @transaction.atomic
 def book(
     *,
-    actor,
+    actor: User | None,
     channel: str,
     items: Sequence[ItemSpec],
     address: Address,
@@ -314,7 +319,7 @@ def book(
 
 
 @transaction.atomic
-def stash_photo(data: bytes, name: str, *, actor) -> Upload:
+def stash_photo(data: bytes, name: str, *, actor: User | None) -> Upload:
     """A photo uploaded on the resident's photo page, before the booking exists (attached by `book`)."""
     require(actor, "bulkywaste.book_own", None)
     try:
@@ -326,7 +331,7 @@ def stash_photo(data: bytes, name: str, *, actor) -> Upload:
 
 
 @transaction.atomic
-def reveal_contact(booking: Booking, *, actor) -> dict:
+def reveal_contact(booking: Booking, *, actor: User | None) -> dict:
     """Show a booking's contact in full to a role that may see personal data; the view is logged."""
     require(actor, "bulkywaste.view_booking", booking)
     require(actor, "registry.view_person_unmasked", booking)
@@ -340,7 +345,7 @@ def reveal_contact(booking: Booking, *, actor) -> dict:
 @transaction.atomic
 def book_urgent(
     *,
-    actor,
+    actor: User | None,
     items: Sequence[ItemSpec],
     address: Address,
     reason: str,
@@ -412,7 +417,7 @@ def book_urgent(
     return booking
 
 
-def _check_open(booking: Booking, actor) -> None:
+def _check_open(booking: Booking, actor: User | None) -> None:
     if booking.status not in Booking.OPEN:
         require(actor, "bulkywaste.view_booking", booking)
         raise BookingError(
@@ -422,7 +427,7 @@ def _check_open(booking: Booking, actor) -> None:
         )
 
 
-def _check_cutoff(booking: Booking, actor, now: datetime) -> None:
+def _check_cutoff(booking: Booking, actor: User | None, now: datetime) -> None:
     if actor is not None and actor.has_perm("bulkywaste.dispatch", booking.area):
         return  # the dispatcher may still change a booking the evening before
     if now >= cutoff(booking.area, booking.day):
@@ -438,7 +443,7 @@ def _check_cutoff(booking: Booking, actor, now: datetime) -> None:
 def amend_booking(
     booking: Booking,
     *,
-    actor,
+    actor: User | None,
     day: date | None = None,
     window: str | None = None,
     window_start: time | None = None,
@@ -530,7 +535,7 @@ def amend_booking(
 
 @transaction.atomic
 def cancel_booking(
-    booking: Booking, *, actor, reason: str = "", on_behalf_of=None, channel: str = "", now=None
+    booking: Booking, *, actor: User | None, reason: str = "", on_behalf_of=None, channel: str = "", now=None
 ) -> Booking:
     """Cancel until the cut-off; the day's capacity is given back and a planned day is re-planned."""
     booking = Booking.objects.select_for_update(of=("self",)).select_related("area").get(pk=booking.pk)
@@ -563,7 +568,7 @@ def cancel_booking(
 def merge_into(
     booking: Booking,
     *,
-    actor,
+    actor: User | None,
     items: Sequence[ItemSpec],
     notes: str = "",
     on_behalf_of: Person | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,9 +22,12 @@ from gongzhi.core.gate import require
 from gongzhi.core.models import Upload
 from gongzhi.core.uploads import UploadError, store_upload
 
+if TYPE_CHECKING:
+    from gongzhi.core.models import User
+
 
 @transaction.atomic
-def open_stop(stop: RoundStop, *, actor) -> dict:
+def open_stop(stop: RoundStop, *, actor: User | None) -> dict:
     """The crew member opens a stop: the contact is shown in full, and that view is logged (pii.view)."""
     require(actor, "bulkywaste.work_round", stop.round)
     RoundStop.objects.filter(pk=stop.pk, opened_at__isnull=True).update(opened_at=timezone.now())
@@ -39,7 +43,7 @@ def open_stop(stop: RoundStop, *, actor) -> dict:
 
 
 @transaction.atomic
-def start_round(rnd: Round, *, actor, now=None) -> Round:
+def start_round(rnd: Round, *, actor: User | None, now=None) -> Round:
     require(actor, "bulkywaste.work_round", rnd)
     now = now or timezone.now()
     _check_today(rnd, now)
@@ -53,7 +57,7 @@ def start_round(rnd: Round, *, actor, now=None) -> Round:
 def mark_item(
     item: BookingItem,
     *,
-    actor,
+    actor: User | None,
     outcome: str,
     weight_kg: Decimal | None = None,
     photo: tuple[bytes, str] | None = None,
@@ -148,7 +152,7 @@ def _finish(booking: Booking, now: datetime) -> None:
 
 
 @transaction.atomic
-def complete_round(rnd: Round, *, actor, now=None) -> Round:
+def complete_round(rnd: Round, *, actor: User | None, now=None) -> Round:
     """The crew ends the round; its cost lines are written to the ledger."""
     require(actor, "bulkywaste.work_round", rnd)
     _complete(rnd, now or timezone.now(), actor=actor)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from gongzhi.bulkywaste.models import ServiceArea, UnloadSite, Vehicle
 from gongzhi.core import audit
 
+if TYPE_CHECKING:
+    from gongzhi.core.models import User
+
 
 @transaction.atomic
-def save_config(obj, *, actor) -> None:
+def save_config(obj, *, actor: User | None) -> None:
     """Catalogue entries, fee schedules, cost rates, service areas, vehicles and unloading sites (admin and demo)."""
     perm = "bulkywaste.dispatch" if isinstance(obj, Vehicle | UnloadSite) else "bulkywaste.configure"
     scope = obj.area if isinstance(obj, UnloadSite) else obj if isinstance(obj, Vehicle | ServiceArea) else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from gongzhi.bulkywaste.actions.booking import next_reference
@@ -14,11 +16,14 @@ from gongzhi.core.models import Upload
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.registry.models import AreaNode
 
+if TYPE_CHECKING:
+    from gongzhi.core.models import User
+
 
 @transaction.atomic
 def report_dumping(
     *,
-    actor,
+    actor: User | None,
     description: str,
     node: AreaNode | None = None,
     address: str = "",
@@ -81,7 +86,7 @@ def report_dumping(
 
 
 @transaction.atomic
-def assign_dumping(report: DumpingReport, *, actor, assignee) -> DumpingReport:
+def assign_dumping(report: DumpingReport, *, actor: User | None, assignee) -> DumpingReport:
     require(actor, "bulkywaste.handle_dumping", report)
     if report.status == DumpingReport.Status.RESOLVED:
         raise BookingError("该举报已处理完毕", "this report is resolved", None)
@@ -92,7 +97,7 @@ def assign_dumping(report: DumpingReport, *, actor, assignee) -> DumpingReport:
 
 
 @transaction.atomic
-def resolve_dumping(report: DumpingReport, *, actor, resolution: str) -> DumpingReport:
+def resolve_dumping(report: DumpingReport, *, actor: User | None, resolution: str) -> DumpingReport:
     require(actor, "bulkywaste.handle_dumping", report)
     resolution = (resolution or "").strip()
     if not resolution:

@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -33,6 +34,9 @@ from gongzhi.bulkywaste.models import (
 from gongzhi.core import audit
 from gongzhi.core.gate import require
 
+if TYPE_CHECKING:
+    from gongzhi.core.models import User
+
 
 def queue_plan(area: ServiceArea, day: date, now: datetime | None = None) -> DayPlan:
     """Queue a (re-)plan; `now` is the moment of the change that asked for it (the plan starts no earlier)."""
@@ -51,7 +55,7 @@ def replan_if_planned(area: ServiceArea, day: date, now: datetime) -> None:
 
 
 @transaction.atomic
-def request_plan(area: ServiceArea, day: date, *, actor) -> DayPlan:
+def request_plan(area: ServiceArea, day: date, *, actor: User | None) -> DayPlan:
     """The dispatcher's 'plan / re-plan' button: solving runs as a background task."""
     require(actor, "bulkywaste.dispatch", area)
     plan = queue_plan(area, day)
