@@ -3,6 +3,11 @@
     python bench/solomon.py --seconds 10 /work/shared/benchmarks/solomon/*.txt
     python bench/solomon.py --seconds 10 --no-baseline /work/shared/benchmarks/solomon/C101.txt
     python bench/solomon.py --summarize part1.jsonl part2.jsonl   # summary of saved output
+    python bench/solomon.py --seconds 60 --no-baseline /data/gh/GH400/*.vrp   # Gehring & Homberger
+
+Files are Solomon's text format (also that of the Gehring & Homberger 200–1,000-customer sets as SINTEF
+publishes them) or the VRPLIB ``.vrp`` format (``NODE_COORD_SECTION`` …, as in CVRPLIB and PyVRP's
+instance collection); the format is recognised from the content.
 
 Each instance is solved with the platform's own routing code
 (:mod:`gongzhi.bulkywaste.routing`, the same ``solve`` the dispatcher uses) and, unless
@@ -19,7 +24,8 @@ due date, at most the file's number of vehicles.  The distance printed is recomp
 same way.  A failed check is printed on stderr and marks the line ``"feasible": false``.
 
 The summary compares the mean gap to ``<name>_distance`` in ``BKS.json`` (found next to
-each instance file) per class, for both solvers.  Both solvers use every core: the
+each instance file), or else to the ``Cost`` line of ``<name>.sol`` beside it (CVRPLIB's
+solution files), per class, for both solvers.  Both solvers use every core: the
 machine's cores run independent searches (different seeds for PyVRP, different
 first-solution strategies for OR-Tools) and the best verified solution counts.
 
@@ -49,6 +55,7 @@ from pyvrp.solve import SolveParams  # noqa: E402
 from gongzhi.bulkywaste import routing  # noqa: E402
 
 CLASSES = ("C1", "C2", "R1", "R2", "RC1", "RC2")
+"""Solomon's classes; Gehring & Homberger's are these with the size, e.g. ``R1_4`` (400 customers)."""
 DEFAULT_RESTARTS = "default,5000"
 """Worker 0 runs PyVRP's defaults, worker 1 restarts from its best after 5,000 idle iterations."""
 OVERHEAD_SECONDS = 0.15
@@ -82,7 +89,10 @@ class Instance:
     def klass(self) -> str:
         """Benchmark class, e.g. ``RC1`` for RC101."""
         match = re.fullmatch(r"(RC|R|C)(\d)\d\d", self.name.upper())
-        return f"{match.group(1)}{match.group(2)}" if match else "?"
+        if match:
+            return f"{match.group(1)}{match.group(2)}"
+        match = re.fullmatch(r"(RC|R|C)(\d)_(\d+)_\d+", self.name.upper())  # Gehring & Homberger
+        return f"{match.group(1)}{match.group(2)}_{match.group(3)}" if match else "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +104,11 @@ class Checked:
 
 
 def read_instance(path: Path) -> Instance:
-    """Parse a Solomon file: name, VEHICLE block, CUSTOMER table (row 0 = depot)."""
-    lines = [line.strip() for line in path.read_text().splitlines()]
+    """Parse a Solomon file (name, VEHICLE block, CUSTOMER table, row 0 = depot) or a VRPLIB ``.vrp`` file."""
+    text = path.read_text()
+    if "NODE_COORD_SECTION" in text:
+        return read_vrplib(text, path)
+    lines = [line.strip() for line in text.splitlines()]
     name = lines[0]
     vehicle_at = next(i for i, line in enumerate(lines) if line.upper().startswith("VEHICLE"))
     number_row = next(line for line in lines[vehicle_at + 1 :] if line and line[0].isdigit())
@@ -109,6 +122,55 @@ def read_instance(path: Path) -> Instance:
     if rows[0].number != 0:
         raise ValueError(f"{path}: the first customer row must be the depot (number 0)")
     return Instance(name, num_vehicles, capacity, rows[0], tuple(rows[1:]))
+
+
+def read_vrplib(text: str, path: Path) -> Instance:
+    """A VRPLIB VRPTW file: header (NAME, VEHICLES, CAPACITY, SERVICE_TIME), coordinates, demands, windows.
+
+    Node 1 (or the DEPOT_SECTION's node) is the depot; customers keep their Solomon numbers (node − 1).
+    """
+    header: dict[str, str] = {}
+    sections: dict[str, list[list[str]]] = {}
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line == "EOF":
+            continue
+        if ":" in line and current is None or re.match(r"^[A-Z_]+\s*:", line):
+            key, _, value = line.partition(":")
+            header[key.strip().upper()] = value.strip()
+            current = None
+        elif line.endswith("_SECTION"):
+            current = line
+            sections[current] = []
+        elif current is not None:
+            sections[current].append(line.split())
+    coords = {int(r[0]): (float(r[1]), float(r[2])) for r in sections["NODE_COORD_SECTION"]}
+    demand = {int(r[0]): int(r[1]) for r in sections.get("DEMAND_SECTION", [])}
+    windows = {int(r[0]): (int(float(r[1])), int(float(r[2]))) for r in sections["TIME_WINDOW_SECTION"]}
+    service = {int(r[0]): int(float(r[1])) for r in sections.get("SERVICE_TIME_SECTION", [])}
+    depot_rows = [int(r[0]) for r in sections.get("DEPOT_SECTION", []) if int(r[0]) > 0]
+    depot_node = depot_rows[0] if depot_rows else 1
+    default_service = int(float(header.get("SERVICE_TIME", "0")))
+    rows = []
+    for node in sorted(coords):
+        x, y = coords[node]
+        ready, due = windows[node]
+        rows.append(
+            Customer(
+                node - depot_node if node >= depot_node else node,
+                x,
+                y,
+                demand.get(node, 0),
+                ready,
+                due,
+                0 if node == depot_node else service.get(node, default_service),
+            )
+        )
+    depot = next(c for c in rows if c.number == 0)
+    customers = tuple(c for c in rows if c.number != 0)
+    name = header.get("NAME", path.stem)
+    return Instance(name, int(header.get("VEHICLES", len(customers))), int(header["CAPACITY"]), depot, customers)
 
 
 def euclid(a: Customer, b: Customer) -> float:
@@ -307,9 +369,21 @@ def run_solver(
 
 
 def load_bks(instance_path: Path) -> dict[str, dict[str, object]]:
-    """``BKS.json`` from the instance file's directory (empty if there is none)."""
+    """``BKS.json`` from the instance file's directory, else the ``Cost`` of ``<name>.sol`` beside the file.
+
+    CVRPLIB's Gehring & Homberger solutions follow the DIMACS convention (distances truncated to one decimal),
+    so their costs are slightly below the same routes' unrounded length: a gap measured here errs on the high side.
+    """
     path = instance_path.parent / "BKS.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    if path.exists():
+        return json.loads(path.read_text())
+    sol = instance_path.with_suffix(".sol")
+    if sol.exists():
+        for line in sol.read_text().splitlines():
+            if line.lower().startswith("cost"):
+                name = read_instance(instance_path).name
+                return {f"{name}_distance": {"best_known_cost": float(line.split()[1])}}
+    return {}
 
 
 def summary(rows: list[dict[str, object]], solvers: Sequence[str]) -> str:
@@ -324,7 +398,9 @@ def summary(rows: list[dict[str, object]], solvers: Sequence[str]) -> str:
                 gaps[key].append(float(row["gap_pct"]))  # type: ignore[arg-type]
     header = f"{'class':<6}{'n':>4}" + "".join(f"{s + ' gap %':>16}{'feasible':>10}" for s in solvers)
     lines = ["", "Mean gap to the distance-first best-known solution (BKS.json <name>_distance):", header]
-    for klass in (*CLASSES, "all"):
+    seen = list(dict.fromkeys(str(row["class"]) for row in rows))
+    ordered = [c for c in CLASSES if c in seen] + sorted(c for c in seen if c not in CLASSES)
+    for klass in (*ordered, "all"):
         n = max((len(gaps[(klass, s)]) for s in solvers), default=0)
         if n == 0:
             continue

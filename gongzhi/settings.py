@@ -8,6 +8,7 @@ GONGZHI_LOOKUP_KEY    HMAC key (base64) for keyed look-up hashes of ID numbers a
 GONGZHI_DEBUG         1 for development
 GONGZHI_ALLOWED_HOSTS comma-separated host names
 GONGZHI_SITE_URL      the public address, e.g. https://gongzhi.example.org — links sent by SMS are absolute with it
+GONGZHI_PROXY_HTTPS   1 behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto (deploy/nginx)
 GONGZHI_PG_PREPARE    1 (default): PostgreSQL prepares repeated statements; 0 behind a pooler without them
 GONGZHI_SMS_BACKEND   gongzhi.core.sms.FileBackend (default), ConsoleBackend, LocmemBackend, or your gateway
 REDIS_URL             redis://127.0.0.1:6379/0 — when set, the cache and the task queue use Redis
@@ -43,6 +44,11 @@ if GONGZHI_SITE_URL and not GONGZHI_SITE_URL.startswith(("https://", "http://"))
     raise ImproperlyConfigured(
         "GONGZHI_SITE_URL must start with https:// (or http://), e.g. https://gongzhi.example.org"
     )
+if GONGZHI_SITE_URL:  # behind a TLS-terminating proxy the browser's Origin is the public https:// address
+    CSRF_TRUSTED_ORIGINS.append(GONGZHI_SITE_URL)
+# Behind a reverse proxy that sets X-Forwarded-Proto (deploy/nginx): requests that came in over HTTPS are secure.
+if os.environ.get("GONGZHI_PROXY_HTTPS", "") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -284,3 +290,6 @@ GONGZHI_BULKY_MAX_ITEM_M3 = int(os.environ.get("GONGZHI_BULKY_MAX_ITEM_M3", "6")
 GONGZHI_BULKY_MAX_ITEM_LENGTH_M = int(os.environ.get("GONGZHI_BULKY_MAX_ITEM_LENGTH_M", "6"))
 GONGZHI_BULKY_MAX_QUANTITY = int(os.environ.get("GONGZHI_BULKY_MAX_QUANTITY", "50"))
 GONGZHI_BULKY_ETA_MARGIN_MINUTES = int(os.environ.get("GONGZHI_BULKY_ETA_MARGIN_MINUTES", "30"))
+# Planning weighs using a truck at all as this many km of driving, so a day is done with fewer trucks unless
+# that costs more driving (a crew's day at 40 元/h against 3.50 元/km is worth ~230 km; 0 plans by distance only).
+GONGZHI_BULKY_TRUCK_COST_KM = int(os.environ.get("GONGZHI_BULKY_TRUCK_COST_KM", "100"))

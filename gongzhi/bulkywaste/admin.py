@@ -1,4 +1,4 @@
-"""Admin: configuration (catalogue, fees, cost rates, service areas, vehicles) is edited here and saved through
+"""Admin: configuration (catalogue, fees, cost rates, service areas, vehicles, unloading sites) is edited here and saved through
 `actions.save_config` (permission + audit); bookings, plans and reports are read-only (pages change them)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from gongzhi.bulkywaste.models import (
     DumpingReport,
     FeeSchedule,
     ServiceArea,
+    UnloadSite,
     Vehicle,
 )
 from gongzhi.core import pii
@@ -63,6 +64,12 @@ class VehicleAdmin(ConfigAdmin):
     list_display = ["name", "plate", "area", "volume_litres", "weight_kg", "shift_start", "shift_end", "active"]
     list_filter = ["area"]
     filter_horizontal = ["crew"]
+
+
+@admin.register(UnloadSite)
+class UnloadSiteAdmin(ConfigAdmin):
+    list_display = ["name", "kind", "area", "unload_minutes", "opens", "closes", "active"]
+    list_filter = ["area", "kind"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

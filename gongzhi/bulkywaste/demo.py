@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from gongzhi.bulkywaste import actions
 from gongzhi.bulkywaste.actions import ItemSpec
-from gongzhi.bulkywaste.models import Booking, CatalogueEntry, CostRates, DayPlan, ServiceArea, Vehicle
+from gongzhi.bulkywaste.models import (
+    Booking,
+    CatalogueEntry,
+    CostRates,
+    DayPlan,
+    ServiceArea,
+    UnloadSite,
+    Vehicle,
+)
 from gongzhi.registry.models import Residence, Unit
 
 ITERATIONS = 300  # enough for a good demo plan in a few seconds; production areas default to 2000
@@ -32,6 +40,7 @@ DEPOTS = {
     "大学路街道": ("34.7250", "113.6400"),
     "人和路街道": ("34.7350", "113.6300"),
 }
+TRANSFER = ("34.7200", "113.6150")  # the district's transfer station (中转站), WGS-84
 COMMON = ["double_bed", "mattress", "three_seat_sofa", "armchair", "wardrobe", "bookcase", "dining_table", "desk",
           "office_chair", "kitchen_cabinet", "old_bicycle", "metal_rack", "wooden_board"]  # fmt: skip
 
@@ -67,7 +76,7 @@ def load(ctx) -> None:
 def _areas(ctx) -> dict[str, ServiceArea]:
     out = {}
     for names, stops, litres, vehicles in (
-        # A day's capacity is what the fleet carries in one trip each (the solver plans no mid-day tipping).
+        # A day's capacity is what the fleet carries in one trip each; trucks may unload and go again (sites below).
         (FUHUA, 120, 96_000, [(f"福华街{n}号车", 16_000, 4_000) for n in range(1, 7)]),
         (DAXUE, 40, 80_000, [(f"大学路{n}号车", 16_000, 4_000) for n in range(1, 6)]),
         (RENHE, 20, 20_000, [("人和路1号车", 10_000, 2_500), ("人和路2号车", 10_000, 2_500)]),
@@ -84,6 +93,14 @@ def _areas(ctx) -> dict[str, ServiceArea]:
                 depot_latitude=Decimal(lat), depot_longitude=Decimal(lon), shift_start=time(7, 30), shift_end=time(17, 30),
             )  # fmt: skip
             actions.save_config(v, actor=None)
+        # A full truck unloads at its depot or at the district's transfer station (中转站) and goes out again.
+        for site in (
+            UnloadSite(area=area, name=f"{node.name}车场", kind=UnloadSite.Kind.DEPOT, latitude=Decimal(lat),
+                       longitude=Decimal(lon), unload_minutes=15),
+            UnloadSite(area=area, name="二七区大件垃圾中转站", kind=UnloadSite.Kind.TRANSFER,
+                       latitude=Decimal(TRANSFER[0]), longitude=Decimal(TRANSFER[1]), unload_minutes=20),
+        ):  # fmt: skip
+            actions.save_config(site, actor=None)
         out[node.name] = area
     crew = ctx.user("crew")
     Vehicle.objects.get(name="福华街1号车").crew.add(crew)

@@ -152,17 +152,34 @@ def to_storage(lat, lon, source: str) -> tuple[Decimal, Decimal]:
 # ----------------------------------------------------------------------------------------------- rounds
 
 
-def rounds_map(rounds, stops_by_round: dict[int, list], *, width: int = 360, height: int = 320) -> Map:
-    """The day's rounds: each vehicle's depot, its stops in order and the line depot → stops → depot."""
+def rounds_map(
+    rounds,
+    stops_by_round: dict[int, list],
+    *,
+    unloads_by_round: dict[int, list] | None = None,
+    width: int = 360,
+    height: int = 320,
+) -> Map:
+    """The day's rounds: each vehicle's depot, its stops in order and the line depot → stops → depot; a round of
+    several trips passes its unloading stops (卸, at a depot or transfer station) between them."""
     points, lines = [], []
     for g, rnd in enumerate(rounds):
         depot = (float(rnd.vehicle.depot_latitude), float(rnd.vehicle.depot_longitude))
         points.append(Point(*depot, label="", title=str(rnd.vehicle), group=g, depot=True))
         line = [depot]
-        for s in stops_by_round.get(rnd.pk, []):
+        unloads = {u.after_trip: u for u in (unloads_by_round or {}).get(rnd.pk, [])}
+        stops = stops_by_round.get(rnd.pk, [])
+        for n, s in enumerate(stops):
             at = (float(s.booking.latitude), float(s.booking.longitude))
             points.append(Point(*at, label=str(s.order), title=s.booking.address, group=g, href=getattr(s, "href", "")))
             line.append(at)
+            trip = getattr(s, "trip", 0)
+            last_of_trip = n + 1 == len(stops) or getattr(stops[n + 1], "trip", 0) != trip
+            u = unloads.get(trip) if last_of_trip else None
+            if u is not None:
+                site = (float(u.site.latitude), float(u.site.longitude))
+                points.append(Point(*site, label="卸", title=str(u.site), group=g, depot=True))
+                line.append(site)
         line.append(depot)
         lines.append((g, line))
     return Map(points, lines, width=width, height=height)

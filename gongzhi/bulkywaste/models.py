@@ -306,6 +306,34 @@ class Vehicle(models.Model):
         return f"{self.name} {self.plate}".strip()
 
 
+class UnloadSite(models.Model):
+    """卸车点 — where a full truck unloads between trips: a depot (车场) or a transfer station (中转站).
+
+    When an area has any, its trucks make several trips a day within their shifts; unloading at the
+    trucks' own depot counts only if the depot is listed here as well.
+    """
+
+    class Kind(models.TextChoices):
+        DEPOT = "depot", _("车场")
+        TRANSFER = "transfer", _("中转站")
+
+    area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, related_name="unload_sites")
+    name = models.CharField(_("名称"), max_length=60)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices, default=Kind.TRANSFER)
+    latitude = models.DecimalField(_("纬度(WGS-84)"), max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(_("经度(WGS-84)"), max_digits=9, decimal_places=6)
+    unload_minutes = models.PositiveSmallIntegerField(_("卸车时间（分钟）"), default=15)
+    opens = models.TimeField(_("开放时间"), default=time(6, 0))
+    closes = models.TimeField(_("关闭时间"), default=time(20, 0))
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering = ["area_id", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class DayPlan(models.Model):
     """调度计划 — one area's day: its rounds, and the bookings that could not be fitted, with reasons."""
 
@@ -331,7 +359,8 @@ class DayPlan(models.Model):
 
 
 class Round(models.Model):
-    """一趟 — one vehicle's round on a day: depot → stops in order → depot."""
+    """一趟 — one vehicle's round on a day: depot → stops in order → depot, in one or more trips with an
+    unloading stop (:class:`RoundUnload`) between two trips."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("待出车")
@@ -372,6 +401,7 @@ class RoundStop(models.Model):
     volume_litres = models.PositiveIntegerField(default=0)
     weight_kg = models.PositiveIntegerField(default=0)
     opened_at = models.DateTimeField(null=True, blank=True)
+    trip = models.PositiveSmallIntegerField(_("车次"), default=0)  # 0 = the round's first trip
 
     class Meta:
         ordering = ["round_id", "order"]
@@ -379,6 +409,22 @@ class RoundStop(models.Model):
     @property
     def gate_path(self) -> str:
         return self.round.gate_path
+
+
+class RoundUnload(models.Model):
+    """卸车 — the truck unloads at a site after trip ``after_trip`` and goes out again on the next one."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="unloads")
+    site = models.ForeignKey(UnloadSite, on_delete=models.PROTECT, related_name="+")
+    after_trip = models.PositiveSmallIntegerField()
+    eta = models.DateTimeField()
+    departure = models.DateTimeField()
+    volume_litres = models.PositiveIntegerField(default=0)
+    weight_kg = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["round_id", "after_trip"]
+        constraints = [models.UniqueConstraint(fields=["round", "after_trip"], name="bulky_unload_round_trip")]
 
 
 class CostEntry(models.Model):

@@ -58,6 +58,7 @@ from gongzhi.bulkywaste.models import (
     DumpingReport,
     Round,
     RoundStop,
+    RoundUnload,
     ServiceArea,
 )
 from gongzhi.core import geo, limits, pii
@@ -960,8 +961,13 @@ def dispatch_day(request):
     if plan:
         for stop in RoundStop.objects.filter(round__plan=plan).select_related("booking").order_by("round_id", "order"):
             by_round.setdefault(stop.round_id, []).append(stop)
+    unloads: dict[int, list[RoundUnload]] = {r.pk: [] for r in rounds}
+    if plan:
+        for u in RoundUnload.objects.filter(round__plan=plan).select_related("site"):
+            unloads.setdefault(u.round_id, []).append(u)
     for r in rounds:
         r.n_stops = len(by_round.get(r.pk, []))
+        r.n_trips = len(unloads.get(r.pk, [])) + 1
     dupes = selectors.duplicate_ids(bookings)
     for b in bookings:
         b.is_duplicate = b.pk in dupes
@@ -979,7 +985,7 @@ def dispatch_day(request):
             "capacity": capacity,
             "prev": day - timedelta(days=1),
             "next": day + timedelta(days=1),
-            **_map_context(maps.rounds_map(rounds, by_round, height=360)),
+            **_map_context(maps.rounds_map(rounds, by_round, unloads_by_round=unloads, height=360)),
             "timeline": maps.timeline(rounds, by_round) if rounds else None,
         },
     )
@@ -1038,6 +1044,23 @@ def dispatch_urgent(request):
     return render(request, "bulkywaste/urgent.html", context)
 
 
+@dataclass
+class _Trip:
+    """One trip of a round for the pages: its stops, then the unloading stop that ends it (None for the last)."""
+
+    number: int
+    stops: list
+    unload: RoundUnload | None
+
+
+def _trips(stops: list, unloads: list) -> list[_Trip]:
+    by_trip = {u.after_trip: u for u in unloads}
+    trips = [_Trip(n + 1, [], by_trip.get(n)) for n in range(len(unloads) + 1)]
+    for s in stops:
+        trips[min(s.trip, len(trips) - 1)].stops.append(s)
+    return trips
+
+
 @require_GET
 @permission_required(None)
 def round_detail(request, pk: int):
@@ -1048,10 +1071,18 @@ def round_detail(request, pk: int):
     for s in stops:
         s.map_url = amap_url(s.booking.latitude, s.booking.longitude, s.booking.address)
         s.href = reverse("bulkywaste:crew_stop", args=[s.pk])
+    unloads = list(rnd.unloads.select_related("site"))
+    for u in unloads:
+        u.map_url = amap_url(u.site.latitude, u.site.longitude, u.site.name)
     return render(
         request,
         "bulkywaste/round.html",
-        {"round": rnd, "stops": stops, **_map_context(maps.rounds_map([rnd], {rnd.pk: stops}))},
+        {
+            "round": rnd,
+            "stops": stops,
+            "trips": _trips(stops, unloads),
+            **_map_context(maps.rounds_map([rnd], {rnd.pk: stops}, unloads_by_round={rnd.pk: unloads})),
+        },
     )
 
 
@@ -1071,8 +1102,13 @@ def crew_today(request):
     for s in stops:
         s.masked_phone = pii.mask_phone(s.booking.contact_phone)
         by_round[s.round_id].append(s)
+    unloads = {r.pk: [] for r in rounds}
+    for u in RoundUnload.objects.filter(round__in=rounds).select_related("site"):
+        u.map_url = amap_url(u.site.latitude, u.site.longitude, u.site.name)
+        unloads[u.round_id].append(u)
     for r in rounds:
         r.stop_list = by_round[r.pk]
+        r.trips = _trips(by_round[r.pk], unloads[r.pk])
         for stop in r.stop_list:
             stop.href = reverse("bulkywaste:crew_stop", args=[stop.pk])
     return render(
@@ -1082,7 +1118,7 @@ def crew_today(request):
             "rounds": rounds,
             "day": day,
             "day_title": _crew_day_title(day),
-            **_map_context(maps.rounds_map(rounds, by_round)),
+            **_map_context(maps.rounds_map(rounds, by_round, unloads_by_round=unloads)),
         },
     )
 

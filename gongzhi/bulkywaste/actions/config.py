@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from gongzhi.bulkywaste.models import ServiceArea, Vehicle
+from gongzhi.bulkywaste.models import ServiceArea, UnloadSite, Vehicle
 from gongzhi.core import audit
 
 if TYPE_CHECKING:
@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 @transaction.atomic
 def save_config(obj, *, actor: User | None) -> None:
-    """Catalogue entries, fee schedules, cost rates, service areas and vehicles (admin and demo)."""
-    perm = "bulkywaste.dispatch" if isinstance(obj, Vehicle) else "bulkywaste.configure"
-    scope = obj if isinstance(obj, Vehicle | ServiceArea) else None
+    """Catalogue entries, fee schedules, cost rates, service areas, vehicles and unloading sites (admin and demo)."""
+    perm = "bulkywaste.dispatch" if isinstance(obj, Vehicle | UnloadSite) else "bulkywaste.configure"
+    scope = obj.area if isinstance(obj, UnloadSite) else obj if isinstance(obj, Vehicle | ServiceArea) else None
     if actor is not None and not actor.has_perm(perm, scope):
         raise PermissionDenied(perm)
     created = obj.pk is None

@@ -21,7 +21,16 @@ from django_tasks import task
 
 from gongzhi.bulkywaste import routing
 from gongzhi.bulkywaste.actions import messages
-from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop, ServiceArea, Vehicle
+from gongzhi.bulkywaste.models import (
+    Booking,
+    DayPlan,
+    Round,
+    RoundStop,
+    RoundUnload,
+    ServiceArea,
+    UnloadSite,
+    Vehicle,
+)
 from gongzhi.core import audit, jobs
 from gongzhi.core.gate import require
 
@@ -74,6 +83,7 @@ class _Problem:
     stops: list[routing.Stop] = field(default_factory=list)
     vehicles: list[routing.VehicleSpec] = field(default_factory=list)
     bookings: dict[int, Booking] = field(default_factory=dict)
+    sites: list[routing.UnloadSite] = field(default_factory=list)
 
 
 def _problem(plan: DayPlan, now: datetime) -> _Problem:
@@ -92,16 +102,35 @@ def _problem(plan: DayPlan, now: datetime) -> _Problem:
     today = timezone.localdate(now)
     earliest = _seconds(timezone.localtime(now).time()) if day == today else 0
     p = _Problem(bookings={b.pk: b for b in bookings})
+    # With unloading sites (depots, transfer stations) a truck makes as many trips as its shift allows.
+    home_unload: dict[routing.Location, int] = {}
+    for site in UnloadSite.objects.filter(area=area, active=True).order_by("id"):
+        where = routing.Location(float(site.latitude), float(site.longitude))
+        p.sites.append(
+            routing.UnloadSite(
+                id=str(site.pk),
+                location=where,
+                unload_seconds=site.unload_minutes * 60,
+                opens=_seconds(site.opens),
+                closes=_seconds(site.closes),
+            )
+        )
+        if site.kind == UnloadSite.Kind.DEPOT:
+            home_unload.setdefault(where, site.unload_minutes * 60)
     for v in vehicles:
         start = max(_seconds(v.shift_start), earliest)
         end = max(_seconds(v.shift_end), start)
+        depot = routing.Location(float(v.depot_latitude), float(v.depot_longitude))
         p.vehicles.append(
             routing.VehicleSpec(
                 id=str(v.pk),
-                depot=routing.Location(float(v.depot_latitude), float(v.depot_longitude)),
+                depot=depot,
                 capacity=(v.volume_litres, v.weight_kg),
                 shift_start=start,
                 shift_end=end,
+                # Unloading at its own depot at the end of the day is part of the shift when the depot is a site.
+                unload_seconds=min(home_unload.get(depot, 0), end - start),
+                fixed_cost=settings.GONGZHI_BULKY_TRUCK_COST_KM * 1000,  # metres of driving
             )
         )
     for b in bookings:
@@ -125,6 +154,85 @@ def _parse_stop_id(stop_id: str) -> tuple[int, int]:
     return int(head[1:]), int(part or 0)
 
 
+def _stop_id(booking_id: int, part: int) -> str:
+    return f"B{booking_id}#{part}" if part else f"B{booking_id}"
+
+
+def _day_seconds(day: date, at: datetime) -> float:
+    return (at - _at(day, 0)).total_seconds()
+
+
+def _previous(plan: DayPlan) -> routing.Plan | None:
+    """The day's planned (not yet started) rounds as a routing plan, to re-plan from; None if there are none."""
+    rounds = list(Round.objects.filter(plan=plan, status=Round.Status.PLANNED).prefetch_related("stops", "unloads"))
+    if not rounds:
+        return None
+    routes = []
+    for r in rounds:
+        visits = tuple(
+            routing.Visit(
+                _stop_id(st.booking_id, st.part),
+                _day_seconds(plan.day, st.eta),
+                _day_seconds(plan.day, st.eta),
+                _day_seconds(plan.day, st.departure),
+                (st.volume_litres, st.weight_kg),
+                st.trip,
+            )
+            for st in r.stops.all()
+        )
+        unloads = tuple(
+            routing.Unload(
+                str(u.site_id),
+                u.after_trip,
+                _day_seconds(plan.day, u.eta),
+                _day_seconds(plan.day, u.eta),
+                _day_seconds(plan.day, u.departure),
+                (u.volume_litres, u.weight_kg),
+            )
+            for u in r.unloads.all()
+        )
+        routes.append(
+            routing.Route(
+                vehicle_id=str(r.vehicle_id),
+                stops=visits,
+                start_time=_day_seconds(plan.day, r.start_at),
+                end_time=_day_seconds(plan.day, r.end_at),
+                load=(r.volume_litres, r.weight_kg),
+                distance=float(r.distance_m),
+                unloads=unloads,
+            )
+        )
+    return routing.Plan(routes=tuple(routes))
+
+
+def _solve(
+    previous: routing.Plan | None,
+    stops: list[routing.Stop],
+    problem: _Problem,
+    matrix: routing.TravelMatrix,
+    iterations: int,
+    seed: int,
+) -> tuple[routing.Plan, str]:
+    """Re-plan moving as few stops residents were told about as possible, else solve afresh.
+
+    With a previous plan, bookings added since are first fitted in without moving any other stop to another
+    truck or trip (``routing.insert_stable``); only when that fails is the day solved again, warm-started from
+    the previous plan. Returns the plan and how it was made ("inserted", "warm" or "solved").
+    """
+    if previous is not None:
+        planned = {v.stop_id for r in previous.routes for v in r.stops}
+        new = [s.id for s in stops if s.id not in planned]
+        kept = routing.insert_stable(previous, stops, problem.vehicles, matrix, new, sites=problem.sites)
+        if kept is not None:
+            served = {v.stop_id for r in kept.routes for v in r.stops}
+            if all(s.id in served for s in stops):
+                return kept, "inserted"
+    result = routing.solve(
+        stops, problem.vehicles, matrix, max_iterations=iterations, seed=seed, sites=problem.sites, initial=previous
+    )
+    return result, "warm" if previous is not None else "solved"
+
+
 def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now: datetime | None = None) -> DayPlan:
     """Solve the day's rounds (called by the background task) and store them.
 
@@ -139,13 +247,14 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
     iterations = iterations or plan.area.solver_iterations
     matrix, source = travel_matrix()
     stops = routing.split_oversized(problem.stops, problem.vehicles)
+    previous = _previous(plan)
     try:
-        result = routing.solve(stops, problem.vehicles, matrix, max_iterations=iterations, seed=seed)
+        result, how = _solve(previous, stops, problem, matrix, iterations, seed)
     except (OSError, ValueError):
         if source != "osrm":
             raise
         matrix, source = routing.StraightLineMatrix(), "straight_line (osrm failed)"
-        result = routing.solve(stops, problem.vehicles, matrix, max_iterations=iterations, seed=seed)
+        result, how = _solve(previous, stops, problem, matrix, iterations, seed)
     parts = defaultdict(int)
     for s in stops:
         bid, part = _parse_stop_id(s.id)
@@ -192,7 +301,10 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
             changes={
                 "version": version + 1,
                 "rounds": len(result.routes),
+                "trips": sum(r.num_trips for r in result.routes),
                 "stops": sum(len(route.stops) for route in result.routes),
+                "how": how,
+                "moved": len(routing.moved_stops(previous, result)) if previous is not None else 0,
                 "unassigned": [(u["reference"], u["part"], u["reason"]) for u in unassigned],
                 "distance_m": int(result.total_distance),
                 "matrix": source,
@@ -217,7 +329,8 @@ def _store_rounds(plan: DayPlan, result, parts: dict[int, int], demand: dict, pr
     vehicles = {str(v.pk): v for v in Vehicle.objects.filter(pk__in=[int(v.id) for v in problem.vehicles])}
     eta: dict[int, datetime] = {}
     kept_rounds: set[int] = set()
-    new_stops, changed_stops = [], []
+    new_stops, changed_stops, unloads = [], [], []
+    RoundUnload.objects.filter(round__plan=plan, round__status=Round.Status.PLANNED).delete()
     for route in result.routes:
         vehicle = vehicles[route.vehicle_id]
         values = {
@@ -246,6 +359,7 @@ def _store_rounds(plan: DayPlan, result, parts: dict[int, int], demand: dict, pr
                 "departure": _at(plan.day, visit.departure),
                 "volume_litres": demand[visit.stop_id][0],
                 "weight_kg": demand[visit.stop_id][1],
+                "trip": visit.trip,
             }
             stop = old_stops.pop((bid, part), None)
             if stop is None:
@@ -254,16 +368,29 @@ def _store_rounds(plan: DayPlan, result, parts: dict[int, int], demand: dict, pr
                 for k, v in fields.items():
                     setattr(stop, k, v)
                 changed_stops.append(stop)
+        for u in route.unloads:  # the unloading stops between its trips
+            unloads.append(
+                RoundUnload(
+                    round_id=rnd.pk,
+                    site_id=int(u.site_id),
+                    after_trip=u.after_trip,
+                    eta=_at(plan.day, u.start),
+                    departure=_at(plan.day, u.departure),
+                    volume_litres=u.load[0],
+                    weight_kg=u.load[1],
+                )
+            )
     RoundStop.objects.filter(pk__in=[s.pk for s in old_stops.values()]).delete()
     if changed_stops:
         # Orders are not unique, so stops can be moved between rounds and reordered in one statement.
         RoundStop.objects.bulk_update(changed_stops, ["round", *_STOP_FIELDS[1:]])
     RoundStop.objects.bulk_create(new_stops)
+    RoundUnload.objects.bulk_create(unloads)
     Round.objects.filter(plan=plan, status=Round.Status.PLANNED).exclude(pk__in=kept_rounds).delete()
     return eta
 
 
-_STOP_FIELDS = ("round_id", "parts", "order", "eta", "departure", "volume_litres", "weight_kg")
+_STOP_FIELDS = ("round_id", "parts", "order", "eta", "departure", "volume_litres", "weight_kg", "trip")
 
 
 @task()
