@@ -248,7 +248,9 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         "bill": "renovation.view_project",
         "timeline": "renovation.view_project",
         "adopt_plan": "renovation.adopt_plan",
-        "orders": None,  # decided by the action: renovation.order (own household) or renovation.take_order
+        # Seeing the project first (an anonymous caller: 401, like every other operation), then the action
+        # decides: renovation.order (own household) or renovation.take_order (on a household's behalf).
+        "orders": "renovation.view_project",
         "work_items": "renovation.view_works",
     }
     serializer_class = ProjectSerializer
