@@ -118,7 +118,7 @@ def run(size: int, repeat: int) -> list[dict]:
 
     from gongzhi.surveys import actions, selectors
     from gongzhi.surveys.models import Response, SurveyHousehold
-    from gongzhi.surveys.testing import QUESTIONS
+    from testkit.surveys import QUESTIONS
 
     tag = f"{size}-{int(time.time())}"
     unit_set = build(size, tag)

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
 from gongzhi.bulkywaste import actions
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop
-from gongzhi.core.testing import PASSWORD
+from testkit import bulkywaste as bw
+from testkit.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
-from gongzhi.core.testing import PASSWORD
 from gongzhi.renovation import actions
 from gongzhi.renovation.models import Defect, Order, Project
 from gongzhi.renovation.tests.builders import build_scene, soon, to_works
+from testkit.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
-from gongzhi.core.testing import PASSWORD, make_user
 from gongzhi.registry.models import Person
 from gongzhi.servicedesk import actions
 from gongzhi.servicedesk import testing as sd
 from gongzhi.servicedesk.models import ServiceRequest
+from testkit.world import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -9,9 +9,9 @@ import pytest
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import PASSWORD, make_user
-from gongzhi.surveys import testing
 from gongzhi.surveys.models import Response, SurveyHousehold
+from testkit import surveys as testing
+from testkit.world import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

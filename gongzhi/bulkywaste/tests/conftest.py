@@ -1,6 +1,6 @@
 import pytest
 
-from gongzhi.bulkywaste import testing as bw
+from testkit import bulkywaste as bw
 
 
 @pytest.fixture
@@ -26,8 +26,8 @@ def dispatcher(persona, mini):
 
 @pytest.fixture
 def resident(mini):
-    from gongzhi.core.testing import make_user
     from gongzhi.registry.models import Person
+    from testkit.world import make_user
 
     person = Person.objects.get(name="张建国")
     return make_user("zhang", "resident", mini.courtyard, person=person, phone=person.phone)

@@ -8,9 +8,9 @@ change, this table changes with them.)
 from django.utils import timezone
 
 from gongzhi.bulkywaste import actions
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.models import Booking, DayPlan, DumpingReport, RoundStop
 from gongzhi.core.roles import CAPABILITIES
+from testkit import bulkywaste as bw
 from testkit.permissions import PUBLIC, SIGNED_IN, Api, Page
 from testkit.world import make_user
 

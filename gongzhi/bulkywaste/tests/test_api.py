@@ -13,8 +13,8 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from gongzhi.bulkywaste import actions
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.models import Booking, BookingItem, DayPlan, DumpingReport, Round, RoundStop
+from testkit import bulkywaste as bw
 
 BASE = "/api/v1/bulky"
 

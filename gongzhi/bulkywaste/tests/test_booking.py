@@ -10,11 +10,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from gongzhi.bulkywaste import actions, sizing
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.actions import BookingError, ItemSpec
 from gongzhi.bulkywaste.models import Booking, CatalogueEntry, DayCapacity, FeeSchedule
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.sms import LocmemBackend
+from testkit import bulkywaste as bw
 
 TUE, WED, THU, FRI, NEXT_MON = (date(2026, 11, d) for d in (24, 25, 26, 27, 30))
 

@@ -14,9 +14,9 @@ import pytest
 from django.db import connection, connections
 
 from gongzhi.bulkywaste import actions
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.actions import BookingError
 from gongzhi.bulkywaste.models import Booking, DayCapacity
+from testkit import bulkywaste as bw
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

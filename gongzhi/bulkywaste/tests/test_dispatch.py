@@ -13,11 +13,11 @@ from django.core.exceptions import PermissionDenied
 from PIL import Image
 
 from gongzhi.bulkywaste import actions
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.actions import BookingError, RatingError
 from gongzhi.bulkywaste.models import Booking, BookingItem, CostEntry, DayPlan, DumpingReport, Round, RoundStop
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.sms import LocmemBackend
+from testkit import bulkywaste as bw
 
 TUE = date(2026, 11, 24)
 
@@ -354,7 +354,7 @@ def test_crew_and_round_pages_query_budgets(client, area, mini, operator, n, dja
     from django.urls import reverse
     from django.utils import timezone
 
-    from gongzhi.core.testing import PASSWORD
+    from testkit.world import PASSWORD
 
     crew = bw.crew_member("crew-q", mini.subdistrict)
     bw.vehicle(area, crew=[crew], volume=60_000, weight=9_000)

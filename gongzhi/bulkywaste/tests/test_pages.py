@@ -16,10 +16,10 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from gongzhi.bulkywaste import actions
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.models import Booking, DayPlan, DumpingReport, Round, RoundStop
 from gongzhi.core.models import AuditEntry
-from gongzhi.core.testing import PASSWORD
+from testkit import bulkywaste as bw
+from testkit.world import PASSWORD
 
 
 def png(name="p.png"):
@@ -396,7 +396,7 @@ def test_figures_hand_checked(client, area, mini, operator, dispatcher):
 
 
 def _stranger(mini):
-    from gongzhi.core.testing import make_user
+    from testkit.world import make_user
 
     return make_user("stranger-f", "community_worker", mini.other_subdistrict)
 
@@ -539,9 +539,9 @@ def test_the_start_page_shows_each_role_its_way_in(client, area, operator, dispa
 def test_the_compound_pickers_work_with_thousands_of_compounds(client, area, mini, dispatcher, monkeypatch):
     """The list shows at most PICKER_LIMIT; typing part of a name finds any other, and a chosen one is read by id."""
     from gongzhi.bulkywaste import views
-    from gongzhi.core import testing
     from gongzhi.registry import actions as registry
     from gongzhi.registry import models as registry_models
+    from testkit import world as testing
 
     monkeypatch.setattr(views, "PICKER_LIMIT", 3)  # as if the district had more compounds than a list can show
     for i in range(5):

@@ -10,11 +10,11 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop
 from gongzhi.core.gate import allows
 from gongzhi.core.roles import ROLES
-from gongzhi.core.testing import make_user
+from testkit import bulkywaste as bw
+from testkit.world import make_user
 
 STATUSES = [s.value for s in Booking.Status]
 OPEN = {"booked", "planned"}

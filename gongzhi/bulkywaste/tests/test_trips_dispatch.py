@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from gongzhi.bulkywaste import actions, maps, routing
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.actions import planning
 from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop, RoundUnload, UnloadSite
 from gongzhi.bulkywaste.plancheck import check_plan
 from gongzhi.core.models import AuditEntry
+from testkit import bulkywaste as bw
 
 TUE = date(2026, 11, 24)
 

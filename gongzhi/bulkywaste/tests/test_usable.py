@@ -15,13 +15,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gongzhi.bulkywaste import actions, maps, selectors
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.bulkywaste.actions import BookingError, DuplicateBooking, ItemSpec
 from gongzhi.bulkywaste.models import Booking, BookingItem, DayCapacity, DayPlan, Round, RoundStop
 from gongzhi.core import geo
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import PASSWORD
+from testkit import bulkywaste as bw
+from testkit.world import PASSWORD
 
 TUE = date(2026, 11, 24)
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from gongzhi.core.api_auth import token_tag
 from gongzhi.core.models import AuditEntry
-from gongzhi.core.testing import PASSWORD
+from testkit.world import PASSWORD
 
 TOKEN = "/api/v1/token/"
 

@@ -54,7 +54,7 @@ def test_a_run_left_running_with_its_lock_free_is_failed_and_retried_then_given_
 def test_a_plan_whose_worker_keeps_dying_is_shown_as_failed_not_planning(mini):
     from gongzhi.bulkywaste.actions.planning import _plan_worker_died
     from gongzhi.bulkywaste.models import DayPlan
-    from gongzhi.bulkywaste.testing import service_area
+    from testkit.bulkywaste import service_area
 
     plan = DayPlan.objects.create(area=service_area(mini.subdistrict), day="2026-12-09")
     _plan_worker_died(plan.pk, jobs.MAX_ATTEMPTS, True)

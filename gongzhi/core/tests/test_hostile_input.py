@@ -19,10 +19,10 @@ from rest_framework.test import APIClient
 
 from gongzhi.core.models import AuditEntry, RateCounter, Upload
 from gongzhi.core.spreadsheets import csv_text, unescape
-from gongzhi.core.testing import PASSWORD
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.registry.importer import RosterFileError, estimate_rows, read_table
 from gongzhi.registry.tests.roster_files import xlsx_bytes
+from testkit.world import PASSWORD
 
 TOKEN = "/api/v1/token/"
 
@@ -234,10 +234,10 @@ def test_broken_or_foreign_images_are_refused(data):
 
 @pytest.mark.django_db
 def test_a_ballot_refused_with_409_writes_no_attachment_and_no_audit_entry(mini):
-    from gongzhi.voting.testing import PDF, build_owners_compound, open_vote_now
+    from testkit.voting import PDF, build_owners_compound, open_vote_now
 
     compound = build_owners_compound(mini)
-    from gongzhi.core.testing import make_user
+    from testkit.world import make_user
 
     organiser = make_user("organiser", "community_worker", mini.community)
     vote = open_vote_now(compound, organiser)

@@ -19,7 +19,7 @@ from gongzhi.core import limits, sms
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.models import AuditEntry, RateCounter, SmsCode
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import make_user
+from testkit.world import make_user
 
 MOBILE = "13912345678"
 
@@ -184,7 +184,7 @@ def test_ten_concurrent_sms_guesses_are_compared_five_times():
 @pytest.mark.django_db(transaction=True)
 def test_the_dumping_reports_five_an_hour_hold_when_requests_race(mini):
     from gongzhi.bulkywaste.models import DumpingReport
-    from gongzhi.bulkywaste.testing import service_area
+    from testkit.bulkywaste import service_area
 
     service_area(mini.subdistrict)
 

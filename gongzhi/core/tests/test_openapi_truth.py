@@ -32,9 +32,9 @@ def _world(mini):
     """Enough data for the operations to find things: a compound with owners, an open vote, personas, tokens."""
     from rest_framework.authtoken.models import Token
 
-    from gongzhi.bulkywaste.testing import service_area
-    from gongzhi.core.testing import make_user
-    from gongzhi.voting.testing import build_owners_compound, open_vote_now
+    from testkit.bulkywaste import service_area
+    from testkit.voting import build_owners_compound, open_vote_now
+    from testkit.world import make_user
 
     worker = make_user("st-worker", "community_worker", mini.community)
     admin = make_user("st-admin", "district_admin", mini.district)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from gongzhi.core import limits, sms
 from gongzhi.core.models import SmsCode
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import make_user
+from testkit.world import make_user
 
 MOBILE = "13912345678"
 

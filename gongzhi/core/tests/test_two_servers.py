@@ -144,14 +144,14 @@ def test_two_servers_share_sessions_lockout_limits_uploads_and_jobs(servers, min
     (a, b), env = servers
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-    from gongzhi.bulkywaste import testing as bw
     from gongzhi.bulkywaste.limits import REPORTS_PER_HOUR
     from gongzhi.bulkywaste.models import DumpingReport
     from gongzhi.core.models import AccountLock, AuditEntry
-    from gongzhi.core.testing import PASSWORD
     from gongzhi.voting import actions as voting
     from gongzhi.voting.models import Vote
-    from gongzhi.voting.testing import build_owners_compound
+    from testkit import bulkywaste as bw
+    from testkit.voting import build_owners_compound
+    from testkit.world import PASSWORD
 
     worker = persona("community_worker")
     victim = persona("community_worker", username="victim")

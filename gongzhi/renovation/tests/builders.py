@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from gongzhi.core import testing
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import Person, UnitSet
 from gongzhi.renovation import actions
 from gongzhi.renovation.models import MenuCategory, MenuItem, Project
+from testkit import world as testing
 
 
 @dataclass

@@ -28,7 +28,7 @@ def scene(mini):
 def test_national_categories_are_seeded_and_a_district_adds_its_own(scene):
     codes = [c.code for c in selectors.categories_for(scene.mini.district)]
     assert codes == ["basic", "improvement", "enhancement"]
-    admin = __import__("gongzhi.core.testing", fromlist=["make_user"]).make_user(
+    admin = __import__("testkit.world", fromlist=["make_user"]).make_user(
         "admin", "district_admin", scene.mini.district
     )
     actions.create_category(actor=admin, district=scene.mini.district, code="safety", name="安全类", name_en="Safety")

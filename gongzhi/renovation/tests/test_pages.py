@@ -7,10 +7,10 @@ import io
 import pytest
 from django.urls import reverse
 
-from gongzhi.core import testing
 from gongzhi.renovation import actions
 from gongzhi.renovation.models import Defect, Order, Project
 from gongzhi.renovation.tests.builders import build_scene, soon, to_works
+from testkit import world as testing
 
 pytestmark = pytest.mark.django_db
 

@@ -30,8 +30,8 @@ def other_liaison(persona, mini):
 
 @pytest.fixture
 def resident(mini):
-    from gongzhi.core.testing import make_user
     from gongzhi.registry.models import Person
+    from testkit.world import make_user
 
     person = Person.objects.get(name="张建国")
     return make_user("zhang", "resident", mini.courtyard, person=person, phone=person.phone)

@@ -7,8 +7,8 @@ import io
 from PIL import Image
 
 from gongzhi.bulkywaste import actions as bulky
-from gongzhi.bulkywaste import testing as bw
 from gongzhi.servicedesk.models import Category, ServiceRequest
+from testkit import bulkywaste as bw
 
 
 def _jpeg() -> bytes:

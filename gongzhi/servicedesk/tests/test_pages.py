@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from gongzhi.core.models import AuditEntry
-from gongzhi.core.testing import PASSWORD
 from gongzhi.servicedesk import actions
 from gongzhi.servicedesk.models import FollowUpCall, ServiceRequest
+from testkit.world import PASSWORD
 
 
 def login(client, user):

@@ -13,10 +13,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from gongzhi.core.models import AuditEntry
-from gongzhi.core.testing import make_user
-from gongzhi.surveys import actions, questions, selectors, testing
+from gongzhi.surveys import actions, questions, selectors
 from gongzhi.surveys.actions import SurveyError
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold, SurveyVersion
+from testkit import surveys as testing
+from testkit.world import make_user
 
 
 def png() -> bytes:

@@ -5,10 +5,11 @@ import json
 
 import pytest
 
-from gongzhi.core.testing import make_user
-from gongzhi.surveys import actions, selectors, testing
+from gongzhi.surveys import actions, selectors
 from gongzhi.surveys.models import Response, SurveyHousehold
 from gongzhi.surveys.tests.test_actions import PNG
+from testkit import surveys as testing
+from testkit.world import make_user
 
 
 @pytest.fixture

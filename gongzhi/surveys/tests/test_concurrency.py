@@ -9,10 +9,11 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from gongzhi.core.testing import make_user
-from gongzhi.surveys import actions, testing
+from gongzhi.surveys import actions
 from gongzhi.surveys.actions import SurveyError
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold
+from testkit import surveys as testing
+from testkit.world import make_user
 
 pytestmark = [
     pytest.mark.postgres_only,

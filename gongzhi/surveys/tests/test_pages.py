@@ -11,10 +11,11 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from gongzhi.core.sms import LocmemBackend
-from gongzhi.core.testing import make_user
-from gongzhi.surveys import actions, testing
+from gongzhi.surveys import actions
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold
 from gongzhi.surveys.tests.test_actions import PNG
+from testkit import surveys as testing
+from testkit.world import make_user
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ absent), and the links shown only to those who would be let through."""
 import pytest
 from django.urls import reverse
 
-from gongzhi.core.testing import make_user
-from gongzhi.surveys import testing
+from testkit import surveys as testing
+from testkit.world import make_user
 
 PAGES = ["list", "new", "detail", "questions", "progress", "rates", "data", "export", "responses", "enter"]
 # role → expected status per page (open survey, results not published)

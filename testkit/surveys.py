@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from gongzhi.core.testing import MiniDistrict, level
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import AreaNode, Person, Unit, UnitSet
 from gongzhi.surveys import actions
 from gongzhi.surveys.models import Survey
+from testkit.world import MiniDistrict, level
 
 QUESTIONS = [
     {

@@ -10,7 +10,7 @@ from django.utils import timezone
 from gongzhi.bulkywaste import actions
 from gongzhi.bulkywaste.actions import ItemSpec
 from gongzhi.bulkywaste.models import CatalogueEntry, CostRates, ServiceArea, Vehicle
-from gongzhi.core.testing import make_user
+from testkit.world import make_user
 
 # Monday 23 November 2026, 10:00 in Zhengzhou: Tue 24th is the first bookable day (before the 18:00 cut-off).
 NOW = timezone.make_aware(datetime(2026, 11, 23, 10, 0))
