@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -25,7 +27,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from gongzhi.core.api import GENERIC, KeyCursorPagination, error_responses
-from gongzhi.core.gate import GatePermission
+from gongzhi.core.gate import GatePermission, allows, check
 from gongzhi.core.rules import scoped
 from gongzhi.registry.models import Person
 from gongzhi.surveys import actions, selectors
@@ -145,6 +147,24 @@ class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_serializer_class(self):
         return SurveySerializer if self.action == "list" else SurveyDetailSerializer
+
+    # One survey, as its pages answer: (entry, perm, view_perm) per action. A reader who may do this nowhere
+    # (entry, asked without an object) is refused (403); a survey out of the reader's sight (view_perm) is
+    # answered as absent (404); in sight but not allowed (perm), 403.
+    object_perms = {
+        "retrieve": (None, "surveys.view_rates", "surveys.view_rates"),
+        "buildings": ("surveys.view_progress", "surveys.view_progress", "surveys.view_progress"),
+        "data": ("surveys.download_rates_data", "surveys.download_rates_data", "surveys.view_rates"),
+        "responses": ("surveys.view_progress", "surveys.collect_response", "surveys.view_progress"),
+    }
+
+    def get_object(self):
+        entry, perm, view_perm = self.object_perms[self.action]
+        if entry is not None and not allows(self.request.user, entry):
+            raise PermissionDenied(entry)
+        survey = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        check(self.request.user, perm, survey, view_perm=view_perm)
+        return survey
 
     @extend_schema(
         responses={

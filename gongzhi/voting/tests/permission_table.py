@@ -48,6 +48,7 @@ TABLE = [
     Page("voting:turnout", who=PUBLIC, kwargs=vote),
     Page("voting:result", who=PUBLIC, kwargs=vote),
     Page("voting:data", who=frozenset(), kwargs=vote),  # who voted how: only after the close
+    Page("voting:verify", who=frozenset(), kwargs=vote),  # the recount page: as the data file, after the close
     Page("voting:receipt", who=PUBLIC, kwargs=vote),
     Page("voting:log", who=PUBLIC, kwargs=vote),
     Page("voting:resident-start", who=VOTERS, kwargs=vote),
