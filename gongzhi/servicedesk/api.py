@@ -49,7 +49,7 @@ class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     retrieve=extend_schema(responses={200: RequestSerializer, **error_responses(401, 403, 404)}),
 )
 class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """工单 — the orders in the reader's staff scope, paged by key."""
+    """工单 — the orders the reader may see (their staff or taker scope, their own), paged by key."""
 
     permission_classes = [GatePermission]
     gate_perms = {"list": "servicedesk.view_queue", "retrieve": "servicedesk.view_request"}
@@ -57,7 +57,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     pagination_class = KeyCursorPagination
 
     def get_queryset(self):
-        return selectors.in_scope(self.request.user, "staff")
+        return selectors.visible(self.request.user)
 
 
 def register(router) -> None:

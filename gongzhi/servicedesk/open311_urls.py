@@ -16,5 +16,5 @@ urlpatterns = [
     re_path(r"^requests" + FMT, open311.requests_view, name="requests"),
     re_path(r"^requests/(?P<request_id>[\w-]+)" + FMT, open311.request_detail, name="request"),
     re_path(r"^tokens/(?P<token>[\w-]+)" + FMT, open311.token_view, name="token"),
-    re_path(r"^(?P<rest>.*)$", open311.not_found),
+    re_path(r"^(?P<rest>.*)$", open311.not_found, name="not_found"),
 ]

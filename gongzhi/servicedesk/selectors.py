@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.roles import roles_with
-from gongzhi.core.rules import scoped
+from gongzhi.core.rules import scope_q, scoped
 from gongzhi.registry.models import AreaNode
 from gongzhi.servicedesk import machine
 from gongzhi.servicedesk.models import FollowUpCall, ServiceRequest
@@ -35,6 +35,15 @@ def _base() -> QuerySet:
 
 def in_scope(user, capability: str) -> QuerySet:
     return scoped(_base(), user, roles_with(capability), field="path")
+
+
+def visible(user) -> QuerySet:
+    """The orders `user` may see (`servicedesk.view_request`): those in the scope of a staff or taker role, and
+    the user's own (as requester or taker)."""
+    staff, takers = scope_q(user, "staff", "path"), scope_q(user, "servicedesk.take", "path")
+    if staff is None or takers is None:
+        return _base()
+    return _base().filter(staff | takers | Q(requester_user_id=user.pk) | Q(taker_id=user.pk))
 
 
 def page(qs: QuerySet, after: int | None, size: int = PAGE) -> tuple[list, int | None]:

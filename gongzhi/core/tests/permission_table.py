@@ -7,6 +7,10 @@ from PIL import Image
 from gongzhi.core.uploads import store_upload
 from testkit.permissions import PUBLIC, SIGNED_IN, Api, Page
 
+# A user's API tokens (`core.revoke_api_tokens`): the user himself, and whoever manages his second factor (a
+# district admin over all of his roles). The target is the resident of the community, who revokes his own.
+TOKEN_OWNER = ("resident", "in")
+
 
 def _png() -> bytes:
     out = io.BytesIO()
@@ -19,7 +23,7 @@ def setup(world):
 
 
 TABLE = [
-    Page("core:home", who=SIGNED_IN),
+    Page("core:home", who=SIGNED_IN, anon=200),  # anonymous: the front door (hotline, public services)
     Page("core:baseline", who=SIGNED_IN),
     Page("core:login", who=frozenset(), refused=302, anon=200),  # a signed-in reader is sent on
     Page("core:sms-login", who=PUBLIC),
@@ -28,10 +32,22 @@ TABLE = [
     Page("core:second-factor-users", who="second_factor.manage"),
     Page("core:upload", who="staff", kwargs=lambda w: {"key": w.upload.key}, out=403),
     Page("set_language", who=PUBLIC, method="post", ok=302, anon=302, data={"language": "en"}),
-    Page("api-token", who=PUBLIC, ok=405),  # a GET: only POST makes a token
+    # A GET: only POST makes a token (anyone); DELETE revokes one's own, so other methods need a signed-in caller.
+    Page("api-token", who=PUBLIC, ok=405, anon=401),
     Page("api-schema", who=PUBLIC),  # the OpenAPI document and its reader are public
     Page("api-docs", who=PUBLIC),
     # Django's admin: the back-office accounts reach the index; each ModelAdmin then asks the gate.
     Page("admin:index", who=SIGNED_IN, ok=302, anon=302),
+    Page("api-user-token", who=SIGNED_IN, ok=405, anon=401, kwargs=lambda w: {"pk": w.users[TOKEN_OWNER].pk}),
+    Api(
+        "/api/v1/users/{id}/token/",
+        "delete",
+        who="second_factor.manage",
+        kwargs=lambda w: {"id": w.users[TOKEN_OWNER].pk},
+        ok=204,
+        out=403,
+        expect={TOKEN_OWNER: 204},
+    ),
     Api("/api/v1/token/", "post", who=PUBLIC, ok=400, anon=400),  # no credentials in the body: 400 naming them
+    Api("/api/v1/token/", "delete", who=SIGNED_IN, ok=204),  # revoke one's own tokens
 ]

@@ -1,4 +1,4 @@
-"""The JSON API: the public catalogue, orders in the staff scope only, no requester data, a bounded query count."""
+"""The JSON API: the public catalogue, the orders the reader may see (staff or taker scope), no requester data, a bounded query count."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def test_requests_in_scope_without_personal_data(client, submit, worker, persona
     assert "13812345678" not in body and "张建国" not in body and "油漆厂家属院" in body
     client.force_login(persona("community_worker", mini.other_subdistrict, "far"))
     assert client.get("/api/v1/servicedesk/requests/").json()["results"] == []
+
+
+def test_takers_read_the_orders_they_may_see(client, submit, worker, persona, mini):
+    """`servicedesk.view_request` lets the takers of the scope see its orders (a volunteer is no staff)."""
+    req = actions.dispatch_request(submit(), actor=worker)
+    client.force_login(persona("volunteer", mini.community, "vol"))
+    assert client.get(f"/api/v1/servicedesk/requests/{req.pk}/").json()["reference"] == req.reference
+    assert [r["id"] for r in client.get("/api/v1/servicedesk/requests/").json()["results"]] == [req.pk]
+    client.force_login(persona("volunteer", mini.other_subdistrict, "vol2"))
+    assert client.get(f"/api/v1/servicedesk/requests/{req.pk}/").status_code == 404
