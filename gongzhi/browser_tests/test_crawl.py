@@ -270,6 +270,8 @@ def try_forms(crawl: Crawl, page, reader, path) -> None:
             continue
         crawl.forms_tried.add(key)
         page.goto(crawl.base + path)
+        if not page.evaluate("(i) => !!document.querySelectorAll('main form')[i]", form["index"]):
+            continue  # the page drew other forms this time (its state moved on): nothing to submit here
         with page.expect_navigation(wait_until="load"):
             page.evaluate(EMPTY_FORM, form["index"])
         response_path = crawl.local(page.url) or page.url

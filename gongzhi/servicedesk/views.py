@@ -667,6 +667,10 @@ def dashboard(request):
     return render(request, "servicedesk/dashboard.html", {**data, "days": days})
 
 
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 @permission_required("servicedesk.view_dashboard")
 def dashboard_export(request):
     """The dashboard's figures as an Excel workbook (no personal data): one sheet per table, late orders first."""
@@ -679,7 +683,7 @@ def dashboard_export(request):
     ws.title = "三率"
     ws.append(["指标 / rate", "定义 / definition", "分子 / numerator", "分母 / denominator", "比率 / value"])
     for r in data["rates"]:
-        ws.append([r.name, r.definition, r.numerator, r.denominator, r.percent])
+        ws.append([str(r.name), str(r.definition), r.numerator, r.denominator, str(r.percent)])
     head = ["", "合计 total", "在办 open", "超期 late", "办结 completed", "已评价 rated", "满意 satisfied"]
     for title, rows, key in (
         ("按类别", data["by_category"], "category__name"),
@@ -689,15 +693,14 @@ def dashboard_export(request):
         sheet = wb.create_sheet(title)
         sheet.append(head)
         for row in rows:
-            sheet.append([row[key], row["total"], row["open"], row["late"], row["completed"], row["rated"],
+            sheet.append([str(row[key] or ""), row["total"], row["open"], row["late"], row["completed"], row["rated"],
                           row["satisfied"]])  # fmt: skip
     late = wb.create_sheet("超期工单")
     late.append(["工单号", "类别", "楼院", "状态", "受理时间", "办理时限", "催办级别"])
     for req in data["late"]:
         late.append([
-            req.reference, req.category.name, req.place, machine.STATE_LABELS[req.state],
-            timezone.localtime(req.accepted_at).strftime("%Y-%m-%d %H:%M"),
-            timezone.localtime(req.due_at).strftime("%Y-%m-%d %H:%M"), req.escalation_level,
+            req.reference, str(req.category.name), str(req.place), str(machine.STATE_LABELS[req.state]),
+            _when(req.accepted_at), _when(req.due_at), req.escalation_level,
         ])  # fmt: skip
     out = io.BytesIO()
     wb.save(out)
