@@ -35,8 +35,10 @@ def allows(user, perm: str, obj=None) -> bool:
     asked of the `rules` registry alone: Gongzhi grants nothing through Django's model permissions, so a
     refusal costs no query for them. A permission no `rules.py` registers is a mistake, not a "no".
     """
-    if user is None or not getattr(user, "is_active", True):
+    if user is None:
         return False
+    if getattr(user, "is_authenticated", False) and not user.is_active:
+        return False  # an inactive account may do nothing (the anonymous reader, is_active False, is asked on)
     if not rules.perm_exists(perm):
         raise ImproperlyConfigured(f"no rules.py registers the permission {perm!r}")
     if getattr(user, "is_superuser", False):

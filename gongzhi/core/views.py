@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gongzhi.core import actions, gate, limits, sms
+from gongzhi.core import actions, frontdoor, limits, sms
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.forms import (
     EnrolmentCodeForm,
@@ -276,33 +276,14 @@ def home(request):
     return render(request, "core/home.html", {"roles": roles})
 
 
-FRONT_DOOR_ROWS = 5
-
-
 def front_door(request):
-    """What an anonymous visitor may use: the hotline, the public services of the installed apps, the notices in
-    force, vote results and the receipt check. Every link is one the gate lets this reader open."""
-    from django.apps import apps
-
-    user = request.user
-    services = []
-    if apps.is_installed("gongzhi.bulkywaste"):
-        services += [
-            ("bulkywaste:start", _("预约大件垃圾上门回收"), _("哪些物品算大件、怎样预约、什么时候来收")),
-            ("bulkywaste:report", _("举报乱丢大件垃圾"), _("看到楼道、路边堆放的大件垃圾，告诉我们地点")),
-        ]
-    notices, votes = [], []
-    if apps.is_installed("gongzhi.notices"):
-        from gongzhi.notices.selectors import notices_in_force
-
-        notices = [n for n in notices_in_force(size=FRONT_DOOR_ROWS) if gate.allows(user, "notices.view_notice", n)]
-    if apps.is_installed("gongzhi.voting"):
-        from gongzhi.voting.selectors import public_votes
-
-        votes = [v for v in public_votes(size=FRONT_DOOR_ROWS) if gate.allows(user, "voting.view_vote", v)]
-    context = {"services": [(reverse(name), title, text) for name, title, text in services], "notices": notices}
-    context["votes"] = votes
-    return render(request, "core/front.html", context)
+    """What an anonymous visitor may use: the hotline and what the installed parts offer (their services, the
+    notices in force, vote results and the receipt check). Every link is one the gate lets this reader open."""
+    found = frontdoor.contributions(request)
+    services = [(reverse(name), title, text) for name, title, text in found["services"]]
+    return render(
+        request, "core/front.html", {"services": services, "notices": found["notices"], "votes": found["votes"]}
+    )
 
 
 @login_required

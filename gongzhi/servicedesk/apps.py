@@ -6,6 +6,11 @@ class ServiceDeskConfig(AppConfig):
     label = "servicedesk"
 
     def ready(self) -> None:
+        # here, not at the top: app modules load only once the registry is ready
+        from gongzhi.core.frontdoor import provides
+        from gongzhi.servicedesk.frontdoor import offer
+
+        provides(offer)
         from gongzhi.servicedesk import hooks
 
         hooks.connect()

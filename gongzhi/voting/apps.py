@@ -6,6 +6,11 @@ class VotingConfig(AppConfig):
     label = "voting"
 
     def ready(self) -> None:
+        # here, not at the top: app modules load only once the registry is ready
+        from gongzhi.core.frontdoor import provides
+        from gongzhi.voting.frontdoor import offer
+
+        provides(offer)
         # Imported here, once the models are loaded: the notices app reads a voter-roll notice's rows through
         # the table source voting registers (notices never imports voting).
         from gongzhi.notices.selectors import register_table_source
