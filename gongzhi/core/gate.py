@@ -34,8 +34,10 @@ def allows(user, perm: str, obj=None) -> bool:
     The same answer as `user.has_perm` (an active superuser may do everything; an inactive account nothing),
     asked of the `rules` registry alone: Gongzhi grants nothing through Django's model permissions, so a
     refusal costs no query for them. A permission no `rules.py` registers is a mistake, not a "no".
+    An anonymous reader is asked like anyone else (Django's AnonymousUser says `is_active = False`, yet the
+    predicates decide for it, e.g. published figures or notices); only a signed-in inactive account is refused.
     """
-    if user is None or not getattr(user, "is_active", True):
+    if user is None or (getattr(user, "is_authenticated", False) and not getattr(user, "is_active", True)):
         return False
     if not rules.perm_exists(perm):
         raise ImproperlyConfigured(f"no rules.py registers the permission {perm!r}")

@@ -10,13 +10,13 @@
 """
 
 from gongzhi.core.roles import CAPABILITIES
-from gongzhi.core.testing import level
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import UnitSet
-from gongzhi.surveys import actions, testing
+from gongzhi.surveys import actions
 from gongzhi.surveys.models import SurveyHousehold
+from testkit import surveys as testing
 from testkit.permissions import PUBLIC, SIGNED_IN, Api, Page
-from testkit.world import make_user
+from testkit.world import level, make_user
 
 MANAGE = "surveys.manage"
 COLLECT = "surveys.collect"
