@@ -100,6 +100,7 @@ def test_liaison_cannot_build_or_see_staff_pages_beyond_scope(client, sc, mini):
     assert client.get(reverse("surveys:rates", args=[survey.pk])).status_code == 404
     actions.publish_results(survey, actor=None, published=True, keys=["aware"])
     assert client.get(reverse("surveys:rates", args=[survey.pk])).status_code == 200
+    assert client.get(reverse("surveys:figures", args=[survey.pk])).status_code == 200  # published: for everyone
     assert client.get(reverse("surveys:data", args=[survey.pk])).status_code == 302  # sign in first
 
 
