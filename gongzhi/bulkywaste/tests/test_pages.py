@@ -330,6 +330,19 @@ def test_anyone_reports_dumping_rate_limited_with_a_honeypot(client, area, mini,
     assert client.get(reverse("bulkywaste:dumping_detail", args=[report.pk])).status_code == 404
 
 
+def test_a_resent_dumping_report_is_filed_once(client, area, mini):
+    """The report form carries a key (core.once): the browser's "resend" after an unclear failure files one report."""
+    from gongzhi.core.once import FIELD
+
+    cache.clear()
+    url = reverse("bulkywaste:report")
+    key = re.search(rf'name="{FIELD}" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    data = {FIELD: key, "description": "楼道里的旧床垫", "node": str(mini.community.pk), "address": "福华街12号院内"}
+    assert "JB-" in client.post(url, data).content.decode()
+    client.post(url, data)  # the same submission again
+    assert DumpingReport.objects.filter(description="楼道里的旧床垫").count() == 1
+
+
 def _collected_day(area, mini, operator):
     """Two bookings collected on Tue 24 Nov: figures hand-checked in the test below."""
     crew = bw.crew_member("crew-f", mini.subdistrict)

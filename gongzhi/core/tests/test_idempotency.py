@@ -59,9 +59,10 @@ def test_a_refused_submission_keeps_no_key_so_it_can_be_sent_again(client, offic
 
 
 @pytest.mark.django_db
-def test_every_form_that_creates_outside_bulky_waste_carries_a_key(client, officer, mini):
+def test_every_form_that_creates_carries_a_key(client, officer, mini):
     client.force_login(officer)
-    for url in (f"/notices/new/?node={mini.courtyard.pk}", "/deliberation/new/", "/organizations/new/", "/voting/new/"):
+    for url in (f"/notices/new/?node={mini.courtyard.pk}", "/deliberation/new/", "/organizations/new/", "/voting/new/",
+                "/bulky/report/"):  # fmt: skip
         form_key(client, url)
 
 
