@@ -34,6 +34,8 @@ from django.core.management import call_command
 from django.urls import Resolver404, resolve
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in, totp_now
+from gongzhi.core.sms import LocmemBackend
+from gongzhi.site.demo import RESIDENT_PHONE
 
 pytestmark = [
     pytest.mark.browser,
@@ -284,9 +286,6 @@ def try_forms(crawl: Crawl, page, reader, path) -> None:
 
 def sign_in_as(page, reader: str) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from gongzhi.core.sms import LocmemBackend
-    from gongzhi.site.demo import RESIDENT_PHONE
 
     if reader == "resident":
         page.goto("/accounts/sms/")

@@ -6,6 +6,7 @@ class ServiceDeskConfig(AppConfig):
     label = "servicedesk"
 
     def ready(self) -> None:
+        # here, not at the top: hooks imports models, which are not loaded yet when apps.py is
         from gongzhi.servicedesk import hooks
 
         hooks.connect()
