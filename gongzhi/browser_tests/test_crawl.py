@@ -34,6 +34,8 @@ from django.core.management import call_command
 from django.urls import Resolver404, resolve
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in, totp_now
+from gongzhi.core.sms import LocmemBackend
+from gongzhi.core.synthetic import mobile
 
 pytestmark = [
     pytest.mark.browser,
@@ -62,6 +64,8 @@ KNOWN: list[tuple[str, str]] = [
     (r"^/bulky/dispatch/", "overflow"),  # English: the day's facts and filters are wider than a phone (503px)
     (r"^/bulky/(compound|dispatch/urgent)/", "axe"),  # "其他物品" rows: unlabeled inputs and unnamed selects
 ]
+
+RESIDENT_PHONE = mobile(1)  # the demo resident (gongzhi.site.demo; nothing imports the site)
 
 PASSWORDS = {
     "district_admin": "Erqi-Admin-2026",
@@ -284,9 +288,6 @@ def try_forms(crawl: Crawl, page, reader, path) -> None:
 
 def sign_in_as(page, reader: str) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from gongzhi.core.sms import LocmemBackend
-    from gongzhi.site.demo import RESIDENT_PHONE
 
     if reader == "resident":
         page.goto("/accounts/sms/")

@@ -10,6 +10,7 @@ import pytest
 from gongzhi.browser_tests.conftest import PHONE, sign_in
 from gongzhi.core.sms import LocmemBackend
 from gongzhi.surveys.models import Response, SurveyHousehold
+from gongzhi.surveys.tests.test_actions import PNG
 from testkit import surveys as testing
 from testkit.world import PASSWORD, make_user
 
@@ -67,8 +68,6 @@ def test_a_resident_answers_on_a_phone(new_page, mini, shots):
 
 
 def test_a_worker_enters_a_paper_response_with_its_scan(new_page, mini, shots, tmp_path):
-    from gongzhi.surveys.tests.test_actions import PNG
-
     sc = testing.build(mini)
     survey = testing.make_survey(sc)
     make_user("worker", "community_worker", mini.community)

@@ -1370,7 +1370,7 @@ def figures(request):
 @require_GET
 @permission_required("bulkywaste.view_figures")
 def figures_xlsx(request):
-    from gongzhi.bulkywaste.exports import figures_workbook
+    from gongzhi.bulkywaste.exports import figures_workbook  # here, not at the top: loads openpyxl only for this export
 
     start, end, _areas, area = _figures_args(request)
     f = selectors.figures(request.user, start, end, area)

@@ -18,10 +18,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from gongzhi.core import audit, crypto
-from gongzhi.core.api_auth import expires_at, token_tag
 from gongzhi.core.auth_backends import register_failure
 from gongzhi.core.gate import require
 from gongzhi.core.models import CalendarOverride, EnrolmentCode, User
+from gongzhi.core.tokens import expires_at, token_tag
 
 
 @transaction.atomic
@@ -338,16 +338,3 @@ def issue_api_token(*, actor: User) -> Token:
         changes={"token": token_tag(token.key), "expires_at": expires_at(token).isoformat(), "replaced": revoked},
     )
     return token
-
-
-@transaction.atomic
-def revoke_api_tokens(*, actor: User | None, user: User, reason: str = "") -> int:
-    """Revoke every API token of `user`: by himself, by an administrator, or by the system (actor None) when the
-    account is locked or its password changes."""
-    require(actor, "core.revoke_api_tokens", user)
-    tags = [token_tag(key) for key in Token.objects.filter(user=user).values_list("key", flat=True)]
-    if not tags:
-        return 0
-    Token.objects.filter(user=user).delete()
-    audit.record("core.revoke_api_tokens", user, actor=actor, changes={"tokens": tags, "reason": reason})
-    return len(tags)

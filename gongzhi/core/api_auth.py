@@ -4,9 +4,6 @@ that count only once their second factor is verified (the web pages ask for it; 
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
-
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme
@@ -16,15 +13,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.context import channel_var
 from gongzhi.core.rules import needs_second_factor
-
-
-def token_tag(key: str) -> str:
-    """A short name of a token for the audit log (never the token itself): "api-token:" + 12 hex digits."""
-    return "api-token:" + hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def expires_at(token):
-    return token.created + timedelta(hours=settings.GONGZHI_API_TOKEN_HOURS)
+from gongzhi.core.tokens import expires_at, token_tag
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):

@@ -9,9 +9,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gongzhi.core import actions, limits
+from gongzhi.core import actions, limits, tokens
 from gongzhi.core.api import GENERIC, bad_request, error_responses
-from gongzhi.core.api_auth import expires_at
 from gongzhi.core.auth_backends import USERNAME_MAX, clear_failures, register_failure
 from gongzhi.core.gate import check
 from gongzhi.core.models import User
@@ -88,11 +87,11 @@ class TokenView(APIView):
                 return bad_request("otp", "动态验证码不正确", "the TOTP code is not correct")
         clear_failures(user.username)
         token = actions.issue_api_token(actor=user)
-        return Response({"token": token.key, "expires_at": expires_at(token)})
+        return Response({"token": token.key, "expires_at": tokens.expires_at(token)})
 
     @extend_schema(request=None, responses={204: None, **error_responses(401, 403)})
     def delete(self, request):
-        actions.revoke_api_tokens(actor=request.user, user=request.user, reason="revoked by its owner")
+        tokens.revoke_api_tokens(actor=request.user, user=request.user, reason="revoked by its owner")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -103,7 +102,7 @@ class UserTokenView(APIView):
     def delete(self, request, pk: int):
         user = get_object_or_404(User, pk=pk)
         check(request.user, "core.revoke_api_tokens", user)
-        actions.revoke_api_tokens(actor=request.user, user=user, reason="revoked by an administrator")
+        tokens.revoke_api_tokens(actor=request.user, user=user, reason="revoked by an administrator")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

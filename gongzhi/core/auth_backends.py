@@ -16,6 +16,7 @@ from django.db.models.signals import post_save
 from gongzhi.core import limits
 from gongzhi.core.models import User
 from gongzhi.core.sms import check_code
+from gongzhi.core.tokens import revoke_api_tokens
 
 USERNAME_MAX = 150
 
@@ -41,8 +42,6 @@ def register_failure(username: str) -> None:
 
 def _locked_now(username: str) -> None:
     """The account just reached its limit: its API tokens stop working too."""
-    from gongzhi.core.actions import revoke_api_tokens
-
     user = User.objects.filter(username__iexact=username).first()
     if user is not None:
         revoke_api_tokens(actor=None, user=user, reason="locked")
@@ -98,8 +97,6 @@ user_logged_in.connect(_on_success, dispatch_uid="gongzhi-signin-reset")
 
 def _on_user_saved(sender, instance, created, **kwargs):
     if not created and getattr(instance, "_password", None) is not None:  # set_password() was called
-        from gongzhi.core.actions import revoke_api_tokens
-
         revoke_api_tokens(actor=None, user=instance, reason="password changed")
 
 

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from gongzhi.core import limits
+from gongzhi.core.api import GENERIC
 from gongzhi.core.context import channel_var, request_id_var
 from gongzhi.core.rules import needs_second_factor
 
@@ -108,8 +110,6 @@ def refuse(request, status: int, field: str | None, reason: str, retry_after: in
     from django.shortcuts import render
     from django.utils.translation import get_language
 
-    from gongzhi.core.api import GENERIC
-
     zh, en = _REFUSALS[reason]
     if request.path.startswith("/api/"):
         response = JsonResponse(
@@ -195,8 +195,6 @@ class AnonymousWriteLimitMiddleware:
             and not request.user.is_authenticated
             and "HTTP_AUTHORIZATION" not in request.META  # an API call with a token: DRF decides who it is
         ):
-            from gongzhi.core import limits
-
             decision = limits.hit(
                 ("anonymous-write", limits.client_address(request)), settings.GONGZHI_ANONYMOUS_WRITES_PER_HOUR, 3600
             )

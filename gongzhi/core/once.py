@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import crypto
+from gongzhi.core.models import FormSubmission
 
 FIELD = "_once"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -47,7 +48,6 @@ class OnceMiddleware:
         key = request.POST.get(FIELD, "") if request.method == "POST" else ""
         if not _KEY.match(key):
             return self.get_response(request)
-        from gongzhi.core.models import FormSubmission
 
         if not request.user.is_authenticated and not request.session.session_key:
             request.session.save()  # an anonymous form needs a session to tie its key to

@@ -307,7 +307,7 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        from gongzhi.core.api import GENERIC
+        from gongzhi.core.api import GENERIC  # here: the API's module (and DRF) load only for an API 404
 
         zh, en = GENERIC[404]
         return JsonResponse({"status": 404, "message": zh, "message_en": en, "errors": []}, status=404)

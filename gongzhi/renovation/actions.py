@@ -20,8 +20,12 @@ from django.utils import timezone
 from gongzhi.core import audit
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
+from gongzhi.core.uploads import UploadError, store_upload
+from gongzhi.notices import actions as notice_actions
+from gongzhi.notices.models import Notice
 from gongzhi.organizations import actions as org_actions
 from gongzhi.organizations.models import Organization, OrgKind
+from gongzhi.registry import actions as registry_actions
 from gongzhi.registry.models import AreaNode, Person, Unit, UnitSet
 from gongzhi.renovation import selectors
 from gongzhi.renovation.models import (
@@ -44,6 +48,8 @@ from gongzhi.renovation.models import (
     WorkItem,
 )
 from gongzhi.renovation.shares import SharesInputError, compute_shares
+from gongzhi.voting import actions as voting_actions
+from gongzhi.voting.tally import Matter
 
 
 class RenovationError(ValueError):
@@ -93,7 +99,6 @@ def _photo(photo: PhotoIn, *, actor, path: str, field: str) -> Upload | None:
     """An uploaded photo stored inside the action's transaction (so a refused action leaves no file row)."""
     if photo is None or isinstance(photo, Upload):
         return photo
-    from gongzhi.core.uploads import UploadError, store_upload
 
     data, name = photo
     try:
@@ -178,8 +183,6 @@ def _check_item(fields: dict) -> None:
             "按楼层系数分摊须填写楼层系数", "floor_area shares need floor coefficients", field="floor_coefficients"
         )
     if fields["consent"] == MenuItem.Consent.OWNERS_VOTE:
-        from gongzhi.voting.tally import Matter
-
         if fields.get("matter") not in {m.value for m in Matter}:
             raise RenovationError(
                 "业主共同决定事项须选择《民法典》第二百七十八条的事项",
@@ -465,9 +468,6 @@ def route_to_owners_vote(
 ) -> OwnersVote:
     """Call the owners' vote an Art. 278 item needs, with the right electorate: the owners of the item's scope
     (that entrance for a lift; the charging scope for the maintenance fund)."""
-    from gongzhi.registry import actions as registry_actions
-    from gongzhi.voting import actions as voting_actions
-
     require(actor, "renovation.route_vote", project)
     locked = _locked_project(project)
     _stage(locked, Project.Stage.ORDERING)
@@ -1001,9 +1001,6 @@ def acceptance_blockers(project: Project) -> list[tuple[str, str]]:
 @transaction.atomic
 def accept_project(project: Project, *, actor: User | None, accounts_body: str = "") -> Project:
     """竣工验收: refused while a defect is open or a checklist is unsigned; the accounts go out as a notice."""
-    from gongzhi.notices import actions as notice_actions
-    from gongzhi.notices.models import Notice
-
     require(actor, "renovation.accept_project", project)
     locked = _locked_project(project)
     _stage(locked, Project.Stage.WORKS)

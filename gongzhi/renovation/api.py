@@ -14,10 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from gongzhi.core.api import GENERIC, KeyCursorPagination, error_responses
-from gongzhi.core.gate import GatePermission, check
+from gongzhi.core.gate import GatePermission, allows, check
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
-from gongzhi.registry.models import Person, Unit
+from gongzhi.organizations.models import Membership
+from gongzhi.registry.models import AreaNode, Person, Unit
 from gongzhi.renovation import actions, selectors
 from gongzhi.renovation.actions import RenovationError
 from gongzhi.renovation.models import Defect, MenuItem, Order, Project, WorkItem
@@ -332,7 +333,6 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
         p = self.get_object()
-        from gongzhi.core.gate import allows
 
         entries = selectors.timeline(p, staff=allows(request.user, "renovation.view_works", p))
         return Response(TimelineSerializer([e.__dict__ for e in entries], many=True).data)
@@ -445,8 +445,6 @@ class DefectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     queryset = Defect.objects.none()  # for the schema; get_queryset scopes by reader
 
     def get_queryset(self):
-        from gongzhi.organizations.models import Membership
-
         user = self.request.user
         qs = Defect.objects.select_related("project").order_by("id")
         staff = scope_q(user, roles_with("staff"), "project__path")
@@ -468,7 +466,6 @@ class DefectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         p = get_object_or_404(selectors.visible_projects(request.user), pk=d["project"])
         check(request.user, "renovation.report_defect", p, view_perm="renovation.view_project")
         work = p.work_items.filter(pk=d.get("work_item")).first() if d.get("work_item") else None
-        from gongzhi.registry.models import AreaNode
 
         location = AreaNode.objects.filter(pk=d.get("location")).first() if d.get("location") else None
         person = Person.objects.filter(pk=d.get("on_behalf_of")).first() if d.get("on_behalf_of") else None

@@ -21,11 +21,17 @@ from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.models import RoleAssignment, User
+from gongzhi.core.roles import ROLES
+from gongzhi.deliberation.models import Matter
+from gongzhi.notices.tasks import render_notice_pdf
+from gongzhi.organizations import actions as org_actions
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry import actions as registry
-from gongzhi.registry.models import AreaNode, Person, Residence, UnitSet
+from gongzhi.registry.models import AreaNode, Person, Residence, Unit, UnitSet
 from gongzhi.renovation import actions, selectors
-from gongzhi.renovation.models import MenuCategory, MenuItem, Project
+from gongzhi.renovation.models import MenuCategory, MenuItem, OwnersVote, Project
+from gongzhi.voting import actions as voting
+from gongzhi.voting.models import Ballot
 
 TAOYUAN = "桃源路47号院综合改造"
 HAOBANG = "豪邦花园片区综合改造（路院同治）"
@@ -186,8 +192,6 @@ def _menu(district: AreaNode) -> dict[str, MenuItem]:
 def _org(kind: str, node: AreaNode, name: str, **kw) -> Organization:
     org = Organization.objects.filter(name=name, node=node).first()
     if org is None:
-        from gongzhi.organizations import actions as org_actions
-
         org = org_actions.create_organization(
             actor=None, kind=OrgKind.objects.get(code=kind), node=node, name=name, **kw
         )
@@ -202,8 +206,6 @@ def _person(name: str, home: AreaNode) -> Person:
 
 def _member(org: Organization, person: Person, role: str = Membership.Role.MEMBER, party: bool = False) -> None:
     if not Membership.objects.filter(organization=org, person=person, until__isnull=True).exists():
-        from gongzhi.organizations import actions as org_actions
-
         org_actions.add_member(org, actor=None, person=person, role=role, is_party_member=party)
 
 
@@ -229,8 +231,6 @@ def _heads(project: Project) -> dict[int, Person]:
 
 def _orders(project: Project, rng, *, reach: float, yes: dict[str, float]) -> int:
     """Answers of `reach` of the households, door to door or by hotline, agreeing at each item's rate."""
-    from gongzhi.registry.models import Unit
-
     heads = _heads(project)
     units = {u.pk: u for u in Unit.objects.filter(pk__in=list(heads))}
     made = 0
@@ -256,9 +256,6 @@ def _orders(project: Project, rng, *, reach: float, yes: dict[str, float]) -> in
 
 def _decide_by_owners(project: Project, item: MenuItem, scope_key: str, now) -> None:
     """Call, run and certify the owners' vote of one scope: every owner agrees (as the entrance did)."""
-    from gongzhi.voting import actions as voting
-    from gongzhi.voting.models import Ballot
-
     opens, closes = now - timedelta(days=20), now - timedelta(days=6)
     routed = actions.route_to_owners_vote(
         project, actor=None, item=item, scope_key=scope_key, opens_at=opens, closes_at=closes
@@ -419,7 +416,6 @@ def _haobang(ctx, items, contractor: Organization) -> Project:
 def _paint(ctx, items, contractor: Organization) -> None:
     court = ctx.compound("油漆厂家属院")
     group = _org("supervision_group", court, "油漆厂家属院议事监督小组")
-    from gongzhi.deliberation.models import Matter
 
     project = actions.create_project(
         actor=None,
@@ -462,8 +458,6 @@ def _paint(ctx, items, contractor: Organization) -> None:
 
 
 def _account(ctx, username: str, role: str, password: str, node: AreaNode, person: Person) -> None:
-    from gongzhi.core.roles import ROLES
-
     user = User.objects.filter(username=username).first()
     if user is None:
         user = User(username=username, display_name=f"演示：{ROLES[role].label}", person=person)
@@ -508,8 +502,6 @@ def load(ctx) -> None:
             _account(ctx, "taoyuan_resident", "resident", "Taoyuan-47-Home", taoyuan, home.person)
     # Printable PDFs of our notices (accounts, the lift vote's roll and result), as the notices demo does for its own.
     from gongzhi.notices.models import Notice
-    from gongzhi.notices.tasks import render_notice_pdf
-    from gongzhi.renovation.models import OwnersVote
 
     ours = Notice.objects.filter(
         Q(pk__in=Project.objects.exclude(accounts_notice=None).values("accounts_notice"))

@@ -5,7 +5,18 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.renovation.models import AcceptanceSign, Defect, Inspection, Order
+from gongzhi.renovation.models import (
+    AcceptanceSign,
+    CostBasis,
+    Coverage,
+    Defect,
+    Funding,
+    Inspection,
+    MenuItem,
+    Order,
+    ShareBasis,
+)
+from gongzhi.voting.models import MATTER_CHOICES
 
 YES_NO = [("yes", _("同意")), ("no", _("不同意"))]
 
@@ -143,8 +154,6 @@ class FundingForm(forms.Form):
     note = forms.CharField(label=_("说明"), max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
-        from gongzhi.renovation.models import Funding
-
         super().__init__(*args, **kwargs)
         self.fields["source"].choices = Funding.Source.choices
 
@@ -198,9 +207,6 @@ class MenuItemForm(forms.Form):
     )
 
     def __init__(self, *args, categories=(), items=(), **kwargs):
-        from gongzhi.renovation.models import CostBasis, Coverage, MenuItem, ShareBasis
-        from gongzhi.voting.models import MATTER_CHOICES
-
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = list(categories)
         self.fields["coverage"].choices = Coverage.choices

@@ -9,7 +9,10 @@ from __future__ import annotations
 import rules
 
 from gongzhi.core.rules import holds
+from gongzhi.organizations.models import Membership
+from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.renovation.models import Defect, Project
+from gongzhi.renovation.selectors import units_of_person
 
 
 def _project(obj) -> Project | None:
@@ -28,8 +31,6 @@ def _member_of(user, org_id: int | None) -> bool:
         return False
     cache = user.__dict__.setdefault("_gz_renovation_member", {})
     if org_id not in cache:
-        from gongzhi.organizations.models import Membership
-
         cache[org_id] = Membership.objects.filter(
             organization_id=org_id, person_id=user.person_id, until__isnull=True
         ).exists()
@@ -58,9 +59,6 @@ def is_project_household(user, obj=None) -> bool:
         return False
     cache = user.__dict__.setdefault("_gz_renovation_household", {})
     if project.pk not in cache:
-        from gongzhi.registry.actions import resolve_unit_set
-        from gongzhi.renovation.selectors import units_of_person
-
         mine = units_of_person(user.person_id)
         cache[project.pk] = bool(mine) and resolve_unit_set(project.unit_set).filter(pk__in=mine).exists()
     return cache[project.pk]

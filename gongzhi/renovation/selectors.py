@@ -16,6 +16,11 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.core.roles import roles_with
+from gongzhi.core.rules import scope_q
+from gongzhi.deliberation.models import StageEvent
+from gongzhi.notices.models import Notice
+from gongzhi.organizations.models import Membership
 from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import Ownership, Residence, Unit
 from gongzhi.renovation import arithmetic
@@ -28,10 +33,12 @@ from gongzhi.renovation.models import (
     Order,
     OwnersVote,
     PlanLine,
+    ProgressEntry,
     Project,
     WorkItem,
 )
 from gongzhi.renovation.shares import Household, ShareRequest, compute_shares, fen_text
+from gongzhi.voting.models import Vote
 
 # --- households and scopes -----------------------------------------------------------------------------------
 
@@ -107,10 +114,6 @@ def visible_projects(user):
 
     A queryset (one query to read); each row is still asked `renovation.view_project` by the gate.
     """
-    from gongzhi.core.roles import roles_with
-    from gongzhi.core.rules import scope_q
-    from gongzhi.organizations.models import Membership
-
     if not getattr(user, "is_authenticated", False):
         return Project.objects.none()
     staff = scope_q(user, roles_with("staff"), "path")
@@ -393,10 +396,6 @@ def timeline(project: Project, *, staff: bool, today: date | None = None) -> lis
     today = today or timezone.localdate()
     out = [TimelineEntry(project.created_at, "project", _("项目立项"), project.name)]
     if project.matter_id:
-        from gongzhi.deliberation.models import StageEvent
-        from gongzhi.notices.models import Notice
-        from gongzhi.voting.models import Vote
-
         for ev in StageEvent.objects.filter(matter_id=project.matter_id).select_related("stage").order_by("at")[:100]:
             out.append(TimelineEntry(ev.at, "matter", _("一征三议两公开：%(s)s") % {"s": ev.stage.name}, ev.summary))
         for vote in Vote.objects.filter(matter_ref=f"deliberation.matter:{project.matter_id}"):
@@ -429,7 +428,6 @@ def timeline(project: Project, *, staff: bool, today: date | None = None) -> lis
         if m.publication_date <= today or staff:
             hidden = "" if m.publication_date <= today else _("（%(d)s 公开）") % {"d": m.publication_date}
             out.append(TimelineEntry(_moment(m.on), "milestone", m.title + hidden, m.description))
-    from gongzhi.renovation.models import ProgressEntry
 
     for e in ProgressEntry.objects.filter(work_item__project=project).select_related("work_item")[:200]:
         out.append(TimelineEntry(_moment(e.on), "progress", f"{e.work_item.name}：{e.progress}%", e.note))

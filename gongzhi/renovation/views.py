@@ -19,13 +19,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from gongzhi.core import pii
 from gongzhi.core.gate import allows, check, gated_object, permission_required
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
-from gongzhi.registry.models import AreaNode, Ownership, Residence
+from gongzhi.organizations.models import Organization
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.renovation import actions, forms, selectors
 from gongzhi.renovation.actions import RenovationError
-from gongzhi.renovation.models import Defect, MenuItem, Order, Project, WorkItem
+from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Project, WorkItem
 
 PROJECTS = Project.objects.select_related("scope", "contractor", "supervisor", "party_branch")
 PAGE = 50
@@ -180,8 +182,6 @@ def order_check(request, pk: int, unit_id: int, item_id: int):
     line = selectors.bill(p, unit_id, [item]).lines[0]
     error = ""
     if request.method == "POST":
-        from gongzhi.registry.models import Unit
-
         try:
             order = actions.place_order(
                 p,
@@ -219,7 +219,6 @@ def proxy_order(request, pk: int):
     p = _project(request, pk, "renovation.take_order")
     rows = selectors.households(p)
     unit_ids = [h.unit_id for h in rows]
-    from gongzhi.core import pii
 
     people = {}
     for r in Residence.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
@@ -233,8 +232,6 @@ def proxy_order(request, pk: int):
         items=[(i.pk, i.name) for i in selectors.menu_items(p)],
     )
     if request.method == "POST" and form.is_valid():
-        from gongzhi.registry.models import Person, Unit
-
         d = form.cleaned_data
         try:
             actions.place_order(
@@ -610,8 +607,6 @@ def reverse_project(p: Project) -> str:
 
 @permission_required("renovation.add_project")
 def new_project(request):
-    from gongzhi.registry.models import UnitSet
-
     q = scope_q(request.user, roles_with("renovation.manage"), "scope__path")
     sets = UnitSet.objects.select_related("scope").order_by("-id")
     items = MenuItem.objects.filter(active=True).select_related("category")
@@ -654,8 +649,6 @@ def new_project(request):
 def manage(request, pk: int):
     """The officer's page of one project: parties, funding, work items, milestones, the temporary party branch,
     starting the works."""
-    from gongzhi.organizations.models import Organization
-
     p = _project(request, pk, "renovation.change_project")
     orgs = Organization.objects.filter(dissolved__isnull=True).filter(
         Q(path__startswith=p.path) | Q(path__in=_ancestors(p.path))
@@ -760,8 +753,6 @@ def new_menu_item(request):
         items=[(i.pk, i.name) for i in items[:300]],
     )
     if request.method == "POST" and form.is_valid():
-        from gongzhi.renovation.models import MenuCategory
-
         d = dict(form.cleaned_data)
         category = MenuCategory.objects.get(pk=d.pop("category"))
         deps = list(items.filter(pk__in=d.pop("depends_on")))

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from gongzhi.core import audit, pii
+from gongzhi.core import audit, crypto, pii
 from gongzhi.core.calendar import calendar_from
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
@@ -802,8 +802,6 @@ def save_question(question: Question, *, actor) -> Question:
 
 
 def hash_key(key: str) -> str:
-    from gongzhi.core import crypto
-
     return crypto.mac(f"open311:{key}".encode())
 
 

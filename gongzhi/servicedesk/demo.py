@@ -19,11 +19,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from gongzhi.bulkywaste.models import DumpingReport
 from gongzhi.core import audit
 from gongzhi.core.models import RoleAssignment, User
 from gongzhi.organizations.models import Membership, Organization
 from gongzhi.registry.models import AreaNode, Person
-from gongzhi.servicedesk import actions, testing
+from gongzhi.servicedesk import actions, hooks, testing
 from gongzhi.servicedesk.models import Category, FollowUpCall, ServiceRequest
 
 PARTY_PASSWORD = "Tiedao-Party-2026"
@@ -234,9 +235,6 @@ def _taker_for(req, takers: list[User]) -> User:
 
 
 def _dumping(ctx) -> int:
-    from gongzhi.bulkywaste.models import DumpingReport
-    from gongzhi.servicedesk import hooks
-
     filed = 0
     for report in DumpingReport.objects.select_related("area__node").order_by("id"):
         if ServiceRequest.objects.filter(source=f"bulkywaste:{report.reference}").exists():

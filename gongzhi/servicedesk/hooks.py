@@ -10,13 +10,14 @@ import logging
 
 from django.db import transaction
 
+from gongzhi.bulkywaste.actions import dumping_reported
+from gongzhi.servicedesk import actions
+from gongzhi.servicedesk.models import Category, ServiceRequest
+
 log = logging.getLogger(__name__)
 
 
 def file_dumping_report(sender, *, report, node, **kwargs) -> None:
-    from gongzhi.servicedesk import actions
-    from gongzhi.servicedesk.models import Category, ServiceRequest
-
     category = Category.objects.filter(code=sender.SERVICE_CODE, active=True).first()
     if category is None:
         return  # the district has no such category: the community's dumping queue handles it alone
@@ -40,6 +41,4 @@ def file_dumping_report(sender, *, report, node, **kwargs) -> None:
 
 
 def connect() -> None:
-    from gongzhi.bulkywaste.actions import dumping_reported
-
     dumping_reported.connect(file_dumping_report, dispatch_uid="servicedesk.file_dumping_report")

@@ -30,7 +30,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from gongzhi.core import geo
-from gongzhi.registry.models import AreaNode
+from gongzhi.registry.models import AreaNode, CompoundProfile
 from gongzhi.servicedesk import actions, machine
 from gongzhi.servicedesk.actions import DeskError
 from gongzhi.servicedesk.models import Category, Open311Client, ServiceRequest
@@ -373,8 +373,6 @@ def _attributes(request) -> dict:
 def _place(client: Open311Client, request, lat, lon, address: str) -> AreaNode:
     """Where to file it, inside the client's scope: an address_id, the nearest compound to the point, a
     compound named in the address, else the client's own node."""
-    from gongzhi.registry.models import CompoundProfile
-
     scope = client.node.path
     address_id = _param(request, "address_id")
     if address_id:

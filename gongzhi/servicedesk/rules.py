@@ -13,6 +13,7 @@ from __future__ import annotations
 import rules
 
 from gongzhi.core.rules import holds
+from gongzhi.organizations.models import Membership
 from gongzhi.servicedesk.machine import TRANSITIONS, allowed
 
 dispatcher = holds("servicedesk.dispatch")
@@ -38,7 +39,6 @@ STATE = {name: _state(name) for name in TRANSITIONS}
 def _member_of(user, org_id) -> bool:
     if not org_id or not getattr(user, "person_id", None):
         return False
-    from gongzhi.organizations.models import Membership
 
     return Membership.objects.filter(organization_id=org_id, person_id=user.person_id, until__isnull=True).exists()
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q, scoped
+from gongzhi.organizations.models import Membership
 from gongzhi.registry.models import AreaNode
 from gongzhi.servicedesk import machine
 from gongzhi.servicedesk.models import FollowUpCall, ServiceRequest
@@ -73,8 +74,6 @@ def near_me(user, after: int | None = None):
     qs = in_scope(user, "servicedesk.take").filter(status=machine.State.DISPATCHED, objection_pending=False)
     mine = Q(assignee__isnull=True, assignee_org__isnull=True) | Q(assignee=user)
     if getattr(user, "person_id", None):
-        from gongzhi.organizations.models import Membership
-
         orgs = Membership.objects.filter(person_id=user.person_id, until__isnull=True).values("organization_id")
         mine |= Q(assignee__isnull=True, assignee_org__in=orgs)
     return page(qs.filter(mine), after)

@@ -19,9 +19,10 @@ from django.utils import timezone
 from gongzhi.core import audit
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
+from gongzhi.core.pii import age_on
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.registry.actions import resolve_unit_set
-from gongzhi.registry.models import AreaNode, Person, UnitSet
+from gongzhi.registry.models import AreaNode, Person, Residence, UnitSet
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.models import RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
 
@@ -170,9 +171,6 @@ def _token(used: set[str]) -> str:
 
 def _age_bands(units, today: date) -> dict[int, str]:
     """unit id → the age band ("80", "60", "18", "0") of its household head, else of its oldest resident."""
-    from gongzhi.core.pii import age_on
-    from gongzhi.registry.models import Residence
-
     best: dict[int, tuple[bool, date]] = {}
     rows = Residence.objects.filter(unit__in=units.values("pk"), until__isnull=True, person__birth_date__isnull=False)
     for unit_id, born, head in rows.values_list("unit_id", "person__birth_date", "is_household_head").iterator():

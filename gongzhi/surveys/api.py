@@ -26,6 +26,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from gongzhi.core import audit
 from gongzhi.core.api import GENERIC, KeyCursorPagination, error_responses
 from gongzhi.core.gate import GatePermission, allows, check
 from gongzhi.core.rules import scoped
@@ -214,7 +215,6 @@ class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["get"])
     def data(self, request, pk=None):
         survey = self.get_object()
-        from gongzhi.core import audit
 
         audit.record("surveys.download_data", survey, actor=request.user, channel="api")
         return Response(selectors.data_file(survey))

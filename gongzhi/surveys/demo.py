@@ -21,6 +21,8 @@ from gongzhi.registry import actions as registry
 from gongzhi.registry.models import AreaNode, Residence, UnitSet
 from gongzhi.surveys import actions, selectors
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold
+from gongzhi.voting.demo import PROPERTY_VOTE
+from gongzhi.voting.models import Vote
 
 HANGHAI = "航海小区改造后满意度调查"
 HAOBANG = "豪邦花园改造项目知晓度调查"
@@ -198,9 +200,6 @@ def _hanghai(ctx, worker) -> str:
     from django.apps import apps
 
     if apps.is_installed("gongzhi.voting"):
-        from gongzhi.voting.demo import PROPERTY_VOTE
-        from gongzhi.voting.models import Vote
-
         vote = Vote.objects.filter(subject=PROPERTY_VOTE).first()
         project = f"voting.vote:{vote.pk}" if vote else ""
     survey = actions.create_survey(

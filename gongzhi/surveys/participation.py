@@ -20,6 +20,11 @@ from collections.abc import Callable, Iterable
 from django.apps import apps
 from django.db.models import Q
 
+from gongzhi.deliberation.models import Attendance, Objection, Opinion
+from gongzhi.registry.models import Residence
+from gongzhi.surveys.models import SurveyHousehold
+from gongzhi.voting.models import VoterRollUnit
+
 Source = Callable[[str, object], Iterable[int]]  # (project_ref, a queryset of unit ids) -> unit ids
 SOURCES: dict[str, Source] = {}
 
@@ -39,8 +44,6 @@ def _ref_id(project_ref: str, prefix: str) -> int | None:
 
 
 def survey_responses(project_ref: str, unit_ids) -> set[int]:
-    from gongzhi.surveys.models import SurveyHousehold
-
     return set(
         SurveyHousehold.objects.filter(survey__project_ref=project_ref, taken=True, unit_id__in=unit_ids)
         .values_list("unit_id", flat=True)
@@ -52,9 +55,6 @@ def deliberation_records(project_ref: str, unit_ids) -> set[int]:
     matter_id = _ref_id(project_ref, "deliberation.matter")
     if matter_id is None or not apps.is_installed("gongzhi.deliberation"):
         return set()
-    from gongzhi.deliberation.models import Attendance, Objection, Opinion
-    from gongzhi.registry.models import Residence
-
     out = set(Opinion.objects.filter(matter_id=matter_id, unit_id__in=unit_ids).values_list("unit_id", flat=True))
     out |= set(Objection.objects.filter(matter_id=matter_id, unit_id__in=unit_ids).values_list("unit_id", flat=True))
     attendees = Attendance.objects.filter(meeting__matter_id=matter_id, status="present").values("person_id")
@@ -69,7 +69,6 @@ def deliberation_records(project_ref: str, unit_ids) -> set[int]:
 def voting_ballots(project_ref: str, unit_ids) -> set[int]:
     if not apps.is_installed("gongzhi.voting"):
         return set()
-    from gongzhi.voting.models import VoterRollUnit
 
     vote_id = _ref_id(project_ref, "voting.vote")
     which = Q(vote_id=vote_id) if vote_id is not None else Q(vote__matter_ref=project_ref)
@@ -91,8 +90,6 @@ def participants(survey, unit_ids) -> set[int]:
     A survey without a project counts its own responses only.
     """
     if not survey.project_ref:
-        from gongzhi.surveys.models import SurveyHousehold
-
         return set(
             SurveyHousehold.objects.filter(survey=survey, taken=True, unit_id__in=unit_ids).values_list(
                 "unit_id", flat=True

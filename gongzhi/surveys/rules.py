@@ -14,6 +14,7 @@ from __future__ import annotations
 import rules
 
 from gongzhi.core.rules import holds
+from gongzhi.surveys import selectors
 
 
 @rules.predicate
@@ -43,8 +44,6 @@ def in_frame(user, survey) -> bool:
         return False
     cache = user.__dict__.setdefault("_gz_survey_frame", {})
     if survey.pk not in cache:
-        from gongzhi.surveys import selectors
-
         cache[survey.pk] = selectors.own_households(survey, user.person_id).exists()
     return cache[survey.pk]
 

@@ -16,7 +16,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from gongzhi.registry.models import AreaNode, Ownership, Residence
 from gongzhi.surveys import participation, rates
-from gongzhi.surveys.models import Response, Survey, SurveyHousehold
+from gongzhi.surveys.actions import current_version
+from gongzhi.surveys.models import AGE_BANDS, Response, Survey, SurveyHousehold
 
 
 def own_households(survey: Survey, person_id: int) -> QuerySet[SurveyHousehold]:
@@ -135,8 +136,6 @@ class BandRow:
 
 def by_age_band(survey: Survey) -> list[BandRow]:
     """Per age band of the household head: responses against the quota (the same share as for buildings)."""
-    from gongzhi.surveys.models import AGE_BANDS
-
     rows = _rows(survey, breakdown=True)
     groups = _split(rows, rows.band_of)
     out = []
@@ -192,8 +191,6 @@ def progress(survey: Survey) -> dict:
 
 def question_results(survey: Survey, keys: list[str] | None = None) -> list[dict]:
     """Counts per choice (or rating) for the chosen questions of the current version; free text never."""
-    from gongzhi.surveys.actions import current_version
-
     version = current_version(survey)
     wanted = [q for q in version.questions if q["type"] != "text" and (keys is None or q["key"] in keys)]
     tallies: dict[str, dict] = {q["key"]: defaultdict(int) for q in wanted}

@@ -25,8 +25,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.core import audit, pii, sms
 from gongzhi.core.gate import allows, check, gated_object, permission_required
-from gongzhi.core.rules import scoped
-from gongzhi.registry.models import AreaNode, Person, UnitSet
+from gongzhi.core.rules import scope_q, scoped
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, UnitSet
 from gongzhi.surveys import actions, export, rates, selectors
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.actions import SurveyError, current_version
@@ -530,8 +530,6 @@ def _display(q: dict, v) -> str:
 @require_http_methods(["GET", "POST"])
 def settings_view(request):
     """The district's target and satisfied level, for surveys created from now on."""
-    from gongzhi.core.rules import scope_q
-
     nodes = AreaNode.objects.filter(depth__lte=1).order_by("path")
     q = scope_q(request.user, frozenset({"district_admin", "subdistrict_staff", "community_worker"}), "path")
     if q is not None:
@@ -664,8 +662,6 @@ def mine(request):
     rows = []
     if request.user.person_id:
         from django.db.models import Q
-
-        from gongzhi.registry.models import Ownership, Residence
 
         homes = Residence.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")
         owned = Ownership.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")

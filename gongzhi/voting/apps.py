@@ -8,7 +8,7 @@ class VotingConfig(AppConfig):
     def ready(self) -> None:
         # here, not at the top: app modules load only once the registry is ready
         from gongzhi.core.frontdoor import provides
-        from gongzhi.voting.frontdoor import offer
+        from gongzhi.voting.frontdoor import offer  # (likewise)
 
         provides(offer)
         # Imported here, once the models are loaded: the notices app reads a voter-roll notice's rows through

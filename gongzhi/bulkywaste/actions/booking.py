@@ -20,7 +20,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from gongzhi.bulkywaste.actions import messages, planning
+import gongzhi.bulkywaste.actions.messages as messages  # the module itself, not the package (no cycle)
+import gongzhi.bulkywaste.actions.planning as planning  # the module itself, not the package (no cycle)
 from gongzhi.bulkywaste.inputs import (
     MAX_PHOTOS,
     Address,

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from gongzhi.bulkywaste.actions import ledger, messages
+import gongzhi.bulkywaste.actions.ledger as ledger  # the module itself, not the package (no cycle)
+import gongzhi.bulkywaste.actions.messages as messages  # the module itself, not the package (no cycle)
 from gongzhi.bulkywaste.inputs import BookingError, RatingError
 from gongzhi.bulkywaste.limits import limits
 from gongzhi.bulkywaste.models import Booking, BookingItem, Rating, Round, RoundStop

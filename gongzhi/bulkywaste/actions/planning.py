@@ -19,8 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
+import gongzhi.bulkywaste.actions.messages as messages  # the module itself, not the package (no cycle)
 from gongzhi.bulkywaste import routing
-from gongzhi.bulkywaste.actions import messages
 from gongzhi.bulkywaste.models import (
     Booking,
     DayPlan,

@@ -13,8 +13,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from gongzhi.core.api_auth import token_tag
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.tokens import token_tag
 from testkit.world import PASSWORD
 
 TOKEN = "/api/v1/token/"
