@@ -68,7 +68,7 @@ def is_open(user, booking) -> bool:
 
 rules.add_perm("bulkywaste.book_own", is_signed_in)
 rules.add_perm("bulkywaste.book_for_resident", books_for & acts_for_residents)  # booking staff who act for residents
-rules.add_perm("bulkywaste.book_compound", acts_for_residents)
+rules.add_perm("bulkywaste.book_compound", books_for & acts_for_residents)
 rules.add_perm("bulkywaste.dispatch", dispatches)
 rules.add_perm("bulkywaste.view_bookings", books_for)  # the staff list of bookings of one's scope
 rules.add_perm("bulkywaste.view_booking", is_booker | books_for | is_crew_at_booking)

@@ -565,6 +565,8 @@ CALL_SCRIPT = _lazy(
 @permission_required("servicedesk.view_calls")
 def calls(request):
     rows, next_after = selectors.calls_due(request.user, _after(request))
+    for c in rows:  # the call is offered only to one who may make it (the order's own taker may not)
+        c.may_call = allows(request.user, "servicedesk.follow_up_request", c.request)
     return render(request, "servicedesk/calls.html", {"rows": rows, "next_after": next_after})
 
 

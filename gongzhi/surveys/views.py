@@ -365,8 +365,12 @@ def publish(request, pk: int):
     return render(request, "surveys/publish.html", {"survey": survey, "form": form})
 
 
+BAR_X, BAR = 110, 220  # where the bars start, and a full bar's length, in the chart's units
+
+
 def _bars(rows: list) -> dict:
-    return {"width": 640, "row": 44, "height": 44 * max(1, len(rows)) + 10}
+    # Narrow enough that a phone draws it at full size (its 16 px labels stay 16 px): labels, then 220 for the bar.
+    return {"width": 340, "row": 44, "height": 44 * max(1, len(rows)) + 10}
 
 
 @permission_required("surveys.view_progress")
@@ -381,8 +385,8 @@ def progress(request, pk: int):
             {
                 "row": r,
                 "y": i * 44 + 5,
-                "w": int(400 * n / d) if d else 0,
-                "quota_x": 200 + int(400 * r.needed / d) if d and r.needed is not None else None,
+                "w": int(BAR * n / d) if d else 0,
+                "quota_x": BAR_X + int(BAR * r.needed / d) if d and r.needed is not None else None,
             }
         )
     return render(
