@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from gongzhi.core import actions
 from gongzhi.core.gate import allows
-from gongzhi.core.models import CalendarOverride
+from gongzhi.core.models import CalendarOverride, OutgoingSms
 
 
 @admin.register(CalendarOverride)
@@ -29,3 +29,42 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             actions.remove_calendar_override(obj, actor=request.user)
+
+
+@admin.register(OutgoingSms)
+class OutgoingSmsAdmin(admin.ModelAdmin):
+    """The message log, read-only: where each text stands (queued, retrying, sent, failed) and why it failed.
+    Numbers are masked and codes or link tokens hidden; the sealed number and text are never shown."""
+
+    list_display = ("created_at", "kind", "phone_masked", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("phone_masked",)
+    ordering = ("-id",)
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "phone_masked",
+        "text_shown",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "expires_at",
+        "error",
+    )
+    show_full_result_count = False  # no COUNT(*) over millions of rows
+
+    def has_module_permission(self, request):
+        return allows(request.user, "core.view_outgoingsms")
+
+    def has_view_permission(self, request, obj=None):
+        return allows(request.user, "core.view_outgoingsms")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
