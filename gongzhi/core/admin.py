@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core import actions
+from gongzhi.core import actions, pii, sms
 from gongzhi.core.gate import allows
 from gongzhi.core.models import CalendarOverride, OutgoingSms
 
@@ -38,7 +39,8 @@ class OutgoingSmsAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "kind", "phone_masked", "status", "attempts", "next_attempt_at", "sent_at")
     list_filter = ("status", "kind")
-    search_fields = ("phone_masked",)
+    search_fields = ("phone_digest",)  # searched by get_search_results: a full number, by its keyed hash
+    search_help_text = _("输入完整手机号查找发往该号码的短信")
     ordering = ("-id",)
     fields = readonly_fields = (
         "created_at",
@@ -53,6 +55,16 @@ class OutgoingSmsAdmin(admin.ModelAdmin):
         "error",
     )
     show_full_result_count = False  # no COUNT(*) over millions of rows
+
+    def get_search_results(self, request, queryset, search_term):
+        """A full number typed in is looked up by its keyed hash: the log keeps no number in clear."""
+        if not search_term.strip():
+            return queryset, False
+        try:
+            number = pii.normalize_mobile(search_term)
+        except pii.PiiError:
+            return queryset.none(), False
+        return queryset.filter(phone_digest=sms.phone_digest(number)), False
 
     def has_module_permission(self, request):
         return allows(request.user, "core.view_outgoingsms")

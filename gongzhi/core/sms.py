@@ -80,6 +80,11 @@ def mask_text(text: str, conceal: Iterable[str]) -> str:
     return text
 
 
+def phone_digest(phone: str) -> str:
+    """The keyed hash the message log is searched by (a full number typed in finds its messages)."""
+    return crypto.lookup_hash(phone, context=_SEAL_PHONE)
+
+
 def send_sms(
     phone: str,
     text: str,
@@ -94,7 +99,7 @@ def send_sms(
     message = OutgoingSms.objects.create(
         kind=kind[:20],
         phone_masked=pii.mask_phone(phone),
-        phone_digest=crypto.lookup_hash(phone, context=_SEAL_PHONE),
+        phone_digest=phone_digest(phone),
         phone_sealed=crypto.encrypt(phone, context=_SEAL_PHONE),
         text_sealed=crypto.encrypt(text, context=_SEAL_TEXT),
         text_shown=mask_text(text, conceal),

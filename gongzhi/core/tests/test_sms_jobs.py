@@ -221,6 +221,10 @@ def test_the_message_log_is_read_only_and_shows_no_code_to_the_district_admin(mi
         assert response.status_code == 200, url
         html = response.content.decode()
         assert "139****5678" in html and code not in html and MOBILE not in html, url
+    found = client.get("/admin/core/outgoingsms/", {"q": MOBILE}).content.decode()
+    assert f"/admin/core/outgoingsms/{message.pk}/change/" in found  # a full number finds its messages by hash
+    other = client.get("/admin/core/outgoingsms/", {"q": "13800000000"}).content.decode()
+    assert f"/admin/core/outgoingsms/{message.pk}/change/" not in other
     assert client.get("/admin/core/outgoingsms/add/").status_code == 403
     worker = make_user("worker-c", "community_worker", mini.community, is_staff=True)
     assert signed_in_client(worker).get("/admin/core/outgoingsms/").status_code == 403
