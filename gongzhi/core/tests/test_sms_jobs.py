@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -228,3 +230,69 @@ def test_the_message_log_is_read_only_and_shows_no_code_to_the_district_admin(mi
     assert client.get("/admin/core/outgoingsms/add/").status_code == 403
     worker = make_user("worker-c", "community_worker", mini.community, is_staff=True)
     assert signed_in_client(worker).get("/admin/core/outgoingsms/").status_code == 403
+
+
+@contextmanager
+def not_handed_over():
+    """send_sms outside a transaction, with the on-commit hand-over to the task worker left out (the test runs the
+    job itself, on a thread of its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sms, "enqueue", lambda *a, **k: True)
+        yield
+
+
+class StuckGateway(sms.BaseBackend):
+    """The first send hangs (its worker is killed meanwhile); later sends go through."""
+
+    calls: list[str] = []
+    entered = threading.Event()
+    release = threading.Event()
+    pids: list[int] = []
+
+    def send(self, phone: str, text: str) -> None:
+        StuckGateway.calls.append(text)
+        if len(StuckGateway.calls) == 1:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                StuckGateway.pids.append(cur.fetchone()[0])
+            StuckGateway.entered.set()
+            StuckGateway.release.wait(30)
+            return
+        LocmemBackend.outbox.append({"to": phone, "text": text})
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@override_settings(GONGZHI_SMS_BACKEND=f"{__name__}.StuckGateway")
+def test_postgres_a_worker_killed_mid_send_is_found_and_the_message_sent_on_the_retry():
+    """A real worker thread holds the message's lock on its own connection while the gateway hangs; the server
+    drops that connection (the worker died with it). The message is left "sending" only until reap_jobs."""
+    from gongzhi.core.tests.test_faults import terminate
+
+    StuckGateway.calls, StuckGateway.pids = [], []
+    StuckGateway.entered.clear()
+    StuckGateway.release.clear()
+    with not_handed_over():
+        message = sms.send_sms(MOBILE, "【共治】您的工单已派单")
+
+    def worker():
+        try:
+            sms.deliver_sms.call(message.pk)
+        except Exception:
+            pass  # its connection is gone: it cannot even record what happened
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert StuckGateway.entered.wait(30)
+    assert jobs.reap() == []  # alive: its lock is held
+    terminate(StuckGateway.pids[0])
+    StuckGateway.release.set()
+    thread.join(30)
+    message.refresh_from_db()
+    assert message.status == OutgoingSms.Status.SENDING  # what the dead worker left behind
+    assert jobs.reap() == [("sms", message.pk, "retried")]
+    message.refresh_from_db()
+    assert message.status == OutgoingSms.Status.SENT and message.attempts == 2
+    assert LocmemBackend.outbox == [{"to": MOBILE, "text": "【共治】您的工单已派单"}]
