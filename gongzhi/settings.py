@@ -215,6 +215,9 @@ OTP_TOTP_ISSUER = "Gongzhi 共治"
 GONGZHI_SMS_BACKEND = os.environ.get("GONGZHI_SMS_BACKEND", "gongzhi.core.sms.FileBackend")
 GONGZHI_SMS_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
 GONGZHI_SMS_CODE_MINUTES = 5
+# A message the gateway refused is tried again after 30 s, 2 min, 8 min … (at most 30 min), then given up.
+GONGZHI_SMS_MAX_ATTEMPTS = int(os.environ.get("GONGZHI_SMS_MAX_ATTEMPTS", "5"))
+GONGZHI_SMS_RETRY_SECONDS = int(os.environ.get("GONGZHI_SMS_RETRY_SECONDS", "30"))
 
 # --- Audit log checkpoints: the chain heads, signed, appended here (keep it where database admins cannot write) ---
 GONGZHI_AUDIT_CHECKPOINT_FILE = Path(
