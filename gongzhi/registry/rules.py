@@ -4,6 +4,12 @@ import rules
 
 from gongzhi.core.rules import holds, is_registry_editor, is_staff_in_scope, sees_unmasked_pii
 
+
+@rules.predicate
+def person_not_erased(user, person) -> bool:
+    return person is None or getattr(person, "erased_at", None) is None
+
+
 rules.add_perm("registry.view_menu", holds("registry.browse"))  # the menu entries (not the field roles)
 rules.add_perm("registry.view_areanode", is_staff_in_scope)
 rules.add_perm("registry.change_areanode", is_registry_editor)
@@ -13,6 +19,9 @@ rules.add_perm("registry.change_unit", is_registry_editor)
 rules.add_perm("registry.view_person", is_staff_in_scope)
 rules.add_perm("registry.change_person", is_registry_editor)
 rules.add_perm("registry.view_person_unmasked", sees_unmasked_pii)
+# A person's own data: a copy of all of it, or its erasure (PIPL Arts. 45, 47); see registry.actions.
+rules.add_perm("registry.export_person_data", holds("pii.person_data"))
+rules.add_perm("registry.erase_person", holds("pii.person_data") & person_not_erased)
 rules.add_perm("registry.import_roster", is_registry_editor)
 rules.add_perm("registry.export_roster", is_registry_editor)
 rules.add_perm("registry.view_unitset", is_staff_in_scope)
