@@ -101,8 +101,8 @@ PERIODS: dict[str, Period] = {
             "account labels and person ids by reference",
             "—",
             "keep",
-            "网络安全法 Art. 21 (now 23): logs ≥ 6 months; the hash chain cannot be cut, and it holds no personal "
-            "value (AuditEntry)",
+            "网络安全法 Art. 21 (now 23): logs ≥ 6 months; the hash chain cannot be cut; it refers to people by id "
+            "and names a resident's account by its id only (core.audit.actor_label)",
         ),
         Period(
             "voting.ballots",
@@ -121,6 +121,15 @@ PERIODS: dict[str, Period] = {
             "keep",
             "the roster is the legal duty itself (居委会 duties, PIPL Art. 13(3)); a person's data goes by erasure "
             "(erase_person) when they leave or ask, not by age",
+        ),
+        Period(
+            "core.uploads",
+            None,
+            "photos of items, places and works; proxy forms and paper ballots' scans",
+            "—",
+            "keep",
+            "kept with the record they prove (a pickup, a defect, a ballot); location metadata is stripped on upload; "
+            "survey scans go with the survey link above",
         ),
         Period(
             "deliberation.records",
