@@ -201,7 +201,7 @@ def erase_person(person: Person, *, actor, reason: str) -> dict[str, int]:
         )
     if person.kind != Person.Kind.NATURAL:
         raise ValidationError("单位的信息不是个人信息，不能按个人删除。/ A legal person's record is not personal data.")
-    person = Person.objects.select_for_update().get(pk=person.pk)
+    person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)  # two erasures at once: one wins
     if person.erased_at is not None:
         raise ValidationError("此人的个人信息已删除。/ This person's data was already erased.", code="erased")
     counts = privacy.erase_subject(person_subject(person))
