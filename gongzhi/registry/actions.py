@@ -189,21 +189,17 @@ def erase_person(person: Person, *, actor, reason: str) -> dict[str, int]:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
-            {"reason": [ValidationError("请填写删除理由。/ Give the reason for erasing.", code="required")]}
+            {"reason": [ValidationError("请填写删除理由 / give the reason for erasing", code="required")]}
         )
     if len(reason) > ERASE_REASON_MAX:
         raise ValidationError(
-            {
-                "reason": [
-                    ValidationError(f"删除理由不超过{ERASE_REASON_MAX}字。/ At most {ERASE_REASON_MAX} characters.")
-                ]
-            }
+            {"reason": [ValidationError(f"删除理由不超过{ERASE_REASON_MAX}字 / at most {ERASE_REASON_MAX} characters")]}
         )
     if person.kind != Person.Kind.NATURAL:
-        raise ValidationError("单位的信息不是个人信息，不能按个人删除。/ A legal person's record is not personal data.")
+        raise ValidationError("单位的信息不是个人信息，不能按个人删除 / a legal person's record is not personal data")
     person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)  # two erasures at once: one wins
     if person.erased_at is not None:
-        raise ValidationError("此人的个人信息已删除。/ This person's data was already erased.", code="erased")
+        raise ValidationError("此人的个人信息已删除 / this person's data was already erased", code="erased")
     counts = privacy.erase_subject(person_subject(person))
     person.name = ""
     person.phone = ""

@@ -191,7 +191,7 @@ def person_erase(request, pk: int):
             except ValidationError as e:  # a field's error goes to the field ("reason"), the rest above the form
                 form.add_error(None, e)
             else:
-                messages.success(request, _("已删除此人的个人信息。/ The person's data was erased."))
+                messages.success(request, _("已删除此人的个人信息 / the person's data was erased"))
                 return redirect("registry:person", pk=person.pk)
         status = 400
     context = {"person": person, "shown": selectors.show_person(person), "form": form}
