@@ -284,7 +284,7 @@ GONGZHI_HOTLINE = "0371-68989517"
 # Bulky-waste rounds: road distances from an OSRM /table service when set (e.g. http://osrm:5000);
 # otherwise straight-line distance times a road factor.
 GONGZHI_OSRM_URL = os.environ.get("GONGZHI_OSRM_URL", "")
-# Bulky-waste maps (gongzhi/bulkywaste/maps.py): a tile URL template served by the district or a local path; empty =
+# Maps (gongzhi/core/maps.py): a tile URL template served by the district or a local path; empty =
 # a server-drawn vector map only. Chinese tiles (AMap style) are GCJ-02; 天地图/OSM-style tiles are WGS-84.
 GONGZHI_MAP_TILES = os.environ.get("GONGZHI_MAP_TILES", "")
 GONGZHI_MAP_TILES_DATUM = os.environ.get("GONGZHI_MAP_TILES_DATUM", "gcj02")
