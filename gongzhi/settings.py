@@ -17,6 +17,7 @@ GONGZHI_TASKS         "db" (default: the database-backed worker) or "rq" (Redis 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -223,6 +224,10 @@ GONGZHI_SMS_RETRY_SECONDS = int(os.environ.get("GONGZHI_SMS_RETRY_SECONDS", "30"
 GONGZHI_AUDIT_CHECKPOINT_FILE = Path(
     os.environ.get("GONGZHI_AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit-checkpoints.jsonl")
 )
+
+# --- Retention of personal data: days per record kind overriding core.privacy.PERIODS (JSON, e.g.
+# GONGZHI_RETENTION_DAYS='{"bulkywaste.booking_contact": 90}'); see docs/PRIVACY.md ---
+GONGZHI_RETENTION_DAYS = json.loads(os.environ.get("GONGZHI_RETENTION_DAYS", "") or "{}")
 
 # --- Uploads: private by default, outside the static tree ------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("GONGZHI_MEDIA_ROOT", VAR_DIR / "private"))

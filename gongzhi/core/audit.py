@@ -65,6 +65,17 @@ def _queue_on_chain(chain: int) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PG_LOCK_NAMESPACE, chain])
 
 
+def actor_label(actor) -> str:
+    """Who acted, as the log keeps it. An account that signs in as a registry person (a resident) is named by its
+    id only: its display name is that person's name, and the log, which is never rewritten, must not keep a
+    personal value past the person's erasure (see core.privacy). Staff accounts keep their label."""
+    if actor is None:
+        return "system"
+    if getattr(actor, "person_id", None):
+        return f"user #{actor.pk}"
+    return str(actor)
+
+
 def record(
     action: str,
     target: models.Model | tuple[str, Any],
@@ -90,7 +101,7 @@ def record(
             seq=seq,
             created_at=timezone.now(),
             actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=str(actor) if actor is not None else "system",
+            actor_label=actor_label(actor),
             on_behalf_of=on_behalf_of,
             channel=channel,
             request_id=current_request_id(),
