@@ -286,14 +286,19 @@ class Browser:
                     raise
         raise AssertionError("unreachable")
 
-    def request(self, kind: str, method: str, path: str, *, form=None, files=None, expect=(200,), headers=None):
+    def request(
+        self, kind: str, method: str, path: str, *, form=None, files=None, json_body=None, expect=(200,), headers=None
+    ):
         hdrs = {"Host": "127.0.0.1", "Accept-Language": "zh-hans", **(headers or {})}
         if self.address:
             hdrs["X-Forwarded-For"] = self.address
         if self.cookies:
             hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
-        if form is not None:
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            hdrs["Content-Type"] = "application/json"
+        elif form is not None:
             form = {"csrfmiddlewaretoken": self.cookies.get("csrftoken", ""), **form}
             if files:
                 boundary = uuid.uuid4().hex
@@ -561,6 +566,77 @@ def run_load(args, port: int, info: dict, outbox: Outbox) -> dict:
     }
 
 
+def run_burst(args, port: int, info: dict, stats: Stats) -> dict:
+    """The heads left (never voted in the mix) entered through the API by door-to-door workers' devices syncing
+    at once: one request per ballot (POST /api/v1/votes/{id}/ballots/, channel "door", no scan), `--burst-clients`
+    at a time. What the ballot path itself sustains over HTTP, without the pages around it."""
+    from gongzhi.voting.models import Ballot
+
+    vote = info["vote"]
+    voted = set(Ballot.objects.filter(vote_id=vote).values_list("roll_entry__token", flat=True))
+    left = [h for h in info["heads"] if h["token"] not in voted][: args.burst]
+    browser = Browser(port, stats, "192.168.1.1")
+    _s, _l, body = browser.request(
+        "api-token",
+        "POST",
+        "/api/v1/token/",
+        json_body={"username": "lt-clerk", "password": CLERK_PASSWORD},
+        expect=(200,),
+    )
+    token = json.loads(body)["token"]
+    browser.close()
+    lock = threading.Lock()
+    queue = list(reversed(left))
+    rng = random.Random(21)
+    for h in left:
+        h["choice"] = rng.choices(["yes", "no", "abstain"], weights=[6, 3, 1])[0]
+    before = len(stats.ballots)
+
+    def loop(i: int):
+        device = Browser(port, stats, f"192.168.2.{i + 1}")
+        auth = {"Authorization": f"Token {token}"}
+        while True:
+            with lock:
+                if not queue:
+                    break
+                head = queue.pop()
+            try:
+                _s, _l, body = device.request(
+                    "api-ballot-door",
+                    "POST",
+                    f"/api/v1/votes/{vote}/ballots/",
+                    json_body={"roll_token": head["token"], "choice": head["choice"], "channel": "door"},
+                    headers={**auth, "Idempotency-Key": f"lt-door-{head['token']}"},
+                    expect=(201,),
+                )
+                stats.ballot(head["token"], "door", json.loads(body)["receipt"])
+            except Refused:
+                stats.failed_heads.append((head["token"], "door"))
+            except Exception as e:  # noqa: BLE001
+                stats.error("client", f"{type(e).__name__}: {e}")
+                stats.failed_heads.append((head["token"], "door"))
+        device.close()
+
+    pool = [threading.Thread(target=loop, args=(i,)) for i in range(args.burst_clients)]
+    load_before = load()
+    t0 = time.monotonic()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.monotonic() - t0
+    n = len(stats.ballots) - before
+    return {
+        "heads": len(left),
+        "clients": args.burst_clients,
+        "seconds": round(elapsed, 1),
+        "ballots": n,
+        "ballots_per_s": round(n / elapsed, 1) if elapsed else 0,
+        "load_before": load_before,
+        "load_after": load(),
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))]
@@ -713,13 +789,15 @@ def wait_for(port: int, server: subprocess.Popen, timeout: float = 90) -> None:
 def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
     stats: Stats = run["stats"]
     elapsed = run["elapsed"]
-    n = len(stats.ballots)
+    n = sum(1 for b in stats.ballots if b[2] != "door")  # the mix; the API burst is reported apart
     rate = n / elapsed if elapsed else 0
     windows = defaultdict(int)
-    for at, *_rest in stats.ballots:
-        windows[int((at - run["t0"]) // 10)] += 1
+    for at, _token, channel, _receipt in stats.ballots:
+        if channel != "door":
+            windows[int((at - run["t0"]) // 10)] += 1
     per_10s = [round(windows[w] / 10, 1) for w in range(int(elapsed // 10))]
     lat = latency_table(stats)
+    mix_requests = sum(len(v) for k, v in stats.times.items() if not k.startswith("api-"))
     clients = args.server_workers * args.server_threads
     result = {
         "units": args.units,
@@ -736,8 +814,8 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
         "ballots_paper": sum(1 for b in stats.ballots if b[2] == "paper"),
         "ballots_per_s": round(rate, 1),
         "ballots_per_s_by_10s": per_10s,
-        "requests": sum(len(v) for v in stats.times.values()),
-        "requests_per_s": round(sum(len(v) for v in stats.times.values()) / elapsed, 1),
+        "requests": mix_requests,
+        "requests_per_s": round(mix_requests / elapsed, 1),
         "latency_ms": lat,
         "errors": {k: len(v) for k, v in stats.errors.items()},
         "error_samples": {k: v[:3] for k, v in stats.errors.items()},
@@ -746,6 +824,7 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
         "load_during": run["load_during"],
         "load_after": run["load_after"],
         "client_cpu_s": run["client_cpu_s"],
+        "burst": run["burst"],
         "checks": check,
         "pgbench": bench,
         "cpus": os.cpu_count(),
@@ -766,10 +845,17 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
     if stats.errors:
         print("errors:", json.dumps(result["error_samples"], ensure_ascii=False, indent=1))
     print("\nchecks:", json.dumps({k: v for k, v in check.items() if k != "recount"}, ensure_ascii=False))
+    burst = run["burst"]
+    if burst:
+        print(
+            f"API burst: {burst['ballots']} door-to-door ballots in {burst['seconds']} s = {burst['ballots_per_s']}/s "
+            f"from {burst['clients']} clients (load {burst['load_before']}→{burst['load_after']})"
+        )
     for b in bench:
+        extra = f"; API burst = {burst['ballots_per_s'] / b['tps']:.4f}" if burst else ""
         print(
             f"pgbench {b['mode']} (scale {b['scale']}, {b['clients']} clients): {b['tps']} tps — "
-            f"ballots/s = {rate / b['tps']:.4f} of it (load {b['load_before']}→{b['load_after']})"
+            f"mix ballots/s = {rate / b['tps']:.4f} of it{extra} (load {b['load_before']}→{b['load_after']})"
         )
     print(result["sms_note"])
     return result
@@ -790,6 +876,8 @@ def main() -> None:
     parser.add_argument("--watch-interval", type=float, default=1.0)
     parser.add_argument("--seconds", type=int, default=240, help="stop the load after this long")
     parser.add_argument("--pgbench-seconds", type=int, default=30, help="0: skip pgbench")
+    parser.add_argument("--burst", type=int, default=2000, help="heads left then entered through the API (0: none)")
+    parser.add_argument("--burst-clients", type=int, default=16)
     parser.add_argument("--keep", action="store_true", help="keep the database (dropped by default)")
     args = parser.parse_args()
     postgres = args.postgres.rstrip("/")
@@ -842,6 +930,11 @@ def main() -> None:
         )
         run = run_load(args, port, info, outbox)
         outbox.stop.set()
+        run["burst"] = None
+        if args.burst:
+            print(f"== API burst: up to {args.burst} door-to-door ballots, {args.burst_clients} at once", flush=True)
+            run["burst"] = run_burst(args, port, info, run["stats"])
+            print(f"  {run['burst']}", flush=True)
         server.terminate()
         server.wait(timeout=30)
         server = None
