@@ -637,6 +637,58 @@ def run_burst(args, port: int, info: dict, stats: Stats) -> dict:
     }
 
 
+class CpuMeter:
+    """CPU seconds used by the server's processes (gunicorn master and workers) and by the PostgreSQL backends of
+    the run's database, read from /proc every second, so a busy machine's share does not hide the cost: CPU time
+    per ballot is what the load average does not inflate. A process that exits keeps its last reading."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, server_pid: int, dbname: str):
+        self.server_pid, self.dbname = server_pid, dbname
+        self.seen: dict[tuple[str, int], float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.sample()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.wait(1.0):
+            self.sample()
+
+    def sample(self) -> None:
+        readings = {}
+        for pid_dir in Path("/proc").iterdir():
+            if not pid_dir.name.isdigit():
+                continue
+            try:
+                stat = (pid_dir / "stat").read_text()
+                fields = stat.rsplit(")", 1)[1].split()
+                ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / self.TICK
+                pid = int(pid_dir.name)
+                if pid == self.server_pid or ppid == self.server_pid:
+                    readings[("server", pid)] = cpu
+                elif fields[0] in "RSD" and self.dbname.encode() in (pid_dir / "cmdline").read_bytes():
+                    readings[("postgres", pid)] = cpu
+            except (OSError, IndexError, ValueError):
+                continue
+        with self.lock:
+            self.seen.update(readings)
+
+    def totals(self) -> dict[str, float]:
+        self.sample()
+        with self.lock:
+            out = {"server": 0.0, "postgres": 0.0}
+            for (kind, _pid), cpu in self.seen.items():
+                out[kind] += cpu
+            return out
+
+
+def cpu_delta(before: dict, after: dict) -> dict:
+    return {k: round(after[k] - before[k], 1) for k in before}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))]
@@ -824,6 +876,8 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
         "load_during": run["load_during"],
         "load_after": run["load_after"],
         "client_cpu_s": run["client_cpu_s"],
+        "server_cpu_s": run["cpu_s"],
+        "cpu_ms_per_ballot": {k: round(v * 1000 / n, 1) for k, v in run["cpu_s"].items()} if n else {},
         "burst": run["burst"],
         "checks": check,
         "pgbench": bench,
@@ -838,6 +892,14 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
         f"{result['requests']} requests = {result['requests_per_s']}/s; client CPU {run['client_cpu_s']} s"
     )
     print(f"per 10 s: {per_10s}")
+    if n:
+        per = result["cpu_ms_per_ballot"]
+        total = sum(per.values())
+        print(
+            f"CPU per ballot in the mix: gunicorn {per['server']} ms + PostgreSQL {per['postgres']} ms = {total:.1f} ms "
+            f"(of {run['cpu_s']['server'] + run['cpu_s']['postgres']:.1f} CPU-s in {elapsed:.0f} s) → at most "
+            f"{2000 / total:.0f} ballots/s on 2 whole cores"
+        )
     print(f"load average (1 min): before {run['load_before']}, during {run['load_during']}, after {run['load_after']}")
     print("\n| request | n | p50 ms | p95 ms | p99 ms | errors |\n|---|--:|--:|--:|--:|--:|")
     for r in lat:
@@ -847,9 +909,15 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
     print("\nchecks:", json.dumps({k: v for k, v in check.items() if k != "recount"}, ensure_ascii=False))
     burst = run["burst"]
     if burst:
+        cpu = burst["cpu_s"]
+        per = (cpu["server"] + cpu["postgres"]) * 1000 / burst["ballots"] if burst["ballots"] else 0
+        burst["cpu_ms_per_ballot"] = round(per, 1)
         print(
             f"API burst: {burst['ballots']} door-to-door ballots in {burst['seconds']} s = {burst['ballots_per_s']}/s "
-            f"from {burst['clients']} clients (load {burst['load_before']}→{burst['load_after']})"
+            f"from {burst['clients']} clients (load {burst['load_before']}→{burst['load_after']}); CPU per ballot "
+            f"gunicorn {cpu['server'] * 1000 / max(1, burst['ballots']):.1f} ms + PostgreSQL "
+            f"{cpu['postgres'] * 1000 / max(1, burst['ballots']):.1f} ms → at most {2000 / per if per else 0:.0f}/s "
+            "on 2 whole cores"
         )
     for b in bench:
         extra = f"; API burst = {burst['ballots_per_s'] / b['tps']:.4f}" if burst else ""
@@ -928,13 +996,19 @@ def main() -> None:
             f"gunicorn -k gthread -w {args.server_workers} --threads {args.server_threads} (load {load()})",
             flush=True,
         )
+        meter = CpuMeter(server.pid, name)
+        cpu0 = meter.totals()
         run = run_load(args, port, info, outbox)
+        cpu1 = meter.totals()
+        run["cpu_s"] = cpu_delta(cpu0, cpu1)
         outbox.stop.set()
         run["burst"] = None
         if args.burst:
             print(f"== API burst: up to {args.burst} door-to-door ballots, {args.burst_clients} at once", flush=True)
             run["burst"] = run_burst(args, port, info, run["stats"])
+            run["burst"]["cpu_s"] = cpu_delta(cpu1, meter.totals())
             print(f"  {run['burst']}", flush=True)
+        meter.stop.set()
         server.terminate()
         server.wait(timeout=30)
         server = None
