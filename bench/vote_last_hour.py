@@ -685,6 +685,45 @@ class CpuMeter:
             return out
 
 
+class WaitSampler:
+    """Twice a second, what the run's PostgreSQL backends are doing (pg_stat_activity): running a statement,
+    waiting for a row lock (wait_event_type Lock: in this run, the vote row), or idle (waiting for the web
+    worker's Python). Many waiting on Lock means the vote row is the bottleneck; few, that the requests' CPU is."""
+
+    def __init__(self, postgres: str, dbname: str):
+        import psycopg
+
+        self.conn = psycopg.connect(f"{postgres}/{dbname}", autocommit=True)
+        self.counts: dict[str, int] = defaultdict(int)
+        self.samples = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        sql = (
+            "SELECT CASE WHEN state = 'active' AND wait_event_type = 'Lock' THEN 'lock' "
+            "WHEN state = 'active' THEN 'active' ELSE 'idle' END, count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "GROUP BY 1"
+        )
+        while not self.stop.wait(0.5):
+            try:
+                rows = self.conn.execute(sql).fetchall()
+            except Exception:  # noqa: BLE001 - a missed sample
+                continue
+            self.samples += 1
+            for state, n in rows:
+                self.counts[state] += n
+
+    def result(self) -> dict:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.conn.close()
+        n = max(1, self.samples)
+        return {state: round(self.counts[state] / n, 2) for state in ("active", "lock", "idle")}
+
+
 def cpu_delta(before: dict, after: dict) -> dict:
     return {k: round(after[k] - before[k], 1) for k in before}
 
@@ -877,6 +916,7 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
         "load_after": run["load_after"],
         "client_cpu_s": run["client_cpu_s"],
         "server_cpu_s": run["cpu_s"],
+        "backends": run["backends"],
         "cpu_ms_per_ballot": {k: round(v * 1000 / n, 1) for k, v in run["cpu_s"].items()} if n else {},
         "burst": run["burst"],
         "checks": check,
@@ -899,6 +939,16 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
             f"CPU per ballot in the mix: gunicorn {per['server']} ms + PostgreSQL {per['postgres']} ms = {total:.1f} ms "
             f"(of {run['cpu_s']['server'] + run['cpu_s']['postgres']:.1f} CPU-s in {elapsed:.0f} s) → at most "
             f"{2000 / total:.0f} ballots/s on 2 whole cores"
+        )
+    print(
+        "PostgreSQL backends of the run, mean over the mix: {active} running a statement, {lock} waiting for a row "
+        "lock, {idle} idle (waiting for Python)".format(**run["backends"])
+    )
+    if burst := run["burst"]:
+        print(
+            "... over the API burst: {active} running, {lock} waiting for a row lock, {idle} idle".format(
+                **burst["backends"]
+            )
         )
     print(f"load average (1 min): before {run['load_before']}, during {run['load_during']}, after {run['load_after']}")
     print("\n| request | n | p50 ms | p95 ms | p99 ms | errors |\n|---|--:|--:|--:|--:|--:|")
@@ -998,15 +1048,19 @@ def main() -> None:
         )
         meter = CpuMeter(server.pid, name)
         cpu0 = meter.totals()
+        waits = WaitSampler(postgres, name)
         run = run_load(args, port, info, outbox)
         cpu1 = meter.totals()
         run["cpu_s"] = cpu_delta(cpu0, cpu1)
+        run["backends"] = waits.result()
         outbox.stop.set()
         run["burst"] = None
         if args.burst:
             print(f"== API burst: up to {args.burst} door-to-door ballots, {args.burst_clients} at once", flush=True)
+            waits = WaitSampler(postgres, name)
             run["burst"] = run_burst(args, port, info, run["stats"])
             run["burst"]["cpu_s"] = cpu_delta(cpu1, meter.totals())
+            run["burst"]["backends"] = waits.result()
             print(f"  {run['burst']}", flush=True)
         meter.stop.set()
         server.terminate()
