@@ -687,8 +687,9 @@ class CpuMeter:
 
 class WaitSampler:
     """Twice a second, what the run's PostgreSQL backends are doing (pg_stat_activity): running a statement,
-    waiting for a row lock (wait_event_type Lock: in this run, the vote row), or idle (waiting for the web
-    worker's Python). Many waiting on Lock means the vote row is the bottleneck; few, that the requests' CPU is."""
+    waiting for a row lock (wait_event_type Lock: in this run, the vote row), inside a transaction waiting for the
+    web worker's Python to send the next statement (which, for the ballot holding the vote row, keeps every other
+    ballot of the vote waiting), or idle between requests."""
 
     def __init__(self, postgres: str, dbname: str):
         import psycopg
@@ -703,7 +704,8 @@ class WaitSampler:
     def _run(self):
         sql = (
             "SELECT CASE WHEN state = 'active' AND wait_event_type = 'Lock' THEN 'lock' "
-            "WHEN state = 'active' THEN 'active' ELSE 'idle' END, count(*) FROM pg_stat_activity "
+            "WHEN state = 'active' THEN 'active' WHEN state LIKE 'idle in transaction%%' THEN 'in_transaction' "
+            "ELSE 'idle' END, count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
             "GROUP BY 1"
         )
@@ -721,7 +723,7 @@ class WaitSampler:
         self.thread.join(timeout=5)
         self.conn.close()
         n = max(1, self.samples)
-        return {state: round(self.counts[state] / n, 2) for state in ("active", "lock", "idle")}
+        return {state: round(self.counts[state] / n, 2) for state in ("active", "lock", "in_transaction", "idle")}
 
 
 def cpu_delta(before: dict, after: dict) -> dict:
@@ -942,13 +944,12 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
         )
     print(
         "PostgreSQL backends of the run, mean over the mix: {active} running a statement, {lock} waiting for a row "
-        "lock, {idle} idle (waiting for Python)".format(**run["backends"])
+        "lock, {in_transaction} in a transaction waiting for Python, {idle} idle".format(**run["backends"])
     )
     if burst := run["burst"]:
         print(
-            "... over the API burst: {active} running, {lock} waiting for a row lock, {idle} idle".format(
-                **burst["backends"]
-            )
+            "... over the API burst: {active} running, {lock} waiting for a row lock, {in_transaction} in a "
+            "transaction waiting for Python, {idle} idle".format(**burst["backends"])
         )
     print(f"load average (1 min): before {run['load_before']}, during {run['load_during']}, after {run['load_after']}")
     print("\n| request | n | p50 ms | p95 ms | p99 ms | errors |\n|---|--:|--:|--:|--:|--:|")
