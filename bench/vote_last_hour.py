@@ -4,7 +4,7 @@ server, with the machine's ceiling (pgbench) measured in the same run.
     .venv/bin/python bench/vote_last_hour.py [--postgres postgres://postgres@127.0.0.1:5432]
         [--redis redis://127.0.0.1:6379/9] [--units 10000] [--turnout 0.8] [--online 0.7]
         [--server-workers 2] [--server-threads 8] [--residents 24] [--clerks 4] [--watchers 4]
-        [--seconds 240] [--pgbench-seconds 30] [--keep]
+        [--seconds 240] [--burst 2000] [--burst-clients 16] [--pgbench-seconds 30] [--keep]
 
 1. Setup, in a fresh PostgreSQL database `gz_lt_<time>` (dropped at the end unless --keep): migrate, build the
    compound with bench/voting.py's builder (2 % developer units, 5 % two-unit owners, 3 % co-owned units), give
@@ -26,11 +26,16 @@ server, with the machine's ceiling (pgbench) measured in the same run.
      scan (an A4 JPEG at 150 dpi, ~200 KB) with the choice → check → submit (the ballot) → the confirmation;
    - watchers (`--watchers`, anonymous) refresh the public turnout page (by building) and poll the public
      result page, one request a second each.
-   `--turnout` of the heads vote (the rest never do), `--online` of those online (the developer's head and owners
-   chosen for paper by roll number on paper). The run ends when every voting head has voted or after
-   `--seconds`.
-4. Report: ballots accepted per second (whole run, and per 10 s), p50/p95/p99 latency per request kind, errors
-   (any status other than the expected one, or a refused ballot). Then, in process: exactly one ballot per head
+   `--turnout` of the heads vote, `--online` of those online (the developer's head and the others, drawn with a
+   fixed seed, on paper). The mix ends when every voting head has voted or after `--seconds`.
+   Then an API burst: up to `--burst` of the heads still without a ballot are entered as door-to-door ballots
+   through `POST /api/v1/votes/{id}/ballots/` (token auth, Idempotency-Key), `--burst-clients` at once — one
+   request per ballot, the ballot path alone over HTTP.
+4. Report: ballots accepted per second (the mix, and per 10 s; the burst apart), p50/p95/p99 latency per request
+   kind, errors (any status other than the expected one, or a refused ballot), the CPU seconds of gunicorn and of
+   the run's PostgreSQL backends per ballot (from /proc: what the load does not inflate) and what the database
+   connections were doing (running, waiting for a row lock, in a transaction waiting for Python, idle). Then, in
+   process: exactly one ballot per head
    (ballot rows = distinct heads = the vote's counter = ballots the clients were told were accepted), the ballot
    log verified (`receipts.verify_ballot_log`), the audit log verified (`audit.verify`), the vote closed at its
    closing time (`close_vote`, which stores the tally) and the stored tally equal to
