@@ -12,7 +12,8 @@ server, with the machine's ceiling (pgbench) measured in the same run.
    call the vote (`call_vote` freezes the roll), publish it and open it, ANALYZE. A community worker with the
    ballot-entry capability signs in by password (a role without a second factor).
 2. A production-like server: gunicorn with threaded workers (`-k gthread`), DEBUG off, PostgreSQL, REDIS_URL
-   (cache), GONGZHI_TASKS=db, on a free port. Residents come through a proxy (GONGZHI_PROXY_HOPS=1) each from
+   (cache), GONGZHI_TASKS=db, on a free port, and beside it the task worker (`manage.py db_worker`) that sends the
+   text messages (codes are background jobs, core.sms.deliver_sms). Residents come through a proxy (GONGZHI_PROXY_HOPS=1) each from
    their own address (X-Forwarded-For), so the per-address sign-in and SMS limits apply to each as in
    production. The district-wide SMS cap (GONGZHI_SMS_PER_DAY, 5,000 by default) is raised to 1,000,000: a
    compound's last hour sends two codes per online voter.
@@ -643,14 +644,15 @@ def run_burst(args, port: int, info: dict, stats: Stats) -> dict:
 
 
 class CpuMeter:
-    """CPU seconds used by the server's processes (gunicorn master and workers) and by the PostgreSQL backends of
+    """CPU seconds used by the server's processes (gunicorn master and workers, the task worker that sends the text
+    messages) and by the PostgreSQL backends of
     the run's database, read from /proc every second, so a busy machine's share does not hide the cost: CPU time
     per ballot is what the load average does not inflate. A process that exits keeps its last reading."""
 
     TICK = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, server_pid: int, dbname: str):
-        self.server_pid, self.dbname = server_pid, dbname
+    def __init__(self, server_pids: list[int], dbname: str):
+        self.server_pids, self.dbname = set(server_pids), dbname
         self.seen: dict[tuple[str, int], float] = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -672,7 +674,7 @@ class CpuMeter:
                 fields = stat.rsplit(")", 1)[1].split()
                 ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / self.TICK
                 pid = int(pid_dir.name)
-                if pid == self.server_pid or ppid == self.server_pid:
+                if pid in self.server_pids or ppid in self.server_pids:
                     readings[("server", pid)] = cpu
                 elif fields[0] in "RSD" and self.dbname.encode() in (pid_dir / "cmdline").read_bytes():
                     readings[("postgres", pid)] = cpu
@@ -1014,7 +1016,7 @@ def main() -> None:
 
     redis.Redis.from_url(args.redis).flushdb()  # the run's own Redis database: no cache left from earlier runs
     create_database(postgres, name)
-    server = None
+    server = worker = None
     try:
         print(f"== setup: {args.units:,} units in {name} (load {load()})", flush=True)
         info = setup(args, db_url, var_dir)
@@ -1045,6 +1047,13 @@ def main() -> None:
             env=server_env(args, db_url, var_dir),
             cwd=ROOT,
         )
+        # The task worker, as deployed beside the web workers (scripts/worker.sh): text messages, codes included,
+        # are sent by background jobs (core.sms.deliver_sms).
+        worker = subprocess.Popen(
+            [PYTHON, "manage.py", "db_worker", "--queue-name", "*", "--no-startup-delay", "-v", "0"],
+            env=server_env(args, db_url, var_dir),
+            cwd=ROOT,
+        )
         wait_for(port, server)
         outbox = Outbox(var_dir / "sms-outbox.jsonl")
         print(
@@ -1052,7 +1061,7 @@ def main() -> None:
             f"gunicorn -k gthread -w {args.server_workers} --threads {args.server_threads} (load {load()})",
             flush=True,
         )
-        meter = CpuMeter(server.pid, name)
+        meter = CpuMeter([server.pid, worker.pid], name)
         cpu0 = meter.totals()
         waits = WaitSampler(postgres, name)
         run = run_load(args, port, info, outbox)
@@ -1072,6 +1081,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         server = None
+        worker.terminate()
+        worker.wait(timeout=30)
+        worker = None
         print("== checks", flush=True)
         check = checks(info, run["stats"], var_dir)
         connections.close_all()
@@ -1083,9 +1095,10 @@ def main() -> None:
         result = report(args, info, run, check, bench)
         (OUT / f"vote-last-hour-{stamp}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        for process in (server, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
         if not args.keep:
             from django.db import connections
 
