@@ -91,6 +91,8 @@ def test_a_worker_enters_a_paper_response_with_its_scan(new_page, mini, shots, t
     page.locator("input[name=aware-answer][value=yes]").check()
     page.locator("input[name=satisfied-answer][value='4']").check()
     page.locator("input[name=channel][value=paper]").check()
+    page.locator("select[name=caller]").select_option(index=1)
+    page.locator("input[name=paper_number]").fill("P-0001")
     page.set_input_files("input[name=scan]", str(scan))
     click(page, "保存问卷")
     page.screenshot(path=str(shots / "survey-worker-entry.png"), full_page=True)

@@ -8,6 +8,7 @@ household answered, and the audit entry names the survey, not the response.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from decimal import Decimal
@@ -22,7 +23,7 @@ from gongzhi.core.models import Upload, User
 from gongzhi.core.pii import age_on
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.registry.actions import resolve_unit_set
-from gongzhi.registry.models import AreaNode, Person, Residence, UnitSet
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, UnitSet
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.models import RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
 
@@ -291,9 +292,15 @@ def submit_response(
     scan: tuple[bytes, str] | None = None,
     identity_confirmed: bool = False,
     idempotency_key: str = "",
+    paper_number: str = "",
     today: date | None = None,
 ) -> Response:
-    """Accept one household's answers, on any channel, after re-checking every rule of the current version."""
+    """Accept one household's answers, on any channel, after re-checking every rule of the current version.
+
+    Staff channels act for a resident: `on_behalf_of` must live in or own the household now; the hotline names
+    the caller, paper names the resident who filled it in (not for anonymous surveys, which keep no link) and
+    carries its `paper_number`, entered once per survey (a rejected paper may be entered again, corrected).
+    """
     if channel == Response.Channel.ONLINE:
         require(actor, "surveys.answer_survey", survey)
         if not identity_confirmed:
@@ -320,6 +327,15 @@ def submit_response(
         raise SurveyError("纸质问卷须上传扫描件", "a paper response needs its scan", "scan")
     if channel == Response.Channel.HOTLINE and on_behalf_of is None:
         raise SurveyError("热线代录须注明来电居民", "a hotline entry names the caller", "on_behalf_of")
+    if channel == Response.Channel.PAPER and on_behalf_of is None and not survey.anonymous:
+        raise SurveyError(
+            "纸质问卷须注明填写问卷的居民", "a paper entry names the resident who filled it in", "on_behalf_of"
+        )
+    if on_behalf_of is not None and not _lives_or_owns(on_behalf_of, household):
+        raise SurveyError(
+            "代填的居民不住在也不拥有该户", "that person neither lives in nor owns the household", "on_behalf_of"
+        )
+    paper_number = _paper_number(survey, channel, paper_number)
     # The conditional update is the first guard: of two concurrent submits for one household, one sees 0 rows.
     if not SurveyHousehold.objects.filter(pk=household.pk, taken=False).update(taken=True):
         if idempotency_key:  # a concurrent retry of the same submit: the winner has committed by now
@@ -346,6 +362,7 @@ def submit_response(
         entered_by=None if survey.anonymous or not getattr(actor, "pk", None) else actor,
         on_behalf_of=None if survey.anonymous else on_behalf_of,
         scan=upload,
+        paper_number=paper_number,
         # An anonymous response keeps the day only, so it cannot be matched to the household by its time.
         submitted_at=now.replace(hour=12, minute=0, second=0, microsecond=0) if survey.anonymous else now,
         idempotency_key=idempotency_key[:64],
@@ -354,19 +371,71 @@ def submit_response(
         with transaction.atomic():
             response.save()
     except IntegrityError:
+        if paper_number and _paper_taken(survey, paper_number):  # another worker entered this paper just now
+            raise _paper_duplicate(survey, paper_number)
         raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
     if survey.anonymous:
         audit.record("surveys.answer_anonymous", survey, actor=actor, channel=channel)
     else:
+        changes = {"survey": survey.pk, "household": household.token, "version": version.number}
+        if paper_number:
+            changes["paper_number"] = paper_number
         audit.record(
             "surveys.submit_response",
             response,
             actor=actor,
             on_behalf_of=on_behalf_of,
             channel=channel,
-            changes={"survey": survey.pk, "household": household.token, "version": version.number},
+            changes=changes,
         )
     return response
+
+
+PAPER_NUMBER_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,29}$")
+
+
+def _paper_number(survey: Survey, channel: str, raw: str) -> str:
+    """The paper's number, normalised (trimmed, upper case); required on paper, refused elsewhere, never twice."""
+    number = (raw or "").strip().upper()
+    if channel != Response.Channel.PAPER:
+        if number:
+            raise SurveyError("只有纸质问卷有编号", "only a paper questionnaire has a number", "paper_number")
+        return ""
+    if not number:
+        raise SurveyError("请填写纸质问卷编号", "enter the paper questionnaire's number", "paper_number")
+    if not PAPER_NUMBER_RE.match(number):
+        raise SurveyError(
+            "纸质问卷编号只能用字母、数字和“-”，不超过30位",
+            "the paper number is letters, digits and '-', at most 30",
+            "paper_number",
+        )
+    if _paper_taken(survey, number):
+        raise _paper_duplicate(survey, number)
+    return number
+
+
+def _paper_taken(survey: Survey, number: str) -> Response | None:
+    return Response.objects.filter(survey=survey, paper_number=number).exclude(review=Response.Review.REJECTED).first()
+
+
+def _paper_duplicate(survey: Survey, number: str) -> SurveyError:
+    earlier = _paper_taken(survey, number)
+    ref = "" if earlier is None or survey.anonymous else f"（{earlier.reference}）"
+    ref_en = "" if earlier is None or survey.anonymous else f" ({earlier.reference})"
+    return SurveyError(
+        f"编号为{number}的纸质问卷已录入{ref}",
+        f"paper {number} has already been entered{ref_en}",
+        "paper_number",
+        code="duplicate",
+    )
+
+
+def _lives_or_owns(person: Person, household: SurveyHousehold) -> bool:
+    unit = household.unit_id
+    return (
+        Residence.objects.filter(person=person, unit_id=unit, until__isnull=True).exists()
+        or Ownership.objects.filter(person=person, unit_id=unit, until__isnull=True).exists()
+    )
 
 
 REVIEW_MOVES = {

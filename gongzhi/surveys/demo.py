@@ -175,8 +175,8 @@ def _resident_of(h: SurveyHousehold):
 
 def _submit(survey, h, worker, answers, i: int, today) -> Response:
     channel = ("door", "door", "door", "door", "hotline", "door", "paper")[i % 7]
-    caller = _resident_of(h) if channel == "hotline" else None
-    if channel == "hotline" and caller is None:
+    caller = _resident_of(h) if channel in ("hotline", "paper") else None
+    if caller is None and (channel == "hotline" or (channel == "paper" and not survey.anonymous)):
         channel = "door"
     return actions.submit_response(
         survey,
@@ -186,6 +186,7 @@ def _submit(survey, h, worker, answers, i: int, today) -> Response:
         channel=channel,
         on_behalf_of=caller,
         scan=(_scan_png(h.token), f"{h.token}.png") if channel == "paper" else None,
+        paper_number=f"{survey.pk}-{i + 1:04d}" if channel == "paper" else "",
         today=today,
     )
 

@@ -16,7 +16,7 @@ from gongzhi.registry.models import AreaNode
 from gongzhi.surveys import selectors
 from gongzhi.surveys.models import Response, Survey
 
-HEAD = ["回复编号 reference", "提交日期 date", "渠道 channel", "审核 review", "版本 version"]
+HEAD = ["回复编号 reference", "提交日期 date", "渠道 channel", "审核 review", "版本 version", "纸质编号 paper"]
 NAMED_HEAD = ["住户代码 household", "楼栋 building"]
 
 
@@ -77,6 +77,7 @@ def workbook(
             str(channel.get(r.channel, r.channel)),
             str(review.get(r.review, r.review)),
             r.version.number,
+            r.paper_number or None,
         ]
         if not survey.anonymous:
             row += [r.household.token if r.household else None, r.household.building.name if r.household else None]

@@ -125,26 +125,49 @@ class CodeForm(forms.Form):
 
 
 class EntryForm(forms.Form):
-    """The worker's part of a staff-entered response: channel, the caller (hotline) and the scan (paper)."""
+    """The worker's part of a staff-entered response: channel, the resident acted for (the hotline caller, the
+    resident who filled in the paper), and for paper its number and scan."""
 
     channel = forms.ChoiceField(
         label=_("渠道"),
         choices=[(c.value, c.label) for c in (Response.Channel.DOOR, Response.Channel.HOTLINE, Response.Channel.PAPER)],
         widget=forms.RadioSelect,
     )
-    caller = forms.TypedChoiceField(label=_("来电居民（热线代录）"), required=False, coerce=int, empty_value=None)
+    caller = forms.TypedChoiceField(
+        label=_("代其填写的居民（热线来电人 / 纸质问卷填写人）"), required=False, coerce=int, empty_value=None
+    )
+    paper_number = forms.CharField(
+        label=_("纸质问卷编号"),
+        required=False,
+        max_length=30,
+        help_text=_("问卷右上角的编号；同一编号只能录入一次。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     scan = forms.FileField(label=_("纸质问卷扫描件（图片或PDF）"), required=False)
 
-    def __init__(self, *args, residents=(), **kwargs):
+    def __init__(self, *args, residents=(), anonymous: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.anonymous = anonymous
         self.fields["caller"].choices = [("", "—"), *residents]  # (person id, masked name)
+        if anonymous:  # an anonymous survey keeps no link to a person: the caller is checked, then not kept
+            self.fields["paper_number"].help_text = _(
+                "问卷右上角的编号；同一编号只能录入一次。匿名问卷：发放时请勿登记哪户拿了哪个编号。"
+            )
 
     def clean(self):
         d = super().clean()
-        if d.get("channel") == Response.Channel.HOTLINE and not d.get("caller"):
+        channel = d.get("channel")
+        if channel == Response.Channel.HOTLINE and not d.get("caller"):
             self.add_error("caller", _("热线代录须选择来电居民"))
-        if d.get("channel") == Response.Channel.PAPER and not d.get("scan"):
-            self.add_error("scan", _("纸质问卷须上传扫描件"))
+        if channel == Response.Channel.PAPER:
+            if not d.get("scan"):
+                self.add_error("scan", _("纸质问卷须上传扫描件"))
+            if not (d.get("paper_number") or "").strip():
+                self.add_error("paper_number", _("请填写纸质问卷编号"))
+            if not self.anonymous and not d.get("caller"):
+                self.add_error("caller", _("纸质问卷须选择填写问卷的居民"))
+        elif (d.get("paper_number") or "").strip():
+            self.add_error("paper_number", _("只有纸质问卷有编号"))
         return d
 
 

@@ -183,6 +183,8 @@ class Response(models.Model):
         "registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     scan = models.ForeignKey("core.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The number printed or written on a paper questionnaire: a paper is entered once (the constraint below).
+    paper_number = models.CharField(_("纸质问卷编号"), max_length=30, blank=True, default="")
     submitted_at = models.DateTimeField()
     idempotency_key = models.CharField(max_length=64, blank=True)
 
@@ -193,6 +195,11 @@ class Response(models.Model):
                 fields=["household"],
                 condition=Q(household__isnull=False) & ~Q(review="rejected"),
                 name="survey_one_response_per_household",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "paper_number"],
+                condition=~Q(paper_number="") & ~Q(review="rejected"),
+                name="survey_paper_number_once",
             ),
             models.UniqueConstraint(
                 fields=["survey", "idempotency_key"],

@@ -27,6 +27,7 @@ urlpatterns = [
     path("<int:pk>/responses/", views.responses, name="responses"),
     path("<int:pk>/responses/<int:rid>/", views.response_detail, name="response"),
     path("<int:pk>/enter/", views.enter_find, name="enter"),
+    path("<int:pk>/papers/", views.papers, name="papers"),
     path("<int:pk>/enter/<str:token>/", views.enter_form, name="enter-form"),
     path("<int:pk>/answer/", views.answer_start, name="answer"),
     path("<int:pk>/answer/code/", views.answer_code, name="answer-code"),

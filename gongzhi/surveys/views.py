@@ -15,6 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -486,7 +487,9 @@ def responses(request, pk: int):
 def response_detail(request, pk: int, rid: int):
     survey = _survey(request, pk, "surveys.review_response")
     response = get_object_or_404(
-        Response.objects.select_related("household__building", "version", "scan", "entered_by"), survey=survey, pk=rid
+        Response.objects.select_related("household__building", "version", "scan", "entered_by", "on_behalf_of"),
+        survey=survey,
+        pk=rid,
     )
     check(request.user, "surveys.review_response", response)
     form = ReviewForm(_post(request))
@@ -510,7 +513,13 @@ def response_detail(request, pk: int, rid: int):
     return render(
         request,
         "surveys/response_detail.html",
-        {"survey": survey, "response": response, "answers": shown, "form": form},
+        {
+            "survey": survey,
+            "response": response,
+            "answers": shown,
+            "form": form,
+            "acted_for": pii.mask_name(response.on_behalf_of.name) if response.on_behalf_of else "",
+        },
     )
 
 
@@ -590,9 +599,42 @@ def enter_find(request, pk: int):
     )
 
 
+@permission_required("surveys.view_progress")
+def papers(request, pk: int):
+    """纸质问卷登记: the paper questionnaires entered, by number, so a worker can see whether a paper is in."""
+    survey = _survey(request, pk, "surveys.view_progress", view_perm="surveys.view_progress")
+    q = (request.GET.get("q") or "").strip().upper()[:30]
+    rows = (
+        Response.objects.filter(survey=survey, channel=Response.Channel.PAPER)
+        .select_related("household", "entered_by")
+        .order_by("paper_number", "-id")
+    )
+    if q:
+        rows = rows.filter(paper_number__contains=q)
+    after = _int(request.GET.get("page"))
+    page = list(rows[after * PAGE : (after + 1) * PAGE + 1])
+    return render(
+        request,
+        "surveys/papers.html",
+        {
+            "survey": survey,
+            "rows": page[:PAGE],
+            "next": after + 1 if len(page) > PAGE else None,
+            "q": q,
+            "total": rows.exclude(review=Response.Review.REJECTED).count(),
+            "can_review": allows(request.user, "surveys.review_response", survey),
+            "can_collect": allows(request.user, "surveys.collect_response", survey),
+        },
+    )
+
+
 def _residents(household: SurveyHousehold) -> list[tuple[int, str]]:
-    people = Person.objects.filter(residences__unit_id=household.unit_id, residences__until__isnull=True).distinct()
-    return [(p.pk, pii.mask_name(p.name)) for p in people[:20]]
+    """Who a worker may act for in this household: its residents and owners now (names masked)."""
+    people = Person.objects.filter(
+        Q(residences__unit_id=household.unit_id, residences__until__isnull=True)
+        | Q(ownerships__unit_id=household.unit_id, ownerships__until__isnull=True)
+    ).distinct()
+    return [(p.pk, pii.mask_name(p.name)) for p in people.order_by("pk")[:20]]
 
 
 @permission_required("surveys.view_progress")
@@ -604,7 +646,7 @@ def enter_form(request, pk: int, token: str):
     qs = current_version(survey).questions
     data = _post(request)
     files = request.FILES if request.method == "POST" else None
-    entry = EntryForm(data, files, residents=_residents(household))
+    entry = EntryForm(data, files, residents=_residents(household), anonymous=survey.anonymous)
     forms_ = [AnswerForm(q, data, prefix=q["key"]) for q in qs]
     errors: list[tuple[str, str]] = []
     if request.method == "POST" and not household.taken:
@@ -623,13 +665,15 @@ def enter_form(request, pk: int, token: str):
                     on_behalf_of=Person.objects.filter(pk=caller).first() if caller else None,
                     scan=(scan.read(), scan.name) if scan else None,
                     idempotency_key=request.POST.get("token", "")[:64],
+                    paper_number=entry.cleaned_data.get("paper_number") or "",
                 )
             except SurveyError as e:
                 target = next((f for f in forms_ if f.question["key"] == e.field), None)
+                field = "caller" if e.field == "on_behalf_of" else e.field
                 if target is not None:
                     target.add_error(target.first_field.name, _error_text(e))
-                elif e.field in entry.fields:
-                    entry.add_error(e.field, _error_text(e))
+                elif field in entry.fields:
+                    entry.add_error(field, _error_text(e))
                 else:
                     entry.add_error(None, _error_text(e))
             else:
@@ -665,8 +709,6 @@ def mine(request):
     """你的问卷 — open surveys of the signed-in resident's households."""
     rows = []
     if request.user.person_id:
-        from django.db.models import Q
-
         homes = Residence.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")
         owned = Ownership.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")
         frame = (

@@ -90,6 +90,7 @@ TABLE = [
     Page("surveys:responses", who=MANAGE, kwargs=survey),
     Page("surveys:response", who=MANAGE, kwargs=lambda w: {**survey(w), "rid": w.response.pk}),
     Page("surveys:enter", who=COLLECT, kwargs=survey),
+    Page("surveys:papers", who=PROGRESS, kwargs=survey),  # the paper questionnaires entered, by number
     Page("surveys:enter-form", who=COLLECT, kwargs=lambda w: {**survey(w), "token": w.household.token}),
     # The resident's pages: a household of the frame; anyone else is answered as if the survey were absent.
     Page("surveys:answer", who=FRAME, kwargs=survey, refused=404),
