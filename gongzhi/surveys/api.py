@@ -272,7 +272,7 @@ class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 paper_number=d.get("paper_number", ""),
             )
         except SurveyError as e:
-            return error(409 if e.code == "duplicate" else 400, e.field, e.zh, e.en, e.code)
+            return error(409 if e.code in ("duplicate", "quota_full") else 400, e.field, e.zh, e.en, e.code)
         body = {
             "reference": "" if survey.anonymous else created.reference,
             "review": created.review or SurveyResponse.Review.NOT_NEEDED,

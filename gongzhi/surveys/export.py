@@ -49,7 +49,16 @@ def _columns(q: dict) -> list[tuple[str, object]]:
         return [
             (f"{key}_{r['code']} {r['label']}", lambda a, r=r["code"]: (a.get(key) or {}).get(r)) for r in q["rows"]
         ]
-    return [(f"{key} {label}", lambda a: a.get(key))]
+    return [(f"{key} {label}", lambda a: _cell(a.get(key)))]
+
+
+def _cell(value: object) -> object:
+    """A cell's value: a calculated value may be a list or an object, written as text."""
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}:{v}" for k, v in value.items())
+    return value
 
 
 def workbook(

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/close/", views.close_view, name="close"),
     path("<int:pk>/publish/", views.publish, name="publish"),
     path("<int:pk>/progress/", views.progress, name="progress"),
+    path("<int:pk>/quotas/", views.quotas, name="quotas"),
     path("<int:pk>/rates/", views.rates_page, name="rates"),
     path("<int:pk>/rates.json", views.data_file, name="data"),
     path("<int:pk>/figures.json", views.figures_json, name="figures"),

@@ -82,6 +82,7 @@ TABLE = [
     Page("surveys:open", who=MANAGE, method="post", kwargs=lambda w: {"pk": w.draft.pk}, ok=302),
     Page("surveys:publish", who=MANAGE, kwargs=survey),
     Page("surveys:progress", who=PROGRESS, kwargs=survey),
+    Page("surveys:quotas", who=MANAGE, kwargs=survey),
     # The figures before publication: staff in scope; everyone else is answered as if there were none.
     Page("surveys:rates", who="staff", kwargs=survey, refused=404, anon=404),
     Page("surveys:figures", who="staff", kwargs=survey, refused=404, anon=404),
