@@ -520,12 +520,12 @@ def _release_quotas(response: Response, household: SurveyHousehold | None) -> No
             Quota.objects.filter(pk=quota.pk, filled__gt=0).update(filled=F("filled") - 1)
 
 
-def _labels(zh_en: tuple[str, str] | object) -> tuple[str, str]:
+def _labels(label: object) -> tuple[str, str]:
     """A lazy label in Chinese and in English (both kept on the quota, so it reads right in either language)."""
     with translation.override("zh-hans"):
-        zh = str(zh_en)
+        zh = str(label)
     with translation.override("en"):
-        en = str(zh_en)
+        en = str(label)
     return zh, en
 
 
