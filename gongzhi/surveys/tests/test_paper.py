@@ -181,3 +181,36 @@ def test_paper_pages_in_both_languages(client, sc, worker):
     assert "Paper questionnaires" in body and "纸质问卷登记" not in body
     r = post("q-9", resident_of(h2).pk)
     assert "paper Q-9 has already been entered" in r.content.decode()
+
+
+def test_paper_and_quota_pages_cost_the_same_queries_at_any_size(client, sc, worker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    survey = testing.make_survey(sc)
+    hs = frame(survey)
+    client.force_login(worker)
+    urls = [
+        reverse("surveys:papers", args=[survey.pk]),
+        reverse("surveys:quotas", args=[survey.pk]),
+        reverse("surveys:progress", args=[survey.pk]),
+        reverse("surveys:enter", args=[survey.pk]),
+    ]
+
+    def cost() -> list[int]:
+        out = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            out.append(len(ctx.captured_queries))
+        return out
+
+    paper(survey, hs[0], worker, "P-1")
+    actions.add_quota(survey, actor=worker, kind="building", building=hs[0].building, maximum=9)
+    small = cost()
+    for i, h in enumerate(hs[1:7]):
+        paper(survey, h, worker, f"P-{i + 2}")
+    actions.add_quota(survey, actor=worker, kind="age_band", age_band="80", maximum=9)
+    actions.add_quota(survey, actor=worker, kind="choice", question_key="items", choice_code="lift", maximum=9)
+    assert cost() == small
+    assert max(small) <= 24
