@@ -137,7 +137,7 @@ def test_a_staff_entry_keeps_the_calculated_value(sc, worker):
         survey,
         h,
         actor=worker,
-        answers={"aware": "yes", "s1": 3, "s2": "na" if False else 1, "building": "b1", "entrance": "e11"},
+        answers={"aware": "yes", "s1": 3, "s2": 1, "building": "b1", "entrance": "e11"},
         channel="door",
     )
     assert r.answers["score"] == 4
