@@ -101,10 +101,22 @@ def records(mini):
     survey = survey_testing.make_survey(sc)
     frame = list(SurveyHousehold.objects.filter(survey=survey).order_by("path", "label"))
     old = surveys.submit_response(
-        survey, frame[0], actor=worker, answers={"aware": "no"}, channel="paper", scan=(PNG, "scan.png")
+        survey,
+        frame[0],
+        actor=worker,
+        answers={"aware": "no"},
+        channel="paper",
+        scan=(PNG, "scan.png"),
+        paper_number="P-001",
+        on_behalf_of=sc.people[sc.units.index(frame[0].unit)],
     )
     new = surveys.submit_response(
-        survey, frame[1], actor=worker, answers={"aware": "no"}, channel="door", on_behalf_of=sc.people[1]
+        survey,
+        frame[1],
+        actor=worker,
+        answers={"aware": "no"},
+        channel="door",
+        on_behalf_of=sc.people[sc.units.index(frame[1].unit)],
     )
     Response.objects.filter(pk=old.pk).update(submitted_at=ago(366))
     Response.objects.filter(pk=new.pk).update(submitted_at=ago(364))
