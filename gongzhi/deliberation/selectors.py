@@ -8,6 +8,7 @@ from datetime import date
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from gongzhi.core import pii
+from gongzhi.core.models import Reader
 from gongzhi.core.rules import scope_q
 from gongzhi.deliberation.models import (
     Matter,
@@ -18,13 +19,15 @@ from gongzhi.deliberation.models import (
     Report,
     StageDefinition,
 )
-from gongzhi.deliberation.process import ExitFacts, exit_blockers
-from gongzhi.registry.models import Ownership, Residence, Unit
+from gongzhi.deliberation.process import Blocker, ExitFacts, exit_blockers
+from gongzhi.deliberation.votes import VoteState
+from gongzhi.organizations.models import Membership
+from gongzhi.registry.models import AreaNode, Ownership, Residence, Unit
 
 PAGE = 50
 
 
-def parse_after(value) -> int:
+def parse_after(value: str | int | None) -> int:
     try:
         return max(int(value or 0), 0)
     except (TypeError, ValueError):
@@ -45,7 +48,7 @@ def person_units(matter: Matter, person_id: int) -> QuerySet[Unit]:
     return matter_units(matter).filter(Q(Exists(lives)) | Q(Exists(owns))).order_by("id")
 
 
-def body_memberships(matter: Matter, kinds: list[str]):
+def body_memberships(matter: Matter, kinds: list[str]) -> QuerySet[Membership]:
     """Current memberships of organisations of `kinds` covering the matter (above or inside its scope)."""
     from gongzhi.organizations.models import Membership
 
@@ -63,7 +66,7 @@ def _prefixes(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-def template_for(node) -> ProcessTemplate:
+def template_for(node: AreaNode) -> ProcessTemplate:
     """The procedure configured for the lowest node containing `node`, else the default one."""
     prefixes = _prefixes(node.path)
     configured = (
@@ -72,13 +75,13 @@ def template_for(node) -> ProcessTemplate:
     return configured or ProcessTemplate.objects.get(is_default=True)
 
 
-def visible_matters(user) -> QuerySet[Matter]:
+def visible_matters(user: Reader) -> QuerySet[Matter]:
     q = scope_q(user, "staff", "path")
     qs = Matter.objects.select_related("stage", "scope")
     return qs if q is None else qs.filter(q)
 
 
-def matters_page(user, *, stage: str = "", after: int = 0, size: int = PAGE) -> list[Matter]:
+def matters_page(user: Reader, *, stage: str = "", after: int = 0, size: int = PAGE) -> list[Matter]:
     """Newest first, paged by id (?after=<last id shown>)."""
     qs = visible_matters(user)
     if stage:
@@ -99,7 +102,7 @@ def next_stage(matter: Matter) -> StageDefinition | None:
     return matter.template.stages.filter(order__gt=matter.stage.order).order_by("order").first()
 
 
-def exit_facts(matter: Matter, today: date, vote_state=None) -> ExitFacts:
+def exit_facts(matter: Matter, today: date, vote_state: VoteState | None = None) -> ExitFacts:
     """Gather what the stage's exit guards need: a handful of EXISTS/COUNT queries on this matter only."""
     stage = matter.stage
     features = frozenset(stage.features or [])
@@ -132,7 +135,7 @@ def exit_facts(matter: Matter, today: date, vote_state=None) -> ExitFacts:
     )
 
 
-def blockers(matter: Matter, today: date):
+def blockers(matter: Matter, today: date) -> list[Blocker]:
     return exit_blockers(exit_facts(matter, today))
 
 

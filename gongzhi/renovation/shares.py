@@ -274,10 +274,10 @@ def parse_request(document: Any) -> ShareRequest:
         for key, value in raw.items():
             if not _FLOOR_KEY_RE.fullmatch(key):
                 _fail(f"楼层系数的楼层 {_short(key)} 不是整数", f"coefficients: floor {_short(key)} is not an integer")
-            floor = int(key)
-            if floor in coefficients:
-                _fail(f"楼层系数中楼层 {floor} 重复", f"coefficients: floor {floor} listed twice")
-            coefficients[floor] = _parse_decimal(value, f"第 {floor} 层的系数", f"coefficient of floor {floor}")
+            level = int(key)
+            if level in coefficients:
+                _fail(f"楼层系数中楼层 {level} 重复", f"coefficients: floor {level} listed twice")
+            coefficients[level] = _parse_decimal(value, f"第 {level} 层的系数", f"coefficient of floor {level}")
 
     raw_households = document.get("households")
     if not isinstance(raw_households, list):
@@ -299,7 +299,8 @@ def parse_request(document: Any) -> ShareRequest:
         if hid in seen:
             _fail(f"{who_zh}的 id 重复", f"{who_en}: duplicate id")
         seen.add(hid)
-        area = floor = None
+        area: Decimal | None = None
+        floor: int | None = None
         if basis in ("area", "floor_area"):
             if "area" not in raw:
                 _fail(f"{who_zh}缺少面积 area", f"{who_en}: missing area")

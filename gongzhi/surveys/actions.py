@@ -11,9 +11,11 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from gongzhi.core import audit
@@ -22,7 +24,7 @@ from gongzhi.core.models import Upload, User
 from gongzhi.core.pii import age_on
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.registry.actions import resolve_unit_set
-from gongzhi.registry.models import AreaNode, Person, Residence, UnitSet
+from gongzhi.registry.models import AreaNode, Person, Residence, Unit, UnitSet
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.models import RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
 
@@ -40,7 +42,7 @@ class SurveyError(ValidationError):
         return f"{self.zh} / {self.en}"
 
 
-def _definition(questions) -> list[dict]:
+def _definition(questions: object) -> list[dict]:
     try:
         return qdef.validate_definition(questions)
     except qdef.DefinitionError as e:
@@ -140,7 +142,7 @@ def update_questions(survey: Survey, *, actor: User | None, questions: list[dict
 
 
 @transaction.atomic
-def update_survey(survey: Survey, *, actor: User | None, **fields) -> Survey:
+def update_survey(survey: Survey, *, actor: User | None, **fields: Any) -> Survey:
     """Change title, intro, period, quota or project (not the household set once open)."""
     require(actor, "surveys.change_survey", survey)
     allowed = {"title", "intro", "opens_on", "closes_on", "quota_percent", "project_ref"}
@@ -156,7 +158,7 @@ def update_survey(survey: Survey, *, actor: User | None, **fields) -> Survey:
     return survey
 
 
-def _building_of(unit) -> AreaNode:
+def _building_of(unit: Unit) -> AreaNode:
     node = unit.node
     return node.parent if node.level.code == "entrance" and node.parent_id else node
 
@@ -169,7 +171,7 @@ def _token(used: set[str]) -> str:
             return t
 
 
-def _age_bands(units, today: date) -> dict[int, str]:
+def _age_bands(units: QuerySet[Unit], today: date) -> dict[int, str]:
     """unit id → the age band ("80", "60", "18", "0") of its household head, else of its oldest resident."""
     best: dict[int, tuple[bool, date]] = {}
     rows = Residence.objects.filter(unit__in=units.values("pk"), until__isnull=True, person__birth_date__isnull=False)
