@@ -8,6 +8,6 @@ class BulkywasteConfig(AppConfig):
     def ready(self) -> None:
         # here, not at the top: app modules load only once the registry is ready
         from gongzhi.bulkywaste.frontdoor import offer  # (likewise)
-        from gongzhi.core.frontdoor import provides
+        from gongzhi.core.frontdoor import provides  # (likewise)
 
         provides(offer)

@@ -39,6 +39,7 @@ from gongzhi.deliberation.models import (
     StageDefinition,
     StageEvent,
 )
+from gongzhi.deliberation.votes import vote_state
 from gongzhi.registry.models import Person, Unit, UnitSet
 
 # 物业管理条例 Art. 14: owners are notified 15 days before an owners' assembly.
@@ -567,8 +568,6 @@ def record_assembly_resolution(
 @transaction.atomic
 def link_vote(matter: Matter, *, actor: User | None, vote_id: int, text: str = "") -> Matter:
     """The owners' vote (voting app) that resolves the matter. Advancing waits for its certified result."""
-    from gongzhi.deliberation.votes import vote_state
-
     matter = _lock(matter)
     require(actor, "deliberation.resolve_matter", matter)
     state = vote_state(vote_id)

@@ -21,8 +21,10 @@ from gongzhi.deliberation.models import (
 )
 from gongzhi.deliberation.process import Blocker, ExitFacts, exit_blockers
 from gongzhi.deliberation.votes import VoteState
+from gongzhi.deliberation.votes import vote_state as load_vote_state
 from gongzhi.organizations.models import Membership
-from gongzhi.registry.models import AreaNode, Ownership, Residence, Unit
+from gongzhi.registry.actions import resolve_unit_set
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 
 PAGE = 50
 
@@ -36,8 +38,6 @@ def parse_after(value: str | int | None) -> int:
 
 def matter_units(matter: Matter) -> QuerySet[Unit]:
     """The units a matter covers (its unit set resolved: nodes' subtrees plus listed units)."""
-    from gongzhi.registry.actions import resolve_unit_set
-
     return resolve_unit_set(matter.unit_set)
 
 
@@ -50,8 +50,6 @@ def person_units(matter: Matter, person_id: int) -> QuerySet[Unit]:
 
 def body_memberships(matter: Matter, kinds: list[str]) -> QuerySet[Membership]:
     """Current memberships of organisations of `kinds` covering the matter (above or inside its scope)."""
-    from gongzhi.organizations.models import Membership
-
     prefixes = [p for p in _prefixes(matter.path)]
     return Membership.objects.filter(
         Q(organization__path__in=prefixes) | Q(organization__path__startswith=matter.path),
@@ -110,8 +108,6 @@ def exit_facts(matter: Matter, today: date, vote_state: VoteState | None = None)
     if "meeting" in features:
         meetings = Meeting.objects.filter(matter=matter, stage=stage).exclude(minutes="").count()
     if vote_state is None and matter.resolution == Matter.Resolution.VOTE and matter.vote_id:
-        from gongzhi.deliberation.votes import vote_state as load_vote_state
-
         vote_state = load_vote_state(matter.vote_id)
     return ExitFacts(
         features=features,
@@ -174,8 +170,6 @@ def not_reached_page(matter: Matter, *, after: int = 0, size: int = PAGE) -> lis
 
 def unit_people(unit: Unit) -> list:
     """Current residents and owners of a unit (operator entry picks one as the resident spoken for)."""
-    from gongzhi.registry.models import Person
-
     return list(
         Person.objects.filter(
             Q(residences__unit=unit, residences__until__isnull=True)

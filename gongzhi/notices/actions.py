@@ -23,6 +23,7 @@ from gongzhi.notices.periods import (
     notice_period,
 )
 from gongzhi.notices.tasks import schedule_pdf
+from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode
 
 DEFAULT_DAYS: dict[str, int] = {
@@ -56,8 +57,6 @@ def _clean(value: str, field: str, zh: str, en: str, max_len: int) -> str:
 
 def issuer_for(node: AreaNode, kinds: Iterable[str] = ("residents_committee",)) -> str:
     """The issuing body: the nearest organisation of `kinds` covering the node, else the node's name."""
-    from gongzhi.organizations.models import Organization
-
     parts = [p for p in node.path.strip("/").split("/") if p]
     prefixes = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
     org = (

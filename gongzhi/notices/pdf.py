@@ -8,6 +8,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from gongzhi.notices import selectors
 from gongzhi.notices.models import Notice
 
 # Debian's fonts-noto-cjk; a deployment may point GONGZHI_CJK_FONT at another Simplified Chinese font file.
@@ -33,8 +34,6 @@ def font_files() -> tuple[str, str]:
 
 
 def notice_context(notice: Notice, *, roll_limit: int | None = None) -> dict:
-    from gongzhi.notices import selectors
-
     return {
         "notice": notice,
         "tables": selectors.rendered_tables(notice, roll_limit=roll_limit),

@@ -7,6 +7,7 @@ from django_tasks import task
 
 from gongzhi.core import jobs
 from gongzhi.notices.models import Notice
+from gongzhi.notices.pdf import notice_pdf_bytes
 
 
 @task()
@@ -23,8 +24,6 @@ def _pdf_worker_died(notice_id: int, attempts: int, gave_up: bool) -> None:
 
 
 def _render(notice_id: int) -> str:
-    from gongzhi.notices.pdf import notice_pdf_bytes
-
     notice = Notice.objects.select_related("node").get(pk=notice_id)
     digest = notice.content_hash()
     if notice.pdf and notice.pdf_hash == digest:

@@ -22,7 +22,7 @@ from gongzhi.core.models import User
 from gongzhi.organizations import kinds
 from gongzhi.organizations.models import LiaisonAssignment, Membership, Organization, OrgKind
 from gongzhi.registry.actions import refresh_household_counts
-from gongzhi.registry.models import AreaNode, Person, Unit
+from gongzhi.registry.models import AreaLevel, AreaNode, Person, Unit
 
 EDITABLE_FIELDS = frozenset({"name", "phone", "founded", "project_ref", "legal_person"})
 
@@ -99,8 +99,6 @@ def check_chain(kind: OrgKind, node: AreaNode, parent: Organization | None, *, p
 
 
 def _level_name(code: str) -> str:
-    from gongzhi.registry.models import AreaLevel
-
     return AreaLevel.objects.filter(code=code).values_list("name", flat=True).first() or code
 
 

@@ -35,6 +35,7 @@ from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.voting import receipts
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry, VoterRollUnit
+from gongzhi.voting.selectors import outcome_snapshot, tally_vote
 from gongzhi.voting.tally import Matter, TallyInputError, UnitHolding, exact_sum, merge_heads, unit_area
 
 OWNERS_ASSEMBLY_NOTICE_DAYS = 15  # 物业管理条例 Art. 14
@@ -553,8 +554,6 @@ def open_vote(vote: Vote, *, actor: User | None, now: datetime | None = None) ->
 @transaction.atomic
 def close_vote(vote: Vote, *, actor: User | None, now: datetime | None = None) -> Vote:
     """Close at or after the closing time and store the tally (the rule, the four ratios, the reasons)."""
-    from gongzhi.voting.selectors import outcome_snapshot, tally_vote
-
     require(actor, "voting.manage_vote", vote)
     now = _now(now)
     locked = _locked(vote)
@@ -610,8 +609,6 @@ def advance_due_votes(*, now: datetime | None = None) -> tuple[list[int], list[i
 @transaction.atomic
 def certify_result(vote: Vote, *, actor: User | None, now: datetime | None = None) -> Vote:
     """Certify after re-checking the ballot log and recounting; refuses if either disagrees."""
-    from gongzhi.voting.selectors import outcome_snapshot, tally_vote
-
     require(actor, "voting.manage_vote", vote)
     now = _now(now)
     locked = _locked(vote)
