@@ -33,16 +33,6 @@ from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 PAGE = 50
 
 
-def parse_after(value: str | int | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return None
-    return n if 0 < n < 2**62 else None
-
-
 def parse_day(value: object, default: date | None = None) -> date | None:
     try:
         return date.fromisoformat(str(value))

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import require
 from gongzhi.core.idempotency import create_once
 from gongzhi.core.models import Upload, User
@@ -46,16 +46,8 @@ from gongzhi.registry.models import Person, Unit, UnitSet
 ASSEMBLY_NOTICE_DAYS = 15
 
 
-class ProcessError(ValidationError):
+class ProcessError(BilingualValidationError):
     """A refused step, with the reason in Chinese and English (the API shows it as a 400 naming the field)."""
-
-    def __init__(self, zh: str, en: str, field: str | None = None, code: str = "invalid"):
-        self.zh, self.en, self.field = zh, en, field
-        message = f"{zh} / {en}"
-        super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
-
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
 
 
 def _today(today: date | None) -> date:

@@ -29,13 +29,6 @@ from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 PAGE = 50
 
 
-def parse_after(value: str | int | None) -> int:
-    try:
-        return max(int(value or 0), 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def matter_units(matter: Matter) -> QuerySet[Unit]:
     """The units a matter covers (its unit set resolved: nodes' subtrees plus listed units)."""
     return resolve_unit_set(matter.unit_set)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import require
 from gongzhi.core.models import User
 from gongzhi.notices.models import Notice
@@ -36,14 +36,8 @@ DEFAULT_DAYS: dict[str, int] = {
 }
 
 
-class NoticeError(ValidationError):
-    def __init__(self, zh: str, en: str, field: str | None = None, code: str = "invalid"):
-        self.zh, self.en, self.field = zh, en, field
-        message = f"{zh} / {en}"
-        super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
-
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+class NoticeError(BilingualValidationError):
+    """A refused notice, in Chinese and English, naming the field."""
 
 
 def _clean(value: str, field: str, zh: str, en: str, max_len: int) -> str:

@@ -126,14 +126,6 @@ def children_page(node: AreaNode, after: str = "", size: int = CHILDREN_PAGE) ->
     return Page(rows, rows[-1].name if more else None, after or None)
 
 
-def parse_after_id(raw: str | None) -> int | None:
-    try:
-        value = int(raw or "")
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
 def unit_rows_page(node: AreaNode, after: int | None = None, size: int = UNITS_PAGE, *, unit_url: str = "") -> Page:
     """Units under a building or entrance by id, as plain rows ready for the unit table: one query per page.
 

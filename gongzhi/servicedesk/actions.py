@@ -18,10 +18,10 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from gongzhi.core import audit, crypto, pii
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.errors import BilingualError
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
 from gongzhi.core.rules import assignments
@@ -48,16 +48,8 @@ MAX_PHOTOS = 3
 MAX_FOLLOW_UP_TRIES = 3
 
 
-class DeskError(ValueError):
+class DeskError(BilingualError):
     """Bad input or a refused move; names the field, Chinese first."""
-
-    def __init__(self, zh: str, en: str, field: str | None = None):
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en, self.field = zh, en, field
-
-    @property
-    def shown(self) -> str:
-        return self.en if (get_language() or "").startswith("en") else self.zh
 
 
 def _now(now: datetime | None) -> datetime:

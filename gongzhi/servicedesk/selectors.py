@@ -23,16 +23,6 @@ PAGE = 50
 LIVE = [s.value for s in machine.LIVE]
 
 
-def parse_after(value: str | int | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return None
-    return n if n > 0 else None
-
-
 def _base() -> QuerySet:
     return ServiceRequest.objects.select_related("category", "compound", "node")
 

@@ -13,12 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from gongzhi.core import audit
+from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
 from gongzhi.core.pii import age_on
@@ -29,17 +29,12 @@ from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.models import RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
 
 
-class SurveyError(ValidationError):
+class SurveyError(BilingualValidationError):
     """A refused step, in Chinese and English, naming the field where there is one (views show it, API 400)."""
 
     def __init__(self, zh: str, en: str, field: str | None = None, code: str = "invalid"):
-        self.zh, self.en, self.field = zh, en, field
-        message = f"{zh} / {en}"
-        super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
-        self.code = code
-
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+        super().__init__(zh, en, field, code)
+        self.code = code  # the API answers 409 for "duplicate", also when the error is keyed by a field
 
 
 def _definition(questions: object) -> list[dict]:
