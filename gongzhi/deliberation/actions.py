@@ -22,7 +22,12 @@ from gongzhi.core.gate import require
 from gongzhi.core.idempotency import create_once
 from gongzhi.core.models import Upload, User
 from gongzhi.core.uploads import UploadError, store_upload
-from gongzhi.deliberation import clock, notices, selectors
+from gongzhi.deliberation import (
+    clock,
+    notices,
+    selectors,
+    votes,  # votes.vote_state, looked up at call time (tests stand in a vote)
+)
 from gongzhi.deliberation.models import (
     ASSEMBLY_BODIES,
     AccountLine,
@@ -39,7 +44,6 @@ from gongzhi.deliberation.models import (
     StageDefinition,
     StageEvent,
 )
-from gongzhi.deliberation.votes import vote_state
 from gongzhi.registry.models import Person, Unit, UnitSet
 
 # 物业管理条例 Art. 14: owners are notified 15 days before an owners' assembly.
@@ -562,7 +566,7 @@ def link_vote(matter: Matter, *, actor: User | None, vote_id: int, text: str = "
     """The owners' vote (voting app) that resolves the matter. Advancing waits for its certified result."""
     matter = _lock(matter)
     require(actor, "deliberation.resolve_matter", matter)
-    state = vote_state(vote_id)
+    state = votes.vote_state(vote_id)
     if state is None:
         raise ProcessError("未找到该表决", "vote not found", "vote")
     if state.matter_ref and state.matter_ref != matter.vote_ref:

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from gongzhi.core import pii
 from gongzhi.core.models import Reader
 from gongzhi.core.rules import scope_q
+from gongzhi.deliberation import votes  # votes.vote_state, looked up at call time (tests stand in a vote)
 from gongzhi.deliberation.models import (
     Matter,
     Meeting,
@@ -21,7 +22,6 @@ from gongzhi.deliberation.models import (
 )
 from gongzhi.deliberation.process import Blocker, ExitFacts, exit_blockers
 from gongzhi.deliberation.votes import VoteState
-from gongzhi.deliberation.votes import vote_state as load_vote_state
 from gongzhi.organizations.models import Membership
 from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
@@ -101,7 +101,7 @@ def exit_facts(matter: Matter, today: date, vote_state: VoteState | None = None)
     if "meeting" in features:
         meetings = Meeting.objects.filter(matter=matter, stage=stage).exclude(minutes="").count()
     if vote_state is None and matter.resolution == Matter.Resolution.VOTE and matter.vote_id:
-        vote_state = load_vote_state(matter.vote_id)
+        vote_state = votes.vote_state(matter.vote_id)
     return ExitFacts(
         features=features,
         today=today,
