@@ -8,6 +8,7 @@ import re
 import pytest
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
+from gongzhi.core.models import User
 from gongzhi.core.sms import LocmemBackend
 from gongzhi.surveys.models import Response, SurveyHousehold
 from gongzhi.surveys.tests.test_actions import PNG
@@ -35,8 +36,6 @@ def test_a_resident_answers_on_a_phone(new_page, mini, shots):
     make_user("res", "resident", mini.courtyard, person=person, phone=person.phone)
     page = new_page(PHONE)
     # residents sign in by SMS; a password account keeps this test about the survey
-    from gongzhi.core.models import User
-
     user = User.objects.get(username="res")
     user.set_password(PASSWORD)
     user.save()

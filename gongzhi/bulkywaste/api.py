@@ -43,6 +43,7 @@ from gongzhi.core import limits, pii
 from gongzhi.core.api import GENERIC, KeyCursorPagination, error_responses
 from gongzhi.core.gate import GatePermission
 from gongzhi.core.idempotency import replay
+from gongzhi.core.ids import parse_id
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
 from gongzhi.registry.models import AreaNode, Person, Unit
@@ -230,7 +231,7 @@ class AvailabilityViewSet(viewsets.GenericViewSet):
     )
     def list(self, request):
         raw = request.query_params.get("area")
-        pk = selectors.parse_after(raw)
+        pk = parse_id(raw)
         if pk is None:
             raise ValidationError({"area": [_msg("请给出收运片区编号", "area (a service area id) is required")]})
         area = ServiceArea.objects.filter(pk=pk, active=True).first()
@@ -240,7 +241,7 @@ class AvailabilityViewSet(viewsets.GenericViewSet):
         start_day = selectors.parse_day(start) if start else None
         if start and start_day is None:
             raise ValidationError({"from": [_msg("日期格式应为YYYY-MM-DD", "from must be a date YYYY-MM-DD")]})
-        volume = selectors.parse_after(request.query_params.get("volume")) or 0
+        volume = parse_id(request.query_params.get("volume")) or 0
         rows = [r for r in actions.availability(area, volume=volume) if start_day is None or r["day"] >= start_day]
         return Response(DayOut(rows, many=True).data)
 

@@ -9,7 +9,7 @@ class BulkywasteConfig(AppConfig):
         # here, not at the top: app modules load only once the registry is ready
         from gongzhi.bulkywaste import privacy  # (likewise)
         from gongzhi.bulkywaste.frontdoor import offer  # (likewise)
-        from gongzhi.core.frontdoor import provides
+        from gongzhi.core.frontdoor import provides  # (likewise)
 
         provides(offer)
         privacy.register()

@@ -12,11 +12,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Avg
-from django.utils.translation import get_language
 
 from gongzhi.bulkywaste import limits, sizing
 from gongzhi.bulkywaste.models import WINDOW_TIMES, CatalogueEntry, Window
 from gongzhi.core import pii
+from gongzhi.core.errors import BilingualError
 from gongzhi.registry.models import AreaNode, CompoundProfile, Unit
 
 MAX_ITEMS = 200  # a compound-wide booking may list many items
@@ -25,17 +25,8 @@ DEFAULT_VOLUME_M3 = Decimal("0.3")  # a described item without a volume: a conse
 DEFAULT_WEIGHT_KG = Decimal("20")
 
 
-class BookingError(ValueError):
+class BookingError(BilingualError):
     """Bad input or a rule that refuses the change; names the field, Chinese first."""
-
-    def __init__(self, zh: str, en: str, field: str | None = None):
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en, self.field = zh, en, field
-
-    @property
-    def shown(self) -> str:
-        """The message in the page's language (English pages get the English, every other page the Chinese)."""
-        return self.en if (get_language() or "").startswith("en") else self.zh
 
 
 class RatingError(BookingError):

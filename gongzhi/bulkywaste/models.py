@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.bulkywaste import sizing
+from gongzhi.core.choices import TextChoices
 from gongzhi.core.geo import STORAGE_DATUM
 
 DATUM = STORAGE_DATUM
@@ -102,7 +103,7 @@ class CatalogueEntry(models.Model):
 class FeeSchedule(models.Model):
     """收费标准 — free for now (前期由政府承担); the solid-waste law lets the producer pay, so it is configurable."""
 
-    class Mode(models.TextChoices):
+    class Mode(TextChoices):
         FREE = "free", _("免费")
         PER_ITEM = "per_item", _("按件收费")
         FLAT = "flat", _("按次收费")
@@ -148,7 +149,7 @@ class DayCapacity(models.Model):
         ]
 
 
-class Channel(models.TextChoices):
+class Channel(TextChoices):
     WEB = "web", _("网上预约")
     HOTLINE = "hotline", _("热线电话")
     PROPERTY = "property", _("物业整院预约")
@@ -156,7 +157,7 @@ class Channel(models.TextChoices):
     API = "api", _("接口")
 
 
-class Window(models.TextChoices):
+class Window(TextChoices):
     MORNING = "morning", _("上午 8:00–12:00")
     AFTERNOON = "afternoon", _("下午 13:00–17:00")
     CUSTOM = "custom", _("指定时段")
@@ -169,7 +170,7 @@ class Booking(models.Model):
     """预约 — one door-to-door pickup, booked by a resident, an operator for a caller, a property manager for
     a whole compound, or a dispatcher on the urgent path."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         BOOKED = "booked", _("已预约")
         PLANNED = "planned", _("已排班")
         COLLECTED = "collected", _("已收运")
@@ -239,7 +240,7 @@ class Booking(models.Model):
 class BookingItem(models.Model):
     """One line of a booking: a catalogue item or a described one, with measures per piece and the outcome."""
 
-    class Outcome(models.TextChoices):
+    class Outcome(TextChoices):
         PENDING = "pending", _("待收运")
         COLLECTED = "collected", _("已收运")
         NOT_FOUND = "not_found", _("未找到")
@@ -313,7 +314,7 @@ class UnloadSite(models.Model):
     trucks' own depot counts only if the depot is listed here as well.
     """
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         DEPOT = "depot", _("车场")
         TRANSFER = "transfer", _("中转站")
 
@@ -337,7 +338,7 @@ class UnloadSite(models.Model):
 class DayPlan(models.Model):
     """调度计划 — one area's day: its rounds, and the bookings that could not be fitted, with reasons."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         QUEUED = "queued", _("排线中")
         DONE = "done", _("已排线")
         FAILED = "failed", _("排线失败")
@@ -362,7 +363,7 @@ class Round(models.Model):
     """一趟 — one vehicle's round on a day: depot → stops in order → depot, in one or more trips with an
     unloading stop (:class:`RoundUnload`) between two trips."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         PLANNED = "planned", _("待出车")
         STARTED = "started", _("收运中")
         COMPLETED = "completed", _("已完成")
@@ -430,7 +431,7 @@ class RoundUnload(models.Model):
 class CostEntry(models.Model):
     """台账 — one cost line of one stop; per booking, vehicle, round and area are sums of these rows."""
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         VEHICLE_KM = "vehicle_km", _("车辆里程")
         CREW_HOURS = "crew_hours", _("人工工时")
         DISPOSAL = "disposal", _("末端处置")
@@ -468,7 +469,7 @@ class DumpingReport(models.Model):
 
     SERVICE_CODE = "bulky_dumping"
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         NEW = "new", _("待处理")
         ASSIGNED = "assigned", _("已派单")
         RESOLVED = "resolved", _("已处理")

@@ -31,8 +31,7 @@ import math
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
-from typing import NamedTuple, Protocol, Self, TypeAlias
+from typing import NamedTuple, Protocol, TypeAlias
 
 import numpy as np
 import pyvrp
@@ -40,6 +39,8 @@ from pyvrp import Client, Depot, ProblemData, VehicleType
 from pyvrp.constants import MAX_VALUE
 from pyvrp.solve import SolveParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from gongzhi.core.enums import CodedEnum
 
 __all__ = [
     "DATUM",
@@ -271,7 +272,7 @@ class Route:
         return [v.stop_id for v in self.stops]
 
 
-class UnassignedReason(Enum):
+class UnassignedReason(CodedEnum):
     """Why a stop is not on any route (未排入原因)."""
 
     CAPACITY = ("capacity", "超出车辆容量", "demand exceeds every vehicle's capacity")
@@ -281,13 +282,6 @@ class UnassignedReason(Enum):
 
     label_zh: str
     label_en: str
-
-    def __new__(cls, code: str, label_zh: str, label_en: str) -> Self:
-        obj = object.__new__(cls)
-        obj._value_ = code
-        obj.label_zh = label_zh
-        obj.label_en = label_en
-        return obj
 
     def __str__(self) -> str:
         return f"{self.label_zh} / {self.label_en}"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
@@ -24,6 +24,7 @@ from gongzhi.bulkywaste.models import (
 )
 from gongzhi.core import pii
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.models import Reader
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import assignments, holds, scope_q
 from gongzhi.core.workdays import Calendar
@@ -32,39 +33,31 @@ from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 PAGE = 50
 
 
-def parse_after(value) -> int | None:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return None
-    return n if 0 < n < 2**62 else None
-
-
-def parse_day(value, default: date | None = None) -> date | None:
+def parse_day(value: object, default: date | None = None) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except (TypeError, ValueError):
         return default
 
 
-def _scoped(qs: QuerySet, user, capability: str, field: str = "path") -> QuerySet:
+def _scoped(qs: QuerySet, user: Reader, capability: str, field: str = "path") -> QuerySet:
     """Rows under the scopes where the user holds `capability` (a capability of `core.roles`, never a role set)."""
     q = scope_q(user, roles_with(capability), field)
     return qs if q is None else qs.filter(q)
 
 
-def areas_for(user, capability: str = "bulkywaste.dispatch") -> list[ServiceArea]:
+def areas_for(user: Reader, capability: str = "bulkywaste.dispatch") -> list[ServiceArea]:
     """Service areas the user works in: inside one of their scopes, or containing one (a community worker)."""
     roles, held = roles_with(capability), holds(capability)
     areas = list(ServiceArea.objects.filter(active=True).select_related("node"))
     return [a for a in areas if held.test(user, a) or _contains_scope(user, roles, a)]
 
 
-def _contains_scope(user, roles, area: ServiceArea) -> bool:
+def _contains_scope(user: Reader, roles: Collection[str], area: ServiceArea) -> bool:
     return any(r in roles and p.startswith(area.path) for r, p in assignments(user))
 
 
-def own_bookings(user, after: int | None = None) -> list[Booking]:
+def own_bookings(user: Reader, after: int | None = None) -> list[Booking]:
     q = Q(booked_by=user)
     if user.person_id:
         q |= Q(on_behalf_of_id=user.person_id)
@@ -74,7 +67,9 @@ def own_bookings(user, after: int | None = None) -> list[Booking]:
     return list(qs[:PAGE])
 
 
-def staff_bookings(user, *, day: date | None = None, status: str = "", after: int | None = None) -> list[Booking]:
+def staff_bookings(
+    user: Reader, *, day: date | None = None, status: str = "", after: int | None = None
+) -> list[Booking]:
     qs = _scoped(Booking.objects.select_related("area"), user, "bulkywaste.book_for").order_by("-id")
     if day:
         qs = qs.filter(day=day)
@@ -85,7 +80,7 @@ def staff_bookings(user, *, day: date | None = None, status: str = "", after: in
     return list(qs[:PAGE])
 
 
-def dumping_queue(user, *, status: str = "", after: int | None = None) -> list[DumpingReport]:
+def dumping_queue(user: Reader, *, status: str = "", after: int | None = None) -> list[DumpingReport]:
     qs = _scoped(DumpingReport.objects.select_related("area", "assigned_to"), user, "bulkywaste.dumping").order_by(
         "-id"
     )
@@ -96,7 +91,7 @@ def dumping_queue(user, *, status: str = "", after: int | None = None) -> list[D
     return list(qs[:PAGE])
 
 
-def contact_for(user, booking: Booking) -> tuple[str, str]:
+def contact_for(user: Reader, booking: Booking) -> tuple[str, str]:
     """(name, phone) as this user sees them on a page: in full for the one who booked it (they typed it) and
     the resident it was booked for; masked for everyone else, who reveal it with a logged action."""
     if booking.booked_by_id == user.pk or (user.person_id and booking.on_behalf_of_id == user.person_id):
@@ -104,7 +99,7 @@ def contact_for(user, booking: Booking) -> tuple[str, str]:
     return pii.mask_name(booking.contact_name), pii.mask_phone(booking.contact_phone)
 
 
-def people_by_phone(user, phone: str) -> list[Person]:
+def people_by_phone(user: Reader, phone: str) -> list[Person]:
     return list(
         _scoped(Person.objects.filter(phone=phone, erased_at__isnull=True), user, "bulkywaste.book_for", "home_path")[
             :20
@@ -180,7 +175,9 @@ def availability(area: ServiceArea, *, volume: int = 0, now: datetime | None = N
     return out
 
 
-def first_free_day(area: ServiceArea, volume: int, preferred: Sequence[date] = (), now=None) -> date | None:
+def first_free_day(
+    area: ServiceArea, volume: int, preferred: Sequence[date] = (), now: datetime | None = None
+) -> date | None:
     """What a booking would be offered now: the first preferred day that fits, else the next one that does."""
     rows = availability(area, volume=volume, now=now)
     fits = [r["day"] for r in rows if r["fits"]]
@@ -235,7 +232,9 @@ def search_units(q: str, limit: int = 30) -> list[Unit]:
     return list(qs.select_related("compound__profile", "node").order_by("path", "number")[:limit])
 
 
-def same_address_bookings(path: str, address: str, day: date, start, end, exclude: int | None = None) -> list[Booking]:
+def same_address_bookings(
+    path: str, address: str, day: date, start: time, end: time, exclude: int | None = None
+) -> list[Booking]:
     """Open bookings at the same address (same place in the registry and the same address text) whose window
     overlaps [start, end) on `day` — a second booking of the same half-day is flagged on every channel."""
     qs = Booking.objects.filter(
@@ -309,7 +308,7 @@ class Figures:
         return (self.cost_total / self.collected_bookings).quantize(Decimal("0.01"))
 
 
-def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Figures:
+def figures(user: Reader, start: date, end: date, area: ServiceArea | None = None) -> Figures:
     """Items, volume and weight collected by area, category and day; on-time rate; cost per pickup.
 
     Six aggregate queries whatever the volume of data; the scope filter is a path prefix on the booking.
@@ -373,13 +372,13 @@ def figures(user, start: date, end: date, area: ServiceArea | None = None) -> Fi
     return f
 
 
-def tidy(value, places: int) -> Decimal:
+def tidy(value: Decimal | float | None, places: int) -> Decimal:
     """A measured quantity to its precision, without trailing zeros (12.5, 569.24, 3)."""
     d = Decimal(value or 0).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
 
 
-def money(value) -> Decimal:
+def money(value: Decimal | float | None) -> Decimal:
     """Money to the fen."""
     return Decimal(value or 0).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
-from typing import Self
+
+from gongzhi.core.enums import CodedEnum
 
 __all__ = [
     "CATALOGUE",
@@ -51,7 +51,7 @@ LENGTH_THRESHOLD_M = Decimal(1)
 """… or is *longer* than this (米)."""
 
 
-class DisposalRoute(Enum):
+class DisposalRoute(CodedEnum):
     """Where an item goes (去向): bulky-waste collection, e-waste, or one of the four bins."""
 
     BULKY = (
@@ -102,29 +102,8 @@ class DisposalRoute(Enum):
     instruction_zh: str
     instruction_en: str
 
-    def __new__(
-        cls,
-        code: str,
-        label_zh: str,
-        label_en: str,
-        instruction_zh: str,
-        instruction_en: str,
-    ) -> Self:
-        obj = object.__new__(cls)
-        obj._value_ = code
-        obj.label_zh = label_zh
-        obj.label_en = label_en
-        obj.instruction_zh = instruction_zh
-        obj.instruction_en = instruction_en
-        return obj
 
-    @property
-    def code(self) -> str:
-        """Stable machine code, e.g. ``"e_waste"``."""
-        return str(self.value)
-
-
-class CategoryGroup(Enum):
+class CategoryGroup(CodedEnum):
     """The family a category belongs to (大类)."""
 
     FURNITURE = ("furniture", "废旧家具", "old furniture")
@@ -135,20 +114,13 @@ class CategoryGroup(Enum):
     label_zh: str
     label_en: str
 
-    def __new__(cls, code: str, label_zh: str, label_en: str) -> Self:
-        obj = object.__new__(cls)
-        obj._value_ = code
-        obj.label_zh = label_zh
-        obj.label_en = label_en
-        return obj
-
 
 _F = CategoryGroup.FURNITURE
 _B = CategoryGroup.OTHER_BULKY
 _R = DisposalRoute
 
 
-class Category(Enum):
+class Category(CodedEnum):
     """Item category (物品类别).
 
     ``route`` is where an item of the category goes when it qualifies; for bulky
@@ -246,36 +218,13 @@ class Category(Enum):
     route: DisposalRoute
     small_route: DisposalRoute
 
-    def __new__(
-        cls,
-        code: str,
-        label_zh: str,
-        label_en: str,
-        group: CategoryGroup,
-        route: DisposalRoute,
-        small_route: DisposalRoute,
-    ) -> Self:
-        obj = object.__new__(cls)
-        obj._value_ = code
-        obj.label_zh = label_zh
-        obj.label_en = label_en
-        obj.group = group
-        obj.route = route
-        obj.small_route = small_route
-        return obj
-
-    @property
-    def code(self) -> str:
-        """Stable machine code, e.g. ``"sofa"``."""
-        return str(self.value)
-
     @property
     def can_be_bulky(self) -> bool:
         """Whether an item of this category is bulky waste when it is large enough."""
         return self.route is DisposalRoute.BULKY
 
 
-class Measure(Enum):
+class Measure(CodedEnum):
     """A measure the rule looks at, with its threshold and wording."""
 
     WEIGHT = (
@@ -295,14 +244,6 @@ class Measure(Enum):
     threshold: Decimal
     exceeds_zh: str
     exceeds_en: str
-
-    def __new__(cls, field: str, threshold: Decimal, exceeds_zh: str, exceeds_en: str) -> Self:
-        obj = object.__new__(cls)
-        obj._value_ = field
-        obj.threshold = threshold
-        obj.exceeds_zh = exceeds_zh
-        obj.exceeds_en = exceeds_en
-        return obj
 
 
 @dataclass(frozen=True, slots=True)

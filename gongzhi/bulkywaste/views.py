@@ -63,6 +63,7 @@ from gongzhi.bulkywaste.models import (
 )
 from gongzhi.core import geo, limits, maps, pii
 from gongzhi.core.gate import allows, check, gated_object, permission_required
+from gongzhi.core.ids import parse_id
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped
 from gongzhi.registry.models import AreaNode, Person, Unit
@@ -184,7 +185,7 @@ def book_items(request):
     if request.method == "POST":
         act = request.POST.get("action")
         if act == "remove":
-            idx = selectors.parse_after(request.POST.get("index", "")) or 0
+            idx = parse_id(request.POST.get("index", "")) or 0
             items = draft.get("items", [])
             if 1 <= idx <= len(items):
                 items.pop(idx - 1)
@@ -264,7 +265,7 @@ def book_where(request):
     found = selectors.search_units(q) if q else []
     if request.method == "POST" and request.POST.get("unit"):  # an address chosen from the registry search
         unit = get_object_or_404(
-            Unit.objects.select_related("compound", "node"), pk=selectors.parse_after(request.POST["unit"]) or 0
+            Unit.objects.select_related("compound", "node"), pk=parse_id(request.POST["unit"]) or 0
         )
         try:
             actions.area_for(actions.address_of_unit(unit).path)
@@ -631,7 +632,7 @@ def booking_cancel(request, reference: str):
 @require_GET
 @permission_required("bulkywaste.book_own")
 def my_bookings(request):
-    after = selectors.parse_after(request.GET.get("after"))
+    after = parse_id(request.GET.get("after"))
     rows = selectors.own_bookings(request.user, after)
     return render(
         request,
@@ -743,9 +744,7 @@ def hotline(request):
         results = _search_units(request.user, q)
     unit = None
     if request.GET.get("unit"):
-        unit = get_object_or_404(
-            Unit.objects.select_related("compound", "node"), pk=selectors.parse_after(request.GET["unit"]) or 0
-        )
+        unit = get_object_or_404(Unit.objects.select_related("compound", "node"), pk=parse_id(request.GET["unit"]) or 0)
         if not allows(request.user, "bulkywaste.book_for_resident", unit):
             raise Http404
     context = {"q": q, "results": results, "unit": unit}
@@ -862,7 +861,7 @@ def _pick_compound(request, capability: str, perm: str | None = None) -> Compoun
     compounds = [c for c in compounds[:PICKER_LIMIT] if perm is None or allows(request.user, perm, c)]
     chosen = None
     if request.GET.get("compound"):
-        chosen = in_scope.filter(pk=selectors.parse_after(request.GET["compound"]) or 0).first()
+        chosen = in_scope.filter(pk=parse_id(request.GET["compound"]) or 0).first()
         if chosen is None or (perm and not allows(request.user, perm, chosen)):
             raise Http404
         if chosen not in compounds:
@@ -914,7 +913,7 @@ def staff_done(request, reference: str):
 def staff_bookings(request):
     day = selectors.parse_day(request.GET.get("day"))
     status = (request.GET.get("status") or "")[:20]
-    after = selectors.parse_after(request.GET.get("after"))
+    after = parse_id(request.GET.get("after"))
     rows = selectors.staff_bookings(request.user, day=day, status=status, after=after)
     for b in rows:
         b.masked_phone = pii.mask_phone(b.contact_phone)
@@ -938,7 +937,7 @@ def _area_and_day(request, capability: str = "bulkywaste.dispatch"):
     areas = selectors.areas_for(request.user, capability)
     if not areas:
         raise PermissionDenied
-    pk = selectors.parse_after(request.GET.get("area") or request.POST.get("area"))
+    pk = parse_id(request.GET.get("area") or request.POST.get("area"))
     area = next((a for a in areas if a.pk == pk), areas[0])
     day = selectors.parse_day(request.GET.get("day") or request.POST.get("day"), timezone.localdate())
     return areas, area, day
@@ -1161,7 +1160,7 @@ def crew_stop(request, pk: int):
     if request.method == "POST" and request.POST.get("action") == "open":
         contact = actions.open_stop(stop, actor=request.user)
     elif request.method == "POST":
-        item_pk = selectors.parse_after(request.POST.get("item"))
+        item_pk = parse_id(request.POST.get("item"))
         item = next((i for i in items if i.pk == item_pk), None)
         if item is None:
             raise Http404
@@ -1291,7 +1290,7 @@ def report_dumping(request):
 @permission_required("bulkywaste.handle_dumping")
 def dumping_queue(request):
     status = (request.GET.get("status") or "")[:12]
-    after = selectors.parse_after(request.GET.get("after"))
+    after = parse_id(request.GET.get("after"))
     rows = selectors.dumping_queue(request.user, status=status, after=after)
     return render(
         request,
@@ -1339,7 +1338,7 @@ def _figures_args(request):
     if start > end or (end - start).days > 366:
         start = end - timedelta(days=29)
     areas = selectors.areas_for(request.user, "bulkywaste.figures")
-    pk = selectors.parse_after(request.GET.get("area"))
+    pk = parse_id(request.GET.get("area"))
     area = next((a for a in areas if a.pk == pk), None)
     return start, end, areas, area
 

@@ -94,7 +94,7 @@ def _is_live(code: EnrolmentCode, now: datetime) -> bool:
     return code.used_at is None and code.revoked_at is None and code.expires_at > now
 
 
-def _require_second_factor_manager(actor, user: User) -> None:
+def _require_second_factor_manager(actor: User | None, user: User) -> None:
     """None = the system (the server operator's command). Nobody manages his own second factor."""
     if actor is None:
         return
@@ -108,7 +108,7 @@ def _lock_user(user: User) -> None:
     User.objects.select_for_update(of=("self",)).filter(pk=user.pk).first()
 
 
-def _new_code(user: User, actor, now: datetime) -> tuple[IssuedEnrolmentCode, int]:
+def _new_code(user: User, actor: User | None, now: datetime) -> tuple[IssuedEnrolmentCode, int]:
     revoked = EnrolmentCode.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=now
     )
@@ -126,7 +126,7 @@ def _new_code(user: User, actor, now: datetime) -> tuple[IssuedEnrolmentCode, in
 
 
 @transaction.atomic
-def issue_enrolment_code(user: User, *, actor) -> IssuedEnrolmentCode:
+def issue_enrolment_code(user: User, *, actor: User | None) -> IssuedEnrolmentCode:
     """Issue a one-time enrolment code for a user who has no authenticator yet; older unused codes are revoked.
 
     The caller shows `code` once to the administrator, who hands it over in person or by phone — never together
@@ -157,7 +157,7 @@ def issue_enrolment_code(user: User, *, actor) -> IssuedEnrolmentCode:
 
 
 @transaction.atomic
-def reset_second_factor(user: User, *, actor) -> IssuedEnrolmentCode:
+def reset_second_factor(user: User, *, actor: User | None) -> IssuedEnrolmentCode:
     """Lost or replaced phone: delete the user's authenticators and issue a new enrolment code.
 
     Deleting the devices also ends every session the user verified with them (django_otp re-reads the device on

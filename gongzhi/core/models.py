@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeAlias
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.choices import TextChoices
 from gongzhi.core.roles import ROLE_CHOICES
 
 
@@ -29,6 +31,10 @@ class User(AbstractUser):
         """A new password also ends every API token issued before it (see core.api_auth)."""
         super().set_password(raw_password)
         self.password_changed_at = timezone.now()
+
+
+#: Who reads a page (``request.user``): a signed-in user or an anonymous visitor; selectors take one.
+Reader: TypeAlias = "User | AnonymousUser"
 
 
 class RoleAssignment(models.Model):
@@ -118,7 +124,7 @@ class JobRun(models.Model):
     the worker holds the job's lock (core.joblocks) while this says running; core.jobs.reap finds a running
     one whose lock is free, marks it failed, and retries or reports it."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         RUNNING = "running", _("运行中")
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
@@ -210,7 +216,7 @@ class OutgoingSms(models.Model):
 class Upload(models.Model):
     """A private file (ballot scan, proxy form, photo), served only through a permission-checked view."""
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         PHOTO = "photo", _("照片")
         SCAN = "scan", _("扫描件")
         DOCUMENT = "document", _("文件")

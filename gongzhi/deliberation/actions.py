@@ -12,16 +12,22 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import require
 from gongzhi.core.idempotency import create_once
+from gongzhi.core.models import Upload, User
 from gongzhi.core.uploads import UploadError, store_upload
-from gongzhi.deliberation import clock, notices, selectors
+from gongzhi.deliberation import (
+    clock,
+    notices,
+    selectors,
+    votes,  # votes.vote_state, looked up at call time (tests stand in a vote)
+)
 from gongzhi.deliberation.models import (
     ASSEMBLY_BODIES,
     AccountLine,
@@ -31,34 +37,37 @@ from gongzhi.deliberation.models import (
     Meeting,
     Objection,
     Opinion,
+    ProcessTemplate,
     ProposalVersion,
     Reach,
     Report,
     StageDefinition,
     StageEvent,
 )
+from gongzhi.registry.models import Person, Unit, UnitSet
 
 # 物业管理条例 Art. 14: owners are notified 15 days before an owners' assembly.
 ASSEMBLY_NOTICE_DAYS = 15
 
 
-class ProcessError(ValidationError):
+class ProcessError(BilingualValidationError):
     """A refused step, with the reason in Chinese and English (the API shows it as a 400 naming the field)."""
-
-    def __init__(self, zh: str, en: str, field: str | None = None, code: str = "invalid"):
-        self.zh, self.en, self.field = zh, en, field
-        message = f"{zh} / {en}"
-        super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
-
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
 
 
 def _today(today: date | None) -> date:
     return today or clock.today()
 
 
-def _event(matter: Matter, action: str, summary: str, *, actor, on_behalf_of=None, body: str = "", documents=()):
+def _event(
+    matter: Matter,
+    action: str,
+    summary: str,
+    *,
+    actor: User | None,
+    on_behalf_of: Person | None = None,
+    body: str = "",
+    documents: Iterable[Upload] = (),
+) -> StageEvent:
     event = StageEvent.objects.create(
         matter=matter,
         stage=matter.stage,
@@ -75,7 +84,9 @@ def _event(matter: Matter, action: str, summary: str, *, actor, on_behalf_of=Non
     return event
 
 
-def _store_files(files: Iterable[tuple[bytes, str]], *, actor, scope_path: str, field: str = "attachments"):
+def _store_files(
+    files: Iterable[tuple[bytes, str]], *, actor: User | None, scope_path: str, field: str = "attachments"
+) -> list[Upload]:
     uploads = []
     for data, name in files or ():
         try:
@@ -112,7 +123,13 @@ def _lock(matter: Matter) -> Matter:
 
 @transaction.atomic
 def create_matter(
-    *, actor, title: str, unit_set, summary: str = "", template=None, today: date | None = None
+    *,
+    actor: User | None,
+    title: str,
+    unit_set: UnitSet,
+    summary: str = "",
+    template: ProcessTemplate | None = None,
+    today: date | None = None,
 ) -> Matter:
     scope = unit_set.scope
     require(actor, "deliberation.add_matter", scope)
@@ -140,7 +157,7 @@ def create_matter(
     return matter
 
 
-def _enter_stage(matter: Matter, stage: StageDefinition, *, actor, today: date) -> None:
+def _enter_stage(matter: Matter, stage: StageDefinition, *, actor: User | None, today: date) -> None:
     matter.stage = stage
     matter.stage_entered_on = today
     if stage.notice_days:
@@ -156,7 +173,7 @@ def _enter_stage(matter: Matter, stage: StageDefinition, *, actor, today: date) 
 
 
 @transaction.atomic
-def advance_matter(matter: Matter, *, actor, note: str = "", today: date | None = None) -> Matter:
+def advance_matter(matter: Matter, *, actor: User | None, note: str = "", today: date | None = None) -> Matter:
     """Move to the next stage if the current stage's guards pass; else refuse, naming every reason."""
     matter = _lock(matter)
     require(actor, "deliberation.advance_matter", matter)
@@ -166,6 +183,7 @@ def advance_matter(matter: Matter, *, actor, note: str = "", today: date | None 
         raise ProcessError("；".join(p.zh for p in problems), "; ".join(p.en for p in problems), None, problems[0].code)
     before = matter.stage
     after = selectors.next_stage(matter)
+    assert after is not None, "blockers() refuses to advance past the last stage"
     _enter_stage(matter, after, actor=actor, today=today)
     summary = f"{before.name} → {after.name}" + (f"（{note.strip()}）" if note and note.strip() else "")
     _event(matter, "advance", summary, actor=actor)
@@ -179,7 +197,9 @@ def advance_matter(matter: Matter, *, actor, note: str = "", today: date | None 
 
 
 @transaction.atomic
-def return_matter(matter: Matter, *, actor, to_stage: str, reason: str, today: date | None = None) -> Matter:
+def return_matter(
+    matter: Matter, *, actor: User | None, to_stage: str, reason: str, today: date | None = None
+) -> Matter:
     """Send the matter back to an earlier stage (a failed vote → 审议; an upheld objection → 审议 or 决议)."""
     matter = _lock(matter)
     require(actor, "deliberation.return_matter", matter)
@@ -203,7 +223,7 @@ def return_matter(matter: Matter, *, actor, to_stage: str, reason: str, today: d
 
 
 @transaction.atomic
-def withdraw_matter(matter: Matter, *, actor, reason: str) -> Matter:
+def withdraw_matter(matter: Matter, *, actor: User | None, reason: str) -> Matter:
     matter = _lock(matter)
     require(actor, "deliberation.withdraw_matter", matter)
     reason = _text(reason, "reason", "终止理由", "reason", 1000)
@@ -219,7 +239,18 @@ def withdraw_matter(matter: Matter, *, actor, reason: str) -> Matter:
 # ------------------------------------------------------------------------------------------ 一征
 
 
-def _opinion(matter, *, actor, person, unit, text, kind, channel, on_behalf_of, idempotency_key):
+def _opinion(
+    matter: Matter,
+    *,
+    actor: User | None,
+    person: Person | None,
+    unit: Unit | None,
+    text: str,
+    kind: str,
+    channel: str,
+    on_behalf_of: Person | None,
+    idempotency_key: str,
+) -> Opinion:
     text = _text(text, "text", "意见内容", "opinion text", 2000)
     if kind not in Opinion.Kind.values:
         raise ProcessError("请选择类型：需求或意见建议", "choose a kind: need or opinion", "kind")
@@ -268,7 +299,13 @@ def _opinion(matter, *, actor, person, unit, text, kind, channel, on_behalf_of, 
 
 @transaction.atomic
 def submit_opinion(
-    matter: Matter, *, actor, text: str, kind: str = Opinion.Kind.OPINION, unit=None, idempotency_key: str = ""
+    matter: Matter,
+    *,
+    actor: User,
+    text: str,
+    kind: str = Opinion.Kind.OPINION,
+    unit: Unit | None = None,
+    idempotency_key: str = "",
 ) -> Opinion:
     """A resident's own opinion, online. The unit is one of theirs in the matter (their first, if not given)."""
     require(actor, "deliberation.submit_opinion", matter)
@@ -296,9 +333,9 @@ def submit_opinion(
 def enter_opinion(
     matter: Matter,
     *,
-    actor,
-    on_behalf_of,
-    unit,
+    actor: User | None,
+    on_behalf_of: Person | None,
+    unit: Unit | None,
     text: str,
     channel: str,
     kind: str = Opinion.Kind.OPINION,
@@ -332,7 +369,9 @@ def enter_opinion(
 
 
 @transaction.atomic
-def mark_reached(matter: Matter, *, actor, unit, channel: str = Channel.DOOR, note: str = "") -> Reach:
+def mark_reached(
+    matter: Matter, *, actor: User | None, unit: Unit, channel: str = Channel.DOOR, note: str = ""
+) -> Reach:
     """A worker visited or called the household; it no longer shows as not reached (with or without an opinion)."""
     require(actor, "deliberation.mark_reached", matter)
     if not selectors.matter_units(matter).filter(pk=unit.pk).exists():
@@ -354,7 +393,7 @@ def mark_reached(matter: Matter, *, actor, unit, channel: str = Channel.DOOR, no
 
 @transaction.atomic
 def save_proposal(
-    matter: Matter, *, actor, text: str, note: str = "", meeting: Meeting | None = None
+    matter: Matter, *, actor: User | None, text: str, note: str = "", meeting: Meeting | None = None
 ) -> ProposalVersion:
     """Write the proposal (提议) or amend it (审议): each save is a new numbered version."""
     matter = _lock(matter)
@@ -390,7 +429,7 @@ def _body_choices(matter: Matter) -> list[str]:
 def schedule_meeting(
     matter: Matter,
     *,
-    actor,
+    actor: User | None,
     body: str,
     title: str,
     held_on: date,
@@ -446,7 +485,7 @@ def schedule_meeting(
 
 
 @transaction.atomic
-def record_attendance(meeting: Meeting, *, actor, statuses: dict[int, str]) -> None:
+def record_attendance(meeting: Meeting, *, actor: User | None, statuses: dict[int, str]) -> None:
     require(actor, "deliberation.manage_meeting", meeting.matter)
     for person_id, status in statuses.items():
         if status not in Attendance.Status.values:
@@ -462,7 +501,12 @@ def record_attendance(meeting: Meeting, *, actor, statuses: dict[int, str]) -> N
 
 @transaction.atomic
 def record_minutes(
-    meeting: Meeting, *, actor, minutes: str, files: Iterable[tuple[bytes, str]] = (), today: date | None = None
+    meeting: Meeting,
+    *,
+    actor: User | None,
+    minutes: str,
+    files: Iterable[tuple[bytes, str]] = (),
+    today: date | None = None,
 ) -> Meeting:
     """The minutes (and signed attendance sheet, photos) of a meeting."""
     matter = meeting.matter
@@ -498,7 +542,7 @@ def record_minutes(
 
 @transaction.atomic
 def record_assembly_resolution(
-    matter: Matter, *, actor, meeting: Meeting, text: str, today: date | None = None
+    matter: Matter, *, actor: User | None, meeting: Meeting, text: str, today: date | None = None
 ) -> Matter:
     """A residents' assembly (居民会议) resolved the matter at `meeting` (its minutes must be recorded)."""
     matter = _lock(matter)
@@ -518,13 +562,11 @@ def record_assembly_resolution(
 
 
 @transaction.atomic
-def link_vote(matter: Matter, *, actor, vote_id: int, text: str = "") -> Matter:
+def link_vote(matter: Matter, *, actor: User | None, vote_id: int, text: str = "") -> Matter:
     """The owners' vote (voting app) that resolves the matter. Advancing waits for its certified result."""
-    from gongzhi.deliberation.votes import vote_state
-
     matter = _lock(matter)
     require(actor, "deliberation.resolve_matter", matter)
-    state = vote_state(vote_id)
+    state = votes.vote_state(vote_id)
     if state is None:
         raise ProcessError("未找到该表决", "vote not found", "vote")
     if state.matter_ref and state.matter_ref != matter.vote_ref:
@@ -543,7 +585,16 @@ def link_vote(matter: Matter, *, actor, vote_id: int, text: str = "") -> Matter:
 # ------------------------------------------------------------------------------------------ 两公开
 
 
-def _objection(matter, *, actor, person, unit, reasons, channel, idempotency_key):
+def _objection(
+    matter: Matter,
+    *,
+    actor: User | None,
+    person: Person | None,
+    unit: Unit | None,
+    reasons: str,
+    channel: str,
+    idempotency_key: str,
+) -> Objection:
     reasons = _text(reasons, "reasons", "异议理由", "reasons", 5000)
     key = (idempotency_key or "")[:64]
     objection, created = create_once(
@@ -583,7 +634,9 @@ def _objection(matter, *, actor, person, unit, reasons, channel, idempotency_key
 
 
 @transaction.atomic
-def lodge_objection(matter: Matter, *, actor, reasons: str, unit=None, idempotency_key: str = "") -> Objection:
+def lodge_objection(
+    matter: Matter, *, actor: User, reasons: str, unit: Unit | None = None, idempotency_key: str = ""
+) -> Objection:
     """A resident or owner of the matter's units objects to the posted resolution, with reasons."""
     require(actor, "deliberation.lodge_objection", matter)
     units = selectors.person_units(matter, actor.person_id)
@@ -606,7 +659,14 @@ def lodge_objection(matter: Matter, *, actor, reasons: str, unit=None, idempoten
 
 @transaction.atomic
 def enter_objection(
-    matter: Matter, *, actor, on_behalf_of, unit, reasons: str, channel: str, idempotency_key: str = ""
+    matter: Matter,
+    *,
+    actor: User | None,
+    on_behalf_of: Person | None,
+    unit: Unit | None,
+    reasons: str,
+    channel: str,
+    idempotency_key: str = "",
 ) -> Objection:
     require(actor, "deliberation.enter_objection", matter)
     if channel not in (Channel.HOTLINE, Channel.DOOR, Channel.MEETING):
@@ -635,7 +695,7 @@ def enter_objection(
 
 
 @transaction.atomic
-def answer_objection(objection: Objection, *, actor, answer: str, dismiss: bool = False) -> Objection:
+def answer_objection(objection: Objection, *, actor: User | None, answer: str, dismiss: bool = False) -> Objection:
     """The owning body answers (or dismisses, e.g. not a resident of the units) an objection, with a reason."""
     objection = Objection.objects.select_for_update(of=("self",)).select_related("matter__stage").get(pk=objection.pk)
     matter = objection.matter
@@ -659,7 +719,13 @@ def answer_objection(objection: Objection, *, actor, answer: str, dismiss: bool 
 
 @transaction.atomic
 def add_report(
-    matter: Matter, *, actor, kind: str, text: str, percent: int | None = None, files: Iterable[tuple[bytes, str]] = ()
+    matter: Matter,
+    *,
+    actor: User | None,
+    kind: str,
+    text: str,
+    percent: int | None = None,
+    files: Iterable[tuple[bytes, str]] = (),
 ) -> Report:
     """实施: a progress report, or the acceptance (验收) that lets the matter move to the results notice."""
     require(actor, "deliberation.report_progress", matter)
@@ -687,7 +753,7 @@ def add_report(
 
 @transaction.atomic
 def add_account_line(
-    matter: Matter, *, actor, direction: str, item: str, amount, on: date, source: str = ""
+    matter: Matter, *, actor: User | None, direction: str, item: str, amount: Decimal | str, on: date, source: str = ""
 ) -> AccountLine:
     require(actor, "deliberation.report_progress", matter)
     if direction not in AccountLine.Direction.values:

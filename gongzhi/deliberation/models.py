@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.choices import TextChoices
+
 # Features a stage may open (adhocracy4-style feature flags; see rules.py for the predicates).
 FEATURES = {
     "opinion": _("征求意见"),
@@ -87,12 +89,12 @@ class StageDefinition(models.Model):
 class Matter(models.Model):
     """议题 — one matter deliberated over a set of units."""
 
-    class Resolution(models.TextChoices):
+    class Resolution(TextChoices):
         NONE = "", _("尚未决议")
         ASSEMBLY = "assembly", _("居民大会决议")
         VOTE = "vote", _("业主表决")
 
-    class Outcome(models.TextChoices):
+    class Outcome(TextChoices):
         OPEN = "", _("进行中")
         DONE = "done", _("已完成")
         WITHDRAWN = "withdrawn", _("已终止")
@@ -194,7 +196,7 @@ class ProposalVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["matter", "number"], name="proposal_version_unique")]
 
 
-class Channel(models.TextChoices):
+class Channel(TextChoices):
     ONLINE = "online", _("网上")
     HOTLINE = "hotline", _("热线电话")
     DOOR = "door", _("入户征求")
@@ -204,7 +206,7 @@ class Channel(models.TextChoices):
 class Opinion(models.Model):
     """一征 — a need or opinion of a household, online or entered for the resident by staff."""
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         NEED = "need", _("需求")
         OPINION = "opinion", _("意见建议")
 
@@ -273,7 +275,7 @@ class Meeting(models.Model):
 
 
 class Attendance(models.Model):
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         UNKNOWN = "", _("未登记")
         PRESENT = "present", _("出席")
         ABSENT = "absent", _("缺席")
@@ -295,7 +297,7 @@ class Attendance(models.Model):
 class Objection(models.Model):
     """异议 — lodged during the resolution notice; it stands until the owning body answers or dismisses it."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         OPEN = "open", _("待答复")
         ANSWERED = "answered", _("已答复")
         DISMISSED = "dismissed", _("不予受理")
@@ -333,7 +335,7 @@ class Objection(models.Model):
 class Report(models.Model):
     """实施 — a progress report, or the acceptance (验收) of the work."""
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         PROGRESS = "progress", _("进度报告")
         ACCEPTANCE = "acceptance", _("验收")
 
@@ -353,7 +355,7 @@ class Report(models.Model):
 class AccountLine(models.Model):
     """收支 — one line of the matter's accounts, in yuan (Decimal, exact)."""
 
-    class Direction(models.TextChoices):
+    class Direction(TextChoices):
         INCOME = "income", _("收入")
         EXPENSE = "expense", _("支出")
 

@@ -8,7 +8,9 @@ from datetime import date
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from gongzhi.core import pii
+from gongzhi.core.models import Reader
 from gongzhi.core.rules import scope_q
+from gongzhi.deliberation import votes  # votes.vote_state, looked up at call time (tests stand in a vote)
 from gongzhi.deliberation.models import (
     Matter,
     Meeting,
@@ -18,23 +20,17 @@ from gongzhi.deliberation.models import (
     Report,
     StageDefinition,
 )
-from gongzhi.deliberation.process import ExitFacts, exit_blockers
-from gongzhi.registry.models import Ownership, Residence, Unit
+from gongzhi.deliberation.process import Blocker, ExitFacts, exit_blockers
+from gongzhi.deliberation.votes import VoteState
+from gongzhi.organizations.models import Membership
+from gongzhi.registry.actions import resolve_unit_set
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit
 
 PAGE = 50
 
 
-def parse_after(value) -> int:
-    try:
-        return max(int(value or 0), 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def matter_units(matter: Matter) -> QuerySet[Unit]:
     """The units a matter covers (its unit set resolved: nodes' subtrees plus listed units)."""
-    from gongzhi.registry.actions import resolve_unit_set
-
     return resolve_unit_set(matter.unit_set)
 
 
@@ -45,10 +41,8 @@ def person_units(matter: Matter, person_id: int) -> QuerySet[Unit]:
     return matter_units(matter).filter(Q(Exists(lives)) | Q(Exists(owns))).order_by("id")
 
 
-def body_memberships(matter: Matter, kinds: list[str]):
+def body_memberships(matter: Matter, kinds: list[str]) -> QuerySet[Membership]:
     """Current memberships of organisations of `kinds` covering the matter (above or inside its scope)."""
-    from gongzhi.organizations.models import Membership
-
     prefixes = [p for p in _prefixes(matter.path)]
     return Membership.objects.filter(
         Q(organization__path__in=prefixes) | Q(organization__path__startswith=matter.path),
@@ -63,7 +57,7 @@ def _prefixes(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-def template_for(node) -> ProcessTemplate:
+def template_for(node: AreaNode) -> ProcessTemplate:
     """The procedure configured for the lowest node containing `node`, else the default one."""
     prefixes = _prefixes(node.path)
     configured = (
@@ -72,13 +66,13 @@ def template_for(node) -> ProcessTemplate:
     return configured or ProcessTemplate.objects.get(is_default=True)
 
 
-def visible_matters(user) -> QuerySet[Matter]:
+def visible_matters(user: Reader) -> QuerySet[Matter]:
     q = scope_q(user, "staff", "path")
     qs = Matter.objects.select_related("stage", "scope")
     return qs if q is None else qs.filter(q)
 
 
-def matters_page(user, *, stage: str = "", after: int = 0, size: int = PAGE) -> list[Matter]:
+def matters_page(user: Reader, *, stage: str = "", after: int = 0, size: int = PAGE) -> list[Matter]:
     """Newest first, paged by id (?after=<last id shown>)."""
     qs = visible_matters(user)
     if stage:
@@ -99,7 +93,7 @@ def next_stage(matter: Matter) -> StageDefinition | None:
     return matter.template.stages.filter(order__gt=matter.stage.order).order_by("order").first()
 
 
-def exit_facts(matter: Matter, today: date, vote_state=None) -> ExitFacts:
+def exit_facts(matter: Matter, today: date, vote_state: VoteState | None = None) -> ExitFacts:
     """Gather what the stage's exit guards need: a handful of EXISTS/COUNT queries on this matter only."""
     stage = matter.stage
     features = frozenset(stage.features or [])
@@ -107,9 +101,7 @@ def exit_facts(matter: Matter, today: date, vote_state=None) -> ExitFacts:
     if "meeting" in features:
         meetings = Meeting.objects.filter(matter=matter, stage=stage).exclude(minutes="").count()
     if vote_state is None and matter.resolution == Matter.Resolution.VOTE and matter.vote_id:
-        from gongzhi.deliberation.votes import vote_state as load_vote_state
-
-        vote_state = load_vote_state(matter.vote_id)
+        vote_state = votes.vote_state(matter.vote_id)
     return ExitFacts(
         features=features,
         today=today,
@@ -132,7 +124,7 @@ def exit_facts(matter: Matter, today: date, vote_state=None) -> ExitFacts:
     )
 
 
-def blockers(matter: Matter, today: date):
+def blockers(matter: Matter, today: date) -> list[Blocker]:
     return exit_blockers(exit_facts(matter, today))
 
 
@@ -171,8 +163,6 @@ def not_reached_page(matter: Matter, *, after: int = 0, size: int = PAGE) -> lis
 
 def unit_people(unit: Unit) -> list:
     """Current residents and owners of a unit (operator entry picks one as the resident spoken for)."""
-    from gongzhi.registry.models import Person
-
     return list(
         Person.objects.filter(
             Q(residences__unit=unit, residences__until__isnull=True)

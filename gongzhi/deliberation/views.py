@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.core.gate import allows, gated_object, permission_required
+from gongzhi.core.ids import parse_id
 from gongzhi.core.rules import scoped
 from gongzhi.deliberation import actions, clock, selectors
 from gongzhi.deliberation.actions import ProcessError
@@ -90,7 +91,7 @@ def matter_list(request):
     if not allows(request.user, "deliberation.view_staff_pages"):
         return _resident_matter_list(request)
     stage = (request.GET.get("stage") or "")[:50]
-    after = selectors.parse_after(request.GET.get("after"))
+    after = parse_id(request.GET.get("after")) or 0
     rows = selectors.matters_page(request.user, stage=stage, after=after)
     return render(
         request,
@@ -371,7 +372,7 @@ def meeting_detail(request, pk: int):
 def households(request, pk: int):
     """逐户征求: the households of the matter not yet reached, by key, with masked names."""
     matter = _matter(request, pk, "deliberation.view_reach")
-    after = selectors.parse_after(request.GET.get("after"))
+    after = parse_id(request.GET.get("after")) or 0
     rows = selectors.not_reached_page(matter, after=after)
     return render(
         request,

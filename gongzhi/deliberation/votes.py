@@ -22,7 +22,7 @@ class VoteState:
 
 def vote_state(vote_id: int) -> VoteState | None:
     try:
-        from gongzhi.voting.models import Vote
+        from gongzhi.voting.models import Vote  # at call time: the voting app is optional for deliberation
     except ImportError:  # pragma: no cover - voting app not installed
         return None
     row = Vote.objects.filter(pk=vote_id).values("pk", "subject", "status", "passed", "matter_ref", "path").first()

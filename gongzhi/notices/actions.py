@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from gongzhi.core import audit
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import require
+from gongzhi.core.models import User
 from gongzhi.notices.models import Notice
 from gongzhi.notices.periods import (
     ASSEMBLY_NOTICE_DAYS,
@@ -20,8 +23,10 @@ from gongzhi.notices.periods import (
     notice_period,
 )
 from gongzhi.notices.tasks import schedule_pdf
+from gongzhi.organizations.models import Organization
+from gongzhi.registry.models import AreaNode
 
-DEFAULT_DAYS = {
+DEFAULT_DAYS: dict[str, int] = {
     Notice.Kind.VOTER_ROLL: 7,
     Notice.Kind.RESOLUTION: 7,
     Notice.Kind.RESULT: 7,
@@ -31,14 +36,8 @@ DEFAULT_DAYS = {
 }
 
 
-class NoticeError(ValidationError):
-    def __init__(self, zh: str, en: str, field: str | None = None, code: str = "invalid"):
-        self.zh, self.en, self.field = zh, en, field
-        message = f"{zh} / {en}"
-        super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
-
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+class NoticeError(BilingualValidationError):
+    """A refused notice, in Chinese and English, naming the field."""
 
 
 def _clean(value: str, field: str, zh: str, en: str, max_len: int) -> str:
@@ -50,10 +49,8 @@ def _clean(value: str, field: str, zh: str, en: str, max_len: int) -> str:
     return value
 
 
-def issuer_for(node, kinds=("residents_committee",)) -> str:
+def issuer_for(node: AreaNode, kinds: Iterable[str] = ("residents_committee",)) -> str:
     """The issuing body: the nearest organisation of `kinds` covering the node, else the node's name."""
-    from gongzhi.organizations.models import Organization
-
     parts = [p for p in node.path.strip("/").split("/") if p]
     prefixes = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
     org = (
@@ -67,19 +64,19 @@ def issuer_for(node, kinds=("residents_committee",)) -> str:
 
 def publish_notice(
     *,
-    actor,
+    actor: User | None,
     kind: str,
     title: str,
     body: str,
-    node,
+    node: AreaNode,
     days: int | None = None,
     tables: list | None = None,
-    matter=None,
+    matter: Model | None = None,  # a deliberation.Matter (notices imports no other part)
     vote_id: int | None = None,
     issuer: str = "",
     posted_on: date | None = None,
     meeting_on: date | None = None,
-    published_by=None,
+    published_by: User | None = None,
 ) -> Notice:
     """Post a notice today (or on `posted_on`).
 
@@ -152,7 +149,7 @@ def publish_notice(
 
 
 @transaction.atomic
-def update_notice(notice: Notice, *, actor, title: str | None = None, body: str | None = None) -> Notice:
+def update_notice(notice: Notice, *, actor: User | None, title: str | None = None, body: str | None = None) -> Notice:
     """Correct a notice's text; the period is not restarted, the PDF is regenerated."""
     notice = Notice.objects.select_for_update(of=("self",)).get(pk=notice.pk)
     require(actor, "notices.change_notice", notice)
@@ -170,7 +167,7 @@ def update_notice(notice: Notice, *, actor, title: str | None = None, body: str 
 
 
 @transaction.atomic
-def withdraw_notice(notice: Notice, *, actor, reason: str) -> Notice:
+def withdraw_notice(notice: Notice, *, actor: User | None, reason: str) -> Notice:
     notice = Notice.objects.select_for_update(of=("self",)).get(pk=notice.pk)
     require(actor, "notices.change_notice", notice)
     reason = _clean(reason, "reason", "撤回理由", "reason", 500)

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import audit
+from gongzhi.core.choices import TextChoices
 
 
 class Notice(models.Model):
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         VOTER_ROLL = "voter_roll", _("表决名册公示")
         RESOLUTION = "resolution", _("决议公示")
         RESULT = "result", _("表决结果公示")
@@ -24,7 +25,7 @@ class Notice(models.Model):
         ASSEMBLY = "assembly", _("会议召开公告")
         OTHER = "other", _("其他公示")
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         PUBLISHED = "published", _("公示中")
         WITHDRAWN = "withdrawn", _("已撤回")
 

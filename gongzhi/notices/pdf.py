@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from gongzhi.core import audit
+from gongzhi.notices import selectors
 from gongzhi.notices.models import Notice
 
 # Debian's fonts-noto-cjk; a deployment may point GONGZHI_CJK_FONT at another Simplified Chinese font file.
@@ -34,8 +35,6 @@ def font_files() -> tuple[str, str]:
 
 
 def notice_context(notice: Notice, *, roll_limit: int | None = None) -> dict:
-    from gongzhi.notices import selectors
-
     return {
         "notice": notice,
         "tables": selectors.rendered_tables(notice, roll_limit=roll_limit),

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from gongzhi.core.models import Reader
 from gongzhi.core.rules import scope_q
 from gongzhi.notices.models import Notice
+from gongzhi.registry.models import AreaNode
 
 PAGE = 50
 
 
-def public_notices(*, node=None, after: int = 0, size: int = PAGE) -> list[Notice]:
+def public_notices(*, node: AreaNode | None = None, after: int = 0, size: int = PAGE) -> list[Notice]:
     qs = Notice.objects.filter(status=Notice.Status.PUBLISHED).select_related("node")
     if node is not None:
         qs = qs.filter(path__startswith=node.path)
@@ -30,7 +32,7 @@ def notices_in_force(*, size: int = PAGE) -> list[Notice]:
     return list(qs.select_related("node").order_by("-pk")[:size])
 
 
-def staff_notices(user, *, after: int = 0, size: int = PAGE) -> list[Notice]:
+def staff_notices(user: Reader, *, after: int = 0, size: int = PAGE) -> list[Notice]:
     q = scope_q(user, "staff", "path")
     qs: QuerySet = Notice.objects.select_related("node")
     if q is not None:

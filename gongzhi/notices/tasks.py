@@ -7,6 +7,7 @@ from django_tasks import task
 
 from gongzhi.core import audit, jobs
 from gongzhi.notices.models import Notice
+from gongzhi.notices.pdf import notice_pdf_bytes
 
 
 @task()
@@ -23,8 +24,6 @@ def _pdf_worker_died(notice_id: int, attempts: int, gave_up: bool) -> None:
 
 
 def _render(notice_id: int) -> str:
-    from gongzhi.notices.pdf import notice_pdf_bytes
-
     notice = Notice.objects.select_related("node").get(pk=notice_id)
     checkpoint = audit.latest_printed()  # printed in the footer: the bulletin board keeps the log's head
     digest = notice.print_digest(checkpoint)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.core import audit
+from gongzhi.core.ids import parse_id
 from gongzhi.notices import actions, selectors
 from gongzhi.notices.actions import NoticeError
 from gongzhi.notices.forms import NoticeForm, WithdrawForm
@@ -22,10 +23,7 @@ ROLL_PAGE = 200
 
 
 def _after(request) -> int:
-    try:
-        return max(int(request.GET.get("after") or 0), 0)
-    except ValueError:
-        return 0
+    return parse_id(request.GET.get("after")) or 0
 
 
 def _visible(request, pk: int) -> Notice:

@@ -8,23 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.gate import require
+from gongzhi.core.models import User
 from gongzhi.organizations import kinds
 from gongzhi.organizations.models import LiaisonAssignment, Membership, Organization, OrgKind
 from gongzhi.registry.actions import refresh_household_counts
-from gongzhi.registry.models import AreaNode, Person, Unit
+from gongzhi.registry.models import AreaLevel, AreaNode, Person, Unit
 
 EDITABLE_FIELDS = frozenset({"name", "phone", "founded", "project_ref", "legal_person"})
 
 
-def _recount_ended(assignments) -> None:
+def _recount_ended(assignments: QuerySet[LiaisonAssignment]) -> None:
     """Recount the compounds of assignments this action has just ended (see registry.refresh_household_counts).
 
     Read after the UPDATE that ended them, so an assignment committed by someone else just before that UPDATE, and
@@ -45,7 +48,7 @@ def check_chain(kind: OrgKind, node: AreaNode, parent: Organization | None, *, p
     """
     errors: dict[str, list[str]] = {}
 
-    def add(field, zh, en):
+    def add(field: str, zh: str, en: str) -> None:
         errors.setdefault(field, []).append(f"{zh} / {en}")
 
     if kind.code == kinds.PARTY_LIAISON:
@@ -96,15 +99,13 @@ def check_chain(kind: OrgKind, node: AreaNode, parent: Organization | None, *, p
 
 
 def _level_name(code: str) -> str:
-    from gongzhi.registry.models import AreaLevel
-
     return AreaLevel.objects.filter(code=code).values_list("name", flat=True).first() or code
 
 
 @transaction.atomic
 def create_organization(
     *,
-    actor,
+    actor: User | None,
     kind: OrgKind,
     node: AreaNode,
     name: str,
@@ -146,7 +147,7 @@ def create_organization(
 
 
 @transaction.atomic
-def update_organization(org: Organization, *, actor, **fields) -> Organization:
+def update_organization(org: Organization, *, actor: User | None, **fields: Any) -> Organization:
     require(actor, "organizations.change_organization", org)
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
@@ -171,7 +172,7 @@ def _ids(values: dict) -> dict:
 
 
 @transaction.atomic
-def dissolve_organization(org: Organization, *, actor, on: date | None = None) -> Organization:
+def dissolve_organization(org: Organization, *, actor: User | None, on: date | None = None) -> Organization:
     """撤销 — end the organisation, its current memberships and their liaison assignments."""
     require(actor, "organizations.dissolve_organization", org)
     on = on or timezone.localdate()
@@ -199,7 +200,7 @@ def dissolve_organization(org: Organization, *, actor, on: date | None = None) -
 def add_member(
     org: Organization,
     *,
-    actor,
+    actor: User | None,
     person: Person,
     role: str = Membership.Role.MEMBER,
     is_party_member: bool = False,
@@ -240,7 +241,7 @@ def add_member(
 
 
 @transaction.atomic
-def end_membership(membership: Membership, *, actor, until: date | None = None) -> Membership:
+def end_membership(membership: Membership, *, actor: User | None, until: date | None = None) -> Membership:
     """End a membership; a liaison's households are released (they show again as 'no liaison')."""
     require(actor, "organizations.change_membership", membership.organization)
     if membership.until is not None:
@@ -273,7 +274,7 @@ def _check_liaison(membership: Membership) -> None:
 
 @transaction.atomic
 def assign_liaison(
-    membership: Membership, units: Iterable[Unit], *, actor, since: date | None = None
+    membership: Membership, units: Iterable[Unit], *, actor: User | None, since: date | None = None
 ) -> list[LiaisonAssignment]:
     """Give households to a liaison. A unit has one current liaison: a previous one is ended, not duplicated."""
     org = membership.organization
@@ -323,7 +324,7 @@ def assign_liaison(
 
 @transaction.atomic
 def unassign_liaison(
-    membership: Membership, units: Iterable[Unit] | None = None, *, actor, until: date | None = None
+    membership: Membership, units: Iterable[Unit] | None = None, *, actor: User | None, until: date | None = None
 ) -> int:
     """Release some (or all, when `units` is None) of a liaison's households; returns how many."""
     require(actor, "organizations.assign_liaison", membership.organization)

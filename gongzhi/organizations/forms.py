@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.core import pii
 from gongzhi.organizations import kinds
 from gongzhi.organizations.models import Membership, Organization, OrgKind
-from gongzhi.registry.models import AreaNode
+from gongzhi.registry.models import AreaLevel, AreaNode
 
 
 def apply_errors(form: forms.Form, error: ValidationError) -> None:
@@ -75,8 +75,6 @@ class OrganizationForm(forms.Form):
 
 
 def _compound_depth() -> int:
-    from gongzhi.registry.models import AreaLevel
-
     level = AreaLevel.objects.filter(is_compound=True).order_by("-depth").first()
     return level.depth if level else 99
 

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.choices import TextChoices
+
 
 class OrgKind(models.Model):
     """A kind of organisation; district-configurable data (seeded with Erqi's kinds by a migration).
@@ -15,7 +17,7 @@ class OrgKind(models.Model):
     coverage report; `chain_rank` orders the "1+4" party chain (1 = community party committee … 4 = liaison).
     """
 
-    class Category(models.TextChoices):
+    class Category(TextChoices):
         PARTY = "party", _("党组织")
         SELF_GOVERNANCE = "self_governance", _("居民自治组织")
         VOLUNTEER = "volunteer", _("志愿服务组织")
@@ -73,7 +75,7 @@ class Organization(models.Model):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
+    class Role(TextChoices):
         SECRETARY = "secretary", _("书记")
         DEPUTY = "deputy", _("副书记")
         LEADER = "leader", _("组长/主任")

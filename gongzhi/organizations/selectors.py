@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 
@@ -43,7 +44,9 @@ def organizations_at(compound: AreaNode) -> QuerySet[Organization]:
     )
 
 
-def organizations_under(node: AreaNode, *, kind_code: str | None = None, include_dissolved: bool = False):
+def organizations_under(
+    node: AreaNode, *, kind_code: str | None = None, include_dissolved: bool = False
+) -> QuerySet[Organization]:
     qs = Organization.objects.filter(path__startswith=node.path).select_related("kind", "node", "parent")
     if not include_dissolved:
         qs = qs.filter(dissolved__isnull=True)
@@ -150,7 +153,7 @@ def _has_category(category: str) -> ExpressionWrapper:
     return ExpressionWrapper(Q(at_compound) | Q(at_parent), output_field=BooleanField())
 
 
-def households_qs(compound_ref) -> QuerySet[Unit]:
+def households_qs(compound_ref: int) -> QuerySet[Unit]:
     return Unit.objects.filter(compound_id=compound_ref, resident_count__gt=0)
 
 
@@ -315,7 +318,9 @@ class HouseholdRow:
     resident_count: int
 
 
-def households_without_liaison(compound: AreaNode, *, after: int | None = None, limit: int = 50):
+def households_without_liaison(
+    compound: AreaNode, *, after: int | None = None, limit: int = 50
+) -> tuple[list[Any], int | None]:
     """The households of one compound with no current liaison, by unit id (keyset): one query.
 
     Returns (rows, next_after).

@@ -9,22 +9,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from gongzhi.core import audit, pii, privacy
 from gongzhi.core.gate import require
+from gongzhi.core.models import User
 from gongzhi.organizations.models import LiaisonAssignment
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Residence, Unit, UnitSet
 
 PERSONAL_FIELDS = frozenset({"name", "phone", "id_number", "birth_date", "sensitive_flags"})
 
 
-def _check_parent_scope(actor, parent: AreaNode | None) -> None:
+def _check_parent_scope(actor: User | None, parent: AreaNode | None) -> None:
     if parent is None:
         if actor is not None and not actor.is_superuser:
             raise PermissionDenied("only a superuser creates a top-level area")
@@ -35,7 +37,7 @@ def _check_parent_scope(actor, parent: AreaNode | None) -> None:
 @transaction.atomic
 def create_area_node(
     *,
-    actor,
+    actor: User | None,
     parent: AreaNode | None,
     level: AreaLevel,
     name: str,
@@ -60,7 +62,7 @@ def create_area_node(
 
 
 @transaction.atomic
-def update_compound_profile(profile: CompoundProfile, *, actor, **fields) -> CompoundProfile:
+def update_compound_profile(profile: CompoundProfile, *, actor: User | None, **fields: Any) -> CompoundProfile:
     require(actor, "registry.change_areanode", profile.node)
     before = {k: getattr(profile, k) for k in fields}
     for k, v in fields.items():
@@ -81,7 +83,9 @@ def compound_of(node: AreaNode) -> AreaNode:
 
 
 @transaction.atomic
-def create_unit(*, actor, node: AreaNode, number: str, compound: AreaNode | None = None, **fields) -> Unit:
+def create_unit(
+    *, actor: User | None, node: AreaNode, number: str, compound: AreaNode | None = None, **fields: Any
+) -> Unit:
     require(actor, "registry.change_unit", node)
     unit = Unit(node=node, compound=compound or compound_of(node), path=node.path, number=number, **fields)
     unit.full_clean()
@@ -93,15 +97,15 @@ def create_unit(*, actor, node: AreaNode, number: str, compound: AreaNode | None
 @transaction.atomic
 def create_person(
     *,
-    actor,
+    actor: User | None,
     name: str,
     kind: str = Person.Kind.NATURAL,
     phone: str = "",
     id_number: str = "",
     birth_date: date | None = None,
     home_path: str = "",
-    on_behalf_of=None,
-    **fields,
+    on_behalf_of: Person | None = None,
+    **fields: Any,
 ) -> Person:
     if home_path:
         require(actor, "registry.change_person", AreaNode(path=home_path))
@@ -123,7 +127,7 @@ def create_person(
 
 
 @transaction.atomic
-def update_person(person: Person, *, actor, on_behalf_of=None, **fields) -> Person:
+def update_person(person: Person, *, actor: User | None, on_behalf_of: Person | None = None, **fields: Any) -> Person:
     require(actor, "registry.change_person", person)
     before = {k: getattr(person, k, None) for k in fields if k != "id_number"}
     for key, value in fields.items():
@@ -218,7 +222,7 @@ def erase_person(person: Person, *, actor, reason: str) -> dict[str, int]:
 @transaction.atomic
 def add_ownership(
     *,
-    actor,
+    actor: User | None,
     unit: Unit,
     person: Person,
     designated_voter: bool = False,
@@ -251,7 +255,9 @@ def add_ownership(
 
 
 @transaction.atomic
-def add_residence(*, actor, unit: Unit, person: Person, relation: str, household_head: bool = False) -> Residence:
+def add_residence(
+    *, actor: User | None, unit: Unit, person: Person, relation: str, household_head: bool = False
+) -> Residence:
     require(actor, "registry.change_unit", unit)
     residence = Residence.objects.create(unit=unit, person=person, relation=relation, is_household_head=household_head)
     Unit.objects.filter(pk=unit.pk).update(resident_count=unit.residences.filter(until__isnull=True).count())
@@ -262,7 +268,7 @@ def add_residence(*, actor, unit: Unit, person: Person, relation: str, household
 
 
 @transaction.atomic
-def end_residence(residence: Residence, *, actor, until: date | None = None) -> None:
+def end_residence(residence: Residence, *, actor: User | None, until: date | None = None) -> None:
     require(actor, "registry.change_unit", residence.unit)
     residence.until = until or timezone.localdate()
     residence.save(update_fields=["until"])
@@ -274,7 +280,7 @@ def end_residence(residence: Residence, *, actor, until: date | None = None) -> 
 @transaction.atomic
 def create_unit_set(
     *,
-    actor,
+    actor: User | None,
     name: str,
     kind: str,
     scope: AreaNode,
@@ -302,7 +308,7 @@ def create_unit_set(
     return unit_set
 
 
-def resolve_unit_set(unit_set: UnitSet):
+def resolve_unit_set(unit_set: UnitSet) -> QuerySet[Unit]:
     """All units of a set: those under its nodes plus those listed, as one queryset."""
     q = Q(pk__in=unit_set.units.values("pk"))
     for path in unit_set.nodes.values_list("path", flat=True):

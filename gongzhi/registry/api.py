@@ -29,6 +29,7 @@ from gongzhi.core.gate import GatePermission
 from gongzhi.core.geo import STORAGE_DATUM
 from gongzhi.registry import selectors
 from gongzhi.registry.disclosure import can_unmask, record_pii_view
+from gongzhi.registry.import_api import RosterImportViewSet
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Residence, Unit
 
 
@@ -418,6 +419,4 @@ def register(router):
     router.register("nodes", NodeViewSet, basename="registry-node")
     router.register("units", UnitViewSet, basename="registry-unit")
     router.register("persons", PersonViewSet, basename="registry-person")
-    from gongzhi.registry.import_api import RosterImportViewSet  # roster import (owned by the import work)
-
     router.register("roster-imports", RosterImportViewSet, basename="roster-import")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import crypto, pii
+from gongzhi.core.choices import TextChoices
 
 
 class AreaLevel(models.Model):
@@ -84,7 +85,7 @@ class AreaNode(models.Model):
 class CompoundProfile(models.Model):
     """小区/楼院 facts: year built, who manages it, whether fees are collected, where it is (WGS-84)."""
 
-    class Management(models.TextChoices):
+    class Management(TextChoices):
         UNMANAGED = "unmanaged", _("无主管")
         PROPERTY_COMPANY = "property_company", _("物业公司管理")
         SELF_MANAGED = "self_managed", _("居民自治管理")
@@ -106,7 +107,7 @@ class CompoundProfile(models.Model):
 class Person(models.Model):
     """A natural person or a legal person (a work unit, 产权单位, or the developer)."""
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         NATURAL = "natural", _("自然人")
         LEGAL = "legal", _("法人/单位")
 
@@ -154,7 +155,7 @@ class Person(models.Model):
 class Unit(models.Model):
     """专有部分/户 — one exclusive unit (a flat, a shop) with its areas from the three sources."""
 
-    class Usage(models.TextChoices):
+    class Usage(TextChoices):
         RESIDENTIAL = "residential", _("住宅")
         COMMERCIAL = "commercial", _("商业")
         OTHER = "other", _("其他")
@@ -191,7 +192,7 @@ class Unit(models.Model):
 class Ownership(models.Model):
     """A person's ownership of a unit; co-owners designate one voter, the developer's units are marked."""
 
-    class DeveloperStatus(models.TextChoices):
+    class DeveloperStatus(TextChoices):
         NONE = "", _("已交付业主")
         UNSOLD = "unsold", _("未出售")
         UNDELIVERED = "undelivered", _("已售未交付")
@@ -220,7 +221,7 @@ class Ownership(models.Model):
 class Residence(models.Model):
     """Who lives in a unit: owners, their family, tenants."""
 
-    class Relation(models.TextChoices):
+    class Relation(TextChoices):
         OWNER = "owner", _("业主")
         FAMILY = "family", _("家庭成员")
         TENANT = "tenant", _("租户")
@@ -248,7 +249,7 @@ class UnitSet(models.Model):
     explicitly listed units; `freeze()` in actions copies the resolved units when a vote is called.
     """
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         PIANQU = "pianqu", _("片区")
         COMPOUND = "compound", _("楼院/小区")
         BUILDING = "building", _("楼栋")
@@ -274,7 +275,7 @@ class ImportJob(models.Model):
     holds counts and, per problem, the row number, the column and the reason: never a cell's value.
     """
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         QUEUED = "queued", _("排队中")
         RUNNING = "running", _("正在处理")
         DONE = "done", _("已完成")

@@ -14,6 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import pii
+from gongzhi.core.models import Reader
 from gongzhi.core.rules import scope_paths, scope_q, scoped
 from gongzhi.organizations.kinds import COMMUNITY_LEVEL, serves_compound
 from gongzhi.organizations.models import LiaisonAssignment, OrgKind
@@ -29,20 +30,20 @@ ORGS_LIMIT = 100
 # --- Scope -----------------------------------------------------------------------------------------------
 
 
-def is_staff(user) -> bool:
+def is_staff(user: Reader) -> bool:
     """May the user open the staff pages at all (a staff role anywhere)?"""
     return bool(user.is_authenticated and user.has_perm("registry.view_areanode"))
 
 
-def visible_nodes(user) -> QuerySet[AreaNode]:
+def visible_nodes(user: Reader) -> QuerySet[AreaNode]:
     return scoped(AreaNode.objects.all(), user, "staff", "path")
 
 
-def visible_units(user) -> QuerySet[Unit]:
+def visible_units(user: Reader) -> QuerySet[Unit]:
     return scoped(Unit.objects.all(), user, "staff", "path")
 
 
-def visible_people(user) -> QuerySet[Person]:
+def visible_people(user: Reader) -> QuerySet[Person]:
     """People managed from, owning or living in a unit within the user's scope."""
     if user.is_superuser:
         return Person.objects.all()
@@ -61,7 +62,7 @@ def person_units(person: Person) -> dict[str, list]:
     }
 
 
-def top_scope_nodes(user) -> list[AreaNode]:
+def top_scope_nodes(user: Reader) -> list[AreaNode]:
     """The highest nodes the user works at (a district admin: the district); nested scopes are dropped."""
     qs = AreaNode.objects.select_related("level").order_by("depth", "name")
     if user.is_superuser:
@@ -132,14 +133,6 @@ def children_page(node: AreaNode, after: str = "", size: int = CHILDREN_PAGE) ->
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, rows[-1].name if more else None, after or None)
-
-
-def parse_after_id(raw: str | None) -> int | None:
-    try:
-        value = int(raw or "")
-    except ValueError:
-        return None
-    return value if value > 0 else None
 
 
 def unit_rows_page(node: AreaNode, after: int | None = None, size: int = UNITS_PAGE, *, unit_url: str = "") -> Page:
@@ -305,7 +298,7 @@ _PHONE_TEXT = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 _ID_TEXT = re.compile(r"^\d{17}[\dXx]$")
 
 
-def search_nodes(user, q: str) -> list[AreaNode]:
+def search_nodes(user: Reader, q: str) -> list[AreaNode]:
     return list(
         visible_nodes(user)
         .filter(Q(name__icontains=q) | Q(address__icontains=q))
@@ -318,7 +311,7 @@ def _name_variants(part: str, suffixes: tuple[str, ...]) -> list[str]:
     return [part] + [part + s for s in suffixes if not part.endswith(s)]
 
 
-def search_units(user, q: str) -> list[Unit] | None:
+def search_units(user: Reader, q: str) -> list[Unit] | None:
     """ "1-1-101", "1号楼-1单元-101", "油漆厂 1-101": building (and entrance) names and the room number.
 
     Returns None when `q` does not look like a unit reference. One query, at most SEARCH_LIMIT rows.
@@ -353,7 +346,7 @@ def lookup_kind(q: str) -> str:
     return ""
 
 
-def find_people(user, *, phone: str = "", id_number: str = "") -> QuerySet[Person]:
+def find_people(user: Reader, *, phone: str = "", id_number: str = "") -> QuerySet[Person]:
     """Exact look-up by phone or ID number (keyed hash) within the user's scope. Raises pii.PiiError."""
     qs = visible_people(user)
     if id_number:
@@ -363,7 +356,7 @@ def find_people(user, *, phone: str = "", id_number: str = "") -> QuerySet[Perso
     return qs
 
 
-def with_units_in_scope(qs: QuerySet[Person], user) -> QuerySet[Person]:
+def with_units_in_scope(qs: QuerySet[Person], user: Reader) -> QuerySet[Person]:
     """Prefetch each person's current ownerships and residences in units the user may see (two queries)."""
     in_scope = scope_q(user, "staff", "unit__path") or Q()
     return qs.prefetch_related(
@@ -380,7 +373,7 @@ def with_units_in_scope(qs: QuerySet[Person], user) -> QuerySet[Person]:
     )
 
 
-def people_for_search(user, q: str) -> PeopleLookup:
+def people_for_search(user: Reader, q: str) -> PeopleLookup:
     kind = lookup_kind(q)
     if not kind:
         return PeopleLookup()

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gongzhi.core.gate import allows, permission_required
 from gongzhi.core.geo import STORAGE_DATUM
+from gongzhi.core.ids import parse_id
 from gongzhi.registry import actions, pagesql, selectors
 from gongzhi.registry.disclosure import can_unmask, record_pii_view
 from gongzhi.registry.forms import EraseForm, SearchForm
@@ -66,7 +67,7 @@ def node_detail(request, pk: int):
         "node_url": _url_prefix("registry:node"),
     }
     if kind == "units":
-        after = selectors.parse_after_id(request.GET.get("after"))
+        after = parse_id(request.GET.get("after"))
         page = selectors.unit_rows_page(node, after, unit_url=_url_prefix("registry:unit"))
         context["units"] = page
         context["unit_rows"] = page.rows

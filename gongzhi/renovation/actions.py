@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -67,7 +68,7 @@ class RenovationError(ValueError):
         return self.en if (language or "").startswith("en") else self.zh
 
 
-def _money(value, field: str, zh: str, en: str, *, allow_none: bool = False) -> Decimal | None:
+def _money(value: object, field: str, zh: str, en: str, *, allow_none: bool = False) -> Decimal | None:
     if value in (None, "") and allow_none:
         return None
     try:
@@ -95,7 +96,7 @@ def _text(value: str, field: str, zh: str, en: str, max_len: int, *, required: b
 PhotoIn = Upload | tuple[bytes, str] | None
 
 
-def _photo(photo: PhotoIn, *, actor, path: str, field: str) -> Upload | None:
+def _photo(photo: PhotoIn, *, actor: User | None, path: str, field: str) -> Upload | None:
     """An uploaded photo stored inside the action's transaction (so a refused action leaves no file row)."""
     if photo is None or isinstance(photo, Upload):
         return photo
@@ -228,11 +229,11 @@ def create_menu_item(
     code: str,
     name: str,
     coverage: str,
-    unit_cost,
+    unit_cost: Decimal | str,
     cost_basis: str,
     share_basis: str,
     depends_on: Iterable[MenuItem] = (),
-    **fields,
+    **fields: Any,
 ) -> MenuItem:
     require(actor, "renovation.manage_menu", district)
     if category.district_id not in (None, district.pk):
@@ -290,10 +291,10 @@ def create_project(
     name: str,
     unit_set: UnitSet,
     menu: Iterable[MenuItem] = (),
-    budget="0",
+    budget: Decimal | str = "0",
     contractor: Organization | None = None,
     supervisor: Organization | None = None,
-    matter=None,
+    matter: Matter | None = None,
     starts_on: date | None = None,
     ends_on: date | None = None,
 ) -> Project:
@@ -340,7 +341,7 @@ def create_project(
 
 
 @transaction.atomic
-def add_funding(project: Project, *, actor: User | None, source: str, amount, note: str = "") -> Funding:
+def add_funding(project: Project, *, actor: User | None, source: str, amount: Decimal | str, note: str = "") -> Funding:
     require(actor, "renovation.change_project", project)
     if source not in Funding.Source.values:
         raise RenovationError("资金来源无效", "unknown funding source", field="source")
@@ -607,7 +608,7 @@ def add_work_item(
     actor: User | None,
     external_id: str,
     name: str,
-    budget,
+    budget: Decimal | str,
     item: MenuItem | None = None,
     location: AreaNode | None = None,
     starts_on: date | None = None,
@@ -639,7 +640,7 @@ def add_work_item(
     return work
 
 
-def _progress_value(value, field: str = "progress") -> int:
+def _progress_value(value: object, field: str = "progress") -> int:
     try:
         number = Decimal(str(value).strip().rstrip("%"))
     except (InvalidOperation, ValueError):
@@ -654,7 +655,7 @@ def report_progress(
     work_item: WorkItem,
     *,
     actor: User | None,
-    progress,
+    progress: int | str,
     on: date | None = None,
     note: str = "",
     photo: PhotoIn = None,
@@ -866,7 +867,7 @@ def report_defect(
     return defect
 
 
-def _resolve(defect: Defect, *, actor, note: str, label: str, photo_after: PhotoIn) -> Defect:
+def _resolve(defect: Defect, *, actor: User | None, note: str, label: str, photo_after: PhotoIn) -> Defect:
     locked = Defect.objects.select_for_update(of=("self",)).get(pk=defect.pk)
     if locked.status != Defect.Status.REGISTERED:
         raise RenovationError("此问题不在待整改状态", "this defect is not awaiting a fix", status=409)
@@ -942,10 +943,11 @@ def reject_fix(defect: Defect, *, actor: User | None, reason: str) -> Defect:
 
 @transaction.atomic
 def sign_acceptance(work_item: WorkItem, *, actor: User | None, signer: str, checklist: list[dict]) -> AcceptanceSign:
-    perm = {
+    perms: dict[str, str] = {
         AcceptanceSign.Signer.SUPERVISION: "renovation.sign_as_supervision",
         AcceptanceSign.Signer.STREET_OFFICE: "renovation.sign_as_street_office",
-    }.get(signer)
+    }
+    perm = perms.get(signer)
     if perm is None:
         raise RenovationError("签字方无效", "unknown signer", field="signer")
     require(actor, perm, work_item.project)

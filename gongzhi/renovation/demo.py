@@ -23,14 +23,16 @@ from gongzhi.core import audit
 from gongzhi.core.models import RoleAssignment, User
 from gongzhi.core.roles import ROLES
 from gongzhi.deliberation.models import Matter
+from gongzhi.notices.models import Notice
 from gongzhi.notices.tasks import render_notice_pdf
 from gongzhi.organizations import actions as org_actions
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import AreaNode, Person, Residence, Unit, UnitSet
 from gongzhi.renovation import actions, selectors
-from gongzhi.renovation.models import MenuCategory, MenuItem, OwnersVote, Project
+from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, OwnersVote, Project
 from gongzhi.voting import actions as voting
+from gongzhi.voting import notices as builders  # the voting part posts its own notices
 from gongzhi.voting.models import Ballot
 
 TAOYUAN = "桃源路47号院综合改造"
@@ -261,8 +263,6 @@ def _decide_by_owners(project: Project, item: MenuItem, scope_key: str, now) -> 
         project, actor=None, item=item, scope_key=scope_key, opens_at=opens, closes_at=closes
     )
     vote = routed.vote
-    from gongzhi.voting import notices as builders  # the voting part posts its own notices
-
     voting.publish_roll(vote, actor=None, now=now - timedelta(days=40))
     builders.build_roll_notice(vote.pk, actor=None)  # the entrance's voter roll, posted as the law asks
     voting.open_vote(vote, actor=None, now=opens + timedelta(hours=1))
@@ -400,8 +400,6 @@ def _haobang(ctx, items, contractor: Organization) -> Project:
         work_item=project.work_items.get(external_id="HB-03"),
     )
     # an older defect from the residents' walk-through, past its deadline: the overdue flag shows
-    from gongzhi.renovation.models import Defect
-
     Defect.objects.filter(pk=defect.pk).update(
         registered_at=timezone.now() - timedelta(days=5), deadline=ctx.today - timedelta(days=2)
     )
@@ -501,8 +499,6 @@ def load(ctx) -> None:
         if home is not None:
             _account(ctx, "taoyuan_resident", "resident", "Taoyuan-47-Home", taoyuan, home.person)
     # Printable PDFs of our notices (accounts, the lift vote's roll and result), as the notices demo does for its own.
-    from gongzhi.notices.models import Notice
-
     ours = Notice.objects.filter(
         Q(pk__in=Project.objects.exclude(accounts_notice=None).values("accounts_notice"))
         | Q(vote_id__in=OwnersVote.objects.values("vote_id"))

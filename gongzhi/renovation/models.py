@@ -20,23 +20,24 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.choices import TextChoices
 from gongzhi.voting.models import MATTER_CHOICES
 
 
-class Coverage(models.TextChoices):
+class Coverage(TextChoices):
     COMPOUND = "compound", _("楼院")
     BUILDING = "building", _("楼栋")
     ENTRANCE = "entrance", _("单元")
     UNIT = "unit", _("户")
 
 
-class CostBasis(models.TextChoices):
+class CostBasis(TextChoices):
     LUMP_SUM = "lump_sum", _("每处一次")  # per scope: a lift per entrance, a roof per building
     PER_HOUSEHOLD = "per_household", _("每户")
     PER_M2 = "per_m2", _("每平方米建筑面积")
 
 
-class ShareBasis(models.TextChoices):
+class ShareBasis(TextChoices):
     HOUSEHOLD = "household", _("按户均摊")
     AREA = "area", _("按面积")
     FLOOR_AREA = "floor_area", _("按楼层系数×面积")
@@ -67,7 +68,7 @@ class MenuCategory(models.Model):
 class MenuItem(models.Model):
     """改造菜单项 — one thing a compound may order, with its cost, funding split and consent rule."""
 
-    class Consent(models.TextChoices):
+    class Consent(TextChoices):
         THRESHOLD = "threshold", _("达到规定的同意比例")
         OWNERS_VOTE = "owners_vote", _("业主共同决定（民法典第二百七十八条）")
 
@@ -116,7 +117,7 @@ FUNDING_PCT_FIELDS = ("pct_subsidy", "pct_residents", "pct_units", "pct_fund", "
 class Project(models.Model):
     """改造项目 — over a set of units (a 片区 of several 楼院, one 楼院, a building)."""
 
-    class Stage(models.TextChoices):
+    class Stage(TextChoices):
         ORDERING = "ordering", _("征求意见与点单")
         WORKS = "works", _("施工中")
         ACCEPTED = "accepted", _("已验收")
@@ -166,7 +167,7 @@ class Project(models.Model):
 class Funding(models.Model):
     """资金来源 — one source of a project's money."""
 
-    class Source(models.TextChoices):
+    class Source(TextChoices):
         SUBSIDY = "subsidy", _("政府补助")
         RESIDENTS = "residents", _("居民出资")
         UNITS = "units", _("产权/驻区单位")
@@ -186,7 +187,7 @@ class Funding(models.Model):
 class Order(models.Model):
     """点单 — one household's answer on one menu item of a project (changed in place until the plan is adopted)."""
 
-    class Channel(models.TextChoices):
+    class Channel(TextChoices):
         ONLINE = "online", _("网上")
         DOOR = "door", _("入户")
         HOTLINE = "hotline", _("热线")
@@ -304,7 +305,7 @@ class Milestone(models.Model):
 class Inspection(models.Model):
     """质量/安全检查 with its checklist [{"item": str, "ok": bool, "note": str}]."""
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         QUALITY = "quality", _("质量检查")
         SAFETY = "safety", _("安全检查")
 
@@ -328,12 +329,12 @@ def new_token() -> str:
 class Defect(models.Model):
     """质量问题 — created → registered → resolved (by the contractor) → closed (by the supervisor). Never deleted."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         REGISTERED = "registered", _("已登记")
         RESOLVED = "resolved", _("施工单位已整改")
         CLOSED = "closed", _("已销项")
 
-    class Source(models.TextChoices):
+    class Source(TextChoices):
         INSPECTOR = "inspector", _("检查人员")
         SUPERVISION = "supervision", _("议事监督小组")
         RESIDENT = "resident", _("居民")
@@ -379,7 +380,7 @@ class Defect(models.Model):
 class AcceptanceSign(models.Model):
     """验收签字 — one work item's checklist signed by the supervision group or the street office."""
 
-    class Signer(models.TextChoices):
+    class Signer(TextChoices):
         SUPERVISION = "supervision", _("议事监督小组")
         STREET_OFFICE = "street_office", _("街道办事处")
 

@@ -12,17 +12,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.core.models import Reader
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
 from gongzhi.deliberation.models import StageEvent
 from gongzhi.notices.models import Notice
 from gongzhi.organizations.models import Membership
 from gongzhi.registry.actions import resolve_unit_set
-from gongzhi.registry.models import Ownership, Residence, Unit
+from gongzhi.registry.models import AreaNode, Ownership, Residence, Unit
 from gongzhi.renovation import arithmetic
 from gongzhi.renovation.models import (
     CostBasis,
@@ -109,7 +110,7 @@ def units_of_person(person_id: int | None) -> set[int]:
     ) | set(Ownership.objects.filter(person_id=person_id, until__isnull=True).values_list("unit_id", flat=True))
 
 
-def visible_projects(user):
+def visible_projects(user: Reader) -> QuerySet[Project]:
     """Projects a reader may see: staff by scope; a household's projects; its contractor's and supervisor's.
 
     A queryset (one query to read); each row is still asked `renovation.view_project` by the gate.
@@ -136,7 +137,7 @@ def visible_projects(user):
     return Project.objects.filter(q)
 
 
-def my_households(project: Project, user) -> list[HouseholdRow]:
+def my_households(project: Project, user: Reader) -> list[HouseholdRow]:
     mine = units_of_person(getattr(user, "person_id", None))
     return [h for h in households(project) if h.unit_id in mine]
 
@@ -176,7 +177,7 @@ def share_request(item: MenuItem, members: list[HouseholdRow], amount: Decimal) 
 def share_document(item: MenuItem, members: list[HouseholdRow], amount: Decimal) -> dict:
     """The same request as a JSON document for `python -m gongzhi.renovation.shares` (the published data file)."""
     req = share_request(item, members, amount)
-    doc = {
+    doc: dict[str, object] = {
         "amount": f"{req.amount:.2f}",
         "basis": req.basis,
         "cap": None if req.cap is None else f"{req.cap:.2f}",
@@ -265,7 +266,7 @@ class ScopeTally:
     ordered: int  # households that answered at all (for the door-to-door list)
     cost: Decimal
     residents_amount: Decimal
-    vote: object | None = None  # voting.Vote for an Art. 278 item routed to the owners
+    vote: Vote | None = None  # for an Art. 278 item routed to the owners
 
     @property
     def decided_by_vote(self) -> bool:
@@ -351,7 +352,7 @@ def orders_of(project: Project, unit_id: int) -> dict[int, Order]:
 # --- menu ----------------------------------------------------------------------------------------------------
 
 
-def categories_for(district) -> list[MenuCategory]:
+def categories_for(district: AreaNode) -> list[MenuCategory]:
     return list(MenuCategory.objects.filter(Q(district__isnull=True) | Q(district=district)).order_by("order", "id"))
 
 
@@ -363,7 +364,7 @@ def project_progress(project: Project, work_items: list[WorkItem] | None = None)
     return arithmetic.roll_up((w.budget, w.progress) for w in items)
 
 
-def open_defects(project: Project):
+def open_defects(project: Project) -> QuerySet[Defect]:
     return project.defects.exclude(status=Defect.Status.CLOSED)
 
 
@@ -382,7 +383,7 @@ class TimelineEntry:
     detail: str = field(default="", compare=False)
 
 
-def _moment(value) -> datetime:
+def _moment(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
         return value
     return timezone.make_aware(datetime.combine(value, datetime.min.time()))

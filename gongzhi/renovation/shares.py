@@ -59,6 +59,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import IO, Any, NoReturn
 
+from gongzhi.core.jsonfile import read_json_file
+
 EXIT_OK = 0
 EXIT_MALFORMED = 2
 
@@ -211,50 +213,9 @@ def _short(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            _fail(f"JSON 对象中键 {key!r} 重复", f"duplicate key {key!r} in a JSON object")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    _fail(f"JSON 中不允许出现 {name}", f"{name} is not allowed in the JSON input")
-
-
 def load_document(path: str) -> Any:
     """Read and decode the JSON file, raising :class:`SharesInputError` on failure."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        _fail(f"文件不存在：{path}", f"file not found: {path}")
-    except IsADirectoryError:
-        _fail(f"路径是目录而不是文件：{path}", f"is a directory, not a file: {path}")
-    except OSError as exc:
-        _fail(f"无法读取文件 {path}：{exc.strerror}", f"cannot read file {path}: {exc}")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        _fail("文件不是有效的 UTF-8 编码", f"file is not valid UTF-8: {exc}")
-    try:
-        return json.loads(
-            text,
-            parse_constant=_reject_constant,
-            parse_float=Decimal,
-            object_pairs_hook=_unique_keys,
-        )
-    except json.JSONDecodeError as exc:
-        _fail(
-            f"JSON 格式无效（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
-            f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
-        )
-    except RecursionError:
-        _fail("JSON 嵌套层数过深", "JSON nesting is too deep")
-    except ValueError as exc:  # e.g. an integer literal with too many digits
-        _fail(f"JSON 无效：{exc}", f"invalid JSON: {exc}")
+    return read_json_file(path, SharesInputError)
 
 
 def parse_money(value: object, name: str) -> Decimal:
@@ -313,10 +274,10 @@ def parse_request(document: Any) -> ShareRequest:
         for key, value in raw.items():
             if not _FLOOR_KEY_RE.fullmatch(key):
                 _fail(f"楼层系数的楼层 {_short(key)} 不是整数", f"coefficients: floor {_short(key)} is not an integer")
-            floor = int(key)
-            if floor in coefficients:
-                _fail(f"楼层系数中楼层 {floor} 重复", f"coefficients: floor {floor} listed twice")
-            coefficients[floor] = _parse_decimal(value, f"第 {floor} 层的系数", f"coefficient of floor {floor}")
+            level = int(key)
+            if level in coefficients:
+                _fail(f"楼层系数中楼层 {level} 重复", f"coefficients: floor {level} listed twice")
+            coefficients[level] = _parse_decimal(value, f"第 {level} 层的系数", f"coefficient of floor {level}")
 
     raw_households = document.get("households")
     if not isinstance(raw_households, list):
@@ -338,7 +299,8 @@ def parse_request(document: Any) -> ShareRequest:
         if hid in seen:
             _fail(f"{who_zh}的 id 重复", f"{who_en}: duplicate id")
         seen.add(hid)
-        area = floor = None
+        area: Decimal | None = None
+        floor: int | None = None
         if basis in ("area", "floor_area"):
             if "area" not in raw:
                 _fail(f"{who_zh}缺少面积 area", f"{who_en}: missing area")

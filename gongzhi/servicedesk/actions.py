@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from gongzhi.core import audit, crypto, pii
 from gongzhi.core.calendar import calendar_from
+from gongzhi.core.errors import BilingualError
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
 from gongzhi.core.rules import assignments
 from gongzhi.core.sms import send_sms
 from gongzhi.core.uploads import UploadError, store_upload
+from gongzhi.core.workdays import Calendar
+from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode, Person, Unit
 from gongzhi.servicedesk import machine
 from gongzhi.servicedesk.machine import State, TransitionError
@@ -44,23 +48,15 @@ MAX_PHOTOS = 3
 MAX_FOLLOW_UP_TRIES = 3
 
 
-class DeskError(ValueError):
+class DeskError(BilingualError):
     """Bad input or a refused move; names the field, Chinese first."""
-
-    def __init__(self, zh: str, en: str, field: str | None = None):
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en, self.field = zh, en, field
-
-    @property
-    def shown(self) -> str:
-        return self.en if (get_language() or "").startswith("en") else self.zh
 
 
 def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
-def _calendar(start: datetime):
+def _calendar(start: datetime) -> Calendar:
     return calendar_from(timezone.localtime(start).date() - timedelta(days=1))
 
 
@@ -78,17 +74,26 @@ def _sms(req: ServiceRequest, text: str, conceal: tuple[str, ...] = ()) -> None:
         send_sms(req.requester_phone, f"【共治】{text}", kind="servicedesk", conceal=conceal)
 
 
-def _label(actor) -> str:
+def _label(actor: User | None) -> str:
     return str(actor) if actor is not None else "系统"
 
 
-def _event(req: ServiceRequest, kind: str, at: datetime, actor, note: str = "", internal: bool = False) -> None:
+def _event(
+    req: ServiceRequest, kind: str, at: datetime, actor: User | None, note: str = "", internal: bool = False
+) -> None:
     Event.objects.create(
         request=req, at=at, kind=kind, state=req.status, note=note[:500], internal=internal, actor_label=_label(actor)
     )
 
 
-def _audit(req: ServiceRequest, verb: str, actor, changes: dict, on_behalf_of=None, channel: str = "") -> None:
+def _audit(
+    req: ServiceRequest,
+    verb: str,
+    actor: User | None,
+    changes: dict,
+    on_behalf_of: Person | None = None,
+    channel: str = "",
+) -> None:
     audit.record(
         f"servicedesk.{verb}",
         req,
@@ -99,7 +104,7 @@ def _audit(req: ServiceRequest, verb: str, actor, changes: dict, on_behalf_of=No
     )
 
 
-def _move(req: ServiceRequest, name: str, now: datetime, **fields) -> None:
+def _move(req: ServiceRequest, name: str, now: datetime, **fields: Any) -> None:
     """Apply transition `name` with a conditional update on the state read, so a concurrent move loses cleanly."""
     try:
         target = machine.advance(name, req.status, objection_pending=req.objection_pending)
@@ -177,7 +182,9 @@ def clean_answers(category: Category, raw: dict) -> dict:
     return out
 
 
-def _coords(latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
+def _coords(
+    latitude: Decimal | float | str | None, longitude: Decimal | float | str | None
+) -> tuple[Decimal | None, Decimal | None]:
     if latitude in (None, "") and longitude in (None, ""):
         return None, None
     try:
@@ -192,19 +199,19 @@ def _coords(latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
 @transaction.atomic
 def submit_request(
     *,
-    actor,
+    actor: User | None,
     category: Category,
     description: str,
     channel: str,
     node: AreaNode | None = None,
     unit: Unit | None = None,
-    latitude=None,
-    longitude=None,
+    latitude: Decimal | float | str | None = None,
+    longitude: Decimal | float | str | None = None,
     address_string: str = "",
     answers: dict | None = None,
-    photos: list[tuple[bytes, str]] = (),
-    stashed_photos: list[int] = (),
-    uploads: list[Upload] = (),
+    photos: Sequence[tuple[bytes, str]] = (),
+    stashed_photos: Sequence[int] = (),
+    uploads: Sequence[Upload] = (),
     source: str = "",
     media_url: str = "",
     requester_name: str = "",
@@ -239,8 +246,8 @@ def submit_request(
             phone = pii.normalize_phone(requester_phone)
         except pii.PiiError as e:
             raise DeskError(f"联系电话：{e.zh}", f"phone: {e.en}", "requester_phone") from None
-    requester_user = None
-    if not for_someone and getattr(actor, "pk", None):
+    requester_user: User | None = None
+    if not for_someone and actor is not None and actor.pk:
         requester_user = actor
         on_behalf_of = None
         phone = phone or actor.phone
@@ -266,7 +273,8 @@ def submit_request(
         latitude=lat,
         longitude=lon,
         media_url=(media_url or "")[:500],
-        requester_person=on_behalf_of or (actor.person if requester_user is not None and actor.person_id else None),
+        requester_person=on_behalf_of
+        or (requester_user.person if requester_user and requester_user.person_id else None),
         requester_user=requester_user,
         requester_name=name,
         requester_phone=phone,
@@ -319,7 +327,7 @@ def submit_request(
     return req
 
 
-def stash_photo(data: bytes, name: str, *, actor) -> Upload:
+def stash_photo(data: bytes, name: str, *, actor: User | None) -> Upload:
     """A photo from the resident's photo page, before the request exists (attached by `submit_request`)."""
     with transaction.atomic():
         require(actor, "servicedesk.report_request", None)
@@ -332,7 +340,7 @@ def stash_photo(data: bytes, name: str, *, actor) -> Upload:
 
 
 @transaction.atomic
-def reveal_requester(req: ServiceRequest, *, actor, purpose: str = "callback") -> dict:
+def reveal_requester(req: ServiceRequest, *, actor: User | None, purpose: str = "callback") -> dict:
     """The requester's name and phone in full, for whoever must call back (taker, operator, dispatcher); logged."""
     require(actor, "servicedesk.view_requester", req)
     audit.record(
@@ -345,7 +353,7 @@ def reveal_requester(req: ServiceRequest, *, actor, purpose: str = "callback") -
     return {"name": req.requester_name, "phone": req.requester_phone}
 
 
-def attach_photo(req: ServiceRequest, *, actor, data: bytes, name: str, stage: str = "report") -> Photo:
+def attach_photo(req: ServiceRequest, *, actor: User | None, data: bytes, name: str, stage: str = "report") -> Photo:
     """A photo added later (the requester's, or the taker's "after" photo)."""
     with transaction.atomic():
         perm = "servicedesk.complete_request" if stage == "done" else "servicedesk.view_request"
@@ -364,7 +372,7 @@ def attach_photo(req: ServiceRequest, *, actor, data: bytes, name: str, stage: s
 # ------------------------------------------------------------------------------------------------- dispatch
 
 
-def taker_kind_of(user: User | None, org=None) -> str:
+def taker_kind_of(user: User | None, org: Organization | None = None) -> str:
     """What kind of taker this is: from the organisation's kind, else from the user's roles."""
     K = ServiceRequest.TakerKind
     if org is not None:
@@ -394,9 +402,9 @@ def taker_kind_of(user: User | None, org=None) -> str:
 def dispatch_request(
     req: ServiceRequest,
     *,
-    actor,
+    actor: User | None,
     to_user: User | None = None,
-    to_org=None,
+    to_org: Organization | None = None,
     note: str = "",
     now: datetime | None = None,
 ) -> ServiceRequest:
@@ -434,7 +442,9 @@ def dispatch_request(
 
 
 @transaction.atomic
-def object_to_dispatch(req: ServiceRequest, *, actor, reason: str, now: datetime | None = None) -> Objection:
+def object_to_dispatch(
+    req: ServiceRequest, *, actor: User | None, reason: str, now: datetime | None = None
+) -> Objection:
     """派单异议 — the addressee says the order is not within its duty; a dispatcher decides."""
     require(actor, "servicedesk.object_request", req)
     now = _now(now)
@@ -448,7 +458,7 @@ def object_to_dispatch(req: ServiceRequest, *, actor, reason: str, now: datetime
 
 @transaction.atomic
 def decide_objection(
-    req: ServiceRequest, *, actor, upheld: bool, note: str = "", now: datetime | None = None
+    req: ServiceRequest, *, actor: User | None, upheld: bool, note: str = "", now: datetime | None = None
 ) -> ServiceRequest:
     """异议成立: back to 受理 for a new dispatch; 不成立: the addressee must handle it (it cannot be returned)."""
     require(actor, "servicedesk.decide_objection", req)
@@ -469,7 +479,7 @@ def decide_objection(
 
 
 @transaction.atomic
-def take_request(req: ServiceRequest, *, actor, now: datetime | None = None) -> ServiceRequest:
+def take_request(req: ServiceRequest, *, actor: User, now: datetime | None = None) -> ServiceRequest:
     """接单 — the first taker wins (a conditional update); the requester is told who will handle it."""
     require(actor, "servicedesk.take_request", req)
     now = _now(now)
@@ -483,7 +493,9 @@ def take_request(req: ServiceRequest, *, actor, now: datetime | None = None) -> 
 
 
 @transaction.atomic
-def contact_requester(req: ServiceRequest, *, actor, note: str = "", now: datetime | None = None) -> ServiceRequest:
+def contact_requester(
+    req: ServiceRequest, *, actor: User | None, note: str = "", now: datetime | None = None
+) -> ServiceRequest:
     """The taker has reached the requester (北京条例 Art. 15: 及时联系诉求人) — what 响应率 counts."""
     require(actor, "servicedesk.contact_request", req)
     now = _now(now)
@@ -497,7 +509,7 @@ def contact_requester(req: ServiceRequest, *, actor, note: str = "", now: dateti
 
 
 @transaction.atomic
-def start_handling(req: ServiceRequest, *, actor, now: datetime | None = None) -> ServiceRequest:
+def start_handling(req: ServiceRequest, *, actor: User | None, now: datetime | None = None) -> ServiceRequest:
     require(actor, "servicedesk.start_request", req)
     now = _now(now)
     _move(req, "start", now, started_at=now)
@@ -508,7 +520,7 @@ def start_handling(req: ServiceRequest, *, actor, now: datetime | None = None) -
 
 @transaction.atomic
 def extend_request(
-    req: ServiceRequest, *, actor, value: int, unit: str, reason: str, now: datetime | None = None
+    req: ServiceRequest, *, actor: User | None, value: int, unit: str, reason: str, now: datetime | None = None
 ) -> ServiceRequest:
     """延期 — with a reason, which the requester is told (北京条例 Art. 15)."""
     require(actor, "servicedesk.extend_request", req)
@@ -536,9 +548,9 @@ def extend_request(
 def complete_request(
     req: ServiceRequest,
     *,
-    actor,
+    actor: User | None,
     resolution: str,
-    photos: list[tuple[bytes, str]] = (),
+    photos: Sequence[tuple[bytes, str]] = (),
     now: datetime | None = None,
 ) -> ServiceRequest:
     """办结 — with what was done; the follow-up call is put on the operators' list for the next working day and
@@ -579,7 +591,7 @@ def rating_link(req: ServiceRequest) -> str:
 def record_follow_up(
     call: FollowUpCall,
     *,
-    actor,
+    actor: User | None,
     outcome: str,
     solved: bool | None = None,
     satisfaction: str = "",
@@ -625,7 +637,14 @@ def record_follow_up(
     return call
 
 
-def _rate(req, actor, satisfaction, comment, now, on_behalf_of=None) -> None:
+def _rate(
+    req: ServiceRequest,
+    actor: User | None,
+    satisfaction: str,
+    comment: str,
+    now: datetime,
+    on_behalf_of: Person | None = None,
+) -> None:
     if satisfaction not in ServiceRequest.Satisfaction.values:
         raise DeskError("请选择满意程度", "choose how satisfied you are", "satisfaction")
     comment = _clean_text(comment, "comment", "评价意见", "comment", 500, required=False)
@@ -638,7 +657,7 @@ def _rate(req, actor, satisfaction, comment, now, on_behalf_of=None) -> None:
 def rate_request(
     req: ServiceRequest,
     *,
-    actor,
+    actor: User | None,
     satisfaction: str,
     comment: str = "",
     on_behalf_of: Person | None = None,
@@ -663,7 +682,9 @@ def rate_by_key(key: str, *, satisfaction: str, comment: str = "", now: datetime
 
 
 @transaction.atomic
-def return_for_rework(req: ServiceRequest, *, actor, reason: str, now: datetime | None = None) -> ServiceRequest:
+def return_for_rework(
+    req: ServiceRequest, *, actor: User | None, reason: str, now: datetime | None = None
+) -> ServiceRequest:
     """退回重办 — the requester was not satisfied or it is not solved: back to the taker, with a fresh limit."""
     require(actor, "servicedesk.return_request", req)
     now = _now(now)
@@ -680,7 +701,7 @@ def return_for_rework(req: ServiceRequest, *, actor, reason: str, now: datetime 
 
 
 @transaction.atomic
-def archive_request(req: ServiceRequest, *, actor, now: datetime | None = None) -> ServiceRequest:
+def archive_request(req: ServiceRequest, *, actor: User | None, now: datetime | None = None) -> ServiceRequest:
     require(actor, "servicedesk.archive_request", req)
     now = _now(now)
     _move(req, "archive", now, archived_at=now)
@@ -701,7 +722,7 @@ def escalation_node(req: ServiceRequest, level: int) -> AreaNode:
 
 
 @transaction.atomic
-def escalate(req: ServiceRequest, *, actor, note: str = "", now: datetime | None = None) -> Escalation:
+def escalate(req: ServiceRequest, *, actor: User | None, note: str = "", now: datetime | None = None) -> Escalation:
     """催办 / 督办 — one level up: 1 the community, 2 the street (督办), 3 the district."""
     require(actor, "servicedesk.escalate_request", req)
     now = _now(now)
@@ -711,7 +732,7 @@ def escalate(req: ServiceRequest, *, actor, note: str = "", now: datetime | None
     return _escalate(req, actor, level, note, now)
 
 
-def _escalate(req, actor, level, note, now) -> Escalation:
+def _escalate(req: ServiceRequest, actor: User | None, level: int, note: str, now: datetime) -> Escalation:
     if not machine.allowed("escalate", req.status):
         raise DeskError("该工单不在办理中", "this order is not being handled", None)
     to = escalation_node(req, level)
@@ -751,7 +772,7 @@ def escalate_due(now: datetime | None = None) -> int:
 
 @transaction.atomic
 def merge_duplicate(
-    req: ServiceRequest, *, actor, into: ServiceRequest, note: str = "", now: datetime | None = None
+    req: ServiceRequest, *, actor: User | None, into: ServiceRequest, note: str = "", now: datetime | None = None
 ) -> ServiceRequest:
     """合并重复件 — the later report joins the earlier one; its requester is told the reference to follow."""
     require(actor, "servicedesk.merge_request", req)
@@ -771,7 +792,7 @@ def merge_duplicate(
 
 
 @transaction.atomic
-def save_category(category: Category, *, actor) -> Category:
+def save_category(category: Category, *, actor: User | None) -> Category:
     require(actor, "servicedesk.manage_catalogue", category.node)
     created = category.pk is None
     category.full_clean(exclude=["path"])
@@ -786,7 +807,7 @@ def save_category(category: Category, *, actor) -> Category:
 
 
 @transaction.atomic
-def save_question(question: Question, *, actor) -> Question:
+def save_question(question: Question, *, actor: User | None) -> Question:
     require(actor, "servicedesk.manage_catalogue", question.category.node)
     created = question.pk is None
     question.full_clean()
@@ -807,7 +828,9 @@ def hash_key(key: str) -> str:
 
 
 @transaction.atomic
-def create_open311_client(*, actor, name: str, node: AreaNode, per_minute: int = 30) -> tuple[Open311Client, str]:
+def create_open311_client(
+    *, actor: User | None, name: str, node: AreaNode, per_minute: int = 30
+) -> tuple[Open311Client, str]:
     """A new Open311 client and its key — shown once, only its keyed hash is kept."""
     require(actor, "servicedesk.manage_open311_clients", node)
     name = _clean_text(name, "name", "名称", "name", 100)
@@ -822,7 +845,7 @@ def create_open311_client(*, actor, name: str, node: AreaNode, per_minute: int =
 
 
 @transaction.atomic
-def set_open311_client_active(client: Open311Client, *, actor, active: bool) -> Open311Client:
+def set_open311_client_active(client: Open311Client, *, actor: User | None, active: bool) -> Open311Client:
     require(actor, "servicedesk.manage_open311_clients", client.node)
     client.active = active
     client.save(update_fields=["active"])

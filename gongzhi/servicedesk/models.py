@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.choices import TextChoices
 from gongzhi.servicedesk.machine import LimitUnit, State
 
 
@@ -24,7 +25,7 @@ class Category(models.Model):
     decides who may edit it.
     """
 
-    class LimitUnitChoice(models.TextChoices):
+    class LimitUnitChoice(TextChoices):
         HOURS = LimitUnit.HOURS.value, _("小时")
         WORKDAYS = LimitUnit.WORKDAYS.value, _("工作日")
         DAYS = LimitUnit.DAYS.value, _("自然日")
@@ -75,7 +76,7 @@ class Category(models.Model):
 class Question(models.Model):
     """A question a category asks (an Open311 attribute)."""
 
-    class Datatype(models.TextChoices):
+    class Datatype(TextChoices):
         STRING = "string", _("短文本")
         NUMBER = "number", _("数字")
         DATETIME = "datetime", _("日期时间")
@@ -122,19 +123,19 @@ class ServiceRequest(models.Model):
     building or the compound) for scope checks; `compound` is what the public sees of the place.
     """
 
-    class Channel(models.TextChoices):
+    class Channel(TextChoices):
         WEB = "web", _("居民网上")
         HOTLINE = "hotline", _("热线")
         DOOR = "door", _("上门走访")
         OPEN311 = "open311", _("Open311")
         BULKY = "bulky", _("大件垃圾举报")
 
-    class Satisfaction(models.TextChoices):
+    class Satisfaction(TextChoices):
         SATISFIED = "satisfied", _("满意")
         BASIC = "basic", _("基本满意")
         UNSATISFIED = "unsatisfied", _("不满意")
 
-    class TakerKind(models.TextChoices):
+    class TakerKind(TextChoices):
         DEPARTMENT = "department", _("职能部门")
         PARTY_MEMBER = "party_member", _("党员/联络员")
         VOLUNTEER = "volunteer", _("志愿者")
@@ -284,7 +285,7 @@ class Event(models.Model):
 class Objection(models.Model):
     """派单异议 — the taker says the order is not theirs; the dispatcher decides."""
 
-    class Decision(models.TextChoices):
+    class Decision(TextChoices):
         UPHELD = "upheld", _("异议成立")
         REJECTED = "rejected", _("异议不成立")
 
@@ -323,7 +324,7 @@ class Escalation(models.Model):
 class FollowUpCall(models.Model):
     """回访 — a task for the operators once an order is completed; the result is recorded on it."""
 
-    class Outcome(models.TextChoices):
+    class Outcome(TextChoices):
         REACHED = "reached", _("已接通")
         NO_ANSWER = "no_answer", _("无人接听")
         REFUSED = "refused", _("拒绝回访")

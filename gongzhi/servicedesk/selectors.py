@@ -4,12 +4,13 @@ number of queries whatever the data size; long lists page by key (the id), not b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.core.models import Reader
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q, scoped
 from gongzhi.organizations.models import Membership
@@ -22,23 +23,15 @@ PAGE = 50
 LIVE = [s.value for s in machine.LIVE]
 
 
-def parse_after(value) -> int | None:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return None
-    return n if n > 0 else None
-
-
 def _base() -> QuerySet:
     return ServiceRequest.objects.select_related("category", "compound", "node")
 
 
-def in_scope(user, capability: str) -> QuerySet:
+def in_scope(user: Reader, capability: str) -> QuerySet:
     return scoped(_base(), user, roles_with(capability), field="path")
 
 
-def visible(user) -> QuerySet:
+def visible(user: Reader) -> QuerySet:
     """The orders `user` may see (`servicedesk.view_request`): those in the scope of a staff or taker role, and
     the user's own (as requester or taker)."""
     staff, takers = scope_q(user, "staff", "path"), scope_q(user, "servicedesk.take", "path")
@@ -57,7 +50,9 @@ def page(qs: QuerySet, after: int | None, size: int = PAGE) -> tuple[list, int |
     return rows, (rows[-1].id if more and rows else None)
 
 
-def dispatch_queue(user, status: str = "accepted", after: int | None = None):
+def dispatch_queue(
+    user: Reader, status: str = "accepted", after: int | None = None
+) -> tuple[list[ServiceRequest], int | None]:
     qs = in_scope(user, "servicedesk.dispatch")
     if status == "late":
         qs = qs.filter(status__in=LIVE, due_at__lt=timezone.now())
@@ -68,7 +63,7 @@ def dispatch_queue(user, status: str = "accepted", after: int | None = None):
     return page(qs, after)
 
 
-def near_me(user, after: int | None = None):
+def near_me(user: Reader, after: int | None = None) -> tuple[list[ServiceRequest], int | None]:
     """Orders a taker may take in their scope: dispatched, open to takers, addressed to them or to an organisation
     they belong to (a 驻区单位's member, a volunteer team's volunteer)."""
     qs = in_scope(user, "servicedesk.take").filter(status=machine.State.DISPATCHED, objection_pending=False)
@@ -79,17 +74,19 @@ def near_me(user, after: int | None = None):
     return page(qs.filter(mine), after)
 
 
-def my_orders(user, after: int | None = None):
+def my_orders(user: Reader, after: int | None = None) -> tuple[list[ServiceRequest], int | None]:
     """What a taker has taken and not finished."""
     qs = _base().filter(taker=user, status__in=[machine.State.TAKEN, machine.State.IN_PROGRESS])
     return page(qs, after)
 
 
-def my_requests(user, after: int | None = None):
+def my_requests(user: Reader, after: int | None = None) -> tuple[list[ServiceRequest], int | None]:
     return page(_base().filter(requester_user=user), after)
 
 
-def calls_due(user, after: int | None = None, today=None):
+def calls_due(
+    user: Reader, after: int | None = None, today: date | None = None
+) -> tuple[list[FollowUpCall], int | None]:
     today = today or timezone.localdate()
     qs = scoped(
         FollowUpCall.objects.select_related("request", "request__category", "request__compound", "request__node"),
@@ -178,7 +175,7 @@ def _group(qs: QuerySet, field: str) -> list[dict]:
     )
 
 
-def dashboard(user, per: Period) -> dict:
+def dashboard(user: Reader, per: Period) -> dict:
     """By category, by body (the kind of taker), by area (the community), and the late orders, latest due first."""
     qs = in_scope(user, "servicedesk.dispatch").filter(accepted_at__gte=per.start, accepted_at__lte=per.end)
     by_category = _group(qs, "category__name")

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.core import maps, pii
 from gongzhi.core.gate import allows, check, permission_required
+from gongzhi.core.ids import parse_id
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped
 from gongzhi.organizations.models import Organization
@@ -62,7 +63,7 @@ def _data(request):
 
 
 def _after(request) -> int | None:
-    return selectors.parse_after(request.GET.get("after"))
+    return parse_id(request.GET.get("after"))
 
 
 # --- start ----------------------------------------------------------------------------------------------------
@@ -179,9 +180,7 @@ def report_place(request):
     )
     if request.method == "POST":
         # The chosen compound may come from a search page: read it by id, not from the listed choices.
-        picked = AreaNode.objects.filter(
-            pk=selectors.parse_after(request.POST.get("node")) or 0, level__is_compound=True
-        )
+        picked = AreaNode.objects.filter(pk=parse_id(request.POST.get("node")) or 0, level__is_compound=True)
         node = picked.first()
         if node is not None and node not in compounds:
             compounds.insert(0, node)
@@ -488,7 +487,7 @@ def order_move(request, pk: int, move: str):
         if move == "dispatch":
             org = None
             if post.get("org"):
-                org = _dispatch_orgs(req).filter(pk=selectors.parse_after(post["org"]) or 0).first()
+                org = _dispatch_orgs(req).filter(pk=parse_id(post["org"]) or 0).first()
                 if org is None:
                     raise DeskError("请从列表中选择派单对象", "choose whom to dispatch to from the list", "org")
             actions.dispatch_request(req, actor=user, to_org=org, note=post.get("note", ""))

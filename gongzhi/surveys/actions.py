@@ -18,37 +18,33 @@ import re
 import secrets
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 
 from gongzhi.core import audit
+from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
 from gongzhi.core.pii import age_on
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.registry.actions import resolve_unit_set
-from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, UnitSet
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.models import AGE_BANDS, Quota, RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
 
 
-class SurveyError(ValidationError):
+class SurveyError(BilingualValidationError):
     """A refused step, in Chinese and English, naming the field where there is one (views show it, API 400)."""
 
     def __init__(self, zh: str, en: str, field: str | None = None, code: str = "invalid"):
-        self.zh, self.en, self.field = zh, en, field
-        message = f"{zh} / {en}"
-        super().__init__({field: [ValidationError(message, code=code)]} if field else message, code=code)
-        self.code = code
-
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+        super().__init__(zh, en, field, code)
+        self.code = code  # the API answers 409 for "duplicate", also when the error is keyed by a field
 
 
-def _definition(questions) -> list[dict]:
+def _definition(questions: object) -> list[dict]:
     try:
         return qdef.validate_definition(questions)
     except qdef.DefinitionError as e:
@@ -148,7 +144,7 @@ def update_questions(survey: Survey, *, actor: User | None, questions: list[dict
 
 
 @transaction.atomic
-def update_survey(survey: Survey, *, actor: User | None, **fields) -> Survey:
+def update_survey(survey: Survey, *, actor: User | None, **fields: Any) -> Survey:
     """Change title, intro, period, quota or project (not the household set once open)."""
     require(actor, "surveys.change_survey", survey)
     allowed = {"title", "intro", "opens_on", "closes_on", "quota_percent", "project_ref"}
@@ -164,7 +160,7 @@ def update_survey(survey: Survey, *, actor: User | None, **fields) -> Survey:
     return survey
 
 
-def _building_of(unit) -> AreaNode:
+def _building_of(unit: Unit) -> AreaNode:
     node = unit.node
     return node.parent if node.level.code == "entrance" and node.parent_id else node
 
@@ -177,7 +173,7 @@ def _token(used: set[str]) -> str:
             return t
 
 
-def _age_bands(units, today: date) -> dict[int, str]:
+def _age_bands(units: QuerySet[Unit], today: date) -> dict[int, str]:
     """unit id → the age band ("80", "60", "18", "0") of its household head, else of its oldest resident."""
     best: dict[int, tuple[bool, date]] = {}
     rows = Residence.objects.filter(unit__in=units.values("pk"), until__isnull=True, person__birth_date__isnull=False)

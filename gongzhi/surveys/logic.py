@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["RuleError", "choice_codes", "compute", "evaluate", "parse", "references", "truthy", "walk"]
 
@@ -80,6 +81,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         if not m or m.end() == pos:
             raise RuleError(f"unexpected character at {pos + 1}: {text[pos : pos + 10]!r}")
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
@@ -119,8 +121,9 @@ class _Parser:
         if not self.tokens:
             raise RuleError("the rule is empty")
         node = self.or_()
-        if self.peek() is not None:
-            raise RuleError(f"unexpected {self.peek()[1]!r}")
+        tok = self.peek()
+        if tok is not None:
+            raise RuleError(f"unexpected {tok[1]!r}")
         return node
 
     def or_(self) -> Node:
@@ -208,7 +211,7 @@ class _Parser:
                 self.nest()
                 self.expect("(")
                 args = [self.or_()]
-                while self.peek() is not None and self.peek()[1] == ",":
+                while (tok := self.peek()) is not None and tok[1] == ",":
                     self.i += 1
                     args.append(self.or_())
                 self.expect(")")
@@ -267,7 +270,7 @@ def _equal(a: object, b: object) -> bool:
     return False
 
 
-def _order(op: str, a: object, b: object) -> bool:
+def _order(op: str, a: Any, b: Any) -> bool:  # Any: the first line checks both are numbers or both strings
     if not ((_is_num(a) and _is_num(b)) or (isinstance(a, str) and isinstance(b, str))):
         return False
     if op == "<":

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.choices import TextChoices
+
 DEFAULT_TARGET = Decimal("0.92")
 DEFAULT_SATISFIED_FROM = 4
 
@@ -41,7 +43,7 @@ class RateSettings(models.Model):
 class Survey(models.Model):
     """问卷 — a questionnaire over a set of households (a registry UnitSet) and a period."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         DRAFT = "draft", _("草稿")
         OPEN = "open", _("进行中")
         CLOSED = "closed", _("已结束")
@@ -150,13 +152,13 @@ class Response(models.Model):
     """One household's answers. The partial unique constraint is the one-response-per-household guarantee
     (a rejected response frees the household to answer again)."""
 
-    class Channel(models.TextChoices):
+    class Channel(TextChoices):
         ONLINE = "online", _("网上（短信确认）")
         DOOR = "door", _("入户")
         HOTLINE = "hotline", _("热线代录")
         PAPER = "paper", _("纸质问卷")
 
-    class Review(models.TextChoices):
+    class Review(TextChoices):
         NOT_NEEDED = "", _("无需审核")
         RECEIVED = "received", _("待审核")
         HAS_ISSUES = "has_issues", _("有问题")

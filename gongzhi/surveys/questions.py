@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeGuard
 
 from gongzhi.surveys import logic
 
@@ -91,7 +92,7 @@ class AnswerError(ValueError):
         return f"{self.zh} / {self.en}"
 
 
-def _int(v) -> bool:
+def _int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from gongzhi.core.models import Reader
 from gongzhi.registry.models import AreaNode, Ownership, Residence
 from gongzhi.surveys import participation, rates
 from gongzhi.surveys.actions import current_version
@@ -85,7 +87,7 @@ def _compute(survey: Survey, rows: Rows) -> rates.Report:
     )
 
 
-def _split(rows: Rows, group_of: dict[str, object]) -> dict[object, Rows]:
+def _split(rows: Rows, group_of: Mapping[str, object]) -> dict[object, Rows]:
     """The rows split by group (building, band) in one pass, so a breakdown costs O(households)."""
     out: dict[object, Rows] = defaultdict(lambda: Rows([], [], [], {}, {}))
     for t in rows.households:
@@ -164,7 +166,7 @@ def data_file(survey: Survey) -> dict:
     }
 
 
-def surveys_covering(node: AreaNode, *, user=None, published_only: bool = False) -> QuerySet[Survey]:
+def surveys_covering(node: AreaNode, *, user: Reader = None, published_only: bool = False) -> QuerySet[Survey]:
     """Open or closed surveys with households under `node` (their scope contains it, or lies under it)."""
     prefixes = [node.path[: i + 1] for i, ch in enumerate(node.path) if ch == "/" and i > 0]
     qs = Survey.objects.exclude(status=Survey.Status.DRAFT).filter(Q(path__in=prefixes) | Q(path__startswith=node.path))

@@ -22,19 +22,20 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from gongzhi.core import audit, pii
 from gongzhi.core.calendar import calendar_from
 from gongzhi.core.gate import require
 from gongzhi.core.idempotency import first_with_key
-from gongzhi.core.models import Upload
+from gongzhi.core.models import Upload, User
 from gongzhi.core.uploads import store_upload
 from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.voting import receipts
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry, VoterRollUnit
+from gongzhi.voting.selectors import outcome_snapshot, tally_vote
 from gongzhi.voting.tally import Matter, TallyInputError, UnitHolding, exact_sum, merge_heads, unit_area
 
 OWNERS_ASSEMBLY_NOTICE_DAYS = 15  # 物业管理条例 Art. 14
@@ -121,7 +122,7 @@ def _common_scope(nodes: list[AreaNode]) -> AreaNode:
 @transaction.atomic
 def call_vote(
     *,
-    actor,
+    actor: User | None,
     kind: str = Vote.Kind.OWNER,
     subject: str,
     opens_at: datetime,
@@ -225,7 +226,7 @@ class _UnitRow:
     order: tuple
 
 
-def _unit_rows(vote: Vote, units) -> dict[int, _UnitRow]:
+def _unit_rows(vote: Vote, units: QuerySet[Unit]) -> dict[int, _UnitRow]:
     names = {
         pk: (name, code)
         for pk, name, code in AreaNode.objects.filter(
@@ -259,7 +260,7 @@ def _unit_rows(vote: Vote, units) -> dict[int, _UnitRow]:
     return rows
 
 
-def _insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
+def _insert_rows(model: type[Model], fields: list[str], rows: list[tuple]) -> None:
     """Insert plain tuples (values in `fields` order, ids left to the table's sequence): COPY on PostgreSQL,
     one prepared INSERT run over all rows elsewhere. A roll of 100,000 units through `bulk_create` spent most
     of its time building model instances and SQL text (see bench/VOTING.md)."""
@@ -299,7 +300,7 @@ ENTRY_FIELDS = [
 ROLL_UNIT_FIELDS = ["vote", "entry", "unit", "token", "building", "label", "number", "area", "area_source"]
 
 
-def _freeze_roll(vote: Vote, units) -> None:
+def _freeze_roll(vote: Vote, units: QuerySet[Unit]) -> None:
     """Freeze the roll with a fixed number of queries: read the units and their owners (or residents), merge
     the heads in memory (SPC Interpretation Art. 9), insert the entries, read back their ids by token, insert
     the units."""
@@ -364,7 +365,9 @@ def _freeze_roll(vote: Vote, units) -> None:
     vote.save(update_fields=["total_heads", "total_units", "total_area"])
 
 
-def _owner_heads(rows: dict[int, _UnitRow], unit_ids, people: dict) -> list[tuple[int | None, bool, list[int]]]:
+def _owner_heads(
+    rows: dict[int, _UnitRow], unit_ids: QuerySet[Unit], people: dict
+) -> list[tuple[int | None, bool, list[int]]]:
     """SPC Interpretation Art. 9: developer units as one head; one owner's units as one head; co-owners
     through their designated voter. A unit with no owner on record still counts as one head (no voter)."""
     owners: dict[int, set[int]] = defaultdict(set)
@@ -429,7 +432,9 @@ def _owner_heads(rows: dict[int, _UnitRow], unit_ids, people: dict) -> list[tupl
     return heads
 
 
-def _household_heads(rows: dict[int, _UnitRow], unit_ids, people: dict) -> list[tuple[int | None, bool, list[int]]]:
+def _household_heads(
+    rows: dict[int, _UnitRow], unit_ids: QuerySet[Unit], people: dict
+) -> list[tuple[int | None, bool, list[int]]]:
     """Residents' meetings and consent polls count households: every unit someone lives in or owns, voted by
     its household head, else its designated or sole owner, else its first resident."""
     head_of: dict[int, int] = {}
@@ -454,7 +459,7 @@ def _household_heads(rows: dict[int, _UnitRow], unit_ids, people: dict) -> list[
         owners[unit_id].append(person_id)
         if is_voter:
             owner_voter[unit_id] = person_id
-    heads = []
+    heads: list[tuple[int | None, bool, list[int]]] = []
     for u in rows:
         voter = head_of.get(u) or owner_voter.get(u) or (owners[u][0] if owners.get(u) else None) or first.get(u)
         if voter is not None:
@@ -477,7 +482,7 @@ def _refresh(target: Vote, source: Vote) -> Vote:
 
 
 @transaction.atomic
-def reschedule_vote(vote: Vote, *, actor, opens_at: datetime, closes_at: datetime) -> Vote:
+def reschedule_vote(vote: Vote, *, actor: User | None, opens_at: datetime, closes_at: datetime) -> Vote:
     require(actor, "voting.manage_vote", vote)
     locked = _locked(vote)
     if locked.status not in (Vote.Status.DRAFT, Vote.Status.ROLL_PUBLISHED):
@@ -503,7 +508,7 @@ def reschedule_vote(vote: Vote, *, actor, opens_at: datetime, closes_at: datetim
 
 
 @transaction.atomic
-def publish_roll(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
+def publish_roll(vote: Vote, *, actor: User | None, now: datetime | None = None) -> Vote:
     """Publish the frozen roll; the notice period starts the day after publication."""
     require(actor, "voting.manage_vote", vote)
     now = _now(now)
@@ -526,7 +531,7 @@ def publish_roll(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
 
 
 @transaction.atomic
-def open_vote(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
+def open_vote(vote: Vote, *, actor: User | None, now: datetime | None = None) -> Vote:
     require(actor, "voting.manage_vote", vote)
     now = _now(now)
     locked = _locked(vote)
@@ -547,10 +552,8 @@ def open_vote(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
 
 
 @transaction.atomic
-def close_vote(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
+def close_vote(vote: Vote, *, actor: User | None, now: datetime | None = None) -> Vote:
     """Close at or after the closing time and store the tally (the rule, the four ratios, the reasons)."""
-    from gongzhi.voting.selectors import outcome_snapshot, tally_vote
-
     require(actor, "voting.manage_vote", vote)
     now = _now(now)
     locked = _locked(vote)
@@ -604,10 +607,8 @@ def advance_due_votes(*, now: datetime | None = None) -> tuple[list[int], list[i
 
 
 @transaction.atomic
-def certify_result(vote: Vote, *, actor, now: datetime | None = None) -> Vote:
+def certify_result(vote: Vote, *, actor: User | None, now: datetime | None = None) -> Vote:
     """Certify after re-checking the ballot log and recounting; refuses if either disagrees."""
-    from gongzhi.voting.selectors import outcome_snapshot, tally_vote
-
     require(actor, "voting.manage_vote", vote)
     now = _now(now)
     locked = _locked(vote)
@@ -669,7 +670,7 @@ def _replay(vote: Vote, key: str, entry: VoterRollEntry, choice: str) -> CastRes
 
 
 @transaction.atomic
-def attach_ballot_document(vote: Vote, *, actor, data: bytes, name: str) -> Upload:
+def attach_ballot_document(vote: Vote, *, actor: User | None, data: bytes, name: str) -> Upload:
     """Store a paper ballot's scan or a signed proxy authorisation, privately, in the vote's scope."""
     require(actor, "voting.enter_ballot", vote)
     upload = store_upload(data, name=name, kind=Upload.Kind.SCAN, user=actor, scope_path=vote.path)
@@ -684,7 +685,7 @@ def cast_ballot(
     vote: Vote,
     entry: VoterRollEntry,
     *,
-    actor,
+    actor: User | None,
     choice: str,
     channel: str,
     idempotency_key: str = "",

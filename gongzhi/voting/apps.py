@@ -14,7 +14,7 @@ class VotingConfig(AppConfig):
         # Imported here, once the models are loaded: the notices app reads a voter-roll notice's rows through
         # the table source voting registers (notices never imports voting).
         from gongzhi.notices.selectors import register_table_source
-        from gongzhi.voting.notices import roll_rows
+        from gongzhi.voting.notices import roll_rows  # (likewise)
 
         register_table_source("voter_roll", roll_rows)
         from gongzhi.voting import privacy  # here: as above

@@ -24,7 +24,7 @@ from django.utils import timezone
 from gongzhi.core import synthetic
 from gongzhi.notices.models import Notice
 from gongzhi.registry import actions as registry
-from gongzhi.registry.models import AreaNode, UnitSet
+from gongzhi.registry.models import AreaNode, Person, UnitSet
 from gongzhi.voting import actions
 from gongzhi.voting import notices as vote_notices
 from gongzhi.voting.models import Ballot, Vote
@@ -154,8 +154,6 @@ def load(ctx) -> None:
 
 def _resident_vote(ctx, worker, now) -> None:
     """An open residents' meeting in the demo resident's 楼院, the resident on its roll and not yet voted."""
-    from gongzhi.registry.models import Person  # kept beside its only use
-
     RESIDENT_PHONE = synthetic.mobile(1)  # the demo resident's number (site.demo.RESIDENT_PHONE; site is above us)
 
     try:

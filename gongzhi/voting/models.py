@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.choices import TextChoices
 from gongzhi.voting.tally import Matter
 
 MATTER_CHOICES = [(m.value, f"（{m.item}）{m.label_zh}") for m in Matter]
@@ -22,19 +23,19 @@ MATTER_CHOICES = [(m.value, f"（{m.item}）{m.label_zh}") for m in Matter]
 class Vote(models.Model):
     """一次表决 — one owners' vote, residents' meeting or consent poll over a frozen set of units."""
 
-    class Kind(models.TextChoices):
+    class Kind(TextChoices):
         OWNER = "owner", _("业主共同决定事项表决")
         RESIDENTS_MEETING = "residents_meeting", _("居民会议")
         CONSENT = "consent", _("改造意愿征询")
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         DRAFT = "draft", _("草稿")
         ROLL_PUBLISHED = "roll_published", _("名册公示中")
         OPEN = "open", _("投票中")
         CLOSED = "closed", _("已截止")
         CERTIFIED = "certified", _("结果已确认")
 
-    class MeetingBasis(models.TextChoices):
+    class MeetingBasis(TextChoices):
         HOUSEHOLDS = "households", _("户的代表")
 
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.OWNER)
@@ -153,12 +154,12 @@ class VoterRollUnit(models.Model):
 class Ballot(models.Model):
     """选票 — the one ballot of a head; the unique constraint on (vote, roll_entry) is the one-vote guarantee."""
 
-    class Choice(models.TextChoices):
+    class Choice(TextChoices):
         YES = "yes", _("同意")
         NO = "no", _("不同意")
         ABSTAIN = "abstain", _("弃权")
 
-    class Channel(models.TextChoices):
+    class Channel(TextChoices):
         ONLINE = "online", _("网上投票")
         PAPER = "paper", _("纸质票")
         PHONE = "phone", _("电话/短信确认")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gongzhi.core import crypto
+from gongzhi.voting.models import Ballot, BallotLogEntry
 
 GENESIS = "0" * 64
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -77,8 +78,6 @@ def normalize_code(text: str) -> str | None:
 
 def append(vote, *, roll_token: str, choice: str, salt: str, at: datetime):
     """Append one entry. The caller holds the vote row locked (see actions.cast_ballot) and saves the vote."""
-    from gongzhi.voting.models import BallotLogEntry
-
     at = at.astimezone(UTC)  # the MAC covers the ISO text: always UTC, as the database returns it
     seq = vote.log_length + 1
     commit = commitment(vote.pk, roll_token, choice, salt)
@@ -109,8 +108,6 @@ class LogProblem:
 
 def verify_ballot_log(vote, batch: int = 5000) -> list[LogProblem]:
     """Check the vote's chain end to end; an empty list means intact. Reads in key-ordered pages."""
-    from gongzhi.voting.models import Ballot, BallotLogEntry
-
     problems: list[LogProblem] = []
     ballots = {
         token: (choice, salt)

@@ -55,6 +55,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import IO, Any, NoReturn
 
+from gongzhi.core.jsonfile import read_json_file
 from gongzhi.voting.tally import (
     Choice,
     Head,
@@ -88,19 +89,6 @@ class MalformedInput(Exception):
 
 def _fail(zh: str, en: str) -> NoReturn:
     raise MalformedInput(zh, en)
-
-
-def _reject_constant(name: str) -> Any:
-    _fail(f"JSON 中不允许出现 {name}", f"{name} is not allowed in the JSON input")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            _fail(f"JSON 对象中键 {key!r} 重复", f"duplicate key {key!r} in a JSON object")
-        result[key] = value
-    return result
 
 
 def _short(value: object, limit: int = 40) -> str:
@@ -145,38 +133,9 @@ def _type_zh(value: object) -> str:
 
 def load_document(path: str) -> Any:
     """Read and decode the JSON file, raising :class:`MalformedInput` on failure."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        _fail(f"文件不存在：{path}", f"file not found: {path}")
-    except IsADirectoryError:
-        _fail(f"路径是目录而不是文件：{path}", f"is a directory, not a file: {path}")
-    except OSError as exc:
-        _fail(f"无法读取文件 {path}：{exc.strerror}", f"cannot read file {path}: {exc}")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        _fail("文件不是有效的 UTF-8 编码", f"file is not valid UTF-8: {exc}")
-    try:
-        # Numbers are decoded as Decimal: no float rounding, no int-size limit.
-        # (No field accepts a number, but ignored extra keys may contain any.)
-        return json.loads(
-            text,
-            parse_constant=_reject_constant,
-            parse_float=Decimal,
-            parse_int=Decimal,
-            object_pairs_hook=_unique_keys,
-        )
-    except json.JSONDecodeError as exc:
-        _fail(
-            f"JSON 格式无效（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
-            f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
-        )
-    except RecursionError:
-        _fail("JSON 嵌套层数过深", "JSON nesting is too deep")
-    except ValueError as exc:  # e.g. an integer literal with too many digits
-        _fail(f"JSON 无效：{exc}", f"invalid JSON: {exc}")
+    # Numbers are decoded as Decimal: no float rounding, no int-size limit.
+    # (No field accepts a number, but ignored extra keys may contain any.)
+    return read_json_file(path, MalformedInput, parse_int=Decimal)
 
 
 def _parse_area(value: object, where_zh: str, where_en: str) -> Decimal:

@@ -12,8 +12,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
+from gongzhi.core.models import Reader
 from gongzhi.core.templatetags.numbers import fixed
 from gongzhi.voting import receipts
 from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry, VoterRollUnit
@@ -22,9 +23,11 @@ from gongzhi.voting.tally import (
     MORE_THAN_HALF,
     TWO_THIRDS_OR_MORE,
     Choice,
+    ConsentOutcome,
     ConsentRule,
     Head,
     OwnerVoteOutcome,
+    ResidentsMeetingOutcome,
     Threshold,
     format_percent,
     tally_consent,
@@ -38,7 +41,7 @@ def public_votes(*, size: int = 5) -> list[Vote]:
     return list(Vote.objects.exclude(status=Vote.Status.DRAFT).select_related("scope").order_by("-id")[:size])
 
 
-def votes_for_matter(matter_ref: str):
+def votes_for_matter(matter_ref: str) -> QuerySet[Vote]:
     return Vote.objects.filter(matter_ref=matter_ref).order_by("-id")
 
 
@@ -60,7 +63,7 @@ def heads_of(vote: Vote) -> list[Head]:
     ]
 
 
-def tally_vote(vote: Vote):
+def tally_vote(vote: Vote) -> OwnerVoteOutcome | ResidentsMeetingOutcome | ConsentOutcome:
     """The outcome under the vote's rule, from the database: one query whatever the size."""
     if vote.kind == Vote.Kind.OWNER:
         return tally_owner_vote(vote.matter, heads_of(vote))
@@ -73,7 +76,7 @@ def tally_vote(vote: Vote):
     return tally_consent(rule, vote.total_heads, counts["yes"], participating=counts["n"])
 
 
-def _text(value) -> Any:
+def _text(value: object) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, Decimal):
@@ -83,7 +86,7 @@ def _text(value) -> Any:
     return str(value)
 
 
-def outcome_snapshot(vote: Vote, outcome) -> dict:
+def outcome_snapshot(vote: Vote, outcome: OwnerVoteOutcome | ResidentsMeetingOutcome | ConsentOutcome) -> dict:
     """The outcome as stored on the vote (JSON): rule, conditions with exact ratios, reasons in both languages;
     for owner votes also the recount command's exact output, so anyone can compare."""
     data = {
@@ -128,7 +131,7 @@ class ConditionRow:
     met: bool
 
 
-def _shown(value):
+def _shown(value: Decimal | int) -> str | int:
     """A count as it is, an area to the hundredth of a square metre (a database sum can carry 12 places)."""
     return fixed(value, 2) if isinstance(value, Decimal) else value
 
@@ -182,14 +185,14 @@ def quorum_for(vote: Vote) -> Threshold | None:
 
 @dataclass
 class Share:
-    part: str
-    whole: str
+    part: str | int
+    whole: str | int
     fraction: str
     percent: str
     met: bool | None
 
     @classmethod
-    def of(cls, part, whole, bound: Threshold | None) -> Share:
+    def of(cls, part: Decimal | int, whole: Decimal | int, bound: Threshold | None) -> Share:
         ratio = Fraction(part) / Fraction(whole) if whole else None
         return cls(
             _shown(part),
@@ -298,7 +301,7 @@ class ReceiptCheck:
     choice: str | None  # only for the signed-in voter of that ballot
 
 
-def check_receipt(code_text: str, *, vote: Vote | None = None, user=None) -> ReceiptCheck | None:
+def check_receipt(code_text: str, *, vote: Vote | None = None, user: Reader = None) -> ReceiptCheck | None:
     code = receipts.normalize_code(code_text)
     if code is None:
         return None

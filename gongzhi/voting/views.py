@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.core import audit, pii, sms
 from gongzhi.core.gate import allows, permission_required
+from gongzhi.core.models import Upload
 from gongzhi.core.rules import scoped
 from gongzhi.core.uploads import UploadError
 from gongzhi.notices.actions import NoticeError
@@ -527,8 +528,6 @@ def enter_form(request, pk: int, token: str):
 @guarded
 @require_http_methods(["GET", "POST"])
 def enter_check(request, pk: int, token: str):
-    from gongzhi.core.models import Upload
-
     vote = _vote(pk)
     _check(request, "voting.enter_ballot", vote)
     entry = _entry(vote, token)

@@ -109,7 +109,7 @@ def next_reference(prefix: str, now: datetime | None = None) -> str:
 # --------------------------------------------------------------------------------------------- booking
 
 
-def _can_book_here(actor: User | None, address: Address, on_behalf_of, channel: str) -> None:
+def _can_book_here(actor: User | None, address: Address, on_behalf_of: Person | None, channel: str) -> None:
     if actor is None:
         return
     target = address.unit or address.compound or address
@@ -125,7 +125,7 @@ def _can_book_here(actor: User | None, address: Address, on_behalf_of, channel: 
             raise PermissionDenied("not the actor's home")
 
 
-def _store_photos(booking: Booking, photos, actor: User | None) -> list[int]:
+def _store_photos(booking: Booking, photos: Sequence[tuple[bytes, str]], actor: User | None) -> list[int]:
     if len(photos) > MAX_PHOTOS:
         raise BookingError(f"最多上传{MAX_PHOTOS}张照片", f"at most {MAX_PHOTOS} photos", "photos")
     ids = []
@@ -536,7 +536,13 @@ def amend_booking(
 
 @transaction.atomic
 def cancel_booking(
-    booking: Booking, *, actor: User | None, reason: str = "", on_behalf_of=None, channel: str = "", now=None
+    booking: Booking,
+    *,
+    actor: User | None,
+    reason: str = "",
+    on_behalf_of: Person | None = None,
+    channel: str = "",
+    now: datetime | None = None,
 ) -> Booking:
     """Cancel until the cut-off; the day's capacity is given back and a planned day is re-planned."""
     booking = Booking.objects.select_for_update(of=("self",)).select_related("area").get(pk=booking.pk)

@@ -44,7 +44,7 @@ def open_stop(stop: RoundStop, *, actor: User | None) -> dict:
 
 
 @transaction.atomic
-def start_round(rnd: Round, *, actor: User | None, now=None) -> Round:
+def start_round(rnd: Round, *, actor: User | None, now: datetime | None = None) -> Round:
     require(actor, "bulkywaste.work_round", rnd)
     now = now or timezone.now()
     _check_today(rnd, now)
@@ -153,7 +153,7 @@ def _finish(booking: Booking, now: datetime) -> None:
 
 
 @transaction.atomic
-def complete_round(rnd: Round, *, actor: User | None, now=None) -> Round:
+def complete_round(rnd: Round, *, actor: User | None, now: datetime | None = None) -> Round:
     """The crew ends the round; its cost lines are written to the ledger."""
     require(actor, "bulkywaste.work_round", rnd)
     _complete(rnd, now or timezone.now(), actor=actor)
@@ -161,7 +161,7 @@ def complete_round(rnd: Round, *, actor: User | None, now=None) -> Round:
     return rnd
 
 
-def _complete(rnd: Round, now: datetime, actor=None) -> None:
+def _complete(rnd: Round, now: datetime, actor: User | None = None) -> None:
     if (
         not Round.objects.filter(pk=rnd.pk)
         .exclude(status=Round.Status.COMPLETED)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Model
 
 from gongzhi.bulkywaste.models import ServiceArea, UnloadSite, Vehicle
 from gongzhi.core import audit
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @transaction.atomic
-def save_config(obj, *, actor: User | None) -> None:
+def save_config(obj: Model, *, actor: User | None) -> None:
     """Catalogue entries, fee schedules, cost rates, service areas, vehicles and unloading sites (admin and demo)."""
     perm = "bulkywaste.dispatch" if isinstance(obj, Vehicle | UnloadSite) else "bulkywaste.configure"
     scope = obj.area if isinstance(obj, UnloadSite) else obj if isinstance(obj, Vehicle | ServiceArea) else None

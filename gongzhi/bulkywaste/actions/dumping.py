@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -32,8 +33,8 @@ def report_dumping(
     description: str,
     node: AreaNode | None = None,
     address: str = "",
-    latitude=None,
-    longitude=None,
+    latitude: Decimal | float | str | None = None,
+    longitude: Decimal | float | str | None = None,
     photo: tuple[bytes, str] | None = None,
     reporter_phone: str = "",
 ) -> DumpingReport:
@@ -93,7 +94,7 @@ def report_dumping(
 
 
 @transaction.atomic
-def assign_dumping(report: DumpingReport, *, actor: User | None, assignee) -> DumpingReport:
+def assign_dumping(report: DumpingReport, *, actor: User | None, assignee: User) -> DumpingReport:
     require(actor, "bulkywaste.handle_dumping", report)
     if report.status == DumpingReport.Status.RESOLVED:
         raise BookingError("该举报已处理完毕", "this report is resolved", None)

@@ -76,11 +76,11 @@ def day_is_fixed(booking: Booking, now: datetime) -> bool:
     return now >= cutoff(booking.area, booking.day)
 
 
-def _eta_text(eta) -> str:
+def _eta_text(eta: datetime | None) -> str:
     return f"，预计{timezone.localtime(eta):%H:%M}前后" if eta else ""
 
 
-def tell_fixed(booking: Booking, eta, now: datetime) -> bool:
+def tell_fixed(booking: Booking, eta: datetime | None, now: datetime) -> bool:
     """Tell the resident the day and expected time, once (a conditional UPDATE claims the message)."""
     if not Booking.objects.filter(pk=booking.pk, reminder_sent_at__isnull=True).update(
         reminder_sent_at=now, notified_eta=eta
@@ -98,7 +98,7 @@ def tell_fixed(booking: Booking, eta, now: datetime) -> bool:
     return True
 
 
-def tell_if_moved(booking: Booking, eta, now: datetime) -> bool:
+def tell_if_moved(booking: Booking, eta: datetime | None, now: datetime) -> bool:
     """After the resident was told: a new arrival time more than the margin away is told as a change, once per
     change (the told time is replaced by a conditional UPDATE)."""
     told = booking.notified_eta
@@ -116,7 +116,7 @@ def tell_if_moved(booking: Booking, eta, now: datetime) -> bool:
     return True
 
 
-def after_plan(booking: Booking, eta, now: datetime) -> None:
+def after_plan(booking: Booking, eta: datetime | None, now: datetime) -> None:
     """What a (re-)plan tells a resident: nothing before the cut-off; once when the day is fixed; then only a
     move beyond the margin."""
     if eta is None or not day_is_fixed(booking, now):

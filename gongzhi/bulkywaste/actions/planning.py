@@ -255,7 +255,7 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
             raise
         matrix, source = routing.StraightLineMatrix(), "straight_line (osrm failed)"
         result, how = _solve(previous, stops, problem, matrix, iterations, seed)
-    parts = defaultdict(int)
+    parts: dict[int, int] = defaultdict(int)
     for s in stops:
         bid, part = _parse_stop_id(s.id)
         parts[bid] = max(parts[bid], part)
@@ -315,7 +315,9 @@ def plan_day(plan_id: int, *, iterations: int | None = None, seed: int = 0, now:
     return DayPlan.objects.get(pk=plan.pk)
 
 
-def _store_rounds(plan: DayPlan, result, parts: dict[int, int], demand: dict, problem: _Problem) -> dict[int, datetime]:
+def _store_rounds(
+    plan: DayPlan, result: routing.Plan, parts: dict[int, int], demand: dict, problem: _Problem
+) -> dict[int, datetime]:
     """Write the solved routes over the day's planned rounds, keeping their ids (and so their addresses): the
     k-th route of a vehicle reuses that vehicle's k-th planned round, and a booking's stop (booking, part) keeps
     its row wherever it moves. Rounds and stops no longer needed are deleted. Returns each booking's first ETA."""

@@ -17,8 +17,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def write_samples(directory: Path = HERE) -> list[Path]:
-    from gongzhi.registry.exporter import iter_csv, write_template
-    from gongzhi.registry.importer import sample_rows
+    # Here, not at the top: run as a script, __main__ puts the project on sys.path and sets Django up first.
+    from gongzhi.registry.exporter import iter_csv, write_template  # (likewise)
+    from gongzhi.registry.importer import sample_rows  # (likewise)
 
     xlsx, csv = directory / "roster-template.xlsx", directory / "roster-sample.csv"
     with xlsx.open("wb") as f:

@@ -385,6 +385,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     """A file the process may not read. Root reads anything, so the refusal is simulated in-process there."""
     import io
 
+    from gongzhi.core import jsonfile
     from gongzhi.voting import recount
 
     path = write(tmp_path, doc_with())
@@ -397,7 +398,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(recount, "open", refuse, raising=False)
+    monkeypatch.setattr(jsonfile, "open", refuse, raising=False)  # the file is read by the shared reader
     out, err = io.StringIO(), io.StringIO()
     assert recount.main([str(path)], stdout=out, stderr=err) == 2
     assert out.getvalue() == "" and "cannot read file" in err.getvalue()
