@@ -6,6 +6,9 @@ class DeliberationConfig(AppConfig):
     label = "deliberation"
 
     def ready(self) -> None:
+        from gongzhi.deliberation import privacy  # here: app modules load only once the registry is ready
+
+        privacy.register()
         # Imported here, once the models are loaded (as voting does): a resolution notice decided by an owners'
         # vote carries the vote's result tables, whose words voting gives in English.
         from gongzhi.notices.selectors import register_table_glossary

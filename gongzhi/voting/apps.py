@@ -18,3 +18,6 @@ class VotingConfig(AppConfig):
 
         register_table_source("voter_roll", roll_rows)
         register_table_glossary("result", lambda notice: result_glossary(notice.vote_id))
+        from gongzhi.voting import privacy  # here: as above
+
+        privacy.register()
