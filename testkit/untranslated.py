@@ -145,6 +145,8 @@ def untranslated(html: str) -> list[str]:
     for part in parser.parts:
         for match in RUN.finditer(part):
             run = match.group(0)
+            if part[match.end() : match.end() + 1] == "*":  # a masked name ("于**"): a person, not interface
+                continue
             if run in interface and run not in data and run not in found:
                 found.append(run)
     return found

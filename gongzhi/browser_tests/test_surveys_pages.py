@@ -100,7 +100,7 @@ def test_a_worker_enters_a_paper_response_with_its_scan(new_page, mini, shots, t
 
 
 def test_the_entry_page_filters_options_and_shows_the_calculated_value(new_page, mini):
-    from gongzhi.surveys.tests.test_calculate import SCORED
+    from gongzhi.surveys.tests.test_calculate import SCORED  # here: a test module's table, not collected twice
 
     sc = testing.build(mini)
     survey = testing.make_survey(sc, questions=SCORED)

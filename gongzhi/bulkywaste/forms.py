@@ -215,7 +215,7 @@ class AmendForm(forms.Form):
         booked = {i.entry_id: i.quantity for i in self.items if i.entry_id}
         for e in self.entries:
             self.fields[f"qty_{e.code}"] = forms.IntegerField(
-                label=e.name,
+                label=e.display_name,
                 min_value=0,
                 max_value=limits().quantity,
                 required=False,

@@ -58,21 +58,29 @@ def _today(today: date | None) -> date:
     return today or clock.today()
 
 
+def _names(stage: StageDefinition) -> list[str]:
+    return [stage.name, stage.name_en]
+
+
 def _event(
     matter: Matter,
     action: str,
     summary: str,
     *,
+    params: dict,
     actor: User | None,
     on_behalf_of: Person | None = None,
     body: str = "",
     documents: Iterable[Upload] = (),
 ) -> StageEvent:
+    """A timeline line: `params` are what StageEvent.text renders in the reader's language; `summary` is the
+    Chinese sentence kept as written."""
     event = StageEvent.objects.create(
         matter=matter,
         stage=matter.stage,
         action=action,
         summary=summary[:300],
+        params=params,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_label=str(actor) if actor is not None else "system",
         on_behalf_of=on_behalf_of,
@@ -147,7 +155,7 @@ def create_matter(
         path=scope.path,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    _event(matter, "create", f"创建议题：{title}", actor=actor)
+    _event(matter, "create", f"创建议题：{title}", params={"title": title}, actor=actor)
     audit.record(
         "deliberation.create_matter",
         matter,
@@ -186,7 +194,8 @@ def advance_matter(matter: Matter, *, actor: User | None, note: str = "", today:
     assert after is not None, "blockers() refuses to advance past the last stage"
     _enter_stage(matter, after, actor=actor, today=today)
     summary = f"{before.name} → {after.name}" + (f"（{note.strip()}）" if note and note.strip() else "")
-    _event(matter, "advance", summary, actor=actor)
+    params = {"from": _names(before), "to": _names(after), "note": (note or "").strip()}
+    _event(matter, "advance", summary, params=params, actor=actor)
     audit.record(
         "deliberation.advance_matter",
         matter,
@@ -212,7 +221,8 @@ def return_matter(
     if resolve_order is not None and target.order <= resolve_order:
         matter.resolution, matter.resolution_text, matter.resolved_on, matter.vote_id = "", "", None, None
     _enter_stage(matter, target, actor=actor, today=_today(today))
-    _event(matter, "return", f"{before.name} → {target.name}：{reason}", actor=actor)
+    params = {"from": _names(before), "to": _names(target), "reason": reason}
+    _event(matter, "return", f"{before.name} → {target.name}：{reason}", params=params, actor=actor)
     audit.record(
         "deliberation.return_matter",
         matter,
@@ -229,7 +239,7 @@ def withdraw_matter(matter: Matter, *, actor: User | None, reason: str) -> Matte
     reason = _text(reason, "reason", "终止理由", "reason", 1000)
     matter.outcome = Matter.Outcome.WITHDRAWN
     matter.save(update_fields=["outcome"])
-    _event(matter, "withdraw", f"终止议题：{reason}", actor=actor)
+    _event(matter, "withdraw", f"终止议题：{reason}", params={"reason": reason}, actor=actor)
     audit.record(
         "deliberation.withdraw_matter", matter, actor=actor, changes={"reason": reason, "stage": matter.stage.code}
     )
@@ -283,6 +293,7 @@ def _opinion(
         matter,
         "opinion",
         f"收到{label}（{Channel(channel).label}）{opinion.reference}",
+        params={"kind": kind, "channel": channel, "reference": opinion.reference},
         actor=actor,
         on_behalf_of=on_behalf_of,
     )
@@ -413,7 +424,11 @@ def save_proposal(
     )
     verb = "修改方案" if last else "提出方案"
     _event(
-        matter, "proposal", f"{verb}（第{version.number}版）{(' ' + version.note) if version.note else ''}", actor=actor
+        matter,
+        "proposal",
+        f"{verb}（第{version.number}版）{(' ' + version.note) if version.note else ''}",
+        params={"number": version.number, "note": version.note, "amended": bool(last)},
+        actor=actor,
     )
     audit.record(
         "deliberation.save_proposal", matter, actor=actor, changes={"version": version.number, "note": version.note}
@@ -474,7 +489,14 @@ def schedule_meeting(
             ],
             ignore_conflicts=True,
         )
-    _event(matter, "meeting", f"安排会议：{title}（{held_on.isoformat()}）", actor=actor, body=body)
+    _event(
+        matter,
+        "meeting",
+        f"安排会议：{title}（{held_on.isoformat()}）",
+        params={"title": title, "held_on": held_on.isoformat()},
+        actor=actor,
+        body=body,
+    )
     audit.record(
         "deliberation.schedule_meeting",
         matter,
@@ -524,6 +546,7 @@ def record_minutes(
         matter,
         "minutes",
         f"会议纪要：{meeting.title}（出席{present}人）",
+        params={"title": meeting.title, "present": present},
         actor=actor,
         body=meeting.body,
         documents=uploads,
@@ -556,7 +579,14 @@ def record_assembly_resolution(
     matter.resolved_on = _today(today)
     matter.vote_id = None
     matter.save()
-    _event(matter, "resolve", f"居民大会作出决议（{meeting.title}）", actor=actor, body=meeting.body)
+    _event(
+        matter,
+        "resolve",
+        f"居民大会作出决议（{meeting.title}）",
+        params={"title": meeting.title},
+        actor=actor,
+        body=meeting.body,
+    )
     audit.record("deliberation.resolve_by_assembly", matter, actor=actor, changes={"meeting": meeting.pk})
     return matter
 
@@ -577,7 +607,14 @@ def link_vote(matter: Matter, *, actor: User | None, vote_id: int, text: str = "
     matter.vote_id = state.id
     matter.resolution_text = (text or "").strip() or matter.resolution_text
     matter.save()
-    _event(matter, "link_vote", f"由业主表决决议：{state.subject}", actor=actor, body="owners_assembly")
+    _event(
+        matter,
+        "link_vote",
+        f"由业主表决决议：{state.subject}",
+        params={"subject": state.subject},
+        actor=actor,
+        body="owners_assembly",
+    )
     audit.record("deliberation.link_vote", matter, actor=actor, changes={"vote": state.id})
     return matter
 
@@ -619,6 +656,7 @@ def _objection(
         matter,
         "objection",
         f"收到异议 {objection.reference}（{Channel(channel).label}）",
+        params={"channel": channel, "reference": objection.reference},
         actor=actor,
         on_behalf_of=on_behalf,
     )
@@ -707,7 +745,13 @@ def answer_objection(objection: Objection, *, actor: User | None, answer: str, d
     objection.answered_by, objection.answered_at = actor, timezone.now()
     objection.save(update_fields=["answer", "status", "answered_by", "answered_at"])
     verb = "不予受理" if dismiss else "答复"
-    _event(matter, "answer_objection", f"{verb}异议 {objection.reference}", actor=actor)
+    _event(
+        matter,
+        "answer_objection",
+        f"{verb}异议 {objection.reference}",
+        params={"reference": objection.reference, "dismissed": bool(dismiss)},
+        actor=actor,
+    )
     audit.record(
         "deliberation.answer_objection",
         matter,
@@ -741,7 +785,7 @@ def add_report(
     if uploads:
         report.attachments.add(*uploads)
     label = "验收" if kind == Report.Kind.ACCEPTANCE else f"进度报告{f'（{percent}%）' if percent is not None else ''}"
-    _event(matter, "report", label, actor=actor, documents=uploads)
+    _event(matter, "report", label, params={"kind": kind, "percent": percent}, actor=actor, documents=uploads)
     audit.record(
         "deliberation.add_report",
         matter,
@@ -776,7 +820,13 @@ def add_account_line(
         on=on,
         author=actor,
     )
-    _event(matter, "account", f"{line.get_direction_display()}：{item} {amount}元", actor=actor)
+    _event(
+        matter,
+        "account",
+        f"{line.get_direction_display()}：{item} {amount}元",
+        params={"direction": direction, "item": item, "amount": str(amount)},
+        actor=actor,
+    )
     audit.record(
         "deliberation.add_account_line",
         matter,

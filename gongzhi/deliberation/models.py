@@ -139,7 +139,9 @@ class Matter(models.Model):
 class StageEvent(models.Model):
     """One line of a matter's timeline: who did what, when, in which stage, with which documents."""
 
-    # What happened, by the stored `action` code; the summary keeps the details as they were written.
+    # What happened, by the stored `action` code, and its details in `params` (names, numbers, codes), so the
+    # line reads in the reader's language (`text`). `summary` keeps the Chinese sentence as it was written: the
+    # record, and what rows written before `params` existed still show.
     ACTIONS = {
         "create": _("创建议题"),
         "advance": _("进入下一阶段"),
@@ -162,6 +164,7 @@ class StageEvent(models.Model):
     stage = models.ForeignKey(StageDefinition, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=40)
     summary = models.CharField(max_length=300)
+    params = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     actor_label = models.CharField(max_length=150, blank=True)
     on_behalf_of = models.ForeignKey(
@@ -177,6 +180,62 @@ class StageEvent(models.Model):
     @property
     def action_label(self) -> str:
         return self.ACTIONS.get(self.action, self.action)
+
+    @property
+    def text(self) -> str:
+        """The details in the page's language, from `params`; a row without them shows its stored summary."""
+        return (event_text(self.action, self.params) if self.params else "") or self.summary
+
+
+def _pair(names) -> str:
+    """A [Chinese, English] name pair stored in an event, in the page's language."""
+    if isinstance(names, (list, tuple)) and names:
+        english = len(names) > 1 and names[1] and (get_language() or "").startswith("en")
+        return str(names[1] if english else names[0])
+    return str(names or "")
+
+
+def event_text(action: str, p: dict) -> str:
+    """One timeline line's details, rendered at display time (see StageEvent.params)."""
+    if action in ("advance", "return"):
+        line = f"{_pair(p.get('from'))} → {_pair(p.get('to'))}"
+        if action == "return":
+            return _("%(line)s：%(reason)s") % {"line": line, "reason": p.get("reason", "")}
+        return _("%(line)s（%(note)s）") % {"line": line, "note": p["note"]} if p.get("note") else line
+    if action == "create":
+        return _("创建议题：%(title)s") % {"title": p.get("title", "")}
+    if action == "withdraw":
+        return _("终止议题：%(reason)s") % {"reason": p.get("reason", "")}
+    if action in ("opinion", "objection"):
+        values = {"channel": Channel(p["channel"]).label if p.get("channel") in Channel.values else "", **p}
+        if action == "objection":
+            return _("收到异议 %(reference)s（%(channel)s）") % values
+        if p.get("kind") == "need":
+            return _("收到需求（%(channel)s）%(reference)s") % values
+        return _("收到意见（%(channel)s）%(reference)s") % values
+    if action == "proposal":
+        line = (_("修改方案（第%(number)s版）") if p.get("amended") else _("提出方案（第%(number)s版）")) % p
+        return f"{line} {p['note']}" if p.get("note") else line
+    if action == "meeting":
+        return _("安排会议：%(title)s（%(held_on)s）") % p
+    if action == "minutes":
+        return _("会议纪要：%(title)s（出席%(present)s人）") % p
+    if action == "resolve":
+        return _("居民大会作出决议（%(title)s）") % p
+    if action == "link_vote":
+        return _("由业主表决决议：%(subject)s") % p
+    if action == "answer_objection":
+        return (_("不予受理异议 %(reference)s") if p.get("dismissed") else _("答复异议 %(reference)s")) % p
+    if action == "report":
+        if p.get("kind") == "acceptance":
+            return str(_("验收"))
+        if p.get("percent") is not None:
+            return _("进度报告（%(percent)s%%）") % p
+        return str(_("进度报告"))
+    if action == "account":
+        direction = AccountLine.Direction(p["direction"]).label if p.get("direction") else ""
+        return _("%(direction)s：%(item)s %(amount)s元") % {**p, "direction": direction}
+    return ""
 
 
 class ProposalVersion(models.Model):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from gongzhi.notices.actions import issuer_for, publish_notice
 from gongzhi.notices.builders import table
@@ -31,7 +32,13 @@ def _resolution_tables(matter) -> list[dict]:
 
 
 def post_matter_notice(matter, *, kind: str, actor, posted_on: date | None = None) -> Notice:
-    """Called by deliberation's actions on entering a notice stage (they checked the permission)."""
+    """Called by deliberation's actions on entering a notice stage (they checked the permission). The notice is
+    the Chinese of the bulletin board whatever the language of the page that moved the matter."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _post_matter_notice(matter, kind=kind, actor=actor, posted_on=posted_on)
+
+
+def _post_matter_notice(matter, *, kind: str, actor, posted_on: date | None) -> Notice:
     stage = matter.stage
     if kind == Notice.Kind.RESOLUTION:
         proposal = matter.proposals.order_by("-number").first()

@@ -83,9 +83,10 @@ def matters_page(user: Reader, *, stage: str = "", after: int = 0, size: int = P
 
 
 def stage_choices() -> list[tuple[str, str]]:
+    """(code, name) of every stage of every procedure, the name in the page's language."""
     seen: dict[str, str] = {}
-    for code, name in StageDefinition.objects.order_by("order").values_list("code", "name"):
-        seen.setdefault(code, name)
+    for stage in StageDefinition.objects.order_by("order").only("code", "name", "name_en"):
+        seen.setdefault(stage.code, stage.label)
     return list(seen.items())
 
 

@@ -181,7 +181,7 @@ def matter_detail(request, pk: int):
         "report_form": ReportForm(),
         "account_form": AccountForm(),
         "answer_form": AnswerForm(),
-        "return_form": ReasonForm(stages=[(s.code, s.name) for s in record["stages"] if s.order < matter.stage.order]),
+        "return_form": ReasonForm(stages=[(s.code, s.label) for s in record["stages"] if s.order < matter.stage.order]),
         "withdraw_form": ReasonForm(),
     }
     if matter.vote_id:
@@ -302,7 +302,7 @@ def matter_advance(request, pk: int):
             messages.error(request, str(e))
         else:
             matter.refresh_from_db()
-            return _done(request, matter, _("已进入“%(stage)s”阶段") % {"stage": matter.stage.name})
+            return _done(request, matter, _("已进入“%(stage)s”阶段") % {"stage": matter.stage.label})
     return render(
         request,
         "deliberation/advance.html",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
 from gongzhi.core.models import Reader
 from gongzhi.core.rules import scope_q
@@ -75,3 +78,54 @@ def rendered_tables(notice: Notice, *, roll_limit: int | None = None, roll_after
         else:
             out.append(table)
     return out
+
+
+# The words of a notice's tables that the publishing part can give in English, read from its own records (the
+# result notice's rule, conditions and reasons: voting's tally keeps both wordings): kind -> notice -> {zh: en}.
+TABLE_GLOSSARIES: dict[str, Callable[[Notice], dict[str, str]]] = {}
+HAN = re.compile(r"[\u4e00-\u9fff]")
+# Older notices wrote some table titles in both languages ("资金来源 / Funding").
+BOTH = re.compile(r"(.*[\u4e00-\u9fff].*?) / ([^\u4e00-\u9fff]+)")
+
+
+def register_table_glossary(kind: str, glossary: Callable[[Notice], dict[str, str]]) -> None:
+    TABLE_GLOSSARIES[kind] = glossary
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A word of a notice's table as a page shows it; `lang` marks the Chinese of the notice left as written."""
+
+    text: str
+    lang: str = ""
+
+
+def page_tables(notice: Notice, *, roll_limit: int, roll_after: int = 0) -> list[dict]:
+    """The notice's tables for a web page in the page's language: the fixed words through the catalogue, the
+    publishing part's words through its glossary; what stays Chinese (names, the subject) is marked as such.
+    The stored notice and its PDF keep the Chinese of the bulletin board."""
+    tables = rendered_tables(notice, roll_limit=roll_limit, roll_after=roll_after)
+    chinese = (get_language() or "zh").startswith("zh")
+    glossary = {} if chinese or notice.kind not in TABLE_GLOSSARIES else TABLE_GLOSSARIES[notice.kind](notice)
+
+    def cell(value: object) -> Cell:
+        text = str(value)
+        if chinese or not HAN.search(text):
+            return Cell(text)
+        if text in glossary:
+            return Cell(glossary[text])
+        if both := BOTH.fullmatch(text):
+            return Cell(both.group(2))
+        translated = gettext(text)
+        return Cell(translated) if translated != text else Cell(text, "zh-Hans")
+
+    return [
+        {
+            **table,
+            "title": cell(table.get("title", "")),
+            "columns": [cell(c) for c in table.get("columns", [])],
+            "cells": [[cell(c) for c in row] for row in table.get("rows", [])],
+            "note": cell(table["note"]) if table.get("note") else None,
+        }
+        for table in tables
+    ]

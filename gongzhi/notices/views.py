@@ -52,7 +52,7 @@ def notice_list(request):
 def notice_detail(request, pk: int):
     notice = _visible(request, pk)
     roll_after = _after(request)
-    tables = selectors.rendered_tables(notice, roll_limit=ROLL_PAGE, roll_after=roll_after)
+    tables = selectors.page_tables(notice, roll_limit=ROLL_PAGE, roll_after=roll_after)
     roll_next = None
     for t in tables:
         if t.get("roll") and len(t["rows"]) == ROLL_PAGE:

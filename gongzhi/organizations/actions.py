@@ -99,7 +99,8 @@ def check_chain(kind: OrgKind, node: AreaNode, parent: Organization | None, *, p
 
 
 def _level_name(code: str) -> str:
-    return AreaLevel.objects.filter(code=code).values_list("name", flat=True).first() or code
+    level = AreaLevel.objects.filter(code=code).first()
+    return level.label if level else code
 
 
 @transaction.atomic

@@ -24,12 +24,13 @@ def apply_errors(form: forms.Form, error: ValidationError) -> None:
 
 class NodeChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: AreaNode) -> str:
-        return f"{'　' * max(0, obj.depth - 2)}{obj.name}（{obj.level.name}）"
+        detail = _("%(name)s（%(detail)s）") % {"name": obj.name, "detail": obj.level.label}
+        return f"{'　' * max(0, obj.depth - 2)}{detail}"
 
 
 class OrgKindChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: OrgKind) -> str:
-        return f"{obj.name}（{obj.get_category_display()}）"
+        return _("%(name)s（%(detail)s）") % {"name": obj.label, "detail": obj.get_category_display()}
 
 
 class OrganizationForm(forms.Form):

@@ -160,7 +160,7 @@ def person_subject(person: Person) -> privacy.Subject:
 
 
 @transaction.atomic
-def export_person_data(person: Person, *, actor, channel: str = "web") -> dict:
+def export_person_data(person: Person, *, actor: User, channel: str = "web") -> dict:
     """Everything the platform holds about one person, section by section (PIPL Art. 45: a copy of one's own data).
 
     Audited like every showing of unmasked personal data; the entry names the sections, never a value."""
@@ -180,7 +180,7 @@ ERASE_REASON_MAX = 300
 
 
 @transaction.atomic
-def erase_person(person: Person, *, actor, reason: str) -> dict[str, int]:
+def erase_person(person: Person, *, actor: User, reason: str) -> dict[str, int]:
     """删除个人信息 (PIPL Art. 47): blank the person's personal fields and their personal data in every part.
 
     Each part's eraser (registered through core.privacy) blanks or unlinks its own rows first; then the person's

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import crypto, pii
@@ -30,6 +31,11 @@ class AreaLevel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The level's name in the page's language (the English name is stored with it)."""
+        return self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
 
 
 class AreaNode(models.Model):

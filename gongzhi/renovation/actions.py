@@ -14,9 +14,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from gongzhi.core import audit
 from gongzhi.core.gate import require
@@ -541,7 +543,7 @@ def adopt_plan(project: Project, *, actor: User | None) -> list[PlanLine]:
                 agreeing=t.tally.agreeing,
                 area=t.tally.area,
                 agreeing_area=t.tally.agreeing_area,
-                rule=str(t.rule)[:200],
+                rule=t.rule_zh[:200],
                 cost=t.cost,
                 residents_amount=t.residents_amount,
                 vote_id=t.vote.pk if t.vote is not None else None,
@@ -1012,27 +1014,42 @@ def accept_project(project: Project, *, actor: User | None, accounts_body: str =
         raise RenovationError("；".join(b[0] for b in blockers), "; ".join(b[1] for b in blockers), status=409)
     funding = list(project.funding.all())
     lines = selectors.plan_lines(project)
-    tables = [
-        {
-            "title": "资金来源 / Funding",
-            "columns": ["来源", "金额（元）", "说明"],
-            "rows": [[f.get_source_display(), f"{f.amount:.2f}", f.note] for f in funding],
-        },
-        {
-            "title": "改造内容与费用 / Items and costs",
-            "columns": ["内容", "范围", "费用（元）", "居民出资（元）"],
-            "rows": [
-                [ln.item.name, ln.scope_label, f"{ln.cost:.2f}", f"{ln.residents_amount:.2f}"]
-                for ln in lines
-                if ln.passed
-            ],
-        },
-        {
-            "title": "施工内容 / Works",
-            "columns": ["编号", "内容", "预算（元）", "进度"],
-            "rows": [[w.external_id, w.name, f"{w.budget:.2f}", f"{w.progress}%"] for w in project.work_items.all()],
-        },
-    ]
+    # The notice is the Chinese of the bulletin board; a page in English translates its fixed words (marked for
+    # the catalogue here) when it shows them (notices.selectors.page_tables).
+    with translation.override(settings.LANGUAGE_CODE):
+        tables = [
+            {
+                "title": gettext_noop("资金来源"),
+                "columns": [gettext_noop("来源"), gettext_noop("金额（元）"), gettext_noop("说明")],
+                "rows": [[f.get_source_display(), f"{f.amount:.2f}", f.note] for f in funding],
+            },
+            {
+                "title": gettext_noop("改造内容与费用"),
+                "columns": [
+                    gettext_noop("内容"),
+                    gettext_noop("范围"),
+                    gettext_noop("费用（元）"),
+                    gettext_noop("居民出资（元）"),
+                ],
+                "rows": [
+                    [ln.item.name, ln.scope_label, f"{ln.cost:.2f}", f"{ln.residents_amount:.2f}"]
+                    for ln in lines
+                    if ln.passed
+                ],
+            },
+            {
+                "title": gettext_noop("施工内容"),
+                "columns": [
+                    gettext_noop("编号"),
+                    gettext_noop("内容"),
+                    gettext_noop("预算（元）"),
+                    gettext_noop("进度"),
+                ],
+                "rows": [
+                    [w.external_id, w.name, f"{w.budget:.2f}", f"{w.progress}%"] for w in project.work_items.all()
+                ],
+            },
+        ]
     total = sum((f.amount for f in funding), Decimal(0))
     body = accounts_body.strip() or (
         f"{project.name}已于{timezone.localdate():%Y年%m月%d日}通过竣工验收。总预算{project.budget:.2f}元，"

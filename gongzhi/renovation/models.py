@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.choices import TextChoices
@@ -60,6 +61,11 @@ class MenuCategory(models.Model):
             models.UniqueConstraint(fields=["code"], condition=Q(district__isnull=True), name="uniq_national_category"),
             models.UniqueConstraint(fields=["district", "code"], name="uniq_district_category"),
         ]
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language (the English name is stored with it)."""
+        return self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
 
     def __str__(self) -> str:
         return self.name
@@ -222,7 +228,7 @@ class PlanLine(models.Model):
     agreeing = models.PositiveIntegerField()
     area = models.DecimalField(max_digits=14, decimal_places=2)
     agreeing_area = models.DecimalField(max_digits=14, decimal_places=2)
-    rule = models.CharField(max_length=200)
+    rule = models.CharField(max_length=200)  # in Chinese, as adopted: VOTE_RULE_ZH or "同意户数 ≥ 4/5"
     cost = models.DecimalField(max_digits=14, decimal_places=2)
     residents_amount = models.DecimalField(max_digits=14, decimal_places=2)
     vote_id = models.PositiveBigIntegerField(null=True, blank=True)
@@ -230,6 +236,20 @@ class PlanLine(models.Model):
     class Meta:
         ordering = ["item__category__order", "item__order", "item_id", "scope_label"]
         constraints = [models.UniqueConstraint(fields=["project", "item", "scope_key"], name="one_plan_line")]
+
+    @property
+    def rule_label(self) -> str:
+        """The stored rule in the page's language (the households' fraction reads the same in both)."""
+        if self.rule == VOTE_RULE_ZH:
+            return str(_("业主表决（民法典第二百七十八条）"))
+        if self.rule.startswith(HOUSEHOLD_RULE_ZH + " "):
+            return _("同意户数 %(rule)s") % {"rule": self.rule[len(HOUSEHOLD_RULE_ZH) + 1 :]}
+        return self.rule
+
+
+# How an adopted plan line keeps its rule (PlanLine.rule): the Chinese of the record, read back by rule_label.
+VOTE_RULE_ZH = "业主表决（民法典第二百七十八条）"
+HOUSEHOLD_RULE_ZH = "同意户数"
 
 
 class OwnersVote(models.Model):

@@ -26,6 +26,8 @@ from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Residence, Unit
 from gongzhi.renovation import arithmetic
 from gongzhi.renovation.models import (
+    HOUSEHOLD_RULE_ZH,
+    VOTE_RULE_ZH,
     CostBasis,
     Coverage,
     Defect,
@@ -285,6 +287,11 @@ class ScopeTally:
         return _("同意户数 %(rule)s") % {"rule": self.tally.rule}
 
     @property
+    def rule_zh(self) -> str:
+        """The rule as the adopted plan keeps it (PlanLine.rule, read back by PlanLine.rule_label)."""
+        return VOTE_RULE_ZH if self.decided_by_vote else f"{HOUSEHOLD_RULE_ZH} {self.tally.rule}"
+
+    @property
     def household_percent(self) -> str:
         return arithmetic.percent_text(self.tally.household_ratio)
 
@@ -381,6 +388,7 @@ class TimelineEntry:
     kind: str = field(compare=False)
     title: str = field(compare=False)
     detail: str = field(default="", compare=False)
+    detail_lang: str = field(default="", compare=False)  # "zh-Hans": a Chinese document's words, as published
 
 
 def _moment(value: date | datetime) -> datetime:
@@ -398,14 +406,14 @@ def timeline(project: Project, *, staff: bool, today: date | None = None) -> lis
     out = [TimelineEntry(project.created_at, "project", _("项目立项"), project.name)]
     if project.matter_id:
         for ev in StageEvent.objects.filter(matter_id=project.matter_id).select_related("stage").order_by("at")[:100]:
-            out.append(TimelineEntry(ev.at, "matter", _("一征三议两公开：%(s)s") % {"s": ev.stage.name}, ev.summary))
+            out.append(TimelineEntry(ev.at, "matter", _("一征三议两公开：%(s)s") % {"s": ev.stage.label}, ev.text))
         for vote in Vote.objects.filter(matter_ref=f"deliberation.matter:{project.matter_id}"):
             out.append(TimelineEntry(vote.created_at, "vote", _("表决：%(s)s") % {"s": vote.subject}))
             if vote.status == "certified":
                 result = _("通过") if vote.passed else _("未通过")
                 out.append(TimelineEntry(vote.certified_at or vote.created_at, "vote", f"{vote.subject}：{result}"))
         for notice in Notice.objects.filter(matter_id=project.matter_id, status="published"):
-            out.append(TimelineEntry(_moment(notice.posted_on), "notice", _("公示：%(t)s") % {"t": notice.title}))
+            out.append(TimelineEntry(_moment(notice.posted_on), "notice", _("公示"), notice.title, "zh-Hans"))
     day_counts = (
         Order.objects.filter(project=project)
         .values_list("updated_at__date")

@@ -619,7 +619,7 @@ def new_project(request):
     form = forms.ProjectForm(
         *_posted(request),
         unit_sets=[(s.pk, f"{s.name}（{s.get_kind_display()}）") for s in sets[:300]],
-        items=[(i.pk, f"{i.category.name} · {i.name}") for i in items[:300]],
+        items=[(i.pk, f"{i.category.label} · {i.name}") for i in items[:300]],
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data

@@ -75,14 +75,29 @@ def _sms(req: ServiceRequest, text: str, conceal: tuple[str, ...] = ()) -> None:
 
 
 def _label(actor: User | None) -> str:
-    return str(actor) if actor is not None else "系统"
+    return str(actor) if actor is not None else Event.SYSTEM
 
 
 def _event(
-    req: ServiceRequest, kind: str, at: datetime, actor: User | None, note: str = "", internal: bool = False
+    req: ServiceRequest,
+    kind: str,
+    at: datetime,
+    actor: User | None,
+    note: str = "",
+    internal: bool = False,
+    params: dict | None = None,
 ) -> None:
+    """A timeline line. `note` is what a person wrote; `params` is what the platform says (codes, names,
+    moments), read in the reader's language by Event.text."""
     Event.objects.create(
-        request=req, at=at, kind=kind, state=req.status, note=note[:500], internal=internal, actor_label=_label(actor)
+        request=req,
+        at=at,
+        kind=kind,
+        state=req.status,
+        note=note[:500],
+        params=params or {},
+        internal=internal,
+        actor_label=_label(actor),
     )
 
 
@@ -305,7 +320,7 @@ def submit_request(
             Photo.objects.create(request=req, upload=upload)
             stored.append(upload.pk)
         Upload.objects.filter(pk__in=stored, scope_path="").update(scope_path=req.path)
-    _event(req, "accept", now, actor, f"{ServiceRequest.Channel(channel).label}受理")
+    _event(req, "accept", now, actor, params={"channel": channel})
     _audit(
         req,
         "submit",
@@ -429,15 +444,15 @@ def dispatch_request(
         response_due_at=now + timedelta(hours=cat.response_hours),
         due_at=due,
     )
-    whom = (to_user and str(to_user)) or (to_org and to_org.name) or "社区党员、志愿者接单"
-    _event(req, "dispatch", now, actor, f"派至{whom}；办理时限{_fmt(due)}")
+    whom = (to_user and str(to_user)) or (to_org and to_org.name) or ""
+    _event(req, "dispatch", now, actor, params={"to": whom, "due": due.isoformat()})
     _audit(
         req,
         "dispatch",
         actor,
         {"to_user": getattr(to_user, "pk", None), "to_org": getattr(to_org, "pk", None), "due_at": due},
     )
-    _sms(req, f"您的工单{req.reference}已派至{whom}办理，办理时限{_fmt(due)}。")
+    _sms(req, f"您的工单{req.reference}已派至{whom or '社区党员、志愿者接单'}办理，办理时限{_fmt(due)}。")
     return req
 
 
@@ -486,7 +501,7 @@ def take_request(req: ServiceRequest, *, actor: User, now: datetime | None = Non
     org = req.assignee_org
     kind = taker_kind_of(actor, org)
     _move(req, "take", now, taker=actor, taker_kind=kind, taken_at=now)
-    _event(req, "take", now, actor, ServiceRequest.TakerKind(kind).label)
+    _event(req, "take", now, actor, params={"taker_kind": kind})
     _audit(req, "take", actor, {"taker": actor.pk, "kind": kind})
     _sms(req, f"您的工单{req.reference}已由{ServiceRequest.TakerKind(kind).label}接单，将尽快与您联系。")
     return req
@@ -538,7 +553,7 @@ def extend_request(
     new_due = machine.extended_due(_local(base), value, unit, _calendar(base))
     old_due = req.due_at
     _move(req, "extend", now, due_at=new_due, extension_reason=reason)
-    _event(req, "extend", now, actor, f"延期至{_fmt(new_due)}：{reason}")
+    _event(req, "extend", now, actor, params={"due": new_due.isoformat(), "reason": reason})
     _audit(req, "extend", actor, {"due_at": [old_due, new_due], "reason": reason})
     _sms(req, f"您的工单{req.reference}延期至{_fmt(new_due)}办结，原因：{reason}")
     return req
@@ -621,7 +636,7 @@ def record_follow_up(
     step = "follow_up_rated" if req.status == State.RATED else "follow_up"
     if outcome == FollowUpCall.Outcome.REACHED:
         _move(req, step, now, followed_up_at=now, solved=solved)
-        _event(req, "follow_up", now, actor, "已解决" if solved else "未解决")
+        _event(req, "follow_up", now, actor, params={"solved": bool(solved)})
         _audit(req, "follow_up", actor, {"solved": solved, "call": call.pk, "note": note}, on_behalf_of=person)
         if satisfaction and step == "follow_up":
             _rate(req, actor, satisfaction, "", now, on_behalf_of=person)
@@ -632,7 +647,7 @@ def record_follow_up(
             FollowUpCall.objects.create(request=req, due_on=due, path=req.path)
         else:
             _move(req, step, now, followed_up_at=now, solved=None)
-            _event(req, "follow_up", now, actor, "多次回访未接通")
+            _event(req, "follow_up", now, actor, params={"unreached": True})
         _audit(req, "follow_up_attempt", actor, {"outcome": outcome, "call": call.pk, "tries": tries})
     return call
 
@@ -649,7 +664,7 @@ def _rate(
         raise DeskError("请选择满意程度", "choose how satisfied you are", "satisfaction")
     comment = _clean_text(comment, "comment", "评价意见", "comment", 500, required=False)
     _move(req, "rate", now, rated_at=now, satisfaction=satisfaction, rating_comment=comment)
-    _event(req, "rate", now, actor, ServiceRequest.Satisfaction(satisfaction).label)
+    _event(req, "rate", now, actor, params={"satisfaction": satisfaction})
     _audit(req, "rate", actor, {"satisfaction": satisfaction}, on_behalf_of=on_behalf_of)
 
 
@@ -732,7 +747,9 @@ def escalate(req: ServiceRequest, *, actor: User | None, note: str = "", now: da
     return _escalate(req, actor, level, note, now)
 
 
-def _escalate(req: ServiceRequest, actor: User | None, level: int, note: str, now: datetime) -> Escalation:
+def _escalate(
+    req: ServiceRequest, actor: User | None, level: int, note: str, now: datetime, auto: bool = False
+) -> Escalation:
     if not machine.allowed("escalate", req.status):
         raise DeskError("该工单不在办理中", "this order is not being handled", None)
     to = escalation_node(req, level)
@@ -743,8 +760,8 @@ def _escalate(req: ServiceRequest, actor: User | None, level: int, note: str, no
         raise DeskError("该工单刚被催办", "this order has just been escalated", None)
     req.escalation_level, req.escalated_to = level, to
     esc = Escalation.objects.create(request=req, level=level, to_node=to, at=now, note=note[:300], by=actor)
-    label = machine.ESCALATION_LABELS[level]
-    _event(req, "escalate", now, actor, f"{label}（{to.name}）{note}".strip())
+    params = {"level": level, "to": to.name, "note": "" if auto else note, "auto": auto}
+    _event(req, "escalate", now, actor, params=params)
     _audit(req, "escalate", actor, {"level": level, "to": to.pk, "note": note[:300]})
     return esc
 
@@ -763,7 +780,7 @@ def escalate_due(now: datetime | None = None) -> int:
         while req.escalation_level < wanted:
             with transaction.atomic():
                 try:
-                    _escalate(req, None, req.escalation_level + 1, "到期自动", now)
+                    _escalate(req, None, req.escalation_level + 1, "到期自动", now, auto=True)
                 except DeskError:
                     break
             count += 1
@@ -782,7 +799,7 @@ def merge_duplicate(
     if into.status == State.ARCHIVED:
         raise DeskError("不能并入已归档的工单", "an archived order cannot take duplicates", "into")
     _move(req, "merge", now, duplicate_of=into)
-    _event(req, "merge", now, actor, f"并入{into.reference} {note}".strip())
+    _event(req, "merge", now, actor, params={"into": into.reference, "note": note})
     _audit(req, "merge", actor, {"into": into.pk, "note": note[:300]})
     _sms(req, f"您反映的问题已有工单{into.reference}在办理，您的工单{req.reference}已与其合并。")
     return req

@@ -30,7 +30,7 @@ class CategoryForm(forms.Form):
 
     def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [(str(c.pk), c.name) for c in categories]
+        self.fields["category"].choices = [(str(c.pk), c.label) for c in categories]
 
 
 class PlaceForm(PointFields):
@@ -120,7 +120,9 @@ class HotlineForm(forms.Form):
 
     def __init__(self, *args, categories=(), compounds=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "—")] + [(str(c.pk), f"{c.name}（{c.limit_text}）") for c in categories]
+        self.fields["category"].choices = [("", "—")] + [
+            (str(c.pk), f"{c.label}（{c.limit_text}）") for c in categories
+        ]
         self.fields["node"].choices = [("", "—")] + [(str(c.pk), c.name) for c in compounds]
         if self.data.get("node") and not any(str(c.pk) == self.data.get("node") for c in compounds):
             self.fields["node"].choices.append((self.data["node"], self.data["node"]))

@@ -12,6 +12,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.choices import TextChoices
@@ -56,6 +59,11 @@ class Category(models.Model):
     class Meta:
         ordering = ["order", "code"]
         constraints = [models.CheckConstraint(condition=Q(limit_value__gte=1), name="sd_category_limit_positive")]
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language (the English name is stored with it)."""
+        return self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
 
     def __str__(self) -> str:
         return self.name
@@ -236,8 +244,6 @@ class ServiceRequest(models.Model):
 
     @property
     def is_late(self) -> bool:
-        from django.utils import timezone
-
         if self.due_at is None:
             return False
         end = self.completed_at or timezone.now()
@@ -261,6 +267,42 @@ EVENT_LABELS = {
     "extend": _("延期"), "complete": _("办结"), "follow_up": _("回访"), "follow_up_rated": _("回访"), "rate": _("评价"), "return": _("退回重办"),
     "archive": _("归档"), "escalate": _("催办/督办"), "merge": _("合并重复件"),
 }  # fmt: skip
+ESCALATION_LABELS = {1: _("催办"), 2: _("督办"), 3: _("区级督办")}  # machine.ESCALATION_LABELS, translated
+
+
+def _when(value: str) -> str:
+    """An ISO moment stored in an event, as the page's language writes it."""
+    moment = parse_datetime(value or "")
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") if moment else (value or "")
+
+
+def event_text(kind: str, p: dict) -> str:
+    """One timeline line's details, rendered at display time (see Event.params); "" when nothing is known."""
+    note = p.get("note") or ""
+    if kind == "accept" and p.get("channel") in ServiceRequest.Channel.values:
+        return _("%(channel)s受理") % {"channel": ServiceRequest.Channel(p["channel"]).label}
+    if kind == "dispatch":
+        to = p.get("to") or _("社区党员、志愿者接单")
+        return _("派至%(to)s；办理时限%(due)s") % {"to": to, "due": _when(p.get("due"))}
+    if kind == "take" and p.get("taker_kind") in ServiceRequest.TakerKind.values:
+        return str(ServiceRequest.TakerKind(p["taker_kind"]).label)
+    if kind == "extend":
+        return _("延期至%(due)s：%(reason)s") % {"due": _when(p.get("due")), "reason": p.get("reason", "")}
+    if kind == "follow_up":
+        if p.get("unreached"):
+            return str(_("多次回访未接通"))
+        return str(_("已解决") if p.get("solved") else _("未解决"))
+    if kind == "rate" and p.get("satisfaction") in ServiceRequest.Satisfaction.values:
+        return str(ServiceRequest.Satisfaction(p["satisfaction"]).label)
+    if kind == "escalate":
+        line = _("%(level)s（%(to)s）") % {"level": ESCALATION_LABELS.get(p.get("level"), ""), "to": p.get("to", "")}
+        if p.get("auto"):
+            note = _("到期自动")
+        return f"{line} {note}" if note else line
+    if kind == "merge":
+        line = _("并入%(reference)s") % {"reference": p.get("into", "")}
+        return f"{line} {note}" if note else line
+    return ""
 
 
 class Event(models.Model):
@@ -270,9 +312,15 @@ class Event(models.Model):
     at = models.DateTimeField()
     kind = models.CharField(max_length=20)  # a transition name, or "accept"
     state = models.CharField(max_length=12)  # the state after it
+    # What the platform says is kept as data in `params` (codes, names, moments) and read in the reader's
+    # language (`text`); `note` is what a person typed (a reason, a resolution) — or, on rows written before
+    # `params` existed and not read back by migration 0002, the Chinese sentence as written.
     note = models.CharField(max_length=500, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     internal = models.BooleanField(default=False)
-    actor_label = models.CharField(max_length=100, blank=True)
+    actor_label = models.CharField(max_length=100, blank=True)  # SYSTEM when no person acted
+
+    SYSTEM = "系统"
 
     class Meta:
         ordering = ["at", "id"]
@@ -280,6 +328,15 @@ class Event(models.Model):
     @property
     def label(self) -> str:
         return str(EVENT_LABELS.get(self.kind, self.kind))
+
+    @property
+    def actor_text(self) -> str:
+        return str(_("系统")) if self.actor_label in (self.SYSTEM, "") else self.actor_label
+
+    @property
+    def text(self) -> str:
+        """The line's details in the page's language."""
+        return (event_text(self.kind, self.params) if self.params else "") or self.note
 
 
 class Objection(models.Model):

@@ -17,9 +17,9 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.core import maps, pii
@@ -547,10 +547,10 @@ def reveal(request, pk: int):
 
 # --- queues ---------------------------------------------------------------------------------------------------
 QUEUE_FILTERS = [
-    ("accepted", _lazy("待派单")), ("objections", _lazy("派单异议")), ("late", _lazy("已超期")),
-    ("dispatched", _lazy("已派单")), ("taken", _lazy("已接单")), ("in_progress", _lazy("办理中")),
-    ("completed", _lazy("已办结")), ("followed_up", _lazy("已回访")), ("rated", _lazy("已评价")),
-    ("archived", _lazy("已归档")),
+    ("accepted", gettext_lazy("待派单")), ("objections", gettext_lazy("派单异议")), ("late", gettext_lazy("已超期")),
+    ("dispatched", gettext_lazy("已派单")), ("taken", gettext_lazy("已接单")), ("in_progress", gettext_lazy("办理中")),
+    ("completed", gettext_lazy("已办结")), ("followed_up", gettext_lazy("已回访")), ("rated", gettext_lazy("已评价")),
+    ("archived", gettext_lazy("已归档")),
 ]  # fmt: skip
 
 
@@ -574,10 +574,33 @@ def near(request):
 
 
 # --- follow-up calls ------------------------------------------------------------------------------------------
-CALL_SCRIPT = _lazy(
+CALL_SCRIPT = gettext_lazy(
     "您好，这里是%(hotline)s。您%(date)s反映的“%(category)s”问题（工单号%(ref)s）已办结，办理结果是：%(resolution)s。"
     "请问问题解决了吗？您对办理是满意、基本满意还是不满意？谢谢您的支持。"
 )
+
+
+def call_script(req: ServiceRequest) -> tuple[str, str]:
+    """What the operator reads to the resident — Chinese, whatever the operator's page language — and, on a page
+    in another language, the same words in that language for the operator to follow (empty on a Chinese page)."""
+    accepted = timezone.localtime(req.accepted_at)
+    values = {"ref": req.reference, "resolution": req.resolution}
+    with translation.override(settings.LANGUAGE_CODE):
+        script = str(CALL_SCRIPT) % {
+            **values,
+            "hotline": _("共治服务热线%(number)s") % {"number": settings.GONGZHI_HOTLINE},
+            "date": f"{accepted.month}月{accepted.day}日",
+            "category": req.category.name,
+        }
+    if (translation.get_language() or "").startswith("zh"):
+        return script, ""
+    gloss = str(CALL_SCRIPT) % {
+        **values,
+        "hotline": _("共治服务热线%(number)s") % {"number": settings.GONGZHI_HOTLINE},
+        "date": formats.date_format(accepted, "MONTH_DAY_FORMAT"),
+        "category": req.category.name_en or req.category.name,
+    }
+    return script, gloss
 
 
 @permission_required("servicedesk.view_calls")
@@ -608,18 +631,13 @@ def call(request, pk: int):
         else:
             messages.success(request, _("回访已记录"))
             return redirect("servicedesk:calls")
-    script = str(CALL_SCRIPT) % {
-        "hotline": f"共治服务热线{settings.GONGZHI_HOTLINE}",
-        "date": timezone.localtime(req.accepted_at).strftime("%m月%d日"),
-        "category": req.category.name,
-        "ref": req.reference,
-        "resolution": req.resolution,
-    }
+    script, gloss = call_script(req)
     ctx = {
         "item": item,
         "req": req,
         "form": form,
         "script": script,
+        "gloss": gloss,
         "masked_phone": pii.mask_phone(req.requester_phone),
     }
     return render(request, "servicedesk/call.html", ctx, status=400 if form.errors else 200)

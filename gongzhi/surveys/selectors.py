@@ -225,7 +225,11 @@ def question_results(survey: Survey, keys: list[str] | None = None) -> list[dict
                 options.append(("不了解/不适用", "don't know / n.a.", t.get("na", 0)))
         elif q["type"] == "matrix":
             options = [
-                (f"{r['label']}：{c['label']}", "", t.get(f"{r['code']}:{c['code']}", 0))
+                (
+                    f"{r['label']}：{c['label']}",
+                    f"{r['label_en']}: {c['label_en']}" if r.get("label_en") and c.get("label_en") else "",
+                    t.get(f"{r['code']}:{c['code']}", 0),
+                )
                 for r in q["rows"]
                 for c in q["choices"]
             ]
@@ -237,7 +241,13 @@ def question_results(survey: Survey, keys: list[str] | None = None) -> list[dict
                 "question": q,
                 "answered": n,
                 "options": [
-                    {"label": lab, "label_en": lab_en, "count": c, "percent": rates.round4(c, n) * 100 if n else None}
+                    {
+                        "label": lab,
+                        "label_zh": lab,
+                        "label_en": lab_en,
+                        "count": c,
+                        "percent": rates.round4(c, n) * 100 if n else None,
+                    }
                     for lab, lab_en, c in options
                 ],
             }

@@ -13,10 +13,11 @@ class VotingConfig(AppConfig):
         provides(offer)
         # Imported here, once the models are loaded: the notices app reads a voter-roll notice's rows through
         # the table source voting registers (notices never imports voting).
-        from gongzhi.notices.selectors import register_table_source
-        from gongzhi.voting.notices import roll_rows  # (likewise)
+        from gongzhi.notices.selectors import register_table_glossary, register_table_source
+        from gongzhi.voting.notices import result_glossary, roll_rows  # (likewise)
 
         register_table_source("voter_roll", roll_rows)
+        register_table_glossary("result", lambda notice: result_glossary(notice.vote_id))
         from gongzhi.voting import privacy  # here: as above
 
         privacy.register()

@@ -12,12 +12,22 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.choices import TextChoices
 from gongzhi.voting.tally import Matter
 
-MATTER_CHOICES = [(m.value, f"（{m.item}）{m.label_zh}") for m in Matter]
+
+def _matter_label(matter: Matter) -> str:
+    """An Art. 278 matter with its item number, in the page's language (tally.py keeps both wordings)."""
+    if (get_language() or "").startswith("en"):
+        return f"({matter.item}) {matter.label_en}"
+    return f"（{matter.item}）{matter.label_zh}"
+
+
+MATTER_CHOICES = [(m.value, lazy(_matter_label, str)(m)) for m in Matter]
 
 
 class Vote(models.Model):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext_noop
+
 from gongzhi.notices.actions import NoticeError, publish_notice
 from gongzhi.notices.builders import table
 from gongzhi.notices.models import Notice
 from gongzhi.voting.models import Vote
-from gongzhi.voting.selectors import result_summary, roll_page
+from gongzhi.voting.selectors import result_summary, result_view, roll_page
 
 
 def _vote(vote_id: int) -> Vote:
@@ -29,13 +31,14 @@ def roll_rows(vote_id: int, *, after: int = 0, size: int = 200) -> list[list[str
             str(r["number"]),
             r["units_label"],
             f"{r['area']:,.2f}",
-            "开发建设单位" if r["developer"] else r["name_masked"],
+            DEVELOPER if r["developer"] else r["name_masked"],
         ]
         for r in rows
     ]
 
 
 ROLL_COLUMNS = ["序号", "房屋", "专有部分面积（㎡）", "业主（脱敏）"]
+DEVELOPER = gettext_noop("开发建设单位")  # the roll's name for the developer's unsold units (translated when shown)
 
 
 def build_roll_notice(vote_id: int, *, actor, posted_on: date | None = None, days: int | None = None) -> Notice:
@@ -92,6 +95,20 @@ def result_tables(vote_id: int) -> list[dict]:
         )
     )
     return tables
+
+
+def result_glossary(vote_id: int | None) -> dict[str, str]:
+    """The English of the words result_tables wrote from the tally (the rule, each condition, the reasons), for
+    a notice page in English (notices.selectors.page_tables); the notice itself stays Chinese."""
+    vote = Vote.objects.filter(pk=vote_id).first() if vote_id else None
+    view = result_view(vote) if vote is not None else None
+    if view is None:
+        return {}
+    words = {view["rule_zh"]: view["rule_en"]} if view["rule_zh"] else {}
+    words.update({c.label_zh: c.label_en for c in view["conditions"]})
+    if view["reasons_zh"]:
+        words["；".join(view["reasons_zh"])] = "; ".join(view["reasons_en"])
+    return words
 
 
 def build_result_notice(vote_id: int, *, actor, posted_on: date | None = None, days: int = 7) -> Notice:

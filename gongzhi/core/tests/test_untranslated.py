@@ -28,6 +28,12 @@ def test_a_run_is_matched_whole_not_inside_longer_data():
     assert untranslated("<p>登录信息丰富的油漆厂</p>") == []
 
 
+def test_a_masked_name_is_a_person_not_interface():
+    # "于" is an interface run ("于 %(at)s 确定…"), and a surname: masked, it is a person's name.
+    assert untranslated("<td>于**</td>") == []
+    assert untranslated("<td>于 2026-01-01</td>") == ["于"]
+
+
 @pytest.mark.django_db
 def test_the_english_sign_in_page_has_no_chinese_interface_text(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"

@@ -72,7 +72,7 @@ def child_table_rows(rows: list, node_url: str) -> SafeString:
                 escape(f"{node_url}{c.pk}/"),
                 escape(c.name),
                 address,
-                escape(c.level.name),
+                escape(c.level.label),
                 c.unit_count,
                 c.household_count,
                 c.resident_count,
