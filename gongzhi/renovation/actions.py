@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from gongzhi.core import audit
@@ -50,6 +51,10 @@ from gongzhi.renovation.models import (
 from gongzhi.renovation.shares import SharesInputError, compute_shares
 from gongzhi.voting import actions as voting_actions
 from gongzhi.voting.tally import Matter
+
+# Sent inside report_defect's transaction with defect=, actor= and on_behalf_of= when a resident (or someone for
+# a resident) reports a defect: the service desk files it as a request of its renovation-defect category.
+defect_reported = Signal()
 
 
 class RenovationError(ValueError):
@@ -806,6 +811,24 @@ def record_inspection(
     return inspection
 
 
+def _plan_position(plan_xy) -> tuple[Decimal | None, Decimal | None]:
+    """(x, y) in percent of the plan's width and height from its left and top edges, both or neither."""
+    if not plan_xy or all(v in (None, "") for v in plan_xy):
+        return None, None
+    out = []
+    for value, field in zip(plan_xy, ("plan_x", "plan_y"), strict=True):
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            number = Decimal("NaN")
+        if not number.is_finite() or not (0 <= number <= 100):
+            raise RenovationError(
+                "平面图位置应为0到100之间的百分比", "the plan position is a percentage from 0 to 100", field=field
+            )
+        out.append(number.quantize(Decimal("0.01")))
+    return out[0], out[1]
+
+
 @transaction.atomic
 def report_defect(
     project: Project,
@@ -818,13 +841,20 @@ def report_defect(
     work_item: WorkItem | None = None,
     location: AreaNode | None = None,
     spot: str = "",
+    floor: int | None = None,
     plan_xy: tuple[Decimal, Decimal] | None = None,
     photo_before: PhotoIn = None,
 ) -> Defect:
     """A defect from an inspector, the supervision group or a resident (or entered for one)."""
     require(actor, "renovation.report_defect", project)
     if on_behalf_of is not None:
-        require(actor, "renovation.take_order", project)
+        require(actor, "renovation.report_defect_for", project)
+        if source != Defect.Source.RESIDENT:
+            raise RenovationError(
+                "代为报告的问题来源应为居民",
+                "a defect entered for a resident has the resident as source",
+                field="source",
+            )
     if source not in Defect.Source.values:
         raise RenovationError("问题来源无效", "unknown source", field="source")
     if deadline < timezone.localdate():
@@ -833,12 +863,9 @@ def report_defect(
         raise RenovationError("位置不在项目范围内", "the location is outside the project", field="location")
     if work_item is not None and work_item.project_id != project.pk:
         raise RenovationError("施工内容不属于本项目", "the work item is not in this project", field="work_item")
-    x, y = plan_xy if plan_xy else (None, None)
-    for value in (x, y):
-        if value is not None and not (0 <= value <= 100):
-            raise RenovationError(
-                "平面图位置应在0到100之间", "the plan position lies between 0 and 100", field="plan_xy"
-            )
+    if floor is not None and not (isinstance(floor, int) and -5 <= floor <= 99):
+        raise RenovationError("楼层应为-5到99之间的整数", "the floor is a whole number from -5 to 99", field="floor")
+    x, y = _plan_position(plan_xy)
     locked = _locked_project(project)
     _stage(locked, Project.Stage.WORKS)
     photo_before = _photo(photo_before, actor=actor, path=project.path, field="photo_before")
@@ -849,6 +876,7 @@ def report_defect(
         description=_text(description, "description", "问题描述", "description", 500),
         location=location,
         spot=_text(spot, "spot", "具体位置", "spot", 150, required=False),
+        floor=floor,
         plan_x=x,
         plan_y=y,
         photo_before=photo_before,
@@ -861,8 +889,17 @@ def report_defect(
         defect,
         actor=actor,
         on_behalf_of=on_behalf_of,
-        changes={"source": source, "deadline": deadline, "work_item": getattr(work_item, "pk", None)},
+        changes={
+            "source": source,
+            "deadline": deadline,
+            "work_item": getattr(work_item, "pk", None),
+            "floor": floor,
+            "plan_xy": [str(x), str(y)] if x is not None else None,
+        },
     )
+    if source == Defect.Source.RESIDENT:
+        # The service desk (if installed) files it as a request linked to this defect, in this same transaction.
+        defect_reported.send(sender=Defect, defect=defect, actor=actor, on_behalf_of=on_behalf_of)
     return defect
 
 

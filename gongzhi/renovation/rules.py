@@ -128,6 +128,8 @@ rules.add_perm(
     "renovation.report_defect",
     (inspects | is_project_supervisor | is_project_household | takes_orders) & in_works,
 )
+# Entering a resident's defect for them (hotline, door to door): those who take orders for households.
+rules.add_perm("renovation.report_defect_for", takes_orders & in_works)
 rules.add_perm("renovation.resolve_defect", is_project_contractor & in_works & defect_is_open)
 rules.add_perm("renovation.answer_by_token", rules.always_allow)  # the token itself is checked by the action
 rules.add_perm("renovation.close_defect", (is_project_supervisor | inspects) & in_works & defect_is_open)

@@ -25,7 +25,7 @@ from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
 from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
-from gongzhi.renovation import actions, forms, selectors
+from gongzhi.renovation import actions, forms, links, selectors
 from gongzhi.renovation.actions import RenovationError
 from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Project, WorkItem
 
@@ -131,7 +131,9 @@ def project(request, pk: int):
             "branch_members": list(p.party_branch.memberships.filter(until__isnull=True).select_related("person"))
             if p.party_branch_id
             else [],
-            "my_defects": list(p.defects.filter(reported_by=user)[:20]) if user.is_authenticated else [],
+            "my_defects": _with_desk(list(p.defects.filter(reported_by=user)[:20]), user)
+            if user.is_authenticated
+            else [],
             "can_order": allows(user, "renovation.order", p),
         },
     )
@@ -218,17 +220,10 @@ def proxy_order(request, pk: int):
     """Door to door or by hotline: a worker or operator enters a household's answer on its behalf."""
     p = _project(request, pk, "renovation.take_order")
     rows = selectors.households(p)
-    unit_ids = [h.unit_id for h in rows]
-
-    people = {}
-    for r in Residence.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
-        people[r.person_id] = f"{pii.mask_name(r.person.name)}（{r.unit.number}）"
-    for o in Ownership.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
-        people.setdefault(o.person_id, f"{pii.mask_name(o.person.name)}（{o.unit.number}）")
     form = forms.ProxyOrderForm(
         *_posted(request),
         units=[(h.unit_id, h.label) for h in rows],
-        people=sorted(people.items(), key=lambda kv: kv[1]),
+        people=_people(p),
         items=[(i.pk, i.name) for i in selectors.menu_items(p)],
     )
     if request.method == "POST" and form.is_valid():
@@ -252,6 +247,17 @@ def proxy_order(request, pk: int):
     return render(
         request, "renovation/proxy_order.html", {"project": p, "form": form}, status=400 if form.errors else 200
     )
+
+
+def _people(p: Project) -> list[tuple[int, str]]:
+    """The project's residents and owners, names masked, with their unit number (for entering on their behalf)."""
+    unit_ids = [h.unit_id for h in selectors.households(p)]
+    people = {}
+    for r in Residence.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
+        people[r.person_id] = f"{pii.mask_name(r.person.name)}（{r.unit.number}）"
+    for o in Ownership.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
+        people.setdefault(o.person_id, f"{pii.mask_name(o.person.name)}（{o.unit.number}）")
+    return sorted(people.items(), key=lambda kv: kv[1])
 
 
 # --- workers: tallies, consent, door-to-door -----------------------------------------------------------------
@@ -329,7 +335,7 @@ def works(request, pk: int):
             "project": p,
             "work_items": work_items,
             "progress_text": f"{float(selectors.project_progress(p, work_items)):.1f}",
-            "defects": [(d, d.is_overdue(today)) for d in defects],
+            "defects": [(d, d.is_overdue(today), desk) for d, desk in _with_desk(defects, request.user)],
             "can_report": allows(request.user, "renovation.report_progress", p),
             "form": forms.ProgressForm(),
         },
@@ -436,6 +442,12 @@ def import_works(request, pk: int):
 # --- defects ---------------------------------------------------------------------------------------------------
 
 
+def _with_desk(defects: list[Defect], user) -> list[tuple[Defect, links.DeskLink | None]]:
+    """Each defect with the service-desk request filed for it (its reference and current state), if any."""
+    desk = links.desk_links([d.pk for d in defects], user)
+    return [(d, desk.get(d.pk)) for d in defects]
+
+
 def _locations(p: Project) -> list[tuple[int, str]]:
     nodes = AreaNode.objects.filter(path__startswith=p.path, level__code__in=("building", "entrance")).select_related(
         "parent"
@@ -446,11 +458,17 @@ def _locations(p: Project) -> list[tuple[int, str]]:
 @permission_required("renovation.view_menu")
 def report_defect(request, pk: int):
     p = _project(request, pk, "renovation.report_defect")
-    form = forms.DefectForm(*_posted(request, files=True), locations=_locations(p))
+    for_residents = allows(request.user, "renovation.report_defect_for", p)
+    form = forms.DefectForm(
+        *_posted(request, files=True), locations=_locations(p), people=_people(p) if for_residents else None
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        person = Person.objects.filter(pk=d["person"]).first() if d.get("person") else None
         source = Defect.Source.RESIDENT
-        if allows(request.user, "renovation.inspect", p):
+        if person is not None:
+            pass  # entered for a resident (hotline, door to door): the resident's defect
+        elif allows(request.user, "renovation.inspect", p):
             source = Defect.Source.INSPECTOR
         elif allows(request.user, "renovation.sign_as_supervision", p):
             source = Defect.Source.SUPERVISION
@@ -463,6 +481,9 @@ def report_defect(request, pk: int):
                 deadline=d["deadline"],
                 location=AreaNode.objects.filter(pk=d["location"]).first() if d["location"] else None,
                 spot=d["spot"],
+                floor=d["floor"],
+                plan_xy=(d["plan_x"], d["plan_y"]),
+                on_behalf_of=person,
                 photo_before=_upload(d.get("photo")),
             )
         except RenovationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -330,3 +331,38 @@ def test_a_district_admin_adds_a_menu_item_and_bad_input_names_the_field(client,
     login(client, scene.officer)  # a community worker reads the district's menu but does not change it
     assert url("menu-new") not in client.get(url("menu")).content.decode()
     assert client.get(url("menu-new")).status_code == 403
+
+
+def test_a_defect_is_placed_by_floor_and_on_the_plan_without_javascript(client, scene):
+    p = to_works(scene)
+    login(client, scene.inspector)
+    form = {"description": "外墙空鼓", "deadline": soon().isoformat(), "location": scene.mini.entrance.pk}
+    half = client.post(url("report-defect", p.pk), {**form, "floor": "3", "plan_x": "40"})
+    assert half.status_code == 400 and "error-summary" in half.content.decode()
+    assert not Defect.objects.exists()
+    wrong = client.post(url("report-defect", p.pk), {**form, "plan_x": "140", "plan_y": "20"})
+    assert wrong.status_code == 400 and not Defect.objects.exists()
+    ok = client.post(url("report-defect", p.pk), {**form, "floor": "3", "plan_x": "40.5", "plan_y": "20"})
+    assert ok.status_code == 302
+    defect = Defect.objects.get()
+    assert (defect.floor, defect.plan_x, defect.plan_y) == (3, Decimal("40.50"), Decimal("20.00"))
+    works = client.get(url("works", p.pk)).content.decode()
+    assert "3层" in works and "40.50%, 20.00%" in works
+    works_en = client.get(url("works", p.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "floor 3" in works_en and "Position on the plan" in works_en
+
+
+def test_a_worker_enters_a_residents_defect_for_them(client, scene):
+    p = to_works(scene)
+    login(client, scene.operator)
+    page = client.get(url("report-defect", p.pk)).content.decode()
+    assert 'name="person"' in page
+    response = client.post(
+        url("report-defect", p.pk),
+        {"description": "楼道灯不亮", "deadline": soon().isoformat(), "person": scene.resident_person.pk},
+    )
+    assert response.status_code == 302
+    defect = Defect.objects.get()
+    assert defect.source == "resident" and defect.reporter == scene.resident_person
+    login(client, scene.resident)
+    assert 'name="person"' not in client.get(url("report-defect", p.pk)).content.decode()
