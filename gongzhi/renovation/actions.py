@@ -1089,6 +1089,30 @@ def accept_project(project: Project, *, actor: User | None, accounts_body: str =
     return project
 
 
+# --- the satisfaction survey after the works ------------------------------------------------------------------
+
+
+@transaction.atomic
+def survey_frame(project: Project, *, actor: User | None) -> UnitSet:
+    """The households that ordered (点单, any answer) as a unit set, for a satisfaction survey that targets them
+    (the surveys part counts their orders toward 参与率 through `renovation.participation`)."""
+    require(actor, "renovation.survey_frame", project)
+    unit_ids = Order.objects.filter(project=project).values_list("unit_id", flat=True).distinct()
+    units = list(Unit.objects.filter(pk__in=unit_ids).order_by("path", "number", "id"))
+    if not units:
+        raise RenovationError("还没有住户点单", "no household has ordered yet", status=409)
+    frame = registry_actions.create_unit_set(
+        actor=actor,
+        name=f"{project.name}·点单住户"[:100],
+        kind=UnitSet.Kind.CUSTOM,
+        scope=project.scope,
+        units=units,
+        description=f"{project.ref} orders",
+    )
+    audit.record("renovation.survey_frame", project, actor=actor, changes={"unit_set": frame.pk, "units": len(units)})
+    return frame
+
+
 # --- bills -------------------------------------------------------------------------------------------------------
 
 

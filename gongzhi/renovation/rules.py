@@ -137,3 +137,5 @@ rules.add_perm("renovation.close_defect", (is_project_supervisor | inspects) & i
 rules.add_perm("renovation.sign_as_supervision", is_project_supervisor & in_works)
 rules.add_perm("renovation.sign_as_street_office", manages & in_works)
 rules.add_perm("renovation.accept_project", manages & in_works)
+# The satisfaction survey after the works: its frame of the households that ordered (any stage)
+rules.add_perm("renovation.survey_frame", manages)

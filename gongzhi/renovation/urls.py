@@ -18,6 +18,7 @@ urlpatterns = [
     path("p/<int:pk>/tallies/", views.tallies, name="tallies"),
     path("p/<int:pk>/door/", views.door, name="door"),
     path("p/<int:pk>/timeline/", views.timeline, name="timeline"),
+    path("p/<int:pk>/survey-frame/", views.survey_frame, name="survey-frame"),
     path("p/<int:pk>/works/", views.works, name="works"),
     path("p/<int:pk>/works/<int:work_id>/progress/", views.progress, name="progress"),
     path("p/<int:pk>/works/export.xlsx", views.export_works, name="export"),

@@ -319,6 +319,27 @@ def timeline(request, pk: int):
     return render(request, "renovation/timeline.html", {"project": p, "entries": selectors.timeline(p, staff=staff)})
 
 
+@require_POST
+@permission_required("renovation.view_menu")
+def survey_frame(request, pk: int):
+    """The households that ordered, as a unit set for the satisfaction survey; then on to a new survey of the
+    project (for those who may start one)."""
+    p = _project(request, pk, "renovation.survey_frame")
+    try:
+        frame = actions.survey_frame(p, actor=request.user)
+    except RenovationError as exc:
+        messages.error(request, _shown(exc))
+        return redirect("renovation:project", pk=p.pk)
+    messages.success(
+        request,
+        _("已建立问卷对象“%(name)s”（%(n)s 户），建立问卷时请选择它。")
+        % {"name": frame.name, "n": frame.units.count()},
+    )
+    if allows(request.user, "surveys.add_survey"):
+        return redirect(f"{reverse('surveys:new')}?project={p.ref}")
+    return redirect("renovation:project", pk=p.pk)
+
+
 # --- works: progress, export, import ---------------------------------------------------------------------------
 
 

@@ -103,6 +103,8 @@ TABLE = [
     Page("renovation:tallies", who=TALLIES, kwargs=ordering, expect=UNSEEN),
     Page("renovation:door", who=TALLIES, kwargs=ordering, expect=UNSEEN),
     Page("renovation:timeline", who="staff", kwargs=ordering, refused=404),
+    # The survey frame of those who ordered: nobody has ordered in this world, so the officer is sent back (302).
+    Page("renovation:survey-frame", who=MANAGE, method="post", kwargs=works, ok=302, expect=UNSEEN),
     Page("renovation:works", who="staff", kwargs=works, refused=404),
     # An empty progress form is sent back with its messages (400).
     Page(
