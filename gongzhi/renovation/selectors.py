@@ -366,6 +366,20 @@ def project_progress(project: Project, work_items: list[WorkItem] | None = None)
     return arithmetic.roll_up((w.budget, w.progress) for w in items)
 
 
+def progress_photos(project: Project, per_item: int = 3) -> dict[int, list[ProgressEntry]]:
+    """Work item id → its latest progress entries with a photo (newest first, at most `per_item`); one query."""
+    out: dict[int, list[ProgressEntry]] = defaultdict(list)
+    entries = (
+        ProgressEntry.objects.filter(work_item__project=project, photo__isnull=False)
+        .select_related("photo")
+        .order_by("-on", "-id")[:500]
+    )
+    for e in entries:
+        if len(out[e.work_item_id]) < per_item:
+            out[e.work_item_id].append(e)
+    return dict(out)
+
+
 def open_defects(project: Project):
     return project.defects.exclude(status=Defect.Status.CLOSED)
 

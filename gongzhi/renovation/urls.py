@@ -26,5 +26,7 @@ urlpatterns = [
     path("p/<int:pk>/defects/new/", views.report_defect, name="report-defect"),
     path("p/<int:pk>/defects/<int:defect_id>/decide/", views.defect_decide, name="defect-decide"),
     path("p/<int:pk>/supervision/", views.supervision, name="supervision"),
+    path("p/<int:pk>/photo/<uuid:key>/", views.photo, name="photo"),
     path("d/<str:token>/", views.defect_answer, name="defect-answer"),
+    path("d/<str:token>/photo/<slug:which>/", views.defect_photo, name="defect-photo"),
 ]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,11 +21,12 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core import pii
 from gongzhi.core.gate import allows, check, gated_object, permission_required
+from gongzhi.core.models import Upload
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
 from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
-from gongzhi.renovation import actions, forms, links, selectors
+from gongzhi.renovation import actions, forms, links, photos, selectors
 from gongzhi.renovation.actions import RenovationError
 from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Project, WorkItem
 
@@ -131,7 +132,9 @@ def project(request, pk: int):
             "branch_members": list(p.party_branch.memberships.filter(until__isnull=True).select_related("person"))
             if p.party_branch_id
             else [],
-            "my_defects": _with_desk(list(p.defects.filter(reported_by=user)[:20]), user)
+            "my_defects": _with_desk(
+                list(p.defects.filter(reported_by=user).select_related("photo_before", "photo_after")[:20]), user
+            )
             if user.is_authenticated
             else [],
             "can_order": allows(user, "renovation.order", p),
@@ -347,7 +350,10 @@ def survey_frame(request, pk: int):
 def works(request, pk: int):
     p = _project(request, pk, "renovation.view_works")
     work_items = list(p.work_items.select_related("location"))
-    defects = list(p.defects.select_related("location", "work_item")[:200])
+    shots = selectors.progress_photos(p)
+    for w in work_items:
+        w.photo_entries = shots.get(w.pk, [])
+    defects = list(p.defects.select_related("location", "work_item", "photo_before", "photo_after")[:200])
     today = timezone.localdate()
     return render(
         request,
@@ -517,9 +523,44 @@ def report_defect(request, pk: int):
     )
 
 
+def _photo_response(upload: Upload | None, thumb: bool) -> HttpResponse:
+    if upload is None or not upload.file:
+        raise Http404
+    if thumb:
+        response = HttpResponse(photos.thumbnail(upload), content_type="image/jpeg")
+    else:
+        response = FileResponse(upload.file.open("rb"), content_type=upload.content_type)
+    response["Cache-Control"] = "private, max-age=3600"  # personal pictures: never in a shared cache
+    return response
+
+
+@permission_required("renovation.view_menu")
+def photo(request, pk: int, key):
+    """A photo of the project (defect, progress, inspection, milestone), `?thumb=1` for the thumbnail. Those who
+    see the works see them all; the resident who reported a defect sees that defect's photos."""
+    p = _project(request, pk)
+    upload = Upload.objects.filter(key=key).first()
+    if upload is None or not photos.belongs_to(p, upload):
+        raise Http404
+    defect = photos.defect_of_photo(p, upload)
+    if defect is None or defect.reported_by_id != request.user.pk:
+        check(request.user, "renovation.view_works", p)
+    return _photo_response(upload, bool(request.GET.get("thumb")))
+
+
+def defect_photo(request, token: str, which: str):
+    """The defect's photo before (or after) the fix, for the contractor's link: the token is the authority."""
+    defect = Defect.objects.select_related("photo_before", "photo_after").filter(token=token).first()
+    if defect is None or which not in ("before", "after"):
+        raise Http404
+    return _photo_response(getattr(defect, f"photo_{which}"), bool(request.GET.get("thumb")))
+
+
 def defect_answer(request, token: str):
     """The contractor's link (no account): see the defect and report the fix."""
-    defect = Defect.objects.select_related("project", "location").filter(token=token).first()
+    defect = (
+        Defect.objects.select_related("project", "location", "photo_before", "photo_after").filter(token=token).first()
+    )
     if defect is None:
         raise Http404
     form = forms.TokenAnswerForm(*_posted(request, files=True))
@@ -625,7 +666,7 @@ def supervision(request, pk: int):
         "renovation/supervision.html",
         {
             "project": p,
-            "inspections": list(p.inspections.select_related("inspector")[:100]),
+            "inspections": list(p.inspections.select_related("inspector", "photo")[:100]),
             "inspection_form": inspection_form,
             "rows": rows,
             "sign_form": forms.SignForm(),

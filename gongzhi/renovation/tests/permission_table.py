@@ -11,6 +11,10 @@ and those who see it but may not do a thing get 403. No role makes one a househo
 resident's own ordering pages let nobody in here.
 """
 
+import io
+
+from PIL import Image
+
 from gongzhi.core.roles import CAPABILITIES
 from gongzhi.organizations.models import Membership
 from gongzhi.registry import actions as registry
@@ -71,9 +75,15 @@ def setup(world):
         world.works, actor=officer, external_id="W1", name="屋面防水", budget="100000.00"
     )
     world.defect = actions.report_defect(
-        world.works, actor=officer, source="inspector", description="檐口渗水", deadline=soon()
+        world.works, actor=officer, source="inspector", description="檐口渗水", deadline=soon(), photo_before=_jpeg()
     )
     world.owner = Residence.objects.filter(unit=mini.units[0], until__isnull=True).first().person
+
+
+def _jpeg() -> tuple[bytes, str]:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "gray").save(buf, "JPEG")
+    return buf.getvalue(), "eaves.jpg"
 
 
 def ordering(w):
@@ -128,6 +138,15 @@ TABLE = [
         expect=UNSEEN,
     ),
     Page("renovation:supervision", who="staff", kwargs=works, refused=404),
+    # A defect's photo, privately: those who see the works (the resident who reported it too: no one here).
+    Page(
+        "renovation:photo",
+        who="staff",
+        kwargs=lambda w: {"pk": w.works.pk, "key": w.defect.photo_before.key},
+        refused=404,
+    ),
+    # The contractor's link shows the defect's photo: the token is the authority.
+    Page("renovation:defect-photo", who=PUBLIC, kwargs=lambda w: {"token": w.defect.token, "which": "before"}),
     # The contractor's link: the token is the authority, no account needed.
     Page("renovation:defect-answer", who=PUBLIC, kwargs=lambda w: {"token": w.defect.token}),
     Api("/api/v1/renovation/menu-items/", who=SIGNED_IN),

@@ -366,3 +366,63 @@ def test_a_worker_enters_a_residents_defect_for_them(client, scene):
     assert defect.source == "resident" and defect.reporter == scene.resident_person
     login(client, scene.resident)
     assert 'name="person"' not in client.get(url("report-defect", p.pk)).content.decode()
+
+
+def _photo(colour="red") -> tuple[bytes, str]:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), colour).save(buf, "JPEG")
+    return buf.getvalue(), "photo.jpg"
+
+
+def test_defect_and_progress_photos_show_as_thumbnails_served_privately(client, scene):
+    p = to_works(scene)
+    work = p.work_items.get()
+    actions.report_progress(work, actor=scene.contractor_user, progress=40, note="防水层", photo=_photo("blue"))
+    mine = actions.report_defect(
+        p, actor=scene.resident, source="resident", description="扶手松动", deadline=soon(), photo_before=_photo()
+    )
+    other = actions.report_defect(
+        p, actor=scene.inspector, source="inspector", description="檐口渗水", deadline=soon(), photo_before=_photo()
+    )
+    photo_url = url("photo", p.pk, mine.photo_before.key)
+
+    login(client, scene.contractor_user)
+    works = client.get(url("works", p.pk)).content.decode()
+    assert f'src="{photo_url}?thumb=1"' in works and 'alt="整改前照片：扶手松动"' in works
+    entry = work.entries.get()
+    assert url("photo", p.pk, entry.photo.key) in works and "屋面防水施工照片" in works
+    thumb = client.get(photo_url + "?thumb=1")
+    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
+    assert thumb["Cache-Control"].split(",")[0] in ("private", "no-store")  # never kept in a shared cache
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(thumb.content)).size[0] <= 320
+    full = client.get(photo_url)
+    assert full.status_code == 200 and full["Cache-Control"].split(",")[0] in ("private", "no-store")
+    works_en = client.get(url("works", p.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'alt="Photo before the fix: 扶手松动"' in works_en
+
+    login(client, scene.resident)  # the reporter sees their own defect's photo, not the others'
+    project_page = client.get(url("project", p.pk)).content.decode()
+    assert f'src="{photo_url}?thumb=1"' in project_page
+    assert client.get(photo_url).status_code == 200
+    assert client.get(url("photo", p.pk, other.photo_before.key)).status_code == 403
+    assert client.get(url("photo", p.pk, entry.photo.key)).status_code == 403
+
+    client.logout()
+    assert client.get(photo_url).status_code == 302  # to the sign-in page, never served in public
+    login(client, scene.outsider)
+    assert client.get(photo_url).status_code == 404
+    # a photo of another project does not open through this one
+    login(client, scene.officer)
+    assert client.get(url("photo", p.pk, "00000000-0000-0000-0000-000000000000")).status_code == 404
+
+    client.logout()  # the contractor's token link shows the photo before the fix
+    answer = client.get(url("defect-answer", other.token)).content.decode()
+    token_photo = url("defect-photo", other.token, "before")
+    assert f'src="{token_photo}?thumb=1"' in answer
+    assert client.get(token_photo).status_code == 200
+    assert client.get(url("defect-photo", other.token, "after")).status_code == 404
+    assert client.get(url("defect-photo", "nope", "before")).status_code == 404
