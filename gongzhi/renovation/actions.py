@@ -281,6 +281,94 @@ def create_menu_item(
     return item
 
 
+# What a household saw before it agreed (its bill and the rule its answer counts under): fixed once anyone ordered.
+AGREED_FIELDS = (
+    "coverage",
+    "unit_cost",
+    "cost_basis",
+    "share_basis",
+    "floor_coefficients",
+    *FUNDING_PCT_FIELDS,
+    "household_cap",
+    "consent",
+    "consent_numerator",
+    "consent_denominator",
+    "consent_inclusive",
+    "matter",
+)
+
+
+@transaction.atomic
+def update_menu_item(
+    item: MenuItem,
+    *,
+    actor: User | None,
+    category: MenuCategory | None = None,
+    depends_on: Iterable[MenuItem] | None = None,
+    **fields,
+) -> MenuItem:
+    """Change a menu item (its code stays). Refused once a project offering it has adopted its plan; once a
+    household has ordered it, what that household saw before agreeing (cost, split, cap, consent rule,
+    dependencies) stays, and only its name, description and category may change."""
+    require(actor, "renovation.change_menu_item", item)
+    locked = MenuItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+    unknown = set(fields) - set(ITEM_DEFAULTS) - {"name", "coverage", "unit_cost", "cost_basis", "share_basis"}
+    if unknown:
+        raise RenovationError("不能修改这些字段", f"these fields cannot be changed: {sorted(unknown)}", field=None)
+    data = {f: getattr(locked, f) for f in (*ITEM_DEFAULTS, "coverage", "unit_cost", "cost_basis", "share_basis")}
+    data.update(fields)
+    for f in FUNDING_PCT_FIELDS:
+        data[f] = Decimal(str(data[f]))
+    data["unit_cost"] = _money(data["unit_cost"], "unit_cost", "单价", "unit cost")
+    data["household_cap"] = _money(data["household_cap"], "household_cap", "每户上限", "household cap", allow_none=True)
+    _check_item(data)
+    name = _text(fields.get("name", locked.name), "name", "名称", "name", 100)
+    if category is not None and category.district_id not in (None, locked.district_id):
+        raise RenovationError("该类别属于其他区", "this category belongs to another district", field="category")
+    old_deps = set(locked.depends_on.values_list("pk", flat=True))
+    deps = list(depends_on) if depends_on is not None else None
+    if deps is not None:
+        for dep in deps:
+            if dep.district_id != locked.district_id or dep.pk == locked.pk:
+                raise RenovationError(
+                    "依赖项须为同一区菜单中的其他项",
+                    "a dependency is another item of the same menu",
+                    field="depends_on",
+                )
+    changed = {f: (getattr(locked, f), data[f]) for f in AGREED_FIELDS if getattr(locked, f) != data[f]}
+    deps_changed = deps is not None and {d.pk for d in deps} != old_deps
+    if (changed or deps_changed) and Order.objects.filter(item=locked).exists():
+        field = next(iter(changed), "depends_on")
+        raise RenovationError(
+            "已有住户按原费用和规则点单，费用、分摊和同意规则不能再改（可新增一项替代）",
+            "households have ordered this item as it stands: its cost, split and consent rule stay "
+            "(add a new item instead)",
+            field=field,
+            status=409,
+        )
+    for f in (*AGREED_FIELDS, "description", "order"):
+        setattr(locked, f, data[f])
+    locked.name = name
+    if category is not None:
+        locked.category = category
+    locked.save()
+    if deps is not None:
+        locked.depends_on.set(deps)
+    audit.record(
+        "renovation.update_menu_item",
+        locked,
+        actor=actor,
+        changes={
+            **{f: [str(a), str(b)] for f, (a, b) in changed.items()},
+            **({"name": [item.name, name]} if name != item.name else {}),
+            **({"category": [item.category_id, category.pk]} if category and category.pk != item.category_id else {}),
+            **({"depends_on": [sorted(old_deps), sorted(d.pk for d in deps)]} if deps_changed else {}),
+        },
+    )
+    item.refresh_from_db()
+    return item
+
+
 # --- projects --------------------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.start, name="start"),
     path("menu/", views.menu, name="menu"),
     path("menu/new/", views.new_menu_item, name="menu-new"),
+    path("menu/<int:item_id>/edit/", views.edit_menu_item, name="menu-edit"),
     path("new/", views.new_project, name="new"),
     path("p/<int:pk>/", views.project, name="project"),
     path("p/<int:pk>/manage/", views.manage, name="manage"),

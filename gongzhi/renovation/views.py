@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,7 +28,7 @@ from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.renovation import actions, forms, links, photos, selectors
 from gongzhi.renovation.actions import RenovationError
-from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Project, WorkItem
+from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, PlanLine, Project, WorkItem
 
 PROJECTS = Project.objects.select_related("scope", "contractor", "supervisor", "party_branch")
 PAGE = 50
@@ -100,7 +100,11 @@ def menu(request):
         items = items.filter(district_id__in=[int(d) for d in districts if d.isdigit()])
     district = _user_district(request.user)
     can_add = district is not None and allows(request.user, "renovation.manage_menu", district)
-    return render(request, "renovation/menu.html", {"items": list(items[:500]), "can_add_item": can_add})
+    items = list(items.annotate(_gz_planned=Exists(PlanLine.objects.filter(item=OuterRef("pk"))))[:500])
+    for item in items:
+        item.can_edit = allows(request.user, "renovation.change_menu_item", item)
+        item.in_plan = item._gz_planned
+    return render(request, "renovation/menu.html", {"items": items, "can_add_item": can_add})
 
 
 def _project(request, pk: int, perm: str = "renovation.view_project") -> Project:
@@ -851,4 +855,74 @@ def new_menu_item(request):
         "renovation/menu_item_form.html",
         {"form": form, "district": district},
         status=400 if form.errors else 200,
+    )
+
+
+EDITABLE_ITEM_FIELDS = (
+    "name",
+    "description",
+    "coverage",
+    "unit_cost",
+    "cost_basis",
+    "share_basis",
+    "floor_coefficients",
+    "pct_subsidy",
+    "pct_residents",
+    "pct_units",
+    "pct_fund",
+    "pct_public_income",
+    "household_cap",
+    "consent",
+    "consent_numerator",
+    "consent_denominator",
+    "consent_inclusive",
+    "matter",
+)
+
+
+@permission_required("renovation.manage_menu")
+def edit_menu_item(request, item_id: int):
+    """Change a district menu item: until a project offering it adopts its plan; once households have ordered it,
+    only its name, description and category (what they agreed to stays)."""
+    item = get_object_or_404(MenuItem.objects.select_related("category", "district"), pk=item_id)
+    check(request.user, "renovation.manage_menu", item.district)  # out of the reader's districts: refused
+    check(request.user, "renovation.change_menu_item", item)
+    others = MenuItem.objects.filter(district=item.district, active=True).exclude(pk=item.pk)
+    initial = {f: getattr(item, f) for f in EDITABLE_ITEM_FIELDS}
+    initial.update(
+        category=item.category_id,
+        code=item.code,
+        floor_coefficients=", ".join(f"{k}:{v}" for k, v in (item.floor_coefficients or {}).items()),
+        depends_on=list(item.depends_on.values_list("pk", flat=True)),
+    )
+    form = forms.MenuItemForm(
+        *_posted(request),
+        initial=initial,
+        categories=[(c.pk, c.name) for c in selectors.categories_for(item.district)],
+        items=[(i.pk, i.name) for i in others[:300]],
+    )
+    form.fields["code"].disabled = True  # the code names the item in orders, plans and exports
+    status = 400
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            actions.update_menu_item(
+                item,
+                actor=request.user,
+                category=MenuCategory.objects.get(pk=d["category"]),
+                depends_on=list(others.filter(pk__in=d["depends_on"])),
+                **{f: d[f] for f in EDITABLE_ITEM_FIELDS},
+            )
+        except RenovationError as exc:
+            _add_error(form, exc)
+            status = exc.status
+        else:
+            messages.success(request, _("菜单项已修改"))
+            return redirect("renovation:menu")
+    ordered = Order.objects.filter(item=item).exists()
+    return render(
+        request,
+        "renovation/menu_item_form.html",
+        {"form": form, "district": item.district, "item": item, "ordered": ordered},
+        status=status if form.errors else 200,
     )

@@ -43,8 +43,9 @@ MENU_AT_DISTRICT = {role: 403 for role in CAPABILITIES[MANAGE]}
 def setup(world):
     mini = world.mini
     officer = make_user("perm-renovation-officer", "community_worker", mini.community)
-    pipes, _lift, _meter = menu(mini.district)
+    pipes, _lift, meter = menu(mini.district)
     world.item = pipes
+    world.unplanned_item = meter  # on no project: still editable
     builder = organization("contractor", mini.community, "郑州建工")
     group = organization("supervision_group", mini.courtyard, "油漆厂家属院议事监督小组")
     contractor = world.users[("contractor", "in")]
@@ -102,6 +103,14 @@ TABLE = [
     Page("renovation:start", who=SIGNED_IN),
     Page("renovation:menu", who=MANAGE),
     Page("renovation:menu-new", who=MANAGE, out=403, expect=MENU_AT_DISTRICT),
+    # Editing a district's item: its district's officers (a community role does not reach the district's menu).
+    Page(
+        "renovation:menu-edit",
+        who=MANAGE,
+        kwargs=lambda w: {"item_id": w.unplanned_item.pk},
+        out=403,
+        expect=MENU_AT_DISTRICT,
+    ),
     Page("renovation:new", who=MANAGE),
     Page("renovation:project", who="staff", kwargs=ordering, refused=404),
     Page("renovation:manage", who=MANAGE, kwargs=ordering, expect=UNSEEN),

@@ -426,3 +426,74 @@ def test_defect_and_progress_photos_show_as_thumbnails_served_privately(client, 
     assert client.get(token_photo).status_code == 200
     assert client.get(url("defect-photo", other.token, "after")).status_code == 404
     assert client.get(url("defect-photo", "nope", "before")).status_code == 404
+
+
+def _item_form(item, **changes):
+    data = {
+        "category": item.category_id,
+        "name": item.name,
+        "description": item.description,
+        "coverage": item.coverage,
+        "unit_cost": str(item.unit_cost),
+        "cost_basis": item.cost_basis,
+        "share_basis": item.share_basis,
+        "floor_coefficients": ", ".join(f"{k}:{v}" for k, v in item.floor_coefficients.items()),
+        "pct_subsidy": str(item.pct_subsidy),
+        "pct_residents": str(item.pct_residents),
+        "pct_units": str(item.pct_units),
+        "pct_fund": str(item.pct_fund),
+        "pct_public_income": str(item.pct_public_income),
+        "household_cap": "" if item.household_cap is None else str(item.household_cap),
+        "consent": item.consent,
+        "consent_numerator": str(item.consent_numerator),
+        "consent_denominator": str(item.consent_denominator),
+        "matter": item.matter,
+        "depends_on": list(item.depends_on.values_list("pk", flat=True)),
+    }
+    if item.consent_inclusive:
+        data["consent_inclusive"] = "on"
+    data.update(changes)
+    return data
+
+
+def test_menu_items_are_edited_by_the_districts_officers_with_a_clear_rule(client, scene):
+    from gongzhi.core.models import AuditEntry
+    from gongzhi.registry.tests.pages_helpers import sign_in
+    from gongzhi.renovation.models import MenuItem
+
+    admin = testing.make_user("admin", "district_admin", scene.mini.district)
+    sign_in(client, admin)
+    pipes, lift = scene.pipes, scene.lift
+    menu_page = client.get(url("menu")).content.decode()
+    assert url("menu-edit", pipes.pk) in menu_page
+    assert client.get(url("menu-edit", pipes.pk)).status_code == 200
+
+    bad = client.post(url("menu-edit", pipes.pk), _item_form(pipes, pct_residents="30"))
+    assert bad.status_code == 400 and "100%" in bad.content.decode()
+    assert MenuItem.objects.get(pk=pipes.pk).pct_residents == 20
+    ok = client.post(url("menu-edit", pipes.pk), _item_form(pipes, unit_cost="900.00", code="changed"))
+    assert ok.status_code == 302
+    pipes.refresh_from_db()
+    assert pipes.unit_cost == Decimal("900.00") and pipes.code == "pipes"  # the code stays
+    entry = AuditEntry.objects.filter(action="renovation.update_menu_item").latest("id")
+    assert entry.changes["unit_cost"] == ["800.00", "900.00"]
+
+    # Once a household has ordered it, what it agreed to stays; the name may still change.
+    actions.place_order(
+        scene.project, actor=scene.resident, unit=scene.mini.units[1], item=pipes, agrees=True, seen_share=None
+    )
+    refused = client.post(url("menu-edit", pipes.pk), _item_form(pipes, unit_cost="1000.00"))
+    assert refused.status_code == 409 and "已有住户" in refused.content.decode()
+    assert MenuItem.objects.get(pk=pipes.pk).unit_cost == Decimal("900.00")
+    renamed = client.post(url("menu-edit", pipes.pk), _item_form(pipes, name="供排水管网更新"))
+    assert renamed.status_code == 302 and MenuItem.objects.get(pk=pipes.pk).name == "供排水管网更新"
+
+    # Once a project offering it adopted its plan: not at all.
+    actions.adopt_plan(scene.project, actor=scene.officer)
+    assert client.get(url("menu-edit", pipes.pk)).status_code == 403
+    menu_page = client.get(url("menu")).content.decode()
+    assert url("menu-edit", pipes.pk) not in menu_page and "已用于改造计划" in menu_page
+    assert url("menu-edit", lift.pk) not in menu_page  # the lift is on the same (adopted) project
+
+    login(client, scene.officer)  # a community worker reads the district's menu but does not change it
+    assert client.get(url("menu-edit", lift.pk)).status_code == 403
