@@ -985,8 +985,9 @@ def report_defect(
             "plan_xy": [str(x), str(y)] if x is not None else None,
         },
     )
-    if source == Defect.Source.RESIDENT:
-        # The service desk (if installed) files it as a request linked to this defect, in this same transaction.
+    if source == Defect.Source.RESIDENT and (on_behalf_of is not None or selectors.my_households(project, actor)):
+        # A household's own defect (or one entered for it): the service desk (if installed) files it as a request
+        # linked to this defect, in this same transaction.
         defect_reported.send(sender=Defect, defect=defect, actor=actor, on_behalf_of=on_behalf_of)
     return defect
 

@@ -87,6 +87,9 @@ def test_inspectors_defects_and_a_district_without_the_category_file_nothing(cat
     renovation.report_defect(
         scene.project, actor=scene.inspector, source="inspector", description="檐口渗水", deadline=soon()
     )
+    renovation.report_defect(  # "resident" as its source, but from an officer for nobody: not a household's
+        scene.project, actor=scene.officer, source="resident", description="井盖松动", deadline=soon()
+    )
     Category.objects.filter(code="renovation_defect").update(active=False)
     defect = renovation.report_defect(
         scene.project, actor=scene.resident, source="resident", description="雨水管破损", deadline=soon()
