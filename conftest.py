@@ -29,7 +29,7 @@ def _sms_outbox():
 
 
 def pytest_collection_modifyitems(config, items):
-    """On SQLite, skip postgres_only tests (CI's SQLite leg deselects them with -m "not postgres_only").
+    """On SQLite, skip postgres_only tests; on PostgreSQL, sqlite_only ones (CI's legs deselect them with -m).
 
     Every transactional test gets serialized_rollback=True: its flush then leaves the seeded rows and content
     types to be restored from the snapshot, instead of re-creating content types under new ids (post_migrate),
@@ -46,10 +46,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
-        return
-    skip = pytest.mark.skip(reason="postgres_only: run with DATABASE_URL=postgres://… to include it")
+        other, skip = "sqlite_only", pytest.mark.skip(reason="sqlite_only: its PostgreSQL variant runs instead")
+    else:
+        other, skip = (
+            "postgres_only",
+            pytest.mark.skip(reason="postgres_only: run with DATABASE_URL=postgres://… to include it"),
+        )
     for item in items:
-        if "postgres_only" in item.keywords:
+        if other in item.keywords:
             item.add_marker(skip)
 
 

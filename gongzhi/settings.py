@@ -17,6 +17,7 @@ GONGZHI_TASKS         "db" (default: the database-backed worker) or "rq" (Redis 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -215,11 +216,18 @@ OTP_TOTP_ISSUER = "Gongzhi 共治"
 GONGZHI_SMS_BACKEND = os.environ.get("GONGZHI_SMS_BACKEND", "gongzhi.core.sms.FileBackend")
 GONGZHI_SMS_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
 GONGZHI_SMS_CODE_MINUTES = 5
+# A message the gateway refused is tried again after 30 s, 2 min, 8 min … (at most 30 min), then given up.
+GONGZHI_SMS_MAX_ATTEMPTS = int(os.environ.get("GONGZHI_SMS_MAX_ATTEMPTS", "5"))
+GONGZHI_SMS_RETRY_SECONDS = int(os.environ.get("GONGZHI_SMS_RETRY_SECONDS", "30"))
 
 # --- Audit log checkpoints: the chain heads, signed, appended here (keep it where database admins cannot write) ---
 GONGZHI_AUDIT_CHECKPOINT_FILE = Path(
     os.environ.get("GONGZHI_AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit-checkpoints.jsonl")
 )
+
+# --- Retention of personal data: days per record kind overriding core.privacy.PERIODS (JSON, e.g.
+# GONGZHI_RETENTION_DAYS='{"bulkywaste.booking_contact": 90}'); see docs/PRIVACY.md ---
+GONGZHI_RETENTION_DAYS = json.loads(os.environ.get("GONGZHI_RETENTION_DAYS", "") or "{}")
 
 # --- Uploads: private by default, outside the static tree ------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("GONGZHI_MEDIA_ROOT", VAR_DIR / "private"))
@@ -279,7 +287,7 @@ GONGZHI_HOTLINE = "0371-68989517"
 # Bulky-waste rounds: road distances from an OSRM /table service when set (e.g. http://osrm:5000);
 # otherwise straight-line distance times a road factor.
 GONGZHI_OSRM_URL = os.environ.get("GONGZHI_OSRM_URL", "")
-# Bulky-waste maps (gongzhi/bulkywaste/maps.py): a tile URL template served by the district or a local path; empty =
+# Maps (gongzhi/core/maps.py): a tile URL template served by the district or a local path; empty =
 # a server-drawn vector map only. Chinese tiles (AMap style) are GCJ-02; 天地图/OSM-style tiles are WGS-84.
 GONGZHI_MAP_TILES = os.environ.get("GONGZHI_MAP_TILES", "")
 GONGZHI_MAP_TILES_DATUM = os.environ.get("GONGZHI_MAP_TILES_DATUM", "gcj02")

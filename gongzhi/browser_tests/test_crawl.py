@@ -13,7 +13,9 @@ empty, and the page that answers is audited too (its error state). Each page mus
 - no visible text under 16 px (computed size of every rendered text node, scaled by the SVG transform for SVG
   text, and of form controls);
 - no sideways overflow (the document is no wider than the viewport);
-- where a form answers with errors, an error summary whose links lead to fields on the page.
+- where a form answers with errors, an error summary whose links lead to fields on the page;
+- in English, no Chinese interface text: every page fetched is read for runs of Chinese that are interface
+  strings (catalogue msgids, Chinese literals of the code) rather than data (testkit/untranslated.py).
 
 Run only this (CI runs it on one leg):  pytest gongzhi/browser_tests/test_crawl.py -m crawl
 Everything else deselects it with  -m "not crawl".  KNOWN lists what is handed over and not fixed yet.
@@ -36,6 +38,7 @@ from django.urls import Resolver404, resolve
 from gongzhi.browser_tests.conftest import PHONE, sign_in, totp_now
 from gongzhi.core.sms import LocmemBackend
 from gongzhi.core.synthetic import mobile
+from testkit.untranslated import untranslated
 
 pytestmark = [
     pytest.mark.browser,
@@ -186,6 +189,7 @@ class Crawl:
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)  # (reader, path, check, detail)
     audited: Counter = field(default_factory=Counter)  # audits per (URL shape, state) in this language
     forms_tried: set[tuple] = field(default_factory=set)
+    untranslated: set[tuple[str, str]] = field(default_factory=set)  # (URL shape, Chinese run) reported
     pages: int = 0
     rendered: int = 0
 
@@ -347,6 +351,11 @@ def crawl_as(crawl: Crawl, browser, reader) -> None:
                 continue
             if not body:
                 continue
+            if crawl.language == "en" and "html" in content_type:
+                for run in untranslated(body):
+                    if (shape(here), run) not in crawl.untranslated:
+                        crawl.untranslated.add((shape(here), run))
+                        crawl.problem(reader, here, "untranslated", run)
             scan = Scan()
             scan.feed(body)
             form_keys = {(shape(crawl.local(urljoin(final, a)) or here), m, f) for a, m, f in scan.forms}

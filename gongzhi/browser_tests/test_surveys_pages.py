@@ -91,8 +91,43 @@ def test_a_worker_enters_a_paper_response_with_its_scan(new_page, mini, shots, t
     page.locator("input[name=aware-answer][value=yes]").check()
     page.locator("input[name=satisfied-answer][value='4']").check()
     page.locator("input[name=channel][value=paper]").check()
+    page.locator("select[name=caller]").select_option(index=1)
+    page.locator("input[name=paper_number]").fill("P-0001")
     page.set_input_files("input[name=scan]", str(scan))
     click(page, "保存问卷")
     page.screenshot(path=str(shots / "survey-worker-entry.png"), full_page=True)
     r = Response.objects.get(survey=survey)
     assert (r.channel, r.review, r.satisfaction) == ("paper", "received", 4) and r.scan is not None
+
+
+def test_the_entry_page_filters_options_and_shows_the_calculated_value(new_page, mini):
+    from gongzhi.surveys.tests.test_calculate import SCORED
+
+    sc = testing.build(mini)
+    survey = testing.make_survey(sc, questions=SCORED)
+    make_user("worker", "community_worker", mini.community)
+    h = SurveyHousehold.objects.filter(survey=survey).order_by("label").first()
+    page = new_page()
+    sign_in(page, "worker", PASSWORD)
+    page.goto(f"/surveys/{survey.pk}/enter/{h.token}/")
+    why = page.locator(".entry-question[data-key=why]")
+    entrance = page.locator(".entry-question[data-key=entrance]")
+    score = page.locator("output[data-key=score]")
+    assert entrance.is_hidden()  # no building chosen yet: the filter keeps no entrance
+    page.locator("input[name=s1-answer][value='5']").check()
+    page.locator("input[name=s2-answer][value='4']").check()
+    assert score.inner_text() == "9" and why.is_hidden()  # the same calculation as the server's
+    page.locator("input[name=s2-answer][value='1']").check()
+    assert score.inner_text() == "6" and why.is_hidden()
+    page.locator("input[name=s1-answer][value='2']").check()
+    assert score.inner_text() == "3" and why.is_visible()
+    page.locator("input[name=building-answer][value=b2]").check()
+    assert entrance.is_visible()
+    assert page.locator("input[name=entrance-answer][value=e21]").is_visible()
+    assert page.locator("input[name=entrance-answer][value=e11]").is_hidden()
+    page.locator("input[name=aware-answer][value=yes]").check()
+    page.locator("input[name=entrance-answer][value=e21]").check()
+    page.locator("input[name=channel][value=door]").check()
+    click(page, "保存问卷")
+    r = Response.objects.get(survey=survey)
+    assert (r.answers["score"], r.answers["entrance"]) == (3, "e21")

@@ -7,7 +7,9 @@ class BulkywasteConfig(AppConfig):
 
     def ready(self) -> None:
         # here, not at the top: app modules load only once the registry is ready
+        from gongzhi.bulkywaste import privacy  # (likewise)
         from gongzhi.bulkywaste.frontdoor import offer  # (likewise)
         from gongzhi.core.frontdoor import provides
 
         provides(offer)
+        privacy.register()

@@ -22,8 +22,8 @@ from gongzhi.bulkywaste.inputs import (
     window_times,
 )
 from gongzhi.bulkywaste.limits import limits
-from gongzhi.bulkywaste.maps import to_storage
 from gongzhi.bulkywaste.models import CATEGORY_CHOICES, CatalogueEntry, Window
+from gongzhi.core.maps import PointFields
 
 WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
 MEASURE = {
@@ -129,25 +129,7 @@ class OtherItemForm(forms.Form):
         )
 
 
-class PlaceFields(forms.Form):
-    """A point never typed by people: picked on the map (in the tiles' datum) or given by the phone (WGS-84), in
-    hidden fields; the view converts it (`maps.to_storage`). Without it the address is placed near its community."""
-
-    latitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
-    longitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
-    source = forms.ChoiceField(
-        choices=[("", ""), ("map", "map"), ("device", "device")], required=False, widget=forms.HiddenInput
-    )
-
-    def point(self) -> tuple:
-        """(latitude, longitude) in WGS-84, or (None, None) when no point was picked."""
-        d = self.cleaned_data
-        if d.get("latitude") is None or d.get("longitude") is None:
-            return None, None
-        return to_storage(d["latitude"], d["longitude"], d.get("source") or "device")
-
-
-class WhereForm(PlaceFields):
+class WhereForm(PointFields):
     place = forms.ChoiceField(label=_("在哪里上门收运？"), widget=forms.RadioSelect)
     address = forms.CharField(
         label=_("详细地址"), max_length=200, required=False, help_text=_("例如：福华街12号院3号楼东侧车棚")
@@ -430,7 +412,7 @@ class StaffBookingForm(forms.Form):
         add_problems(self, e, fields)
 
 
-class FreeAddressForm(PlaceFields):
+class FreeAddressForm(PointFields):
     """An address that is not a registry unit (a shop, a street corner): its words and community, and a point
     picked on the map when one is configured."""
 
@@ -473,7 +455,7 @@ class CrewItemForm(forms.Form):
     photo = forms.FileField(label=_("照片"), required=False)
 
 
-class DumpingForm(PlaceFields):
+class DumpingForm(PointFields):
     description = forms.CharField(
         label=_("看到了什么？"),
         max_length=1000,

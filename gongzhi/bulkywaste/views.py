@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.bulkywaste import actions, maps, selectors
+from gongzhi.bulkywaste import actions, selectors
 from gongzhi.bulkywaste.actions import BookingError, ItemSpec
 from gongzhi.bulkywaste.forms import (
     AmendForm,
@@ -61,7 +61,7 @@ from gongzhi.bulkywaste.models import (
     RoundUnload,
     ServiceArea,
 )
-from gongzhi.core import geo, limits, pii
+from gongzhi.core import geo, limits, maps, pii
 from gongzhi.core.gate import allows, check, gated_object, permission_required
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped

@@ -9,3 +9,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from gongzhi.core import auth_backends, rules  # noqa: F401 - signal receivers and predicates
+        from gongzhi.core.privacy import register_core  # here: as above
+
+        register_core()

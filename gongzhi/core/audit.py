@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -61,6 +65,17 @@ def _queue_on_chain(chain: int) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PG_LOCK_NAMESPACE, chain])
 
 
+def actor_label(actor) -> str:
+    """Who acted, as the log keeps it. An account that signs in as a registry person (a resident) is named by its
+    id only: its display name is that person's name, and the log, which is never rewritten, must not keep a
+    personal value past the person's erasure (see core.privacy). Staff accounts keep their label."""
+    if actor is None:
+        return "system"
+    if getattr(actor, "person_id", None):
+        return f"user #{actor.pk}"
+    return str(actor)
+
+
 def record(
     action: str,
     target: models.Model | tuple[str, Any],
@@ -86,7 +101,7 @@ def record(
             seq=seq,
             created_at=timezone.now(),
             actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=str(actor) if actor is not None else "system",
+            actor_label=actor_label(actor),
             on_behalf_of=on_behalf_of,
             channel=channel,
             request_id=current_request_id(),
@@ -220,18 +235,128 @@ def verify_checkpoints() -> Iterator[VerifyProblem]:
             newest = line
     if newest is None:
         return
-    for chain, (seq, mac) in sorted(newest["heads"].items(), key=lambda kv: int(kv[0])):
+    yield from _reaches(newest["heads"], f"the checkpoint of {newest['at']}")
+
+
+def _reaches(heads: dict, seen_by: str) -> Iterator[VerifyProblem]:
+    """Every chain still reaches the head `seen_by` recorded, with the same MAC: a missing head is truncation."""
+    for chain, (seq, mac) in sorted(heads.items(), key=lambda kv: int(kv[0])):
         entry = AuditEntry.objects.filter(chain=int(chain), seq=seq).values_list("id", "mac").first()
         if entry is None:
             end = AuditEntry.objects.filter(chain=int(chain)).order_by("-seq").values_list("seq", flat=True).first()
             yield VerifyProblem(
-                0,
-                int(chain),
-                seq,
-                f"truncated: the checkpoint of {newest['at']} saw seq {seq}, the chain now ends at {end or 0}",
+                0, int(chain), seq, f"truncated: {seen_by} saw seq {seq}, the chain now ends at {end or 0}"
             )
         elif entry[1] != mac:
-            yield VerifyProblem(entry[0], int(chain), seq, f"entry differs from the checkpoint of {newest['at']}")
+            yield VerifyProblem(entry[0], int(chain), seq, f"entry differs from {seen_by}")
+
+
+# --- The printed checkpoint: one line on every notice, so the bulletin board keeps the log's head ------------------
+
+PRINT_TAG = "GZCP"
+_PRINTED_RE = re.compile(
+    rf"{PRINT_TAG}\s+(?P<at>\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}:\d{{2}}(?:[+-]\d{{2}}:?\d{{2}}|Z)?)\s+"
+    r"n\s*=\s*(?P<n>\d+)\s+head\s*=\s*(?P<head>[0-9a-f]{16})\s+sig\s*=\s*(?P<sig>[0-9a-f]{16})",
+    re.IGNORECASE,
+)
+
+
+class PrintedCheckpointError(ValueError):
+    def __init__(self, zh: str, en: str):
+        super().__init__(f"{zh} / {en}")
+        self.zh, self.en = zh, en
+
+
+@dataclass(frozen=True)
+class PrintedCheckpoint:
+    """A checkpoint short enough to print on a notice and type back in: its time (to the second, local), the
+    number of entries the log held, a hash of every chain's head, and a signature of those three (look-up key)."""
+
+    at: str
+    entries: int
+    head: str
+    sig: str
+
+    @property
+    def text(self) -> str:
+        return f"{PRINT_TAG} {self.at} n={self.entries} head={self.head} sig={self.sig}"
+
+    @property
+    def genuine(self) -> bool:
+        return hmac.compare_digest(self.sig, _printed_sig(self.at, self.entries, self.head))
+
+
+def heads_digest(heads: dict) -> str:
+    body = json.dumps({str(k): list(v) for k, v in heads.items()}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def _printed_sig(at: str, entries: int, head: str) -> str:
+    return crypto.mac(f"audit-checkpoint-printed|{at}|{entries}|{head}".encode())[:16]
+
+
+def printed(point: AuditCheckpoint) -> PrintedCheckpoint:
+    at = timezone.localtime(point.created_at).replace(microsecond=0).isoformat()
+    entries = sum(int(seq) for seq, _mac in point.heads.values())  # seqs count from 1 without gaps
+    head = heads_digest(point.heads)
+    return PrintedCheckpoint(at, entries, head, _printed_sig(at, entries, head))
+
+
+def latest_printed() -> PrintedCheckpoint | None:
+    """The newest checkpoint in its printed form (notices carry it), or None before the first checkpoint."""
+    point = AuditCheckpoint.objects.order_by("-id").first()
+    return printed(point) if point else None
+
+
+def parse_printed(text: str) -> PrintedCheckpoint:
+    """Read a checkpoint typed in from a printed notice (the GZCP … part; the words around it are ignored)."""
+    found = _PRINTED_RE.search(text or "")
+    if not found:
+        raise PrintedCheckpointError(
+            "无法识别检查点：应为“GZCP 时间 n=条目数 head=16位 sig=16位”",
+            "cannot read the checkpoint: expected 'GZCP <time> n=<entries> head=<16 hex> sig=<16 hex>'",
+        )
+    try:  # the time as printed (ISO, local offset); a lower-case "t" typed in is the same time
+        at = datetime.fromisoformat(found["at"].upper()).isoformat()
+    except ValueError:
+        raise PrintedCheckpointError("检查点时间无效", "the checkpoint's time is not a valid time") from None
+    return PrintedCheckpoint(at, int(found["n"]), found["head"].lower(), found["sig"].lower())
+
+
+def verify_printed(text: str) -> Iterator[VerifyProblem]:
+    """Check the log against a checkpoint read off a notice — the copy an insider cannot reach. Its signature must
+    be ours; the log must still hold at least as many entries; and the checkpoint it names must still be on
+    record (database or file) with every chain reaching the heads it saw. So cutting the log's tail and the
+    checkpoints after it, or rewriting both, is found from the printed line alone."""
+    point = parse_printed(text)
+    if not point.genuine:
+        yield VerifyProblem(0, -1, 0, "printed checkpoint: the signature does not match (mistyped, or forged)")
+        return
+    now = AuditEntry.objects.count()
+    if now < point.entries:
+        yield VerifyProblem(
+            0,
+            -1,
+            0,
+            f"truncated: the checkpoint printed at {point.at} counted {point.entries} entries, the log now holds {now}",
+        )
+    stored = [row.heads for row in AuditCheckpoint.objects.order_by("id")]
+    for line in _file_checkpoints():
+        if (
+            "broken" not in line
+            and crypto.mac(_checkpoint_body(line["at"], line["heads"], line["prev"])) == line["mac"]
+        ):
+            stored.append(line["heads"])
+    heads = next((h for h in stored if heads_digest(h) == point.head), None)
+    if heads is None:
+        yield VerifyProblem(
+            0,
+            -1,
+            0,
+            f"the checkpoint printed at {point.at} is in neither the database nor the checkpoint file (removed)",
+        )
+        return
+    yield from _reaches(heads, f"the checkpoint printed at {point.at}")
 
 
 def diff(before: dict, after: dict, personal: frozenset[str] = frozenset()) -> dict:

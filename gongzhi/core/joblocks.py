@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 # One advisory-lock namespace per kind of job (core.audit uses 0x475A for its chains).
-NAMESPACES = {"roster_import": 0x475B, "day_plan": 0x475C, "notice_pdf": 0x475D}
+NAMESPACES = {"roster_import": 0x475B, "day_plan": 0x475C, "notice_pdf": 0x475D, "sms": 0x475E}
 
 
 def _lock_path(kind: str, job_id: int):

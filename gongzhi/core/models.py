@@ -170,6 +170,43 @@ class SmsCode(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
 
+class OutgoingSms(models.Model):
+    """短信发送记录 — one text message on its way to a phone, sent by a background job (core.sms.deliver_sms).
+
+    The number and the text are kept encrypted only until the message is sent or given up, then wiped; what stays
+    is the masked number, a keyed hash of it (to find a number's messages) and the text with its secrets (a
+    sign-in code, a rating link's token) masked — what a worker or an administrator may see."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("待发送")
+        SENDING = "sending", _("发送中")
+        RETRYING = "retrying", _("待重试")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("类别"), max_length=20, default="notice")
+    phone_masked = models.CharField(_("手机号"), max_length=20)
+    phone_digest = models.CharField(max_length=64, db_index=True)
+    phone_sealed = models.TextField(blank=True)
+    text_sealed = models.TextField(blank=True)
+    text_shown = models.TextField(_("内容（已隐去验证码）"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次重试"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # a code not sent by then is given up, not sent late
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        verbose_name = _("短信")
+        verbose_name_plural = _("短信发送记录")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="core_sms_status_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.phone_masked} {self.get_status_display()}"
+
+
 class Upload(models.Model):
     """A private file (ballot scan, proxy form, photo), served only through a permission-checked view."""
 

@@ -61,6 +61,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "registry.edit": _REGISTRY_EDITORS,  # change areas, units, owners; import rosters
     "organizations.edit": _REGISTRY_EDITORS,  # found and change organisations and memberships
     "pii.unmasked": frozenset({"district_admin", "registry_officer"}),  # full phone and ID numbers (needs TOTP)
+    "pii.person_data": frozenset({"district_admin", "registry_officer"}),  # export or erase one person's data
     "residents.act_for": _PROXIES,  # enter things on a resident's behalf (hotline, door to door)
     "audit.read": frozenset({"district_admin", "auditor"}),  # the audit log
     "second_factor.manage": frozenset({"district_admin"}),  # issue enrolment codes, reset a lost phone

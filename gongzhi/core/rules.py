@@ -125,6 +125,7 @@ rules.add_perm("core.view_unmasked_pii", sees_unmasked_pii)
 rules.add_perm("core.act_for_resident", acts_for_residents)
 rules.add_perm("core.view_upload", is_staff_in_scope)
 rules.add_perm("core.change_calendaroverride", edits_calendar)
+rules.add_perm("core.view_outgoingsms", reads_audit)  # the message log: masked numbers, no codes
 
 
 def needs_second_factor(user) -> bool:

@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core import audit
+
 
 class Notice(models.Model):
     class Kind(models.TextChoices):
@@ -48,7 +50,7 @@ class Notice(models.Model):
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The cached PDF and the content hash it was made from; a changed notice gets a new PDF.
+    # The cached PDF and the digest it was made from (print_digest); a changed notice gets a new PDF.
     pdf = models.FileField(upload_to="notices/", blank=True)
     pdf_hash = models.CharField(max_length=64, blank=True)
 
@@ -94,6 +96,12 @@ class Notice(models.Model):
             return "ended", _("已期满"), "muted"
         return "current", _("公示中"), "ok"
 
+    def print_digest(self, checkpoint: audit.PrintedCheckpoint | None) -> str:
+        """What the PDF is made from: the notice's content and the day of the audit checkpoint in its footer, so
+        each day's print carries that day's checkpoint (a PDF is made again on the first request of a new day)."""
+        day = checkpoint.at[:10] if checkpoint else ""
+        return hashlib.sha256(f"{self.content_hash()}|{day}".encode()).hexdigest()
+
     @property
     def pdf_is_current(self) -> bool:
-        return bool(self.pdf) and self.pdf_hash == self.content_hash()
+        return bool(self.pdf) and self.pdf_hash == self.print_digest(audit.latest_printed())

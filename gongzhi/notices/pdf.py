@@ -8,6 +8,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from gongzhi.core import audit
 from gongzhi.notices.models import Notice
 
 # Debian's fonts-noto-cjk; a deployment may point GONGZHI_CJK_FONT at another Simplified Chinese font file.
@@ -42,13 +43,19 @@ def notice_context(notice: Notice, *, roll_limit: int | None = None) -> dict:
     }
 
 
-def notice_html(notice: Notice) -> str:
+def notice_html(notice: Notice, *, checkpoint: audit.PrintedCheckpoint | None = None) -> str:
+    """The PDF's HTML; every page's footer carries the audit checkpoint (the newest one unless given)."""
     regular, bold = font_files()
+    checkpoint = checkpoint or audit.latest_printed()
     with translation.override("zh-hans"):
-        return render_to_string("notices/pdf.html", {**notice_context(notice), "font": regular, "font_bold": bold})
+        return render_to_string(
+            "notices/pdf.html",
+            {**notice_context(notice), "font": regular, "font_bold": bold, "checkpoint": checkpoint},
+        )
 
 
-def notice_pdf_bytes(notice: Notice) -> bytes:
+def notice_pdf_bytes(notice: Notice, *, checkpoint: audit.PrintedCheckpoint | None = None) -> bytes:
     import weasyprint
 
-    return weasyprint.HTML(string=notice_html(notice), base_url=str(settings.BASE_DIR)).write_pdf()
+    html = notice_html(notice, checkpoint=checkpoint)
+    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 from django_tasks import task
 
-from gongzhi.core import jobs
+from gongzhi.core import audit, jobs
 from gongzhi.notices.models import Notice
 
 
 @task()
 def render_notice_pdf(notice_id: int) -> str:
-    """Render and store the PDF unless the stored one matches the notice's content; returns the content hash."""
+    """Render and store the PDF unless the stored one matches the notice and today's checkpoint; returns the digest."""
     with jobs.tracked("notice_pdf", notice_id):  # a worker dying mid-render is found by jobs.reap and retried
         return _render(notice_id)
 
@@ -26,10 +26,11 @@ def _render(notice_id: int) -> str:
     from gongzhi.notices.pdf import notice_pdf_bytes
 
     notice = Notice.objects.select_related("node").get(pk=notice_id)
-    digest = notice.content_hash()
+    checkpoint = audit.latest_printed()  # printed in the footer: the bulletin board keeps the log's head
+    digest = notice.print_digest(checkpoint)
     if notice.pdf and notice.pdf_hash == digest:
         return digest
-    data = notice_pdf_bytes(notice)
+    data = notice_pdf_bytes(notice, checkpoint=checkpoint)
     old = notice.pdf.name if notice.pdf else ""
     notice.pdf.save(f"{notice.reference}-{digest[:12]}.pdf", ContentFile(data), save=False)
     # A cache column, not a state change: written directly, guarded so a newer edit is never overwritten.

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gongzhi.core import audit
 from gongzhi.notices import actions, selectors
 from gongzhi.notices.actions import NoticeError
 from gongzhi.notices.forms import NoticeForm, WithdrawForm
@@ -67,6 +68,7 @@ def notice_detail(request, pk: int):
             "roll_next": roll_next,
             "can_change": request.user.has_perm("notices.change_notice", notice),
             "withdraw_form": WithdrawForm(),
+            "checkpoint": audit.latest_printed(),  # the bulletin board keeps the audit log's head (core.audit)
         },
     )
 

@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from gongzhi.core import audit, pii
+from gongzhi.core import audit, pii, privacy
 from gongzhi.core.gate import require
 from gongzhi.organizations.models import LiaisonAssignment
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Residence, Unit, UnitSet
@@ -139,6 +140,79 @@ def update_person(person: Person, *, actor, on_behalf_of=None, **fields) -> Pers
         changes["id_number"] = audit.PERSONAL
     audit.record("registry.update_person", person, actor=actor, on_behalf_of=on_behalf_of, changes=changes)
     return person
+
+
+def person_subject(person: Person) -> privacy.Subject:
+    """The person, the accounts that sign in as them and every phone number they used, for the parts' exporters
+    and erasers (core.privacy)."""
+    accounts = list(get_user_model().objects.filter(person=person))
+    phones = sorted({person.phone, *(a.phone for a in accounts)} - {""})
+    return privacy.Subject(
+        person=person,
+        account_ids=tuple(a.pk for a in accounts),
+        phones=tuple(phones),
+        labels=tuple(sorted({str(a) for a in accounts} - {""})),
+    )
+
+
+@transaction.atomic
+def export_person_data(person: Person, *, actor, channel: str = "web") -> dict:
+    """Everything the platform holds about one person, section by section (PIPL Art. 45: a copy of one's own data).
+
+    Audited like every showing of unmasked personal data; the entry names the sections, never a value."""
+    require(actor, "registry.export_person_data", person)
+    data = privacy.export_subject(person_subject(person))
+    audit.record(
+        "registry.export_person_data",
+        person,
+        actor=actor,
+        channel=channel,
+        changes={"sections": {section: len(rows) for section, rows in data.items()}},
+    )
+    return {"person": person.pk, "exported_at": timezone.now().isoformat(), "sections": data}
+
+
+ERASE_REASON_MAX = 300
+
+
+@transaction.atomic
+def erase_person(person: Person, *, actor, reason: str) -> dict[str, int]:
+    """删除个人信息 (PIPL Art. 47): blank the person's personal fields and their personal data in every part.
+
+    Each part's eraser (registered through core.privacy) blanks or unlinks its own rows first; then the person's
+    record loses its name, phone, ID number (ciphertext and look-up hash), birth date, credit code and sensitive
+    flags, and `erased_at` is set. The record itself stays as a blank stub: ownerships, residences, roll entries and
+    ballots the law keeps point at it and so identify nobody. The audit log is not touched (it holds personal data
+    by reference only), so every chain still verifies; the entry written here names the counts and the reason.
+    """
+    require(actor, "registry.erase_person", person)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": [ValidationError("请填写删除理由 / give the reason for erasing", code="required")]}
+        )
+    if len(reason) > ERASE_REASON_MAX:
+        raise ValidationError(
+            {"reason": [ValidationError(f"删除理由不超过{ERASE_REASON_MAX}字 / at most {ERASE_REASON_MAX} characters")]}
+        )
+    if person.kind != Person.Kind.NATURAL:
+        raise ValidationError("单位的信息不是个人信息，不能按个人删除 / a legal person's record is not personal data")
+    person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)  # two erasures at once: one wins
+    if person.erased_at is not None:
+        raise ValidationError("此人的个人信息已删除 / this person's data was already erased", code="erased")
+    counts = privacy.erase_subject(person_subject(person))
+    person.name = ""
+    person.phone = ""
+    person.id_number_enc = ""
+    person.id_number_hash = ""
+    person.birth_date = None
+    person.credit_code = ""
+    person.sensitive_flags = {}
+    person.erased_at = timezone.now()
+    person.save()
+    counts["registry.person"] = 1
+    audit.record("registry.erase_person", person, actor=actor, changes={"reason": reason, "counts": counts})
+    return counts
 
 
 @transaction.atomic

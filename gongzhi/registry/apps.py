@@ -6,3 +6,8 @@ class RegistryConfig(AppConfig):
     name = "gongzhi.registry"
     label = "registry"
     verbose_name = _("基础台账")
+
+    def ready(self) -> None:
+        from gongzhi.registry import privacy  # here: app modules load only once the registry is ready
+
+        privacy.register()

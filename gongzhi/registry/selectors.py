@@ -52,6 +52,15 @@ def visible_people(user) -> QuerySet[Person]:
     return Person.objects.filter(pk__in=Person.objects.filter(q).values("pk"))
 
 
+def person_units(person: Person) -> dict[str, list]:
+    """The units a person owns and lives in (current and past), with their compounds: two queries."""
+    related = ("unit__node", "unit__compound")
+    return {
+        "owns": list(Ownership.objects.filter(person=person).select_related(*related).order_by("until", "pk")),
+        "lives": list(Residence.objects.filter(person=person).select_related(*related).order_by("until", "pk")),
+    }
+
+
 def top_scope_nodes(user) -> list[AreaNode]:
     """The highest nodes the user works at (a district admin: the district); nested scopes are dropped."""
     qs = AreaNode.objects.select_related("level").order_by("depth", "name")

@@ -7,20 +7,24 @@ server: without the unmask permission the full values never reach the template.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.core.gate import permission_required
+from gongzhi.core.gate import allows, permission_required
 from gongzhi.core.geo import STORAGE_DATUM
-from gongzhi.registry import pagesql, selectors
+from gongzhi.registry import actions, pagesql, selectors
 from gongzhi.registry.disclosure import can_unmask, record_pii_view
-from gongzhi.registry.forms import SearchForm
-from gongzhi.registry.models import AreaNode, Unit
+from gongzhi.registry.forms import EraseForm, SearchForm
+from gongzhi.registry.models import AreaNode, Person, Unit
 
 
 def _url_prefix(name: str) -> str:
@@ -133,3 +137,62 @@ def search(request):
                 (selectors.show_person(p), p.shown_ownerships, p.shown_residences) for p in context["people"].people
             ]
     return render(request, "registry/search.html", context)
+
+
+def _person_in_sight(request, pk: int, perm: str | None = None) -> Person:
+    """The person, if the reader's scope reaches them (else 404, as if absent); 403 if `perm` fails on them."""
+    person = get_object_or_404(selectors.visible_people(request.user), pk=pk)
+    if perm and not request.user.has_perm(perm, person):
+        raise PermissionDenied(perm)
+    return person
+
+
+@require_GET
+@permission_required("registry.view_areanode")  # a staff role somewhere; the object decides the rest
+def person_detail(request, pk: int):
+    """One person, masked: their units, and — for those who may — a copy of their data and its erasure."""
+    person = _person_in_sight(request, pk)
+    units = selectors.person_units(person)
+    context = {
+        "person": person,
+        "shown": selectors.show_person(person),
+        "owns": units["owns"],
+        "lives": units["lives"],
+        "can_export": allows(request.user, "registry.export_person_data", person),
+        "can_erase": allows(request.user, "registry.erase_person", person),
+    }
+    return render(request, "registry/person.html", context)
+
+
+@never_cache
+@require_POST  # a copy of someone's data is taken on purpose (and audited), never by a prefetched link
+@permission_required("registry.export_person_data")
+def person_export(request, pk: int):
+    person = _person_in_sight(request, pk, "registry.export_person_data")
+    data = actions.export_person_data(person, actor=request.user)
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@permission_required("registry.erase_person")
+def person_erase(request, pk: int):
+    """The erase page: what happens, a reason, a confirmation; POST erases and returns to the person's page."""
+    person = _person_in_sight(request, pk, "registry.erase_person")
+    form = EraseForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.erase_person(person, actor=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as e:  # a field's error goes to the field ("reason"), the rest above the form
+                form.add_error(None, e)
+            else:
+                messages.success(request, _("已删除此人的个人信息 / the person's data was erased"))
+                return redirect("registry:person", pk=person.pk)
+        status = 400
+    context = {"person": person, "shown": selectors.show_person(person), "form": form}
+    return render(request, "registry/person_erase.html", context, status=status)

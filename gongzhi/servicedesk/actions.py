@@ -73,9 +73,9 @@ def _fmt(dt: datetime) -> str:
     return f"{dt.month}月{dt.day}日{dt:%H:%M}"
 
 
-def _sms(req: ServiceRequest, text: str) -> None:
+def _sms(req: ServiceRequest, text: str, conceal: tuple[str, ...] = ()) -> None:
     if req.requester_phone and pii.MOBILE_RE.match(req.requester_phone):  # landlines get the hotline's call
-        send_sms(req.requester_phone, f"【共治】{text}")
+        send_sms(req.requester_phone, f"【共治】{text}", kind="servicedesk", conceal=conceal)
 
 
 def _label(actor) -> str:
@@ -569,6 +569,7 @@ def complete_request(
     _sms(
         req,
         f"您的工单{req.reference}已办结：{resolution[:60]}。请评价：{rating_link(req)}",
+        conceal=(req.rating_key,),  # the link lets its holder rate: not kept in the message record
     )
     return req
 

@@ -12,6 +12,7 @@ class ServiceDeskConfig(AppConfig):
 
         provides(offer)
         # here, not at the top: hooks imports models, which are not loaded yet when apps.py is
-        from gongzhi.servicedesk import hooks
+        from gongzhi.servicedesk import hooks, privacy
 
         hooks.connect()
+        privacy.register()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.maps import PointFields
 from gongzhi.servicedesk.models import FollowUpCall, Question, ServiceRequest
 
 SATISFACTION = list(ServiceRequest.Satisfaction.choices)
@@ -32,7 +33,10 @@ class CategoryForm(forms.Form):
         self.fields["category"].choices = [(str(c.pk), c.name) for c in categories]
 
 
-class PlaceForm(forms.Form):
+class PlaceForm(PointFields):
+    """The compound from the registry, a few words on where in it, and (optional) a point on the map or the
+    phone's location — never typed coordinates."""
+
     node = forms.ChoiceField(label=_("楼院"), widget=forms.RadioSelect, error_messages={"required": _("请选择楼院")})
     where = forms.CharField(
         label=_("具体位置（可不填）"),
@@ -40,6 +44,8 @@ class PlaceForm(forms.Form):
         max_length=100,
         required=False,
     )
+
+    field_order = ["node", "where", "latitude", "longitude", "source"]
 
     def __init__(self, *args, compounds=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -22,12 +22,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from gongzhi.core import pii
+from gongzhi.core import maps, pii
 from gongzhi.core.gate import allows, check, permission_required
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped
 from gongzhi.organizations.models import Organization
-from gongzhi.registry.models import AreaNode, Person
+from gongzhi.registry.models import AreaNode, CompoundProfile, Person
 from gongzhi.servicedesk import actions, machine, selectors
 from gongzhi.servicedesk.actions import DeskError
 from gongzhi.servicedesk.forms import (
@@ -173,7 +173,10 @@ def report_place(request):
     if home is not None and home not in compounds and not query:
         compounds.insert(0, home)
     chosen = draft.get("node") or (home.pk if home else None)
-    form = PlaceForm(_data(request), compounds=compounds, initial={"node": chosen})
+    point = draft.get("point") or [None, None]
+    form = PlaceForm(
+        _data(request), compounds=compounds, initial={"node": chosen, "latitude": point[0], "longitude": point[1]}
+    )
     if request.method == "POST":
         # The chosen compound may come from a search page: read it by id, not from the listed choices.
         picked = AreaNode.objects.filter(
@@ -186,11 +189,25 @@ def report_place(request):
         if form.is_valid() and node is not None:
             draft["node"] = node.pk
             draft["where"] = form.cleaned_data["where"]
+            lat, lon = form.point()
+            draft["point"] = [str(lat), str(lon)] if lat is not None else None
             _save(request, draft)
             return redirect(_nav(category, "place")["next_url"])
+    centre = AreaNode.objects.filter(pk=chosen).first() if chosen else (compounds[0] if compounds else None)
     ctx = {"form": form, "title": _("问题在哪个楼院？"), "query": query, "more": more, "home": home,
-           **_nav(category, "place")}  # fmt: skip
+           **_nav(category, "place"), **_pick_context(centre)}  # fmt: skip
     return render(request, "servicedesk/place.html", ctx, status=400 if form.errors else 200)
+
+
+def _pick_context(node: AreaNode | None) -> dict:
+    """A map to pick the point on (only when a tile source is configured), centred on the compound where the
+    registry knows where it is."""
+    data = maps.Map([]).leaflet()
+    if data is not None and node is not None:
+        profile = CompoundProfile.objects.filter(node=node, latitude__isnull=False, longitude__isnull=False).first()
+        if profile is not None:
+            data["center"] = list(maps.to_tiles(float(profile.latitude), float(profile.longitude)))
+    return {"pick_map": data, "map_tiles": data is not None}
 
 
 @require_http_methods(["GET", "POST"])
@@ -289,6 +306,8 @@ def report_check(request):
                 description=draft["description"] + (f"\n{draft['where']}" if draft.get("where") else ""),
                 channel=ServiceRequest.Channel.WEB,
                 node=node,
+                latitude=(draft.get("point") or [None, None])[0],
+                longitude=(draft.get("point") or [None, None])[1],
                 answers=draft.get("answers", {}),
                 stashed_photos=draft.get("photos", []),
             )

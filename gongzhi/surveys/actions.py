@@ -4,17 +4,25 @@ One response per household: the frame row's `taken` flag is set by a conditional
 the second finds it set), and for named surveys the partial unique constraint on Response.household backs it in
 the database. An anonymous response keeps no link to its household: only the frame's flag records that the
 household answered, and the audit entry names the survey, not the response.
+
+Quotas (at most N responses from a building, an age band, or choosing an option) are filled by conditional
+updates (`filled < maximum`) in the submitting transaction, so no quota is ever over-filled; a refused quota
+rolls the whole submit back. Row locks, always in this order: the survey row (FOR SHARE on PostgreSQL while
+submitting — adding a quota takes it FOR UPDATE, so it counts no response still in flight), then the household's
+frame row, then the survey's quotas by id.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone, translation
 
 from gongzhi.core import audit
 from gongzhi.core.gate import require
@@ -22,9 +30,9 @@ from gongzhi.core.models import Upload, User
 from gongzhi.core.pii import age_on
 from gongzhi.core.uploads import UploadError, store_upload
 from gongzhi.registry.actions import resolve_unit_set
-from gongzhi.registry.models import AreaNode, Person, Residence, UnitSet
+from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, UnitSet
 from gongzhi.surveys import questions as qdef
-from gongzhi.surveys.models import RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
+from gongzhi.surveys.models import AGE_BANDS, Quota, RateSettings, Response, Survey, SurveyHousehold, SurveyVersion
 
 
 class SurveyError(ValidationError):
@@ -291,9 +299,15 @@ def submit_response(
     scan: tuple[bytes, str] | None = None,
     identity_confirmed: bool = False,
     idempotency_key: str = "",
+    paper_number: str = "",
     today: date | None = None,
 ) -> Response:
-    """Accept one household's answers, on any channel, after re-checking every rule of the current version."""
+    """Accept one household's answers, on any channel, after re-checking every rule of the current version.
+
+    Staff channels act for a resident: `on_behalf_of` must live in or own the household now; the hotline names
+    the caller, paper names the resident who filled it in (not for anonymous surveys, which keep no link) and
+    carries its `paper_number`, entered once per survey (a rejected paper may be entered again, corrected).
+    """
     if channel == Response.Channel.ONLINE:
         require(actor, "surveys.answer_survey", survey)
         if not identity_confirmed:
@@ -320,6 +334,16 @@ def submit_response(
         raise SurveyError("纸质问卷须上传扫描件", "a paper response needs its scan", "scan")
     if channel == Response.Channel.HOTLINE and on_behalf_of is None:
         raise SurveyError("热线代录须注明来电居民", "a hotline entry names the caller", "on_behalf_of")
+    if channel == Response.Channel.PAPER and on_behalf_of is None and not survey.anonymous:
+        raise SurveyError(
+            "纸质问卷须注明填写问卷的居民", "a paper entry names the resident who filled it in", "on_behalf_of"
+        )
+    if on_behalf_of is not None and not _lives_or_owns(on_behalf_of, household):
+        raise SurveyError(
+            "代填的居民不住在也不拥有该户", "that person neither lives in nor owns the household", "on_behalf_of"
+        )
+    paper_number = _paper_number(survey, channel, paper_number)
+    _share_lock(survey)
     # The conditional update is the first guard: of two concurrent submits for one household, one sees 0 rows.
     if not SurveyHousehold.objects.filter(pk=household.pk, taken=False).update(taken=True):
         if idempotency_key:  # a concurrent retry of the same submit: the winner has committed by now
@@ -327,6 +351,7 @@ def submit_response(
             if earlier is not None:
                 return earlier
         raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
+    _fill_quotas(survey, household, kept)
     upload: Upload | None = None
     if scan is not None:
         try:
@@ -346,6 +371,7 @@ def submit_response(
         entered_by=None if survey.anonymous or not getattr(actor, "pk", None) else actor,
         on_behalf_of=None if survey.anonymous else on_behalf_of,
         scan=upload,
+        paper_number=paper_number,
         # An anonymous response keeps the day only, so it cannot be matched to the household by its time.
         submitted_at=now.replace(hour=12, minute=0, second=0, microsecond=0) if survey.anonymous else now,
         idempotency_key=idempotency_key[:64],
@@ -354,19 +380,71 @@ def submit_response(
         with transaction.atomic():
             response.save()
     except IntegrityError:
+        if paper_number and _paper_taken(survey, paper_number):  # another worker entered this paper just now
+            raise _paper_duplicate(survey, paper_number)
         raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
     if survey.anonymous:
         audit.record("surveys.answer_anonymous", survey, actor=actor, channel=channel)
     else:
+        changes = {"survey": survey.pk, "household": household.token, "version": version.number}
+        if paper_number:
+            changes["paper_number"] = paper_number
         audit.record(
             "surveys.submit_response",
             response,
             actor=actor,
             on_behalf_of=on_behalf_of,
             channel=channel,
-            changes={"survey": survey.pk, "household": household.token, "version": version.number},
+            changes=changes,
         )
     return response
+
+
+PAPER_NUMBER_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,29}$")
+
+
+def _paper_number(survey: Survey, channel: str, raw: str) -> str:
+    """The paper's number, normalised (trimmed, upper case); required on paper, refused elsewhere, never twice."""
+    number = (raw or "").strip().upper()
+    if channel != Response.Channel.PAPER:
+        if number:
+            raise SurveyError("只有纸质问卷有编号", "only a paper questionnaire has a number", "paper_number")
+        return ""
+    if not number:
+        raise SurveyError("请填写纸质问卷编号", "enter the paper questionnaire's number", "paper_number")
+    if not PAPER_NUMBER_RE.match(number):
+        raise SurveyError(
+            "纸质问卷编号只能用字母、数字和“-”，不超过30位",
+            "the paper number is letters, digits and '-', at most 30",
+            "paper_number",
+        )
+    if _paper_taken(survey, number):
+        raise _paper_duplicate(survey, number)
+    return number
+
+
+def _paper_taken(survey: Survey, number: str) -> Response | None:
+    return Response.objects.filter(survey=survey, paper_number=number).exclude(review=Response.Review.REJECTED).first()
+
+
+def _paper_duplicate(survey: Survey, number: str) -> SurveyError:
+    earlier = _paper_taken(survey, number)
+    ref = "" if earlier is None or survey.anonymous else f"（{earlier.reference}）"
+    ref_en = "" if earlier is None or survey.anonymous else f" ({earlier.reference})"
+    return SurveyError(
+        f"编号为{number}的纸质问卷已录入{ref}",
+        f"paper {number} has already been entered{ref_en}",
+        "paper_number",
+        code="duplicate",
+    )
+
+
+def _lives_or_owns(person: Person, household: SurveyHousehold) -> bool:
+    unit = household.unit_id
+    return (
+        Residence.objects.filter(person=person, unit_id=unit, until__isnull=True).exists()
+        or Ownership.objects.filter(person=person, unit_id=unit, until__isnull=True).exists()
+    )
 
 
 REVIEW_MOVES = {
@@ -389,8 +467,12 @@ def review_response(response: Response, *, actor: User | None, decision: str, co
     response.review_comment = comment.strip()
     response.reviewed_by = actor if getattr(actor, "pk", None) else None
     response.save(update_fields=["review", "review_comment", "reviewed_by"])
-    if decision == Response.Review.REJECTED and response.household_id:
-        SurveyHousehold.objects.filter(pk=response.household_id).update(taken=False)
+    if decision == Response.Review.REJECTED:
+        household = None
+        if response.household_id:
+            SurveyHousehold.objects.filter(pk=response.household_id).update(taken=False)
+            household = SurveyHousehold.objects.get(pk=response.household_id)
+        _release_quotas(response, household)
     audit.record(
         "surveys.review_response",
         response,
@@ -398,3 +480,159 @@ def review_response(response: Response, *, actor: User | None, decision: str, co
         changes={"review": [before, decision], "comment": response.review_comment},
     )
     return response
+
+
+# ------------------------------------------------------------------------------------------- quotas
+def _share_lock(survey: Survey) -> None:
+    """Hold the survey row FOR SHARE until commit: submits do not wait for each other, but a quota being added
+    (FOR UPDATE) waits for them, and they for it. SQLite runs one writer at a time and needs none."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {Survey._meta.db_table} WHERE id = %s FOR SHARE", [survey.pk])
+
+
+def _fill_quotas(survey: Survey, household: SurveyHousehold, answers: dict) -> None:
+    """Take one place in every quota the response falls in (by id), or refuse the whole submit."""
+    for quota in Quota.objects.filter(survey=survey).order_by("pk"):
+        if not quota.matches(household.building_id, household.age_band, answers):
+            continue
+        if not Quota.objects.filter(pk=quota.pk, filled__lt=F("maximum")).update(filled=F("filled") + 1):
+            raise _quota_full(quota)
+
+
+def _quota_full(quota: Quota) -> SurveyError:
+    field = quota.question_key if quota.kind == Quota.Kind.CHOICE else "household"
+    return SurveyError(
+        f"{quota.label}的名额已满（最多{quota.maximum}份）",
+        f"the quota for {quota.label_en or quota.label} is full (at most {quota.maximum})",
+        field,
+        code="quota_full",
+    )
+
+
+def _release_quotas(response: Response, household: SurveyHousehold | None) -> None:
+    """Give back the places of a rejected response (an anonymous one keeps its household's, as the household
+    stays marked as having answered)."""
+    building = household.building_id if household else None
+    band = household.age_band if household else None
+    for quota in Quota.objects.filter(survey_id=response.survey_id).order_by("pk"):
+        if quota.matches(building, band, response.answers):
+            Quota.objects.filter(pk=quota.pk, filled__gt=0).update(filled=F("filled") - 1)
+
+
+def _labels(label: object) -> tuple[str, str]:
+    """A lazy label in Chinese and in English (both kept on the quota, so it reads right in either language)."""
+    with translation.override("zh-hans"):
+        zh = str(label)
+    with translation.override("en"):
+        en = str(label)
+    return zh, en
+
+
+def _filled_now(survey: Survey, quota: Quota) -> int:
+    """How many counted responses the quota would already hold (for a quota added to an open survey)."""
+    frame = SurveyHousehold.objects.filter(survey=survey, taken=True)
+    if quota.kind == Quota.Kind.BUILDING:
+        return frame.filter(building_id=quota.building_id).count()
+    if quota.kind == Quota.Kind.AGE_BAND:
+        return frame.filter(age_band=quota.age_band).count()
+    answers = Response.objects.filter(survey=survey).exclude(review=Response.Review.REJECTED)
+    return sum(1 for a in answers.values_list("answers", flat=True).iterator() if quota.matches(None, None, a))
+
+
+@transaction.atomic
+def add_quota(
+    survey: Survey,
+    *,
+    actor: User | None,
+    kind: str,
+    maximum: int,
+    building: AreaNode | None = None,
+    age_band: str = "",
+    question_key: str = "",
+    choice_code: str = "",
+) -> Quota:
+    """Cap the responses from a building, an age band, or choosing one option; counts those already in."""
+    require(actor, "surveys.change_quotas", survey)
+    survey = Survey.objects.select_for_update(of=("self",)).get(pk=survey.pk)  # after the submits in flight
+    if survey.status == Survey.Status.CLOSED:
+        raise SurveyError("问卷已结束", "the survey is closed", "status")
+    if not isinstance(maximum, int) or isinstance(maximum, bool) or maximum < 1:
+        raise SurveyError("最多份数应为正整数", "the maximum is a whole number from 1", "maximum")
+    quota = Quota(survey=survey, kind=kind, maximum=maximum)
+    if kind == Quota.Kind.BUILDING:
+        if building is None or not building.path.startswith(survey.path) or building.level.code != "building":
+            raise SurveyError("请选择本问卷范围内的楼栋", "choose a building in the survey's scope", "building")
+        quota.building, quota.label, quota.label_en = building, building.name, building.name
+    elif kind == Quota.Kind.AGE_BAND:
+        bands = dict(AGE_BANDS)
+        if age_band not in bands:
+            raise SurveyError("请选择年龄段", "choose an age band", "age_band")
+        quota.age_band = age_band
+        zh, en = _labels(bands[age_band])
+        quota.label, quota.label_en = f"户主{zh}", f"household heads: {en}"
+    elif kind == Quota.Kind.CHOICE:
+        q = next((q for q in current_version(survey).questions if q["key"] == question_key), None)
+        if q is None or q["type"] not in ("single", "multiple"):
+            raise SurveyError("请选择一道单选或多选题", "choose a single or multiple choice question", "question")
+        choice = next((c for c in q["choices"] if c["code"] == choice_code), None)
+        if choice is None:
+            raise SurveyError("请选择该题的一个选项", "choose one of the question's options", "question")
+        quota.question_key, quota.choice_code = question_key, choice_code
+        quota.label = f"“{q['label'][:40]}”选“{choice['label'][:40]}”"
+        quota.label_en = f"{q.get('label_en') or q['label'][:40]}: {choice.get('label_en') or choice['label'][:40]}"
+    else:
+        raise SurveyError("配额类型不正确", "unknown quota kind", "kind")
+    same = Quota.objects.filter(
+        survey=survey,
+        kind=kind,
+        building=quota.building,
+        age_band=quota.age_band,
+        question_key=quota.question_key,
+        choice_code=quota.choice_code,
+    )
+    if same.exists():
+        raise SurveyError("已有同样的配额，请修改它的份数", "that quota exists: change its maximum", "kind")
+    quota.filled = _filled_now(survey, quota) if survey.status == Survey.Status.OPEN else 0
+    if quota.filled > maximum:
+        raise SurveyError(
+            f"已有{quota.filled}份，最多份数不能小于它",
+            f"{quota.filled} are in already: the maximum cannot be lower",
+            "maximum",
+        )
+    quota.save()
+    audit.record(
+        "surveys.add_quota",
+        survey,
+        actor=actor,
+        changes={"quota": quota.pk, "label": quota.label, "maximum": maximum, "filled": quota.filled},
+    )
+    return quota
+
+
+@transaction.atomic
+def change_quota(quota: Quota, *, actor: User | None, maximum: int) -> Quota:
+    """A new maximum, never below the places already taken (checked in the same update that sets it)."""
+    require(actor, "surveys.change_quotas", quota.survey)
+    if not isinstance(maximum, int) or isinstance(maximum, bool) or maximum < 1:
+        raise SurveyError("最多份数应为正整数", "the maximum is a whole number from 1", "maximum")
+    before = quota.maximum
+    if not Quota.objects.filter(pk=quota.pk, filled__lte=maximum).update(maximum=maximum):
+        quota.refresh_from_db()
+        raise SurveyError(
+            f"已有{quota.filled}份，最多份数不能小于它",
+            f"{quota.filled} are in already: the maximum cannot be lower",
+            "maximum",
+        )
+    quota.refresh_from_db()
+    audit.record(
+        "surveys.change_quota", quota.survey, actor=actor, changes={"quota": quota.pk, "maximum": [before, maximum]}
+    )
+    return quota
+
+
+@transaction.atomic
+def remove_quota(quota: Quota, *, actor: User | None) -> None:
+    require(actor, "surveys.change_quotas", quota.survey)
+    audit.record("surveys.remove_quota", quota.survey, actor=actor, changes={"quota": quota.pk, "label": quota.label})
+    quota.delete()

@@ -118,7 +118,14 @@ class ResponseInSerializer(serializers.Serializer):
     household = serializers.CharField(max_length=16, help_text="the household's token in this survey")
     channel = serializers.ChoiceField(choices=["door", "hotline", "paper"])
     answers = serializers.JSONField(help_text="{question key: answer}")
-    on_behalf_of = serializers.IntegerField(required=False, help_text="the caller (person id), hotline only")
+    on_behalf_of = serializers.IntegerField(
+        required=False,
+        help_text="the resident acted for (person id, living in or owning the household): the hotline caller, "
+        "or the resident who filled in the paper; required for hotline and (named surveys) paper",
+    )
+    paper_number = serializers.CharField(
+        required=False, max_length=30, help_text="the paper questionnaire's number, paper only; entered once"
+    )
     scan = serializers.FileField(required=False, help_text="the paper form's scan (image or PDF), paper only")
 
 
@@ -248,9 +255,9 @@ class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return error(404, "household", "本问卷没有该住户", "no such household in this survey", "not_found")
         caller = None
         if d.get("on_behalf_of"):
-            caller = Person.objects.filter(pk=d["on_behalf_of"], residences__unit_id=household.unit_id).first()
+            caller = Person.objects.filter(pk=d["on_behalf_of"]).first()
             if caller is None:
-                return error(400, "on_behalf_of", "来电居民不住在该户", "the caller does not live in the household")
+                return error(400, "on_behalf_of", "没有该居民", "no such person")
         scan = d.get("scan")
         try:
             created = actions.submit_response(
@@ -262,9 +269,10 @@ class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 on_behalf_of=caller,
                 scan=(scan.read(), scan.name) if scan else None,
                 idempotency_key=request.headers.get("Idempotency-Key", "")[:64],
+                paper_number=d.get("paper_number", ""),
             )
         except SurveyError as e:
-            return error(409 if e.code == "duplicate" else 400, e.field, e.zh, e.en, e.code)
+            return error(409 if e.code in ("duplicate", "quota_full") else 400, e.field, e.zh, e.en, e.code)
         body = {
             "reference": "" if survey.anonymous else created.reference,
             "review": created.review or SurveyResponse.Review.NOT_NEEDED,

@@ -6,4 +6,7 @@ class SurveysConfig(AppConfig):
     label = "surveys"
 
     def ready(self) -> None:
-        from gongzhi.surveys import participation  # noqa: F401  (registers the built-in participation sources)
+        # here: app modules load only once the registry is ready; participation registers its sources on import
+        from gongzhi.surveys import participation, privacy  # noqa: F401
+
+        privacy.register()

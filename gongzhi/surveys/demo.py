@@ -147,8 +147,26 @@ TAOYUAN_QUESTIONS = [
             {"code": "unsure", "label": "看方案再定", "label_en": "Depends on the plan"},
         ],
     },
+    {
+        "key": "n_needs",
+        "type": "calculate",
+        "label": "提出的需求项数",
+        "label_en": "Needs named",
+        "calculation": "count(${needs})",
+    },
+    {
+        "key": "council",
+        "type": "single",
+        "label": "您愿意作为居民代表参加改造议事会吗？（名额有限）",
+        "label_en": "Would you join the renovation council as a residents' representative? (places are limited)",
+        "choices": [
+            {"code": "yes", "label": "愿意", "label_en": "Yes"},
+            {"code": "no", "label": "不参加", "label_en": "No"},
+        ],
+    },
     {"key": "other", "type": "text", "label": "其他需求", "label_en": "Other needs"},
 ]
+COUNCIL_PLACES = 5
 
 
 def _scan_png(label: str) -> bytes:
@@ -175,8 +193,8 @@ def _resident_of(h: SurveyHousehold):
 
 def _submit(survey, h, worker, answers, i: int, today) -> Response:
     channel = ("door", "door", "door", "door", "hotline", "door", "paper")[i % 7]
-    caller = _resident_of(h) if channel == "hotline" else None
-    if channel == "hotline" and caller is None:
+    caller = _resident_of(h) if channel in ("hotline", "paper") else None
+    if caller is None and (channel == "hotline" or (channel == "paper" and not survey.anonymous)):
         channel = "door"
     return actions.submit_response(
         survey,
@@ -186,6 +204,7 @@ def _submit(survey, h, worker, answers, i: int, today) -> Response:
         channel=channel,
         on_behalf_of=caller,
         scan=(_scan_png(h.token), f"{h.token}.png") if channel == "paper" else None,
+        paper_number=f"{survey.pk}-{i + 1:04d}" if channel == "paper" else "",
         today=today,
     )
 
@@ -300,11 +319,15 @@ def _taoyuan(ctx, admin) -> str:
         quota_percent=60,
     )
     survey = actions.open_survey(survey, actor=admin)
+    # The council has a few residents' seats: a quota on the option, filled as households say yes.
+    actions.add_quota(
+        survey, actor=admin, kind="choice", question_key="council", choice_code="yes", maximum=COUNCIL_PLACES
+    )
     frame = list(SurveyHousehold.objects.filter(survey=survey).order_by("path", "label"))
     rng = ctx.rng("surveys:taoyuan")
     for i, h in enumerate(frame[:: max(1, len(frame) // 8)]):
         needs = rng.sample(["roof", "pipes", "lift", "parking", "charging", "green"], rng.randint(1, 3))
-        answers = {"needs": needs}
+        answers = {"needs": needs, "council": "yes" if i < COUNCIL_PLACES - 2 else "no"}
         if "lift" in needs:
             answers.update(floor=rng.randint(2, 6), pay=rng.choice(["yes", "unsure", "no"]))
         _submit(survey, h, admin, answers, i, today)

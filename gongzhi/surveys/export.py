@@ -16,7 +16,7 @@ from gongzhi.registry.models import AreaNode
 from gongzhi.surveys import selectors
 from gongzhi.surveys.models import Response, Survey
 
-HEAD = ["回复编号 reference", "提交日期 date", "渠道 channel", "审核 review", "版本 version"]
+HEAD = ["回复编号 reference", "提交日期 date", "渠道 channel", "审核 review", "版本 version", "纸质编号 paper"]
 NAMED_HEAD = ["住户代码 household", "楼栋 building"]
 
 
@@ -49,7 +49,16 @@ def _columns(q: dict) -> list[tuple[str, object]]:
         return [
             (f"{key}_{r['code']} {r['label']}", lambda a, r=r["code"]: (a.get(key) or {}).get(r)) for r in q["rows"]
         ]
-    return [(f"{key} {label}", lambda a: a.get(key))]
+    return [(f"{key} {label}", lambda a: _cell(a.get(key)))]
+
+
+def _cell(value: object) -> object:
+    """A cell's value: a calculated value may be a list or an object, written as text."""
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}:{v}" for k, v in value.items())
+    return value
 
 
 def workbook(
@@ -77,6 +86,7 @@ def workbook(
             str(channel.get(r.channel, r.channel)),
             str(review.get(r.review, r.review)),
             r.version.number,
+            r.paper_number or None,
         ]
         if not survey.anonymous:
             row += [r.household.token if r.household else None, r.household.building.name if r.household else None]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.surveys import logic
 from gongzhi.surveys import questions as qdef
-from gongzhi.surveys.models import Response
+from gongzhi.surveys.models import AGE_BANDS, Quota, Response
 
 
 def tr(item: dict, field: str = "label") -> str:
@@ -36,17 +36,19 @@ def rating_choices(q: dict) -> list[tuple[str, str]]:
 class AnswerForm(forms.Form):
     """One question's answer. `answer` (after is_valid) is the normalised value, None when not answered."""
 
-    def __init__(self, question: dict, *args, **kwargs):
+    def __init__(self, question: dict, *args, codes: list[str] | None = None, **kwargs):
+        """`codes`: the options a choice filter keeps for the earlier answers (None: all of them)."""
         super().__init__(*args, **kwargs)
         self.question = q = question
         label, kind = tr(q), q["type"]
+        offered = [c for c in _choices(q) if codes is None or c[0] in codes] if kind in ("single", "multiple") else []
         if kind == "single":
             self.fields["answer"] = forms.ChoiceField(
-                label=label, choices=_choices(q), widget=forms.RadioSelect, required=False
+                label=label, choices=offered, widget=forms.RadioSelect, required=False
             )
         elif kind == "multiple":
             self.fields["answer"] = forms.MultipleChoiceField(
-                label=label, choices=_choices(q), widget=forms.CheckboxSelectMultiple, required=False
+                label=label, choices=offered, widget=forms.CheckboxSelectMultiple, required=False
             )
         elif kind == "rating":
             self.fields["answer"] = forms.ChoiceField(
@@ -125,26 +127,49 @@ class CodeForm(forms.Form):
 
 
 class EntryForm(forms.Form):
-    """The worker's part of a staff-entered response: channel, the caller (hotline) and the scan (paper)."""
+    """The worker's part of a staff-entered response: channel, the resident acted for (the hotline caller, the
+    resident who filled in the paper), and for paper its number and scan."""
 
     channel = forms.ChoiceField(
         label=_("渠道"),
         choices=[(c.value, c.label) for c in (Response.Channel.DOOR, Response.Channel.HOTLINE, Response.Channel.PAPER)],
         widget=forms.RadioSelect,
     )
-    caller = forms.TypedChoiceField(label=_("来电居民（热线代录）"), required=False, coerce=int, empty_value=None)
+    caller = forms.TypedChoiceField(
+        label=_("代其填写的居民（热线来电人 / 纸质问卷填写人）"), required=False, coerce=int, empty_value=None
+    )
+    paper_number = forms.CharField(
+        label=_("纸质问卷编号"),
+        required=False,
+        max_length=30,
+        help_text=_("问卷右上角的编号；同一编号只能录入一次。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     scan = forms.FileField(label=_("纸质问卷扫描件（图片或PDF）"), required=False)
 
-    def __init__(self, *args, residents=(), **kwargs):
+    def __init__(self, *args, residents=(), anonymous: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.anonymous = anonymous
         self.fields["caller"].choices = [("", "—"), *residents]  # (person id, masked name)
+        if anonymous:  # an anonymous survey keeps no link to a person: the caller is checked, then not kept
+            self.fields["paper_number"].help_text = _(
+                "问卷右上角的编号；同一编号只能录入一次。匿名问卷：发放时请勿登记哪户拿了哪个编号。"
+            )
 
     def clean(self):
         d = super().clean()
-        if d.get("channel") == Response.Channel.HOTLINE and not d.get("caller"):
+        channel = d.get("channel")
+        if channel == Response.Channel.HOTLINE and not d.get("caller"):
             self.add_error("caller", _("热线代录须选择来电居民"))
-        if d.get("channel") == Response.Channel.PAPER and not d.get("scan"):
-            self.add_error("scan", _("纸质问卷须上传扫描件"))
+        if channel == Response.Channel.PAPER:
+            if not d.get("scan"):
+                self.add_error("scan", _("纸质问卷须上传扫描件"))
+            if not (d.get("paper_number") or "").strip():
+                self.add_error("paper_number", _("请填写纸质问卷编号"))
+            if not self.anonymous and not d.get("caller"):
+                self.add_error("caller", _("纸质问卷须选择填写问卷的居民"))
+        elif (d.get("paper_number") or "").strip():
+            self.add_error("paper_number", _("只有纸质问卷有编号"))
         return d
 
 
@@ -178,6 +203,12 @@ TYPE_CHOICES = [
     ("date", _("日期")),
     ("text", _("文字")),
     ("matrix", _("表格（矩阵）")),
+    ("calculate", _("计算值（由前面的回答算出，如总分；不显示给答题人）")),
+]
+FILTER_MODES = [
+    ("", _("不筛选")),
+    ("tag", _("只列出分组等于该题回答的选项")),
+    ("chosen", _("只列出在该题中选过的选项")),
 ]
 OPS = [
     ("", _("总是显示")),
@@ -191,6 +222,14 @@ OPS = [
 
 def _lines(text: str) -> list[str]:
     return [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+
+
+def _split_tag(line: str) -> tuple[str, str]:
+    """ "一单元 | b1" → ("一单元", "b1"): an option's text and its group (tag) for choice filters."""
+    if "|" not in line:
+        return line, ""
+    label, tag = line.rsplit("|", 1)
+    return label.strip(), tag.strip()
 
 
 def _quote(value: str) -> str:
@@ -216,7 +255,12 @@ class QuestionForm(forms.Form):
         ],
         required=False,
     )
-    choices = forms.CharField(label=_("选项（每行一个）"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    choices = forms.CharField(
+        label=_("选项（每行一个）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("可在选项后加“ | 分组”，供后面的题按分组筛选，如“1单元 | b1”。"),
+    )
     aware_choices = forms.CharField(
         label=_("算作“知晓”的选项（每行一个）"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -231,6 +275,15 @@ class QuestionForm(forms.Form):
     when_question = forms.ChoiceField(label=_("仅在此题的回答……时显示"), required=False)
     when_op = forms.ChoiceField(label=_("条件"), choices=OPS, required=False)
     when_value = forms.CharField(label=_("值（选项文字或数字）"), required=False, max_length=100)
+    calculation = forms.CharField(
+        label=_("计算公式（计算值）"),
+        required=False,
+        max_length=logic.MAX_LENGTH,
+        help_text=_("如 ${q1} + ${q2}；未回答的题可写 coalesce(number(${q1}), 0)。"),
+    )
+    filter_question = forms.ChoiceField(label=_("按前面哪道题筛选选项"), required=False)
+    filter_mode = forms.ChoiceField(label=_("筛选方式"), choices=FILTER_MODES, required=False)
+    choice_filter = forms.CharField(label=_("高级：选项筛选规则"), required=False, max_length=logic.MAX_LENGTH)
     relevant = forms.CharField(label=_("高级：显示条件规则"), required=False, max_length=logic.MAX_LENGTH)
     constraint = forms.CharField(label=_("高级：答案校验规则"), required=False, max_length=logic.MAX_LENGTH)
     constraint_message = forms.CharField(label=_("校验不通过时的提示"), required=False, max_length=200)
@@ -239,19 +292,27 @@ class QuestionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.earlier = list(earlier)
         self.fields["when_question"].choices = [("", "—")] + [(q["key"], q["label"][:40]) for q in self.earlier]
+        self.fields["filter_question"].choices = [("", "—")] + [
+            (q["key"], q["label"][:40]) for q in self.earlier if q["type"] in ("single", "multiple", "calculate")
+        ]
 
     @staticmethod
     def initial_from(q: dict, earlier: list[dict]) -> dict:
         init = {k: q.get(k, "") for k in ("type", "label", "label_en", "help", "required", "measures")}
         init.update(relevant=q.get("relevant", ""), constraint=q.get("constraint", ""))
+        init.update(calculation=q.get("calculation", ""), choice_filter=q.get("choice_filter", ""))
         init["constraint_message"] = q.get("constraint_message", "")
         ch = q.get("choices", [])
+
+        def line(c: dict) -> str:
+            return f"{c['label']} | {c['tag']}" if c.get("tag") else c["label"]
+
         if q.get("measures") == "awareness":
-            init["aware_choices"] = "\n".join(c["label"] for c in ch if c.get("aware") is True)
-            init["unaware_choices"] = "\n".join(c["label"] for c in ch if c.get("aware") is False)
-            init["choices"] = "\n".join(c["label"] for c in ch if c.get("aware") is None)
+            init["aware_choices"] = "\n".join(line(c) for c in ch if c.get("aware") is True)
+            init["unaware_choices"] = "\n".join(line(c) for c in ch if c.get("aware") is False)
+            init["choices"] = "\n".join(line(c) for c in ch if c.get("aware") is None)
         else:
-            init["choices"] = "\n".join(c["label"] for c in ch)
+            init["choices"] = "\n".join(line(c) for c in ch)
         init["rows"] = "\n".join(r["label"] for r in q.get("rows", []))
         init["minimum"], init["maximum"], init["na"] = q.get("min"), q.get("max"), q.get("na", True)
         return init
@@ -284,6 +345,12 @@ class QuestionForm(forms.Form):
             test = f"${{{key}}} = {_quote(code)}"
         return test if op == "is" else f"not ({test})"
 
+    def _filter_rule(self, d: dict) -> str:
+        key, mode = d.get("filter_question"), d.get("filter_mode")
+        if not key or not mode:
+            return ""
+        return f"@tag = ${{{key}}}" if mode == "tag" else f"selected(${{{key}}}, @code)"
+
     def question(self, key: str, old: dict | None = None) -> dict:
         """The question as data (validated later with the whole list by validate_definition)."""
         d = self.cleaned_data
@@ -300,8 +367,11 @@ class QuestionForm(forms.Form):
 
         def options(labels: list[str], aware=None, start: int = 0) -> list[dict]:
             out = []
-            for i, lab in enumerate(labels):
+            for i, text in enumerate(labels):
+                lab, tag = _split_tag(text)
                 o = {"code": old_codes.get(lab) or f"c{start + i + 1}", "label": lab}
+                if tag:
+                    o["tag"] = tag
                 if q["measures"] == "awareness":
                     o["aware"] = aware
                 out.append(o)
@@ -331,6 +401,13 @@ class QuestionForm(forms.Form):
                 q[name] = None if v is None else (int(v) if v == int(v) else float(v))
         rule = (d.get("relevant") or "").strip() or self._when_rule(d)
         q["relevant"] = rule
+        if d["type"] == "calculate":
+            q["calculation"] = (d.get("calculation") or "").strip()
+            if not q["calculation"]:
+                self.add_error("calculation", _("请填写计算公式"))
+            q["required"] = False
+        if d["type"] in ("single", "multiple"):
+            q["choice_filter"] = (d.get("choice_filter") or "").strip() or self._filter_rule(d)
         constraint = (d.get("constraint") or "").strip()
         if not constraint and d["type"] == "multiple" and d.get("max_selected"):
             constraint = f"count(.) <= {d['max_selected']}"
@@ -378,3 +455,40 @@ class RateSettingsForm(forms.Form):
         coerce=int,
         choices=[(4, _("4分及以上（非常满意、满意）")), (3, _("3分及以上（含基本满意/一般）"))],
     )
+
+
+class QuotaForm(forms.Form):
+    """A new quota: what it caps (a building, an age band of household heads, or one option of a question) and
+    the most responses it takes."""
+
+    kind = forms.ChoiceField(label=_("配额类型"), choices=Quota.Kind.choices, widget=forms.RadioSelect)
+    building = forms.TypedChoiceField(label=_("楼栋"), required=False, coerce=int, empty_value=None)
+    age_band = forms.ChoiceField(label=_("户主年龄段"), required=False)
+    choice = forms.ChoiceField(label=_("题目与选项"), required=False)
+    maximum = forms.IntegerField(label=_("最多份数"), min_value=1, max_value=100000)
+
+    def __init__(self, *args, buildings=(), questions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].choices = [("", "—"), *[(b.pk, b.name) for b in buildings]]
+        self.fields["age_band"].choices = [("", "—"), *[(code or "none", label) for code, label in AGE_BANDS]]
+        self.fields["choice"].choices = [("", "—")] + [
+            (f"{q['key']}:{c['code']}", f"{tr(q)[:30]}：{tr(c)[:30]}")
+            for q in questions
+            if q["type"] in ("single", "multiple")
+            for c in q["choices"]
+        ]
+
+    def clean(self):
+        d = super().clean()
+        kind = d.get("kind")
+        if kind == Quota.Kind.BUILDING and not d.get("building"):
+            self.add_error("building", _("请选择楼栋"))
+        if kind == Quota.Kind.AGE_BAND and not d.get("age_band"):
+            self.add_error("age_band", _("请选择年龄段"))
+        if kind == Quota.Kind.CHOICE and not d.get("choice"):
+            self.add_error("choice", _("请选择题目与选项"))
+        return d
+
+
+class QuotaMaximumForm(forms.Form):
+    maximum = forms.IntegerField(label=_("最多份数"), min_value=1, max_value=100000)

@@ -183,6 +183,8 @@ class Response(models.Model):
         "registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     scan = models.ForeignKey("core.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The number printed or written on a paper questionnaire: a paper is entered once (the constraint below).
+    paper_number = models.CharField(_("纸质问卷编号"), max_length=30, blank=True, default="")
     submitted_at = models.DateTimeField()
     idempotency_key = models.CharField(max_length=64, blank=True)
 
@@ -193,6 +195,11 @@ class Response(models.Model):
                 fields=["household"],
                 condition=Q(household__isnull=False) & ~Q(review="rejected"),
                 name="survey_one_response_per_household",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "paper_number"],
+                condition=~Q(paper_number="") & ~Q(review="rejected"),
+                name="survey_paper_number_once",
             ),
             models.UniqueConstraint(
                 fields=["survey", "idempotency_key"],
@@ -217,3 +224,62 @@ class Response(models.Model):
     def counts(self) -> bool:
         """Whether the response counts in the figures (everything but a rejected one)."""
         return self.review != self.Review.REJECTED
+
+
+class Quota(models.Model):
+    """配额 — at most `maximum` counted responses from one building, from one age band of household heads, or
+    choosing one option of a question (e.g. the places of a visit).
+
+    `filled` moves only in the response actions, by conditional updates (`filled < maximum`), in the order
+    actions.py states; the check constraint is the database's own refusal of an over-filled quota. A rejected
+    response gives its places back.
+    """
+
+    class Kind(models.TextChoices):
+        BUILDING = "building", _("楼栋")
+        AGE_BAND = "age_band", _("户主年龄段")
+        CHOICE = "choice", _("选项")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="quotas")
+    kind = models.CharField(_("配额类型"), max_length=10, choices=Kind.choices)
+    building = models.ForeignKey("registry.AreaNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    age_band = models.CharField(max_length=2, blank=True, choices=AGE_BANDS)
+    question_key = models.CharField(max_length=40, blank=True)
+    choice_code = models.CharField(max_length=40, blank=True)
+    label = models.CharField(max_length=200)  # what it caps, in Chinese, frozen when added ("1号楼", "Q3：周六上午")
+    label_en = models.CharField(max_length=200, blank=True)
+    maximum = models.PositiveIntegerField(_("最多份数"))
+    filled = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["survey", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(filled__lte=models.F("maximum")), name="survey_quota_not_overfilled"),
+            models.CheckConstraint(
+                condition=(Q(kind="building") & Q(building__isnull=False))
+                | (Q(kind="age_band") & Q(building__isnull=True))
+                | (Q(kind="choice") & Q(building__isnull=True) & ~Q(question_key="") & ~Q(choice_code="")),
+                name="survey_quota_kind_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ≤ {self.maximum}"
+
+    @property
+    def gate_path(self) -> str:
+        return self.survey.path
+
+    @property
+    def full(self) -> bool:
+        return self.filled >= self.maximum
+
+    def matches(self, building_id: int | None, age_band: str | None, answers: dict) -> bool:
+        """Does a response (its household's building and band, None when unknown, and its answers) count here?"""
+        if self.kind == self.Kind.BUILDING:
+            return building_id is not None and building_id == self.building_id
+        if self.kind == self.Kind.AGE_BAND:
+            return age_band is not None and age_band == self.age_band
+        value = answers.get(self.question_key)
+        return value == self.choice_code or (isinstance(value, list) and self.choice_code in value)

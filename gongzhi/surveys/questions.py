@@ -9,7 +9,14 @@ A survey version holds a list of questions in authoring order. Each question is 
      "min": 1, "max": 5,          # number (bounds), rating (scale, min 1)
      "na": true,                  # rating: offers 不了解/不适用 (recorded as no rating)
      "measures": "",              # "awareness" (single: choices carry "aware": true/false) or "satisfaction"
+     "choice_filter": "",         # single/multiple: which options to offer, e.g. "@tag = ${building}"
+     "calculation": "",           # calculate only: the value, e.g. "coalesce(number(${s1}), 0) + ..."
      "publish": false}            # results of this question may be published (never for text)
+
+A choice may carry a "tag" (letters, digits, _), read by choice filters as ``@tag`` (its code as ``@code``).
+A `calculate` question is never shown nor answered: the server computes its value from the earlier answers (the
+browser the same way, with logic.js) and keeps it with the answers, where later rules and the export read it.
+A choice question whose filter keeps no option is hidden like a skipped one.
 
 Answers are JSON values: single → a code; multiple → a list of codes; rating → an integer or "na"; number → a
 number; date → "YYYY-MM-DD"; text → a string; matrix → {row code: column code}. A question whose `relevant`
@@ -26,7 +33,7 @@ from datetime import date
 
 from gongzhi.surveys import logic
 
-TYPES = ("single", "multiple", "rating", "number", "date", "text", "matrix")
+TYPES = ("single", "multiple", "rating", "number", "date", "text", "matrix", "calculate")
 CHOICE_TYPES = ("single", "multiple", "matrix")
 MEASURES = ("", "awareness", "satisfaction")
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
@@ -52,6 +59,8 @@ ALLOWED = {
     "na",
     "measures",
     "publish",
+    "choice_filter",
+    "calculation",
 }
 
 
@@ -155,9 +164,33 @@ def validate_definition(questions: object) -> list[dict]:
         }
         if kind in CHOICE_TYPES:
             n["choices"] = [
-                {k: v for k, v in o.items() if k in ("code", "label", "label_en", "aware")}
+                {k: v for k, v in o.items() if k in ("code", "label", "label_en", "aware", "tag")}
                 for o in _options(q, "choices", i)
             ]
+            for o in n["choices"]:
+                if "tag" in o and (not isinstance(o["tag"], str) or not CODE_RE.match(o["tag"])):
+                    raise DefinitionError(
+                        "选项分组只能用字母、数字和下划线", "option tags are letters, digits and _", i, "choices"
+                    )
+        if kind in ("single", "multiple"):
+            n["choice_filter"] = str(q.get("choice_filter") or "").strip()
+        elif q.get("choice_filter"):
+            raise DefinitionError(
+                "只有单选题和多选题可以筛选选项", "only single and multiple choice filter options", i, "choice_filter"
+            )
+        if kind == "calculate":
+            n["calculation"] = str(q.get("calculation") or "").strip()
+            if not n["calculation"]:
+                raise DefinitionError("请填写计算公式", "the calculation is missing", i, "calculation")
+            if n["required"] or n["constraint"] or n["measures"]:
+                raise DefinitionError(
+                    "计算题不需回答：不能必答、校验或用于三率",
+                    "a calculated value is not answered: not required, constrained or measured",
+                    i,
+                    "calculation",
+                )
+        elif q.get("calculation"):
+            raise DefinitionError("只有计算题有公式", "only a calculated question has a calculation", i, "calculation")
         if kind == "matrix":
             n["rows"] = [
                 {k: v for k, v in o.items() if k in ("code", "label", "label_en")} for o in _options(q, "rows", i)
@@ -200,14 +233,20 @@ def validate_definition(questions: object) -> list[dict]:
             if m in measured:
                 raise DefinitionError("每种统计口径只能有一道题", f"only one {m} question", i, "measures")
             measured.add(m)
-        for field in ("relevant", "constraint"):
-            if not n[field]:
+        for field in ("relevant", "constraint", "choice_filter", "calculation"):
+            if not n.get(field):
                 continue
             try:
                 refs = logic.references(logic.parse(n[field]))
             except logic.RuleError as e:
                 raise DefinitionError(f"规则无法解析：{e}", f"the rule does not parse: {e}", i, field)
-            for r in refs - {"."}:
+            if "@" in refs and field != "choice_filter":
+                raise DefinitionError(
+                    "@code 和 @tag 只能用在选项筛选中", "@code and @tag belong in a choice filter only", i, field
+                )
+            if "." in refs and field in ("choice_filter", "calculation"):
+                raise DefinitionError("此规则不能引用本题", "this rule cannot refer to its own answer", i, field)
+            for r in refs - {".", "@"}:
                 if r not in keys:
                     raise DefinitionError(
                         f"规则引用了“{r}”，它不是前面的题目",
@@ -223,15 +262,24 @@ def validate_definition(questions: object) -> list[dict]:
 
 
 def visible(questions: list[dict], answers: dict) -> list[dict]:
-    """The questions shown for these answers, in order (a hidden question's answer does not count later on)."""
-    shown: list[dict] = []
-    seen: dict = {}
-    for q in questions:
-        if not q["relevant"] or logic.evaluate(q["relevant"], seen):
-            shown.append(q)
-            if q["key"] in answers:
-                seen[q["key"]] = answers[q["key"]]
-    return shown
+    """The questions shown for these answers, in order (a hidden question's answer does not count later on;
+    calculated questions are never shown, their values count)."""
+    shown = set(logic.walk(questions, answers)["shown"])
+    return [q for q in questions if q["key"] in shown]
+
+
+def options_for(questions: list[dict], key: str, answers: dict) -> list[str] | None:
+    """The option codes question `key` offers after these (earlier) answers; None when it has no choice filter."""
+    q = next(q for q in questions if q["key"] == key)
+    if not q.get("choice_filter"):
+        return None
+    earlier = questions[: questions.index(q)]
+    return logic.choice_codes(q, logic.walk(earlier, answers)["seen"])
+
+
+def answerable(questions: list[dict]) -> list[dict]:
+    """The questions a person answers (all but the calculated ones), in order."""
+    return [q for q in questions if q["type"] != "calculate"]
 
 
 def _label(q: dict) -> str:
@@ -243,6 +291,8 @@ def clean_answer(q: dict, raw: object) -> object:
     key, kind = q["key"], q["type"]
     if raw is None or raw == "" or raw == [] or raw == {}:
         return None
+    if kind == "calculate":
+        raise AnswerError(key, f"“{_label(q)}”由系统计算，不需回答", f"{key}: is calculated, not answered")
 
     def bad(zh: str, en: str) -> AnswerError:
         return AnswerError(key, f"“{_label(q)}”：{zh}", f"{key}: {en}")
@@ -312,10 +362,25 @@ def check_answers(questions: list[dict], raw: dict) -> dict:
         raise AnswerError(unknown[0], f"没有“{unknown[0]}”这道题", f"no question {unknown[0]!r}")
     cleaned = {q["key"]: clean_answer(q, raw.get(q["key"])) for q in questions}
     kept: dict = {}
-    for q in questions:
+    for q in questions:  # the same steps as logic.walk, with the answers checked on the way
         if q["relevant"] and not logic.evaluate(q["relevant"], kept):
             continue
+        if q["type"] == "calculate":
+            computed = logic.compute(q["calculation"], kept)
+            if computed is not None:
+                kept[q["key"]] = computed
+            continue
         value = cleaned[q["key"]]
+        if q.get("choice_filter"):
+            codes = logic.choice_codes(q, kept)
+            if not codes:
+                continue
+            if any(v not in codes for v in (value if isinstance(value, list) else [value] if value else [])):
+                raise AnswerError(
+                    q["key"],
+                    f"“{_label(q)}”：所选选项不适用于前面的回答",
+                    f"{q['key']}: that option does not apply given the earlier answers",
+                )
         if value is None:
             if q["required"]:
                 raise AnswerError(q["key"], f"请回答“{_label(q)}”", f"{q['key']}: this question needs an answer")

@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from gongzhi.registry.models import AreaNode, Ownership, Residence
 from gongzhi.surveys import participation, rates
 from gongzhi.surveys.actions import current_version
-from gongzhi.surveys.models import AGE_BANDS, Response, Survey, SurveyHousehold
+from gongzhi.surveys.models import AGE_BANDS, Quota, Response, Survey, SurveyHousehold
 
 
 def own_households(survey: Survey, person_id: int) -> QuerySet[SurveyHousehold]:
@@ -241,3 +241,24 @@ def question_results(survey: Survey, keys: list[str] | None = None) -> list[dict
             }
         )
     return out
+
+
+def quotas(survey: Survey) -> list[Quota]:
+    """The survey's quotas with how full they are, in the order they were added."""
+    return list(Quota.objects.filter(survey=survey).order_by("pk"))
+
+
+def full_for_household(survey: Survey, household: SurveyHousehold) -> Quota | None:
+    """A full building or age-band quota that this household falls in (its response would be refused)."""
+    for q in Quota.objects.filter(survey=survey).exclude(kind=Quota.Kind.CHOICE).order_by("pk"):
+        if q.full and q.matches(household.building_id, household.age_band, {}):
+            return q
+    return None
+
+
+def full_choice(survey: Survey, key: str, answer: object) -> Quota | None:
+    """A full quota on an option chosen in this answer (checked again, under lock, on submit)."""
+    for q in Quota.objects.filter(survey=survey, kind=Quota.Kind.CHOICE, question_key=key).order_by("pk"):
+        if q.full and q.matches(None, None, {key: answer}):
+            return q
+    return None

@@ -15,6 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,7 +28,7 @@ from gongzhi.core import audit, pii, sms
 from gongzhi.core.gate import allows, check, gated_object, permission_required
 from gongzhi.core.rules import scope_q, scoped
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, UnitSet
-from gongzhi.surveys import actions, export, rates, selectors
+from gongzhi.surveys import actions, export, logic, rates, selectors
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.actions import SurveyError, current_version
 from gongzhi.surveys.forms import (
@@ -37,6 +38,8 @@ from gongzhi.surveys.forms import (
     ExportForm,
     PublishForm,
     QuestionForm,
+    QuotaForm,
+    QuotaMaximumForm,
     RateSettingsForm,
     ReviewForm,
     SurveyForm,
@@ -44,7 +47,7 @@ from gongzhi.surveys.forms import (
     rating_choices,
     tr,
 )
-from gongzhi.surveys.models import Response, Survey, SurveyHousehold
+from gongzhi.surveys.models import Quota, Response, Survey, SurveyHousehold
 
 IDENTITY_MINUTES = 30
 PAGE = 50
@@ -63,6 +66,10 @@ def _int(value, default: int = 0) -> int:
 
 def _survey(request, pk: int, perm: str, view_perm: str = "surveys.view_survey") -> Survey:
     return gated_object(request, Survey.objects.select_related("scope"), perm=perm, view_perm=view_perm, pk=pk)
+
+
+def _en() -> bool:
+    return request_lang().startswith("en")
 
 
 def _error_text(e: SurveyError) -> str:
@@ -296,7 +303,7 @@ def preview(request, pk: int):
 def preview_step(request, pk: int, n: int):
     """One question page as residents see it (nothing is saved; the skip rules run in the browser)."""
     survey = _survey(request, pk, "surveys.view_survey")
-    qs = current_version(survey).questions
+    qs = qdef.answerable(current_version(survey).questions)
     if not 1 <= n <= len(qs):
         return redirect("surveys:preview-step", pk=pk, n=1)
     q = qs[n - 1]
@@ -365,6 +372,60 @@ def publish(request, pk: int):
     return render(request, "surveys/publish.html", {"survey": survey, "form": form})
 
 
+@permission_required("surveys.view_survey")
+@require_http_methods(["GET", "POST"])
+def quotas(request, pk: int):
+    """配额: cap the responses from a building, an age band, or choosing an option; change or remove a cap."""
+    survey = _survey(request, pk, "surveys.change_quotas")
+    questions = current_version(survey).questions
+    buildings = list(
+        AreaNode.objects.filter(path__startswith=survey.path, level__code="building").order_by("path")[:500]
+    )
+    op = request.POST.get("op") if request.method == "POST" else None
+    form = QuotaForm(request.POST if op == "add" else None, buildings=buildings, questions=questions)
+    if op in ("change", "remove"):
+        quota = get_object_or_404(Quota, survey=survey, pk=_int(request.POST.get("quota")))
+        try:
+            if op == "remove":
+                actions.remove_quota(quota, actor=request.user)
+                messages.success(request, _("配额已删除。"))
+            else:
+                change = QuotaMaximumForm(request.POST)
+                if not change.is_valid():
+                    raise SurveyError("最多份数应为正整数", "the maximum is a whole number from 1", "maximum")
+                actions.change_quota(quota, actor=request.user, maximum=change.cleaned_data["maximum"])
+                messages.success(request, _("配额已修改。"))
+        except SurveyError as e:
+            messages.error(request, _error_text(e))
+        return redirect("surveys:quotas", pk=pk)
+    if op == "add" and form.is_valid():
+        d = form.cleaned_data
+        key, _sep, code = (d.get("choice") or "").partition(":")
+        try:
+            actions.add_quota(
+                survey,
+                actor=request.user,
+                kind=d["kind"],
+                maximum=d["maximum"],
+                building=next((b for b in buildings if b.pk == d.get("building")), None),
+                age_band="" if d.get("age_band") == "none" else d.get("age_band") or "",
+                question_key=key,
+                choice_code=code,
+            )
+        except SurveyError as e:
+            field = "choice" if e.field == "question" else e.field
+            form.add_error(field if field in form.fields else None, _error_text(e))
+        else:
+            messages.success(request, _("配额已添加。"))
+            return redirect("surveys:quotas", pk=pk)
+    return render(
+        request,
+        "surveys/quotas.html",
+        {"survey": survey, "quotas": selectors.quotas(survey), "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
 BAR_X, BAR = 110, 220  # where the bars start, and a full bar's length, in the chart's units
 
 
@@ -399,6 +460,7 @@ def progress(request, pk: int):
             "chart": chart,
             "size": _bars(rows),
             "counts": selectors.progress(survey),
+            "quotas": selectors.quotas(survey),
         },
     )
 
@@ -486,7 +548,9 @@ def responses(request, pk: int):
 def response_detail(request, pk: int, rid: int):
     survey = _survey(request, pk, "surveys.review_response")
     response = get_object_or_404(
-        Response.objects.select_related("household__building", "version", "scan", "entered_by"), survey=survey, pk=rid
+        Response.objects.select_related("household__building", "version", "scan", "entered_by", "on_behalf_of"),
+        survey=survey,
+        pk=rid,
     )
     check(request.user, "surveys.review_response", response)
     form = ReviewForm(_post(request))
@@ -510,7 +574,13 @@ def response_detail(request, pk: int, rid: int):
     return render(
         request,
         "surveys/response_detail.html",
-        {"survey": survey, "response": response, "answers": shown, "form": form},
+        {
+            "survey": survey,
+            "response": response,
+            "answers": shown,
+            "form": form,
+            "acted_for": pii.mask_name(response.on_behalf_of.name) if response.on_behalf_of else "",
+        },
     )
 
 
@@ -527,6 +597,8 @@ def _display(q: dict, v) -> str:
         return "；".join(f"{rows.get(r, r)}：{labels.get(c, c)}" for r, c in v.items())
     if q["type"] == "rating":
         return dict(rating_choices(q)).get(str(v), str(v))
+    if isinstance(v, list):  # a calculated value may be a list of codes
+        return "、".join(str(x) for x in v)
     return str(v)
 
 
@@ -583,6 +655,9 @@ def enter_find(request, pk: int):
         rows = rows.filter(label__contains=q)
     after = _int(request.GET.get("page"))
     page = list(rows[after * PAGE : (after + 1) * PAGE + 1])
+    caps = [c for c in selectors.quotas(survey) if c.kind != Quota.Kind.CHOICE and c.full]
+    for h in page:
+        h.full = next((c for c in caps if c.matches(h.building_id, h.age_band, {})), None)
     return render(
         request,
         "surveys/enter_find.html",
@@ -590,9 +665,59 @@ def enter_find(request, pk: int):
     )
 
 
+@permission_required("surveys.view_progress")
+def papers(request, pk: int):
+    """纸质问卷登记: the paper questionnaires entered, by number, so a worker can see whether a paper is in."""
+    survey = _survey(request, pk, "surveys.view_progress", view_perm="surveys.view_progress")
+    q = (request.GET.get("q") or "").strip().upper()[:30]
+    rows = (
+        Response.objects.filter(survey=survey, channel=Response.Channel.PAPER)
+        .select_related("household", "entered_by")
+        .order_by("paper_number", "-id")
+    )
+    if q:
+        rows = rows.filter(paper_number__contains=q)
+    after = _int(request.GET.get("page"))
+    page = list(rows[after * PAGE : (after + 1) * PAGE + 1])
+    return render(
+        request,
+        "surveys/papers.html",
+        {
+            "survey": survey,
+            "rows": page[:PAGE],
+            "next": after + 1 if len(page) > PAGE else None,
+            "q": q,
+            "total": rows.exclude(review=Response.Review.REJECTED).count(),
+            "can_review": allows(request.user, "surveys.review_response", survey),
+            "can_collect": allows(request.user, "surveys.collect_response", survey),
+        },
+    )
+
+
+def _entry_items(questions: list[dict], forms_: list) -> list[dict]:
+    """The entry page's questions in order: a form to fill in, or a calculated value the page shows."""
+    by_key = {f.question["key"]: f for f in forms_}
+    return [{"question": q, "form": by_key.get(q["key"]), "label": tr(q)} for q in questions]
+
+
+def _rule_data(q: dict) -> dict:
+    """What the entry page's script needs to walk the questions as the server does (logic.walk)."""
+    out = {"key": q["key"], "type": q["type"], "relevant": q["relevant"]}
+    if q.get("calculation"):
+        out["calculation"] = q["calculation"]
+    if q.get("choice_filter"):
+        out["choice_filter"] = q["choice_filter"]
+        out["choices"] = [{k: c[k] for k in ("code", "tag") if k in c} for c in q["choices"]]
+    return out
+
+
 def _residents(household: SurveyHousehold) -> list[tuple[int, str]]:
-    people = Person.objects.filter(residences__unit_id=household.unit_id, residences__until__isnull=True).distinct()
-    return [(p.pk, pii.mask_name(p.name)) for p in people[:20]]
+    """Who a worker may act for in this household: its residents and owners now (names masked)."""
+    people = Person.objects.filter(
+        Q(residences__unit_id=household.unit_id, residences__until__isnull=True)
+        | Q(ownerships__unit_id=household.unit_id, ownerships__until__isnull=True)
+    ).distinct()
+    return [(p.pk, pii.mask_name(p.name)) for p in people.order_by("pk")[:20]]
 
 
 @permission_required("surveys.view_progress")
@@ -601,10 +726,11 @@ def enter_form(request, pk: int, token: str):
     """代录 step 2: every question on one page (skip rules applied in the browser too), channel, caller, scan."""
     survey = _survey(request, pk, "surveys.collect_response", view_perm="surveys.view_progress")
     household = get_object_or_404(SurveyHousehold.objects.select_related("building"), survey=survey, token=token)
-    qs = current_version(survey).questions
+    all_questions = current_version(survey).questions
+    qs = qdef.answerable(all_questions)
     data = _post(request)
     files = request.FILES if request.method == "POST" else None
-    entry = EntryForm(data, files, residents=_residents(household))
+    entry = EntryForm(data, files, residents=_residents(household), anonymous=survey.anonymous)
     forms_ = [AnswerForm(q, data, prefix=q["key"]) for q in qs]
     errors: list[tuple[str, str]] = []
     if request.method == "POST" and not household.taken:
@@ -623,13 +749,15 @@ def enter_form(request, pk: int, token: str):
                     on_behalf_of=Person.objects.filter(pk=caller).first() if caller else None,
                     scan=(scan.read(), scan.name) if scan else None,
                     idempotency_key=request.POST.get("token", "")[:64],
+                    paper_number=entry.cleaned_data.get("paper_number") or "",
                 )
             except SurveyError as e:
                 target = next((f for f in forms_ if f.question["key"] == e.field), None)
+                field = "caller" if e.field == "on_behalf_of" else e.field
                 if target is not None:
                     target.add_error(target.first_field.name, _error_text(e))
-                elif e.field in entry.fields:
-                    entry.add_error(e.field, _error_text(e))
+                elif field in entry.fields:
+                    entry.add_error(field, _error_text(e))
                 else:
                     entry.add_error(None, _error_text(e))
             else:
@@ -652,9 +780,10 @@ def enter_form(request, pk: int, token: str):
             "household": household,
             "entry": entry,
             "forms": forms_,
+            "items": _entry_items(all_questions, forms_),
             "errors": errors,
             "token": uuid.uuid4().hex,
-            "rules": [{"key": q["key"], "type": q["type"], "relevant": q["relevant"]} for q in qs],
+            "rules": [_rule_data(q) for q in all_questions],
         },
     )
 
@@ -665,8 +794,6 @@ def mine(request):
     """你的问卷 — open surveys of the signed-in resident's households."""
     rows = []
     if request.user.person_id:
-        from django.db.models import Q
-
         homes = Residence.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")
         owned = Ownership.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")
         frame = (
@@ -705,6 +832,8 @@ def _resident_household(request, survey: Survey) -> tuple[SurveyHousehold | None
         return None, render(request, "surveys/resident_message.html", {"survey": survey, "kind": "closed"})
     if chosen is None:
         return None, render(request, "surveys/resident_pick.html", {"survey": survey, "households": own})
+    if selectors.full_for_household(survey, chosen) is not None:
+        return None, render(request, "surveys/resident_message.html", {"survey": survey, "kind": "full"})
     return chosen, None
 
 
@@ -751,7 +880,7 @@ def answer_start(request, pk: int):
             "survey": survey,
             "household": household,
             "phone": pii.mask_phone(phone),
-            "steps": len(current_version(survey).questions),
+            "steps": len(qdef.answerable(current_version(survey).questions)),
         },
     )
 
@@ -805,10 +934,17 @@ def answer_step(request, pk: int, n: int):
         later = [s for s in steps if s > n]
         return redirect("surveys:answer-step", pk=pk, n=later[0]) if later else redirect("surveys:answer-check", pk=pk)
     q = qs[n - 1]
-    form = AnswerForm(q, _post(request), prefix="q", initial=initial_for(q, answers.get(q["key"])))
+    codes = qdef.options_for(qs, q["key"], answers)
+    form = AnswerForm(q, _post(request), prefix="q", initial=initial_for(q, answers.get(q["key"])), codes=codes)
     if request.method == "POST" and form.is_valid():
-        earlier = {k: v for k, v in answers.items() if k in {x["key"] for x in qs[: n - 1]}}
-        if form.check_rules(earlier):
+        earlier = logic.walk(qs[: n - 1], answers)["seen"]  # earlier answers and calculated values
+        full = selectors.full_choice(survey, q["key"], form.answer) if form.answer is not None else None
+        if full is not None:
+            form.add_error(
+                form.first_field.name,
+                _("%(what)s的名额已满，请另选") % {"what": full.label_en if _en() else full.label},
+            )
+        elif form.check_rules(earlier):
             if form.answer is None:
                 answers.pop(q["key"], None)
             else:

@@ -17,3 +17,6 @@ class VotingConfig(AppConfig):
         from gongzhi.voting.notices import roll_rows
 
         register_table_source("voter_roll", roll_rows)
+        from gongzhi.voting import privacy  # here: as above
+
+        privacy.register()

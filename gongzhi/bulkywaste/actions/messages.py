@@ -20,9 +20,9 @@ from gongzhi.core import audit, pii
 from gongzhi.core.sms import send_sms
 
 
-def send(phone: str, text: str) -> None:
+def send(phone: str, text: str, *, conceal: tuple[str, ...] = ()) -> None:
     if phone and pii.MOBILE_RE.match(phone):  # a landline cannot take a message; the hotline calls back
-        send_sms(phone, f"【共治】{text}")
+        send_sms(phone, f"【共治】{text}", kind="bulky", conceal=conceal)
 
 
 def when(booking: Booking) -> str:
@@ -60,6 +60,7 @@ def finished(booking: Booking) -> None:
     send(
         booking.contact_phone,
         f"您的大件垃圾预约{booking.reference}：{label}。请为本次服务评分：{rating_url(booking)}",
+        conceal=(booking.rating_token,),  # the link signs the resident in to rate: not kept in the record
     )
 
 

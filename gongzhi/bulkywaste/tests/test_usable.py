@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from gongzhi.bulkywaste import actions, maps, selectors
+from gongzhi.bulkywaste import actions, selectors
 from gongzhi.bulkywaste.actions import BookingError, DuplicateBooking, ItemSpec
 from gongzhi.bulkywaste.models import Booking, BookingItem, DayCapacity, DayPlan, Round, RoundStop
-from gongzhi.core import geo
+from gongzhi.core import geo, maps
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.sms import LocmemBackend
 from testkit import bulkywaste as bw
@@ -336,7 +336,7 @@ def test_with_a_tile_source_leaflet_is_served_locally_and_points_are_converted(c
     settings.GONGZHI_MAP_TILES = "/static/test-tiles/{z}/{x}/{y}.png"
     login(client, crew)
     page = client.get(reverse("bulkywaste:crew"), {"day": TUE.isoformat()}).content.decode()
-    assert "bulkywaste/vendor/leaflet-1.9.4/leaflet.js" in page and 'class="leaflet-map"' in page
+    assert "gongzhi/vendor/leaflet-1.9.4/leaflet.js" in page and 'class="leaflet-map"' in page
     data = json.loads(re.search(r'<script id="crew-map" type="application/json">(.*?)</script>', page, re.S).group(1))
     assert data["url"] == settings.GONGZHI_MAP_TILES and data["datum"] == "gcj02"
     lat, lon = geo.wgs84_to_gcj02(float(a.latitude), float(a.longitude))

@@ -6,7 +6,7 @@ import io
 import threading
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from gongzhi.core import audit
@@ -252,3 +252,87 @@ def test_a_forged_checkpoint_line_is_reported(checkpoint_file):
     audit.checkpoint()
     checkpoint_file.write_text(checkpoint_file.read_text().replace("[", "[9", 1))
     assert any("damaged" in p.reason for p in audit.verify_checkpoints())
+
+
+# --- The printed checkpoint: what the notices carry, typed back in ----------------------------------------------
+
+
+def verify_audit_against(*printed: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    args = [a for text in printed for a in ("--checkpoint", text)]
+    try:
+        call_command("verify_audit", *args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def remove_checkpoints(checkpoint_file) -> None:
+    """An insider covering their tracks: the checkpoint rows go, and the checkpoint file is emptied."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("DROP TRIGGER core_auditcheckpoint_no_update ON core_auditcheckpoint")
+        cur.execute("DELETE FROM core_auditcheckpoint")
+    checkpoint_file.write_text("")
+
+
+@pytest.mark.django_db
+def test_the_printed_checkpoint_is_one_short_signed_line_that_reads_back(checkpoint_file):
+    append(3)
+    append(2, target=("test.other", 9))
+    point = audit.checkpoint()
+    printed = audit.latest_printed()
+    assert printed == audit.printed(point) and printed.entries == 5 and printed.genuine
+    assert len(printed.text) < 90 and printed.text.startswith("GZCP ") and "+08:00" in printed.text
+    # As typed in from the paper: the words around it, other spacing, capitals.
+    typed = f"审计检查点  {printed.text.upper().replace('GZCP', 'gzcp').replace(' N=', '  n = ')}  第1页"
+    assert audit.parse_printed(typed) == printed
+    code, out, _err = verify_audit_against(typed)
+    assert code == 0 and "1 printed checkpoint(s) reached" in out
+
+
+@pytest.mark.django_db
+def test_a_mistyped_or_made_up_printed_checkpoint_is_refused(checkpoint_file):
+    append(2)
+    audit.checkpoint()
+    printed = audit.latest_printed()
+    wrong = printed.text.replace(f"n={printed.entries}", f"n={printed.entries + 1}")
+    code, _out, err = verify_audit_against(wrong)
+    assert code == 1 and "signature does not match" in err
+    with pytest.raises(CommandError, match="expected 'GZCP"):
+        verify_audit_against("GZCP yesterday n=3")
+
+
+@pytest.mark.django_db
+def test_truncating_the_log_after_a_printed_checkpoint_is_found_from_the_printed_text_alone(checkpoint_file):
+    entries = append(6)
+    append(3, target=("test.other", 9))
+    audit.checkpoint()
+    on_the_notice = audit.latest_printed().text  # printed at the foot of that day's notices
+    delete_last(2, entries[0].chain)
+    remove_checkpoints(checkpoint_file)
+    audit.checkpoint()  # the next scheduled checkpoint signs the shortened log as if nothing happened
+    assert list(audit.verify()) == [] and list(audit.verify_checkpoints()) == []
+    assert verify_audit()[0] == 0  # the database and the file alone no longer tell
+
+    code, _out, err = verify_audit_against(on_the_notice)
+    assert code == 1
+    assert "counted 9 entries, the log now holds 7" in err
+    assert "in neither the database nor the checkpoint file" in err
+
+
+@pytest.mark.django_db
+def test_a_truncation_refilled_to_the_same_count_is_still_found_from_the_printed_text(checkpoint_file):
+    entries = append(5)
+    audit.checkpoint()
+    on_the_notice = audit.latest_printed().text
+    delete_last(2, entries[0].chain)
+    append(2)  # new entries in place of the deleted ones: the count is as printed again
+    assert AuditEntry.objects.count() == 5
+    code, _out, err = verify_audit_against(on_the_notice)
+    # The checkpoint the notice names is still on record: the chain no longer reaches the head it saw.
+    assert code == 1 and "entry differs from the checkpoint printed at" in err
+    remove_checkpoints(checkpoint_file)
+    code, _out, err = verify_audit_against(on_the_notice)
+    assert code == 1 and "in neither the database nor the checkpoint file" in err

@@ -63,11 +63,10 @@ def test_a_plan_whose_worker_keeps_dying_is_shown_as_failed_not_planning(mini):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="flock and fork")
+@pytest.mark.sqlite_only  # the PostgreSQL variant below kills the worker's connection instead
 @pytest.mark.django_db
 def test_sqlite_a_worker_process_killed_while_holding_the_job_is_reaped(handled, settings):
     """A real worker process takes the job's lock and is killed with SIGKILL: the kernel frees the flock."""
-    if connection.vendor != "sqlite":
-        pytest.skip("the PostgreSQL variant below kills the worker's connection instead")
     JobRun.objects.create(kind="day_plan", object_id=11, status=JobRun.Status.RUNNING, attempts=1)
     code = textwrap.dedent(
         f"""

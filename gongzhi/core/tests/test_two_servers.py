@@ -108,29 +108,35 @@ def servers(tmp_path):
         GONGZHI_TASKS="db",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    procs, bases = [], []
-    for _ in range(2):
+    procs, bases, logs = [], [], []
+    for i in range(2):
         port = free_port()
+        logs.append(tmp_path / f"gunicorn-{i}.log")
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application", "--bind", f"127.0.0.1:{port}",
                  "--workers", "1", "--threads", "2", "--timeout", "60"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[-1].open("wb"),
             )
         )  # fmt: skip
         bases.append(f"http://127.0.0.1:{port}")
     try:
-        for base in bases:
+        for base, proc, log in zip(bases, procs, logs, strict=True):
             deadline = time.monotonic() + 90
+            last = "no answer"
             while True:
                 try:
                     with urllib.request.urlopen(base + "/accounts/login/", timeout=20) as r:
                         if r.status == 200:
                             break
-                except OSError:  # not listening yet, or too slow to answer the first request
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn at {base} did not start")
+                        last = f"HTTP {r.status}"
+                except urllib.error.HTTPError as e:
+                    last = f"HTTP {e.code}: {e.read()[:300]!r}"
+                except OSError as e:  # not listening yet, or too slow to answer the first request
+                    last = repr(e)
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    pytest.fail(f"gunicorn at {base} did not start (exit {proc.poll()}; last: {last})\n{tail}")
                 time.sleep(0.5)
         yield bases, env
     finally:

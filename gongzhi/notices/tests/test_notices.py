@@ -1,13 +1,16 @@
 """Notices: periods by the Civil Code, the 15-day assembly rule, the public page, the A4 PDF with a CJK font."""
 
+import os
 import shutil
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 
+from gongzhi.core import audit
 from gongzhi.core.models import AuditEntry
 from gongzhi.notices import actions
 from gongzhi.notices.actions import NoticeError
@@ -17,8 +20,10 @@ from gongzhi.notices.tasks import render_notice_pdf
 
 pytestmark = pytest.mark.django_db
 
+# In CI a missing tool fails the test instead of skipping it (scripts/test.sh installs poppler-utils).
 needs_poppler = pytest.mark.skipif(
-    not shutil.which("pdffonts"), reason="poppler-utils (pdffonts, pdftotext) not installed"
+    not shutil.which("pdffonts") and not os.environ.get("CI"),
+    reason="poppler-utils (pdffonts, pdftotext) not installed",
 )
 
 
@@ -154,3 +159,40 @@ def test_public_list_query_budget(client, persona, mini, django_assert_max_num_q
         publish(worker, mini.courtyard, title=f"更多公示{i}")
     with django_assert_max_num_queries(6):
         assert client.get(reverse("notices:list")).status_code == 200
+
+
+@needs_poppler
+def test_every_notice_carries_the_latest_audit_checkpoint_on_its_page_and_at_the_foot_of_its_pdf(
+    client, persona, mini, tmp_path, settings, monkeypatch
+):
+    settings.GONGZHI_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+    n = publish(persona("community_worker"), mini.courtyard)
+    detail = reverse("notices:detail", args=[n.pk])
+    assert "GZCP" not in client.get(detail).content.decode()  # no checkpoint taken yet: nothing to print
+    audit.checkpoint()
+    printed = audit.latest_printed()
+    html = client.get(detail).content.decode()
+    assert printed.text in html and "审计检查点" in html
+
+    render_notice_pdf.call(n.pk)
+    n.refresh_from_db()
+    path = tmp_path / "n.pdf"
+    path.write_bytes(n.pdf.read())
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"审计检查点 {printed.text}" in text
+    assert audit.parse_printed(text) == printed and audit.parse_printed(text).genuine  # typed back in: ours
+
+    # A later checkpoint the same day keeps the PDF; the next day's makes it again, with that day's line.
+    audit.checkpoint()
+    n.refresh_from_db()
+    assert n.pdf_is_current
+    tomorrow = timezone.now() + timedelta(days=1)
+    monkeypatch.setattr(audit.timezone, "now", lambda: tomorrow)
+    audit.checkpoint()
+    monkeypatch.undo()
+    assert not n.pdf_is_current
+    render_notice_pdf.call(n.pk)
+    n.refresh_from_db()
+    assert n.pdf_is_current and audit.latest_printed().at[:10] == timezone.localtime(tomorrow).date().isoformat()

@@ -1,6 +1,6 @@
 """The registry's pages and API: who gets what, in scope (铁道家园社区) and out of it (大学路街道)."""
 
-from gongzhi.registry.models import ImportJob
+from gongzhi.registry.models import ImportJob, Person
 from testkit.permissions import SIGNED_IN, Api, Page
 
 
@@ -26,6 +26,10 @@ def unit(w):
     return {"pk": w.mini.units[0].pk}
 
 
+def person(w):
+    return {"pk": Person.objects.get(name="张建国").pk}
+
+
 def job(w):
     return {"pk": w.import_job.pk}
 
@@ -39,6 +43,10 @@ TABLE = [
     Page("registry:search", who="staff"),
     Page("registry:node", who="staff", kwargs=courtyard),
     Page("registry:unit", who="staff", kwargs=unit),
+    Page("registry:person", who="staff", kwargs=person),
+    # A person's own data (PIPL Arts. 45, 47): a copy (POST: taken on purpose, audited) and the erase page.
+    Page("registry:person-export", who="pii.person_data", method="post", kwargs=person),
+    Page("registry:person-erase", who="pii.person_data", kwargs=person),
     Page("registry:import", who="registry.edit"),
     Page("registry:import-template", who="registry.edit"),
     # A job and its problems: the one who started it and the editors over the compound; others: as if absent.

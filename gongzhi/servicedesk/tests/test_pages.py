@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -304,3 +305,42 @@ def test_hotline_looks_up_the_caller_and_enters_on_their_behalf(client, cats, op
     assert req.requester_person == person and req.requester_name == "张建国"
     entry = AuditEntry.objects.get(action="servicedesk.submit", target_id=str(req.pk))
     assert entry.on_behalf_of_id == person.pk and entry.actor == operator
+
+
+def test_resident_marks_the_place_on_the_map_or_by_the_phone(client, cats, resident, mini, settings):
+    """No coordinates typed: a point picked on the (GCJ-02) map is stored in WGS-84; without tiles, no map."""
+    from gongzhi.core import maps
+
+    login(client, resident)
+    client.post(reverse("servicedesk:report"), {"category": cats["stair_light"].pk})
+    page = client.get(reverse("servicedesk:report_place")).content.decode()
+    assert 'class="leaflet-map"' not in page and "data-locate=" in page  # the phone's location, with JavaScript
+    settings.GONGZHI_MAP_TILES = "/static/tiles/{z}/{x}/{y}.png"
+    settings.GONGZHI_MAP_TILES_DATUM = "gcj02"
+    page = client.get(reverse("servicedesk:report_place")).content.decode()
+    assert 'class="leaflet-map"' in page and "gongzhi/vendor/leaflet-1.9.4/leaflet.js" in page
+    assert 'type="hidden" name="latitude"' in page and 'type="hidden" name="longitude"' in page  # never typed
+    picked = {"node": mini.courtyard.pk, "where": "", "latitude": "34.752000", "longitude": "113.641000"}
+    r = client.post(reverse("servicedesk:report_place"), {**picked, "source": "map"})
+    assert r.status_code == 302
+    client.post(reverse("servicedesk:report_question", args=["floor"]), {"answer": "2"})
+    client.post(reverse("servicedesk:report_describe"), {"description": "楼道灯坏了"})
+    assert "已标出位置" in client.get(reverse("servicedesk:report_check")).content.decode()
+    client.post(reverse("servicedesk:report_check"))
+    req = ServiceRequest.objects.get()
+    assert (req.latitude, req.longitude) == maps.to_storage("34.752000", "113.641000", "map")
+    assert (req.latitude, req.longitude) != (Decimal("34.752000"), Decimal("113.641000"))  # GCJ-02 → WGS-84
+
+
+def test_a_point_from_the_phone_is_kept_as_given_and_nonsense_is_refused(client, cats, resident, mini):
+    login(client, resident)
+    client.post(reverse("servicedesk:report"), {"category": cats["stair_light"].pk})
+    r = client.post(reverse("servicedesk:report_place"), {"node": mini.courtyard.pk, "latitude": "north"})
+    assert r.status_code == 400 and "error-summary" in r.content.decode()
+    fields = {"node": mini.courtyard.pk, "latitude": "34.7", "longitude": "113.6", "source": "device"}
+    assert client.post(reverse("servicedesk:report_place"), fields).status_code == 302
+    client.post(reverse("servicedesk:report_question", args=["floor"]), {"answer": "2"})
+    client.post(reverse("servicedesk:report_describe"), {"description": "楼道灯坏了"})
+    client.post(reverse("servicedesk:report_check"))
+    req = ServiceRequest.objects.get()
+    assert (req.latitude, req.longitude) == (Decimal("34.700000"), Decimal("113.600000"))

@@ -1,11 +1,15 @@
-// Reads [{rule, answers, own}, ...] as JSON on stdin; prints [true|false|"error", ...] — for test_logic.py.
+// Reads [{rule, answers, own, choice, mode}, ...] or [{walk: questions, answers}, ...] as JSON on stdin; prints
+// one result per case: true|false|"error" (mode "evaluate", the default), the value (mode "compute"), or the walk.
 const logic = require(process.argv[2]);
 let input = "";
 process.stdin.on("data", (d) => (input += d));
 process.stdin.on("end", () => {
   const out = JSON.parse(input).map((c) => {
     try {
-      return logic.evaluate(c.rule, c.answers, c.own === undefined ? null : c.own);
+      if (c.walk) return logic.walk(c.walk, c.answers);
+      const own = c.own === undefined ? null : c.own;
+      if (c.mode === "compute") return logic.compute(c.rule, c.answers, own, c.choice || null);
+      return logic.evaluate(c.rule, c.answers, own, c.choice || null);
     } catch (e) {
       if (e instanceof logic.RuleError) return "error";
       throw e;

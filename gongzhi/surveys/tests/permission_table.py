@@ -82,6 +82,7 @@ TABLE = [
     Page("surveys:open", who=MANAGE, method="post", kwargs=lambda w: {"pk": w.draft.pk}, ok=302),
     Page("surveys:publish", who=MANAGE, kwargs=survey),
     Page("surveys:progress", who=PROGRESS, kwargs=survey),
+    Page("surveys:quotas", who=MANAGE, kwargs=survey),
     # The figures before publication: staff in scope; everyone else is answered as if there were none.
     Page("surveys:rates", who="staff", kwargs=survey, refused=404, anon=404),
     Page("surveys:figures", who="staff", kwargs=survey, refused=404, anon=404),
@@ -90,6 +91,7 @@ TABLE = [
     Page("surveys:responses", who=MANAGE, kwargs=survey),
     Page("surveys:response", who=MANAGE, kwargs=lambda w: {**survey(w), "rid": w.response.pk}),
     Page("surveys:enter", who=COLLECT, kwargs=survey),
+    Page("surveys:papers", who=PROGRESS, kwargs=survey),  # the paper questionnaires entered, by number
     Page("surveys:enter-form", who=COLLECT, kwargs=lambda w: {**survey(w), "token": w.household.token}),
     # The resident's pages: a household of the frame; anyone else is answered as if the survey were absent.
     Page("surveys:answer", who=FRAME, kwargs=survey, refused=404),

@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from gongzhi.core.models import AuditEntry
+from gongzhi.registry.models import Residence
 from gongzhi.surveys import actions, questions, selectors
 from gongzhi.surveys.actions import SurveyError
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold, SurveyVersion
@@ -48,10 +49,16 @@ def frame(survey) -> list[SurveyHousehold]:
     return list(SurveyHousehold.objects.filter(survey=survey).order_by("path", "label"))
 
 
+def resident_of(h: SurveyHousehold):
+    return Residence.objects.filter(unit_id=h.unit_id, until__isnull=True).first().person
+
+
 def answer(survey, h, actor, channel="door", **kw):
     answers = kw.pop("answers", {"aware": "yes", "satisfied": 5})
     if channel == "paper":
         kw.setdefault("scan", (PNG, "scan.png"))
+        kw.setdefault("paper_number", f"P-{h.token}")
+        kw.setdefault("on_behalf_of", None if survey.anonymous else resident_of(h))
     return actions.submit_response(survey, h, actor=actor, answers=answers, channel=channel, **kw)
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from gongzhi.registry.models import Residence
 from gongzhi.surveys import actions, selectors
 from gongzhi.surveys.models import Response, SurveyHousehold
 from gongzhi.surveys.tests.test_actions import PNG
@@ -68,12 +69,28 @@ def test_worker_posts_responses_idempotently_and_errors_name_the_field(client, s
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "satisfied"
     r = client.post(url, {"household": "nope", "channel": "door", "answers": {}}, content_type="application/json")
     assert r.status_code == 404
-    scan = io.BytesIO(PNG)
-    scan.name = "p.png"
-    r = client.post(
-        url, {"household": hs[1].token, "channel": "paper", "answers": json.dumps({"aware": "no"}), "scan": scan}
-    )
+
+    def paper(h, **extra):
+        scan = io.BytesIO(PNG)
+        scan.name = "p.png"
+        body = {"household": h.token, "channel": "paper", "answers": json.dumps({"aware": "no"}), "scan": scan}
+        return client.post(url, {**body, **extra})
+
+    filler = Residence.objects.filter(unit_id=hs[1].unit_id).first().person
+    r = paper(hs[1], on_behalf_of=filler.pk)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "paper_number"
+    r = paper(hs[1], paper_number="a-17")
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "on_behalf_of"
+    stranger = Residence.objects.filter(unit_id=hs[2].unit_id).first().person
+    r = paper(hs[1], paper_number="a-17", on_behalf_of=stranger.pk)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "on_behalf_of"
+    r = paper(hs[1], paper_number="a-17", on_behalf_of=filler.pk)
     assert r.status_code == 201 and r.json()["review"] == "received"
+    assert Response.objects.get(paper_number="A-17").on_behalf_of == filler
+    # the same paper again, for another household: refused as a duplicate, naming the number
+    other = Residence.objects.filter(unit_id=hs[2].unit_id).first().person
+    r = paper(hs[2], paper_number=" A-17 ", on_behalf_of=other.pk)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "paper_number"
 
 
 def test_closed_survey_refuses_entry(client, sc, worker):

@@ -33,6 +33,10 @@ def test_surveys_demo():
     assert any(r.under_sampled for r in rows) and not all(r.under_sampled for r in rows)
     taoyuan = Survey.objects.get(title=demo.TAOYUAN)
     assert taoyuan.households > 0 and Response.objects.filter(survey=taoyuan).exists()
+    seats = taoyuan.quotas.get()
+    assert 0 < seats.filled < seats.maximum == demo.COUNCIL_PLACES
+    for r in Response.objects.filter(survey=taoyuan):  # the needs counted by the server
+        assert r.answers["n_needs"] == len(r.answers["needs"])
     before = Response.objects.count()
     demo.load(ctx)
     assert Response.objects.count() == before and Survey.objects.count() == 3

@@ -95,6 +95,39 @@ CASES = [
     ("false or null", None, False),
     ("0.5", None, True),
     ("''", None, False),
+    # arithmetic, calculations' functions and option attributes
+    ("${rating} + 1 = 5", None, True),
+    ("${rating} * 2 - 3 = 5", None, True),
+    ("${rating} - 1 - 1 = 2", None, True),  # left to right
+    ("${rating} / 2 / 2 = 1", None, True),
+    ("2 + 3 * 4 = 14", None, True),  # * before +
+    ("(2 + 3) * 4 = 20", None, True),
+    ("-${rating} < 0", None, True),
+    ("- - 2 = 2", None, True),
+    ("${rating} / 0 = null", None, True),  # division by zero: null
+    ("${rating} + ${none} = null", None, True),
+    ("${aware} + 1 = null", None, True),  # not a number: null
+    ("${flag} + 1 = null", None, True),
+    ("coalesce(${none}, 0) + ${rating} = 4", None, True),
+    ("coalesce(${nolist}, 'x') = 'x'", None, True),
+    ("coalesce(${aware}, 'x') = 'yes'", None, True),
+    ("if(${rating} >= 4, 'high', 'low') = 'high'", None, True),
+    ("if(${none}, 1, 2) = 2", None, True),
+    ("number('12') + number('0.5') = 12.5", None, True),
+    ("number('-3') = -3", None, True),
+    ("number('1e3') = null", None, True),
+    ("number(${aware}) = null", None, True),
+    ("0.1 + 0.2 = 0.3", None, False),  # IEEE doubles on both sides
+    ("${age} * 2 = 135", None, True),
+    (". - 1 = 66", 67, True),
+    ("@code = null", None, True),  # no option outside a choice filter
+    ("${1} + 1", None, "error"),
+    ("1 +", None, "error"),
+    ("* 2", None, "error"),
+    ("@name = 'x'", None, "error"),
+    ("if(true, 1)", None, "error"),
+    ("1 ** 2", None, "error"),
+    ("-" * 25 + "1", None, "error"),
     # errors: both sides must refuse
     ("", None, "error"),
     ("${aware} = ", None, "error"),
@@ -113,9 +146,16 @@ CASES = [
 ]
 
 
-def py_eval(rule: str, answers: dict, own) -> object:
+def py_eval(rule: str, answers: dict, own, choice=None) -> object:
     try:
-        return logic.evaluate(rule, answers, own)
+        return logic.evaluate(rule, answers, own, choice)
+    except RuleError:
+        return "error"
+
+
+def py_compute(rule: str, answers: dict, own, choice=None) -> object:
+    try:
+        return logic.compute(rule, answers, own, choice)
     except RuleError:
         return "error"
 
@@ -136,7 +176,7 @@ def test_server_evaluates_the_table(rule, own, expected):
     assert py_eval(rule, ANSWERS, own) == expected
 
 
-@pytest.mark.skipif(NODE is None, reason="node is not installed")
+@pytest.mark.skipif(NODE is None and not os.environ.get("CI"), reason="node is not installed")  # CI: fail instead
 def test_browser_evaluates_the_same_table():
     results = js_eval([{"rule": r, "answers": ANSWERS, "own": own} for r, own, _ in CASES])
     assert results == [expected for _, _, expected in CASES]
@@ -147,7 +187,10 @@ KEYS = list(ANSWERS) + ["missing", "grid.lift", "grid.none"]
 atoms = st.one_of(
     st.sampled_from([f"${{{k}}}" for k in KEYS] + ["."]),
     st.integers(-3, 130).map(lambda n: str(n) if n >= 0 else str(-n)),
-    st.sampled_from(["0.5", "4.0", "67.5", "'yes'", "'no'", "''", "'lift'", "'2024-05-01'", "true", "false", "null"]),
+    st.sampled_from(
+        ["0.5", "4.0", "67.5", "'yes'", "'no'", "''", "'lift'", "'2024-05-01'", "'12'", "true", "false", "null"]
+    ),
+    st.sampled_from(["@code", "@tag"]),
 )
 
 
@@ -160,6 +203,11 @@ def extend(children):
         st.tuples(children, st.sampled_from(["'lift'", "'yes'", "'3'"])).map(lambda t: f"selected({t[0]}, {t[1]})"),
         children.map(lambda c: f"count({c})"),
         children.map(lambda c: f"answered({c})"),
+        st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children).map(lambda t: f"({t[0]}) {t[1]} ({t[2]})"),
+        children.map(lambda c: f"-({c})"),
+        st.tuples(children, children, children).map(lambda t: f"if({t[0]}, {t[1]}, {t[2]})"),
+        st.tuples(children, children).map(lambda t: f"coalesce({t[0]}, {t[1]})"),
+        children.map(lambda c: f"number({c})"),
     )
 
 
@@ -167,12 +215,98 @@ rules_st = st.recursive(atoms, extend, max_leaves=8)
 owns = st.one_of(st.none(), st.integers(0, 130), st.sampled_from(["yes", "", "lift"]), st.just(["lift"]))
 
 
-@pytest.mark.skipif(NODE is None, reason="node is not installed")
+@pytest.mark.skipif(NODE is None and not os.environ.get("CI"), reason="node is not installed")  # CI: fail instead
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(rules_st, owns), min_size=40, max_size=80))
 def test_generated_rules_agree(batch):
-    cases = [{"rule": r, "answers": ANSWERS, "own": own} for r, own in batch]
-    assert js_eval(cases) == [py_eval(r, ANSWERS, own) for r, own in batch]
+    choice = {"code": "lift", "tag": "yes"}
+    cases = [{"rule": r, "answers": ANSWERS, "own": own, "choice": choice} for r, own in batch]
+    assert js_eval(cases) == [py_eval(r, ANSWERS, own, choice) for r, own in batch]
+    computed = [{**c, "mode": "compute"} for c in cases]
+    assert js_eval(computed) == [py_compute(r, ANSWERS, own, choice) for r, own in batch]
+
+
+# --- calculated values, choice filters and the walk over a question list: the same on both sides -------------
+COMPUTE = [
+    ("${rating} + 1", None, None, 5),
+    ("${age} + ${rating}", None, None, 71.5),
+    ("${age} / 3", None, None, 22.5),
+    ("1 / 3", None, None, 1 / 3),
+    ("0.1 + 0.2", None, None, 0.1 + 0.2),
+    ("${rating} / 0", None, None, None),
+    ("${rating} + ${none}", None, None, None),
+    ("coalesce(${none}, 0) + coalesce(${rating}, 0) + coalesce(${kids}, 0)", None, None, 4),
+    ("if(${aware} = 'yes', 'known', 'unknown')", None, None, "known"),
+    ("${items}", None, None, ["lift", "roof"]),
+    ("count(${items}) * 10", None, None, 20),
+    ("number('7') * number('6')", None, None, 42),
+    ("-${kids}", None, None, 0),
+    ("99999999999999999999 * 99999999999999999999", None, None, 1e40),
+    ("${big} * 10", None, None, None),  # beyond a double: not finite, null
+    ("@tag", None, {"code": "b1e1", "tag": "b1"}, "b1"),
+    ("@code = 'b1e1' and @tag = ${aware}", None, {"code": "b1e1", "tag": "yes"}, True),
+    ("selected(${items}, @code)", None, {"code": "roof"}, True),
+    ("@tag", None, {"code": "c"}, None),
+]
+BIG = {**ANSWERS, "big": 10**308}
+
+
+@pytest.mark.parametrize("rule,own,choice,expected", COMPUTE)
+def test_server_computes_the_table(rule, own, choice, expected):
+    assert logic.compute(rule, BIG, own, choice) == expected
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_browser_computes_the_same_table():
+    cases = [{"rule": r, "answers": BIG, "own": own, "choice": ch, "mode": "compute"} for r, own, ch, _ in COMPUTE]
+    assert js_eval(cases) == [expected for *_, expected in COMPUTE]
+
+
+FORM = [
+    {"key": "b", "type": "single", "choices": [{"code": "b1"}, {"code": "b2"}, {"code": "b3"}]},
+    {
+        "key": "e",
+        "type": "single",
+        "choice_filter": "@tag = ${b}",
+        "choices": [{"code": "e11", "tag": "b1"}, {"code": "e12", "tag": "b1"}, {"code": "e21", "tag": "b2"}],
+    },
+    {"key": "s1", "type": "rating"},
+    {"key": "s2", "type": "rating", "relevant": "${s1} >= 3"},
+    {"key": "score", "type": "calculate", "calculation": "coalesce(number(${s1}), 0) + coalesce(number(${s2}), 0)"},
+    {"key": "ratio", "type": "calculate", "calculation": "${s2} / ${s1}"},
+    {"key": "why", "type": "text", "relevant": "${score} < 6"},
+    {"key": "items", "type": "multiple", "choices": [{"code": "roof"}, {"code": "lift"}, {"code": "pipes"}]},
+    {
+        "key": "top",
+        "type": "single",
+        "choice_filter": "selected(${items}, @code)",
+        "choices": [{"code": "roof"}, {"code": "lift"}, {"code": "pipes"}],
+    },
+    {"key": "twice", "type": "calculate", "calculation": "${score} * 2", "relevant": "answered(${top})"},
+]
+WALKS = [
+    {},
+    {"b": "b1", "s1": 5, "s2": 4, "items": ["lift", "roof"], "top": "lift"},
+    {"b": "b3", "s1": 2, "s2": 5, "items": []},
+    {"b": "b2", "s1": 4, "s2": "na", "why": "x", "items": ["pipes"]},
+    {"b": "b1", "s1": 3, "s2": 1, "items": ["roof"], "top": "roof"},
+]
+
+
+def test_the_walk_on_the_server():
+    w = logic.walk(FORM, WALKS[1])
+    assert w["shown"] == ["b", "e", "s1", "s2", "items", "top"]
+    assert w["values"] == {"score": 9, "ratio": 0.8, "twice": 18}
+    assert w["options"] == {"e": ["e11", "e12"], "top": ["roof", "lift"]}
+    w = logic.walk(FORM, WALKS[2])  # b3 has no entrance listed; s2 skipped; nothing chosen, so no "top"
+    assert w["shown"] == ["b", "s1", "why", "items"] and w["values"] == {"score": 2}
+    w = logic.walk(FORM, WALKS[3])  # "na" is no number: the score counts it as 0, the ratio is null
+    assert w["values"] == {"score": 4} and "why" in w["shown"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_the_walk_in_the_browser_is_the_same():
+    assert js_eval([{"walk": FORM, "answers": a} for a in WALKS]) == [logic.walk(FORM, a) for a in WALKS]
 
 
 def test_references_and_parse_errors_name_the_problem():

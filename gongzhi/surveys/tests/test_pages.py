@@ -10,7 +10,9 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from gongzhi.core.models import AuditEntry
 from gongzhi.core.sms import LocmemBackend
+from gongzhi.registry.models import Residence
 from gongzhi.surveys import actions
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold
 from gongzhi.surveys.tests.test_actions import PNG
@@ -118,13 +120,15 @@ def test_worker_enters_a_paper_response_with_its_scan(client, sc, worker):
     assert not Response.objects.exists()
     scan = io.BytesIO(PNG)
     scan.name = "scan.png"
-    r = client.post(
-        url,
-        {"channel": "paper", "aware-answer": "yes", "satisfied-answer": "4", "items-answer": ["roof"], "scan": scan},
-    )
+    filler = Residence.objects.filter(unit_id=h.unit_id).first().person
+    paper = {"channel": "paper", "aware-answer": "yes", "satisfied-answer": "4", "items-answer": ["roof"]}
+    r = client.post(url, {**paper, "scan": scan, "caller": filler.pk, "paper_number": "hh-0001"})
     assert r.status_code == 302, r.content.decode()[:3000]
     resp = Response.objects.get()
     assert resp.channel == "paper" and resp.scan is not None and resp.review == "received"
+    assert (resp.paper_number, resp.on_behalf_of, resp.entered_by) == ("HH-0001", filler, worker)
+    entry = AuditEntry.objects.get(action="surveys.submit_response", target_id=str(resp.pk))
+    assert entry.changes["paper_number"] == "HH-0001" and entry.on_behalf_of_id == filler.pk
     assert resp.answers == {"aware": "yes", "satisfied": 4, "items": ["roof"]}
     # review: a rejection without a comment is refused, then approved
     rurl = reverse("surveys:response", args=[survey.pk, resp.pk])

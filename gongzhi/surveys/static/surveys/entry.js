@@ -1,5 +1,7 @@
-/* Worker entry page: hide questions whose skip rule does not hold, with the same evaluator the server uses
-   (logic.js). Without JavaScript every question shows and the server drops hidden answers on submit. */
+/* Worker entry page: walk the questions as the server does (logic.js walk): hide questions whose skip rule does
+   not hold, offer only the options a choice filter keeps, and compute calculated values for the later rules.
+   Without JavaScript every question and option shows, and the server drops hidden answers and refuses an option
+   its filter does not keep, on submit. */
 (function () {
   "use strict";
   var form = document.getElementById("entry-form");
@@ -19,11 +21,12 @@
     var els = form.querySelectorAll("[name='" + p + "answer']");
     if (q.type === "multiple") {
       var list = [];
-      els.forEach(function (el) { if (el.checked) list.push(el.value); });
+      els.forEach(function (el) { if (el.checked && !el.disabled) list.push(el.value); });
       return list.length ? list : null;
     }
     var v = null;
     els.forEach(function (el) {
+      if (el.disabled) return;
       if ((el.type === "radio" && el.checked) || (el.type !== "radio" && el.value !== "")) v = el.value;
     });
     if (v !== null && (q.type === "rating") && /^[0-9]+$/.test(v)) return Number(v);
@@ -31,19 +34,36 @@
     return v;
   }
 
+  function filterOptions(q, codes) {
+    form.querySelectorAll("[name='" + q.key + "-answer']").forEach(function (el) {
+      var keep = !codes || codes.indexOf(el.value) >= 0;
+      var label = el.closest("label") || el;
+      label.hidden = !keep;
+      el.disabled = !keep;
+      if (!keep) el.checked = false;
+    });
+  }
+
   function update() {
-    var seen = {};
+    var answers = {};
+    rules.forEach(function (q) {
+      if (q.type !== "calculate") {
+        var v = value(q);
+        if (v !== null) answers[q.key] = v;
+      }
+    });
+    var walked;
+    try {
+      walked = window.GongzhiLogic.walk(rules, answers);
+    } catch (e) {
+      return; // a rule the browser cannot read: show everything, the server decides
+    }
     rules.forEach(function (q) {
       var box = form.querySelector(".entry-question[data-key='" + q.key + "']");
-      var show = true;
-      if (q.relevant) {
-        try { show = window.GongzhiLogic.evaluate(q.relevant, seen); } catch (e) { show = true; }
-      }
-      if (box) box.hidden = !show;
-      if (show) {
-        var v = value(q);
-        if (v !== null) seen[q.key] = v;
-      }
+      if (box) box.hidden = walked.shown.indexOf(q.key) < 0;
+      if (q.choice_filter) filterOptions(q, walked.options[q.key] || []);
+      var out = form.querySelector("output[data-key='" + q.key + "']");
+      if (out) out.textContent = Object.prototype.hasOwnProperty.call(walked.values, q.key) ? walked.values[q.key] : "—";
     });
   }
   form.addEventListener("change", update);

@@ -1,14 +1,17 @@
 /* The survey rule language in the browser: a line-for-line port of gongzhi/surveys/logic.py (read its docstring
    for the grammar and semantics). tests/test_logic.py runs the same cases through both and compares.
-   Exposes window.GongzhiLogic = {parse, evaluate, truthy, RuleError} (and module.exports under node). */
+   Exposes window.GongzhiLogic = {parse, evaluate, compute, choiceCodes, walk, truthy, RuleError} (and
+   module.exports under node). */
 (function (root) {
   "use strict";
 
-  var FUNCTIONS = { selected: 2, count: 1, answered: 1 };
+  var FUNCTIONS = { selected: 2, count: 1, answered: 1, if: 3, coalesce: 2, number: 1 };
+  var CHOICE_ATTRS = ["code", "tag"];
+  var NUMBER_TEXT = /^-?[0-9]+(\.[0-9]+)?$/;
   var MAX_LENGTH = 500;
   var MAX_DEPTH = 20;
-  var TOKEN = /[ \t\r\n]*(?:([0-9]+(?:\.[0-9]+)?)|('[^']*')|(\$\{[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?\})|(<=|>=|!=|=|<|>|\(|\)|,|\.)|([A-Za-z_]+))/y;
-  var KINDS = ["num", "str", "ref", "op", "name"];
+  var TOKEN = /[ \t\r\n]*(?:([0-9]+(?:\.[0-9]+)?)|('[^']*')|(\$\{[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?\})|(@[A-Za-z_]+)|(<=|>=|!=|=|<|>|\(|\)|,|\.|\+|-|\*|\/)|([A-Za-z_]+))/y;
+  var KINDS = ["num", "str", "ref", "attr", "op", "name"];
 
   function RuleError(message) {
     this.name = "RuleError";
@@ -25,7 +28,7 @@
       TOKEN.lastIndex = pos;
       var m = TOKEN.exec(text);
       if (!m || TOKEN.lastIndex === pos) throw new RuleError("unexpected character at " + (pos + 1));
-      for (var g = 1; g <= 5; g++) {
+      for (var g = 1; g <= 6; g++) {
         if (m[g] !== undefined) {
           out.push([KINDS[g - 1], m[g]]);
           break;
@@ -92,15 +95,45 @@
     }
     return this.compare();
   };
+  Parser.prototype.op = function (ops) {
+    var tok = this.peek();
+    if (tok !== null && tok[0] === "op" && ops.indexOf(tok[1]) >= 0) {
+      this.i += 1;
+      return tok[1];
+    }
+    return null;
+  };
   var CMP = ["=", "!=", "<", "<=", ">", ">="];
   Parser.prototype.compare = function () {
-    var left = this.value();
-    var tok = this.peek();
-    if (tok !== null && tok[0] === "op" && CMP.indexOf(tok[1]) >= 0) {
-      this.i += 1;
-      return { kind: "cmp", value: tok[1], args: [left, this.value()] };
-    }
+    var left = this.sum();
+    var op = this.op(CMP);
+    if (op !== null) return { kind: "cmp", value: op, args: [left, this.sum()] };
     return left;
+  };
+  Parser.prototype.sum = function () {
+    var node = this.product();
+    var op = this.op(["+", "-"]);
+    while (op !== null) {
+      node = { kind: "arith", value: op, args: [node, this.product()] };
+      op = this.op(["+", "-"]);
+    }
+    return node;
+  };
+  Parser.prototype.product = function () {
+    var node = this.unary();
+    var op = this.op(["*", "/"]);
+    while (op !== null) {
+      node = { kind: "arith", value: op, args: [node, this.unary()] };
+      op = this.op(["*", "/"]);
+    }
+    return node;
+  };
+  Parser.prototype.unary = function () {
+    if (this.op(["-"]) !== null) {
+      this.nest();
+      return { kind: "neg", args: [this.unary()] };
+    }
+    return this.value();
   };
   Parser.prototype.value = function () {
     var tok = this.take();
@@ -109,6 +142,10 @@
     if (kind === "num") return { kind: "lit", value: Number(text), isFloat: text.indexOf(".") >= 0 };
     if (kind === "str") return { kind: "lit", value: text.slice(1, -1) };
     if (kind === "ref") return { kind: "ref", value: text.slice(2, -1) };
+    if (kind === "attr") {
+      if (CHOICE_ATTRS.indexOf(text.slice(1)) < 0) throw new RuleError("unknown option attribute " + text);
+      return { kind: "attr", value: text.slice(1) };
+    }
     if (kind === "op" && text === ".") return { kind: "self" };
     if (kind === "op" && text === "(") {
       this.nest();
@@ -204,23 +241,63 @@
     return Object.prototype.hasOwnProperty.call(answers, key) ? answers[key] : null;
   }
 
-  function ev(node, answers, own) {
+  function arith(op, a, b) {
+    if (!(isNum(a) && isNum(b))) return null;
+    var r;
+    if (op === "+") r = a + b;
+    else if (op === "-") r = a - b;
+    else if (op === "*") r = a * b;
+    else if (b === 0) return null;
+    else r = a / b;
+    return isFinite(r) ? r : null;
+  }
+
+  function toNumber(x) {
+    if (isNum(x)) return x;
+    if (typeof x === "string" && NUMBER_TEXT.test(x)) return Number(x);
+    return null;
+  }
+
+  function isEmpty(x) {
+    return x === null || x === undefined || x === "" || (Array.isArray(x) && x.length === 0);
+  }
+
+  function ev(node, answers, own, choice) {
     var k = node.kind;
     if (k === "lit") return node.value;
     if (k === "ref") return lookup(answers, node.value);
     if (k === "self") return own === undefined ? null : own;
-    if (k === "not") return !truthy(ev(node.args[0], answers, own));
-    if (k === "and") return truthy(ev(node.args[0], answers, own)) && truthy(ev(node.args[1], answers, own));
-    if (k === "or") return truthy(ev(node.args[0], answers, own)) || truthy(ev(node.args[1], answers, own));
+    if (k === "attr") {
+      var a0 = choice && Object.prototype.hasOwnProperty.call(choice, node.value) ? choice[node.value] : null;
+      return typeof a0 === "string" ? a0 : null;
+    }
+    if (k === "not") return !truthy(ev(node.args[0], answers, own, choice));
+    if (k === "and") {
+      return truthy(ev(node.args[0], answers, own, choice)) && truthy(ev(node.args[1], answers, own, choice));
+    }
+    if (k === "or") {
+      return truthy(ev(node.args[0], answers, own, choice)) || truthy(ev(node.args[1], answers, own, choice));
+    }
+    if (k === "neg") {
+      var x0 = ev(node.args[0], answers, own, choice);
+      return isNum(x0) ? -x0 : null;
+    }
+    if (k === "arith") {
+      return arith(node.value, ev(node.args[0], answers, own, choice), ev(node.args[1], answers, own, choice));
+    }
     if (k === "cmp") {
-      var a = ev(node.args[0], answers, own);
-      var b = ev(node.args[1], answers, own);
+      var a = ev(node.args[0], answers, own, choice);
+      var b = ev(node.args[1], answers, own, choice);
       if (node.value === "=") return equal(a, b);
       if (node.value === "!=") return !equal(a, b);
       return order(node.value, a, b);
     }
+    if (node.value === "if") {
+      var cond = truthy(ev(node.args[0], answers, own, choice));
+      return ev(node.args[cond ? 1 : 2], answers, own, choice);
+    }
     var args = node.args.map(function (n) {
-      return ev(n, answers, own);
+      return ev(n, answers, own, choice);
     });
     var x = args[0];
     if (node.value === "selected") {
@@ -231,15 +308,70 @@
       if (Array.isArray(x)) return x.length;
       return x === null || x === undefined || x === "" ? 0 : 1;
     }
-    return !(x === null || x === undefined || x === "" || (Array.isArray(x) && x.length === 0));
+    if (node.value === "coalesce") return isEmpty(x) ? args[1] : x;
+    if (node.value === "number") return toNumber(x);
+    return !isEmpty(x);
   }
 
-  function evaluate(rule, answers, own) {
+  function evaluate(rule, answers, own, choice) {
     var node = typeof rule === "string" ? parse(rule) : rule;
-    return truthy(ev(node, answers || {}, own));
+    return truthy(ev(node, answers || {}, own, choice || null));
   }
 
-  var api = { parse: parse, evaluate: evaluate, truthy: truthy, RuleError: RuleError };
+  function compute(rule, answers, own, choice) {
+    var node = typeof rule === "string" ? parse(rule) : rule;
+    var v = ev(node, answers || {}, own, choice || null);
+    return v === undefined ? null : v;
+  }
+
+  function choiceCodes(q, seen) {
+    var choices = q.choices || [];
+    if (!q.choice_filter) return choices.map(function (c) { return c.code; });
+    var node = parse(q.choice_filter);
+    return choices
+      .filter(function (c) { return evaluate(node, seen, null, c); })
+      .map(function (c) { return c.code; });
+  }
+
+  // The same walk as logic.walk on the server: shown questions, calculated values, options kept by filters.
+  function walk(questions, answers) {
+    var seen = {};
+    var shown = [];
+    var values = {};
+    var options = {};
+    questions.forEach(function (q) {
+      var key = q.key;
+      if (q.relevant && !evaluate(q.relevant, seen)) return;
+      if (q.type === "calculate") {
+        var v = compute(q.calculation, seen);
+        if (v !== null) {
+          seen[key] = v;
+          values[key] = v;
+        }
+        return;
+      }
+      if (q.choice_filter) {
+        var codes = choiceCodes(q, seen);
+        if (!codes.length) return;
+        options[key] = codes;
+      }
+      shown.push(key);
+      if (Object.prototype.hasOwnProperty.call(answers, key) && answers[key] !== null && answers[key] !== undefined) {
+        seen[key] = answers[key];
+      }
+    });
+    return { shown: shown, values: values, options: options, seen: seen };
+  }
+
+  var api = {
+    parse: parse,
+    evaluate: evaluate,
+    compute: compute,
+    choiceCodes: choiceCodes,
+    walk: walk,
+    truthy: truthy,
+    RuleError: RuleError,
+  };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.GongzhiLogic = api;
 })(this);

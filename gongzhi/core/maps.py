@@ -1,8 +1,10 @@
-"""Maps of bulky-waste pages, served by the platform: no outside host at run time.
+"""Maps, served by the platform: no outside host at run time. Used by bulky waste (rounds, stops, the place of a
+pickup or a dumping report) and the service desk (the place of a request).
 
 Always a plain vector drawing (SVG, drawn on the server, readable without JavaScript) of the stops and the routes.
-When a tile source is configured, Leaflet (vendored under static/bulkywaste/vendor/leaflet-1.9.4) draws the same
-points over the tiles and lets people pick a point. Settings:
+When a tile source is configured, Leaflet (vendored under core/static/gongzhi/vendor/leaflet-1.9.4) draws the same
+points over the tiles and lets people pick a point (templates core/_place_pick.html and core/_map_assets.html,
+script core/static/gongzhi/map.js; a form takes the point with `PointFields`). Settings:
 
 GONGZHI_MAP_TILES        tile URL template, e.g. "https://tiles.district.example/{z}/{x}/{y}.png" or a local
                          "/static/..." path; "" (the default) = no tiles, the vector drawing only
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 
+from django import forms
 from django.conf import settings
 from django.utils import timezone
 
@@ -214,3 +217,22 @@ def timeline(rounds, stops_by_round: dict[int, list], *, width: int = 360) -> di
         )
     hours = [{"x": round(left + (h - start_h) * per_h, 1), "label": f"{h}"} for h in range(start_h, end_h + 1, 2)]
     return {"width": width, "height": 34 * len(rounds) + 50, "rows": rows, "hours": hours, "left": left}
+
+
+class PointFields(forms.Form):
+    """A point never typed by people: picked on the map (in the tiles' datum) or given by the phone (WGS-84), in
+    hidden fields, converted to WGS-84 for storage by `point()`. Rendered with core/_place_pick.html. Optional:
+    without it a place is known by its address or compound."""
+
+    latitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
+    longitude = forms.DecimalField(max_digits=9, decimal_places=6, required=False, widget=forms.HiddenInput)
+    source = forms.ChoiceField(
+        choices=[("", ""), ("map", "map"), ("device", "device")], required=False, widget=forms.HiddenInput
+    )
+
+    def point(self) -> tuple:
+        """(latitude, longitude) in WGS-84, or (None, None) when no point was picked."""
+        d = self.cleaned_data
+        if d.get("latitude") is None or d.get("longitude") is None:
+            return None, None
+        return to_storage(d["latitude"], d["longitude"], d.get("source") or "device")
