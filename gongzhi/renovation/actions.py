@@ -8,7 +8,7 @@ so two writers never wait on each other in a cycle; SQLite's IMMEDIATE transacti
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
@@ -53,6 +54,10 @@ from gongzhi.renovation.models import (
 from gongzhi.renovation.shares import SharesInputError, compute_shares
 from gongzhi.voting import actions as voting_actions
 from gongzhi.voting.tally import Matter
+
+# Sent inside report_defect's transaction with defect=, actor= and on_behalf_of= when a resident (or someone for
+# a resident) reports a defect: the service desk files it as a request of its renovation-defect category.
+defect_reported = Signal()
 
 
 class RenovationError(ValueError):
@@ -276,6 +281,94 @@ def create_menu_item(
             "depends_on": [d.pk for d in deps],
         },
     )
+    return item
+
+
+# What a household saw before it agreed (its bill and the rule its answer counts under): fixed once anyone ordered.
+AGREED_FIELDS = (
+    "coverage",
+    "unit_cost",
+    "cost_basis",
+    "share_basis",
+    "floor_coefficients",
+    *FUNDING_PCT_FIELDS,
+    "household_cap",
+    "consent",
+    "consent_numerator",
+    "consent_denominator",
+    "consent_inclusive",
+    "matter",
+)
+
+
+@transaction.atomic
+def update_menu_item(
+    item: MenuItem,
+    *,
+    actor: User | None,
+    category: MenuCategory | None = None,
+    depends_on: Iterable[MenuItem] | None = None,
+    **fields: Any,
+) -> MenuItem:
+    """Change a menu item (its code stays). Refused once a project offering it has adopted its plan; once a
+    household has ordered it, what that household saw before agreeing (cost, split, cap, consent rule,
+    dependencies) stays, and only its name, description and category may change."""
+    require(actor, "renovation.change_menu_item", item)
+    locked = MenuItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+    unknown = set(fields) - set(ITEM_DEFAULTS) - {"name", "coverage", "unit_cost", "cost_basis", "share_basis"}
+    if unknown:
+        raise RenovationError("不能修改这些字段", f"these fields cannot be changed: {sorted(unknown)}", field=None)
+    data = {f: getattr(locked, f) for f in (*ITEM_DEFAULTS, "coverage", "unit_cost", "cost_basis", "share_basis")}
+    data.update(fields)
+    for f in FUNDING_PCT_FIELDS:
+        data[f] = Decimal(str(data[f]))
+    data["unit_cost"] = _money(data["unit_cost"], "unit_cost", "单价", "unit cost")
+    data["household_cap"] = _money(data["household_cap"], "household_cap", "每户上限", "household cap", allow_none=True)
+    _check_item(data)
+    name = _text(fields.get("name", locked.name), "name", "名称", "name", 100)
+    if category is not None and category.district_id not in (None, locked.district_id):
+        raise RenovationError("该类别属于其他区", "this category belongs to another district", field="category")
+    old_deps = set(locked.depends_on.values_list("pk", flat=True))
+    deps = list(depends_on) if depends_on is not None else None
+    if deps is not None:
+        for dep in deps:
+            if dep.district_id != locked.district_id or dep.pk == locked.pk:
+                raise RenovationError(
+                    "依赖项须为同一区菜单中的其他项",
+                    "a dependency is another item of the same menu",
+                    field="depends_on",
+                )
+    changed = {f: (getattr(locked, f), data[f]) for f in AGREED_FIELDS if getattr(locked, f) != data[f]}
+    deps_changed = deps is not None and {d.pk for d in deps} != old_deps
+    if (changed or deps_changed) and Order.objects.filter(item=locked).exists():
+        field = next(iter(changed), "depends_on")
+        raise RenovationError(
+            "已有住户按原费用和规则点单，费用、分摊和同意规则不能再改（可新增一项替代）",
+            "households have ordered this item as it stands: its cost, split and consent rule stay "
+            "(add a new item instead)",
+            field=field,
+            status=409,
+        )
+    for f in (*AGREED_FIELDS, "description", "order"):
+        setattr(locked, f, data[f])
+    locked.name = name
+    if category is not None:
+        locked.category = category
+    locked.save()
+    if deps is not None:
+        locked.depends_on.set(deps)
+    audit.record(
+        "renovation.update_menu_item",
+        locked,
+        actor=actor,
+        changes={
+            **{f: [str(a), str(b)] for f, (a, b) in changed.items()},
+            **({"name": [item.name, name]} if name != item.name else {}),
+            **({"category": [item.category_id, category.pk]} if category and category.pk != item.category_id else {}),
+            **({"depends_on": [sorted(old_deps), sorted(d.pk for d in deps or ())]} if deps_changed else {}),
+        },
+    )
+    item.refresh_from_db()
     return item
 
 
@@ -809,6 +902,24 @@ def record_inspection(
     return inspection
 
 
+def _plan_position(plan_xy: Sequence[object] | None) -> tuple[Decimal | None, Decimal | None]:
+    """(x, y) in percent of the plan's width and height from its left and top edges, both or neither."""
+    if not plan_xy or all(v in (None, "") for v in plan_xy):
+        return None, None
+    out = []
+    for value, field in zip(plan_xy, ("plan_x", "plan_y"), strict=True):
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            number = Decimal("NaN")
+        if not number.is_finite() or not (0 <= number <= 100):
+            raise RenovationError(
+                "平面图位置应为0到100之间的百分比", "the plan position is a percentage from 0 to 100", field=field
+            )
+        out.append(number.quantize(Decimal("0.01")))
+    return out[0], out[1]
+
+
 @transaction.atomic
 def report_defect(
     project: Project,
@@ -821,13 +932,20 @@ def report_defect(
     work_item: WorkItem | None = None,
     location: AreaNode | None = None,
     spot: str = "",
+    floor: int | None = None,
     plan_xy: tuple[Decimal, Decimal] | None = None,
     photo_before: PhotoIn = None,
 ) -> Defect:
     """A defect from an inspector, the supervision group or a resident (or entered for one)."""
     require(actor, "renovation.report_defect", project)
     if on_behalf_of is not None:
-        require(actor, "renovation.take_order", project)
+        require(actor, "renovation.report_defect_for", project)
+        if source != Defect.Source.RESIDENT:
+            raise RenovationError(
+                "代为报告的问题来源应为居民",
+                "a defect entered for a resident has the resident as source",
+                field="source",
+            )
     if source not in Defect.Source.values:
         raise RenovationError("问题来源无效", "unknown source", field="source")
     if deadline < timezone.localdate():
@@ -836,12 +954,9 @@ def report_defect(
         raise RenovationError("位置不在项目范围内", "the location is outside the project", field="location")
     if work_item is not None and work_item.project_id != project.pk:
         raise RenovationError("施工内容不属于本项目", "the work item is not in this project", field="work_item")
-    x, y = plan_xy if plan_xy else (None, None)
-    for value in (x, y):
-        if value is not None and not (0 <= value <= 100):
-            raise RenovationError(
-                "平面图位置应在0到100之间", "the plan position lies between 0 and 100", field="plan_xy"
-            )
+    if floor is not None and not (isinstance(floor, int) and -5 <= floor <= 99):
+        raise RenovationError("楼层应为-5到99之间的整数", "the floor is a whole number from -5 to 99", field="floor")
+    x, y = _plan_position(plan_xy)
     locked = _locked_project(project)
     _stage(locked, Project.Stage.WORKS)
     photo_before = _photo(photo_before, actor=actor, path=project.path, field="photo_before")
@@ -852,6 +967,7 @@ def report_defect(
         description=_text(description, "description", "问题描述", "description", 500),
         location=location,
         spot=_text(spot, "spot", "具体位置", "spot", 150, required=False),
+        floor=floor,
         plan_x=x,
         plan_y=y,
         photo_before=photo_before,
@@ -864,8 +980,18 @@ def report_defect(
         defect,
         actor=actor,
         on_behalf_of=on_behalf_of,
-        changes={"source": source, "deadline": deadline, "work_item": getattr(work_item, "pk", None)},
+        changes={
+            "source": source,
+            "deadline": deadline,
+            "work_item": getattr(work_item, "pk", None),
+            "floor": floor,
+            "plan_xy": [str(x), str(y)] if x is not None else None,
+        },
     )
+    if source == Defect.Source.RESIDENT and (on_behalf_of is not None or selectors.my_households(project, actor)):
+        # A household's own defect (or one entered for it): the service desk (if installed) files it as a request
+        # linked to this defect, in this same transaction.
+        defect_reported.send(sender=Defect, defect=defect, actor=actor, on_behalf_of=on_behalf_of)
     return defect
 
 
@@ -1069,6 +1195,30 @@ def accept_project(project: Project, *, actor: User | None, accounts_body: str =
     project.stage, project.accepted_at, project.accounts_notice = Project.Stage.ACCEPTED, now, notice
     audit.record("renovation.accept_project", project, actor=actor, changes={"notice": notice.pk})
     return project
+
+
+# --- the satisfaction survey after the works ------------------------------------------------------------------
+
+
+@transaction.atomic
+def survey_frame(project: Project, *, actor: User | None) -> UnitSet:
+    """The households that ordered (点单, any answer) as a unit set, for a satisfaction survey that targets them
+    (the surveys part counts their orders toward 参与率 through `renovation.participation`)."""
+    require(actor, "renovation.survey_frame", project)
+    unit_ids = Order.objects.filter(project=project).values_list("unit_id", flat=True).distinct()
+    units = list(Unit.objects.filter(pk__in=unit_ids).order_by("path", "number", "id"))
+    if not units:
+        raise RenovationError("还没有住户点单", "no household has ordered yet", status=409)
+    frame = registry_actions.create_unit_set(
+        actor=actor,
+        name=f"{project.name}·点单住户"[:100],
+        kind=UnitSet.Kind.CUSTOM,
+        scope=project.scope,
+        units=units,
+        description=f"{project.ref} orders",
+    )
+    audit.record("renovation.survey_frame", project, actor=actor, changes={"unit_set": frame.pk, "units": len(units)})
+    return frame
 
 
 # --- bills -------------------------------------------------------------------------------------------------------

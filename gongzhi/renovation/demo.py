@@ -403,6 +403,18 @@ def _haobang(ctx, items, contractor: Organization) -> Project:
     Defect.objects.filter(pk=defect.pk).update(
         registered_at=timezone.now() - timedelta(days=5), deadline=ctx.today - timedelta(days=2)
     )
+    head = next(iter(_heads(project).values()), None)
+    if head is not None:  # a resident's own report, taken by the hotline: the service desk files it as a request
+        actions.report_defect(
+            project,
+            actor=None,
+            source="resident",
+            description="楼梯扶手松动",
+            deadline=ctx.today + timedelta(days=7),
+            spot="三楼楼梯口",
+            floor=3,
+            on_behalf_of=head,
+        )
     fixed = actions.report_defect(
         project, actor=None, source="supervision", description="东院雨水管接口渗漏", deadline=ctx.today
     )

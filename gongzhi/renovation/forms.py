@@ -61,11 +61,30 @@ class DefectForm(forms.Form):
     location = forms.TypedChoiceField(label=_("楼栋/单元"), coerce=int, required=False, empty_value=None)
     spot = forms.CharField(label=_("具体位置"), max_length=150, required=False)
     deadline = forms.DateField(label=_("整改期限"), widget=forms.DateInput(attrs={"type": "date"}))
+    floor = forms.IntegerField(label=_("楼层"), required=False, min_value=-5, max_value=99)
+    plan_x = forms.DecimalField(
+        label=_("平面图位置：距左边（%）"), required=False, min_value=0, max_value=100, decimal_places=2
+    )
+    plan_y = forms.DecimalField(
+        label=_("平面图位置：距上边（%）"), required=False, min_value=0, max_value=100, decimal_places=2
+    )
     photo = forms.FileField(label=_("照片（整改前）"), required=False)
+    person = forms.TypedChoiceField(label=_("代哪位居民报告"), coerce=int, required=False, empty_value=None)
 
-    def __init__(self, *args, locations=(), **kwargs):
+    def __init__(self, *args, locations=(), people=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].choices = [("", "—")] + list(locations)
+        if people is None:  # only those who enter defects for residents choose one
+            del self.fields["person"]
+        else:
+            self.fields["person"].choices = [("", _("（不代报，以本人名义）"))] + list(people)
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("plan_x") is None) != (data.get("plan_y") is None):
+            field = "plan_y" if data.get("plan_y") is None else "plan_x"
+            self.add_error(field, _("平面图位置须同时填写距左边和距上边的百分比"))
+        return data
 
 
 class TokenAnswerForm(forms.Form):

@@ -366,6 +366,7 @@ class Defect(models.Model):
     description = models.CharField(_("问题描述"), max_length=500)
     location = models.ForeignKey("registry.AreaNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     spot = models.CharField(_("具体位置"), max_length=150, blank=True)
+    floor = models.SmallIntegerField(_("楼层"), null=True, blank=True)  # negative: basement
     plan_x = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)  # 0..100 % on the plan
     plan_y = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     photo_before = models.ForeignKey("core.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -388,6 +389,13 @@ class Defect(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(closed_at__isnull=True) | Q(status="closed"), name="defect_closed_pair"),
         ]
+
+    @property
+    def plan_position(self) -> str:
+        """Where on the plan, as the page shows it: "12.50%, 40.00%" from the left and top edges ("" unmarked)."""
+        if self.plan_x is None or self.plan_y is None:
+            return ""
+        return f"{self.plan_x}%, {self.plan_y}%"
 
     def is_overdue(self, today=None) -> bool:
         """baupen: the deadline passed and not resolved, or resolved after the deadline."""

@@ -11,7 +11,7 @@ import rules
 from gongzhi.core.rules import holds
 from gongzhi.organizations.models import Membership
 from gongzhi.registry.actions import resolve_unit_set
-from gongzhi.renovation.models import Defect, Project
+from gongzhi.renovation.models import Defect, MenuItem, PlanLine, Project
 from gongzhi.renovation.selectors import units_of_person
 
 
@@ -99,6 +99,20 @@ def defect_is_open(user, obj=None) -> bool:
     return isinstance(obj, Defect) and obj.status != Defect.Status.CLOSED
 
 
+@rules.predicate
+def menu_item_unplanned(user, obj=None) -> bool:
+    """No project offering the item has adopted its plan: the item still shapes only open ordering.
+
+    (The menu page sets `_gz_planned` on each item from one query; otherwise this asks the database.)
+    """
+    if not isinstance(obj, MenuItem):
+        return True
+    planned = getattr(obj, "_gz_planned", None)
+    if planned is None:
+        planned = PlanLine.objects.filter(item=obj).exists()
+    return not planned
+
+
 manages = holds("renovation.manage")
 takes_orders = holds("renovation.take_orders")
 inspects = holds("renovation.inspect")
@@ -108,6 +122,9 @@ staff_here = holds("staff")
 # Menus
 rules.add_perm("renovation.view_menu", is_signed_in)
 rules.add_perm("renovation.manage_menu", manages)
+# Editing an item: its district's officers, until a project offering it adopts its plan (then the figures are
+# the plan's and stay as adopted; the action also keeps what households have already agreed to).
+rules.add_perm("renovation.change_menu_item", manages & menu_item_unplanned)
 # Projects: staff of the scope, the project's households, contractor and supervision group see it
 rules.add_perm(
     "renovation.view_project", staff_here | is_project_household | is_project_contractor | is_project_supervisor
@@ -128,6 +145,8 @@ rules.add_perm(
     "renovation.report_defect",
     (inspects | is_project_supervisor | is_project_household | takes_orders) & in_works,
 )
+# Entering a resident's defect for them (hotline, door to door): those who take orders for households.
+rules.add_perm("renovation.report_defect_for", takes_orders & in_works)
 rules.add_perm("renovation.resolve_defect", is_project_contractor & in_works & defect_is_open)
 rules.add_perm("renovation.answer_by_token", rules.always_allow)  # the token itself is checked by the action
 rules.add_perm("renovation.close_defect", (is_project_supervisor | inspects) & in_works & defect_is_open)
@@ -135,3 +154,5 @@ rules.add_perm("renovation.close_defect", (is_project_supervisor | inspects) & i
 rules.add_perm("renovation.sign_as_supervision", is_project_supervisor & in_works)
 rules.add_perm("renovation.sign_as_street_office", manages & in_works)
 rules.add_perm("renovation.accept_project", manages & in_works)
+# The satisfaction survey after the works: its frame of the households that ordered (any stage)
+rules.add_perm("renovation.survey_frame", manages)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +42,8 @@ from gongzhi.renovation.models import (
     WorkItem,
 )
 from gongzhi.renovation.shares import Household, ShareRequest, compute_shares, fen_text
+from gongzhi.surveys import selectors as survey_selectors
+from gongzhi.surveys.models import Survey
 from gongzhi.voting.models import Vote
 
 # --- households and scopes -----------------------------------------------------------------------------------
@@ -371,6 +374,20 @@ def project_progress(project: Project, work_items: list[WorkItem] | None = None)
     return arithmetic.roll_up((w.budget, w.progress) for w in items)
 
 
+def progress_photos(project: Project, per_item: int = 3) -> dict[int, list[ProgressEntry]]:
+    """Work item id → its latest progress entries with a photo (newest first, at most `per_item`); one query."""
+    out: dict[int, list[ProgressEntry]] = defaultdict(list)
+    entries = (
+        ProgressEntry.objects.filter(work_item__project=project, photo__isnull=False)
+        .select_related("photo")
+        .order_by("-on", "-id")[:500]
+    )
+    for e in entries:
+        if len(out[e.work_item_id]) < per_item:
+            out[e.work_item_id].append(e)
+    return dict(out)
+
+
 def open_defects(project: Project) -> QuerySet[Defect]:
     return project.defects.exclude(status=Defect.Status.CLOSED)
 
@@ -389,6 +406,7 @@ class TimelineEntry:
     title: str = field(compare=False)
     detail: str = field(default="", compare=False)
     detail_lang: str = field(default="", compare=False)  # "zh-Hans": a Chinese document's words, as published
+    url: str = field(default="", compare=False)  # where to read more (the survey), when there is such a page
 
 
 def _moment(value: date | datetime) -> datetime:
@@ -453,4 +471,30 @@ def timeline(project: Project, *, staff: bool, today: date | None = None) -> lis
     if project.accounts_notice_id:
         notice = project.accounts_notice
         out.append(TimelineEntry(_moment(notice.posted_on), "notice", _("结果公开：%(t)s") % {"t": notice.title}))
+    out += survey_entries(project, staff=staff)
     return sorted(out)
+
+
+def survey_entries(project: Project, *, staff: bool) -> list[TimelineEntry]:
+    """The project's surveys (the satisfaction survey after the works) once opened: when it ran, and its 满意率
+    once closed with its results published (staff: always, as the survey's own page shows them)."""
+    out = []
+    for s in Survey.objects.filter(project_ref=project.ref).exclude(status=Survey.Status.DRAFT).order_by("id")[:20]:
+        where = reverse("surveys:detail", args=[s.pk]) if staff else ""
+        if s.status == Survey.Status.OPEN:
+            where = where or reverse("surveys:answer", args=[s.pk])
+        period = f"{s.opens_on:%Y-%m-%d} — {s.closes_on:%Y-%m-%d}"
+        out.append(TimelineEntry(s.opened_at or _moment(s.opens_on), "survey", _("问卷调查：%(t)s") % {"t": s.title},
+                                 period, where))  # fmt: skip
+        if s.status == Survey.Status.CLOSED:
+            detail = ""
+            if s.results_published or staff:
+                report = survey_selectors.figures(s)
+                detail = _("满意率 %(p)s（%(n)s/%(d)s）") % {
+                    "p": report.satisfaction.percent,
+                    "n": report.satisfaction.numerator,
+                    "d": report.satisfaction.denominator,
+                }
+            out.append(TimelineEntry(s.closed_at or _moment(s.closes_on), "survey",
+                                     _("问卷结束：%(t)s") % {"t": s.title}, detail, where))  # fmt: skip
+    return out

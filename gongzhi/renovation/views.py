@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.db.models import Exists, OuterRef, Q
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,13 +21,14 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core import pii
 from gongzhi.core.gate import allows, check, gated_object, permission_required
+from gongzhi.core.models import Upload
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
 from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
-from gongzhi.renovation import actions, forms, selectors
+from gongzhi.renovation import actions, forms, links, photos, selectors
 from gongzhi.renovation.actions import RenovationError
-from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Project, WorkItem
+from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, PlanLine, Project, WorkItem
 
 PROJECTS = Project.objects.select_related("scope", "contractor", "supervisor", "party_branch")
 PAGE = 50
@@ -99,7 +100,11 @@ def menu(request):
         items = items.filter(district_id__in=[int(d) for d in districts if d.isdigit()])
     district = _user_district(request.user)
     can_add = district is not None and allows(request.user, "renovation.manage_menu", district)
-    return render(request, "renovation/menu.html", {"items": list(items[:500]), "can_add_item": can_add})
+    items = list(items.annotate(_gz_planned=Exists(PlanLine.objects.filter(item=OuterRef("pk"))))[:500])
+    for item in items:
+        item.can_edit = allows(request.user, "renovation.change_menu_item", item)
+        item.in_plan = item._gz_planned
+    return render(request, "renovation/menu.html", {"items": items, "can_add_item": can_add})
 
 
 def _project(request, pk: int, perm: str = "renovation.view_project") -> Project:
@@ -131,7 +136,11 @@ def project(request, pk: int):
             "branch_members": list(p.party_branch.memberships.filter(until__isnull=True).select_related("person"))
             if p.party_branch_id
             else [],
-            "my_defects": list(p.defects.filter(reported_by=user)[:20]) if user.is_authenticated else [],
+            "my_defects": _with_desk(
+                list(p.defects.filter(reported_by=user).select_related("photo_before", "photo_after")[:20]), user
+            )
+            if user.is_authenticated
+            else [],
             "can_order": allows(user, "renovation.order", p),
         },
     )
@@ -218,17 +227,10 @@ def proxy_order(request, pk: int):
     """Door to door or by hotline: a worker or operator enters a household's answer on its behalf."""
     p = _project(request, pk, "renovation.take_order")
     rows = selectors.households(p)
-    unit_ids = [h.unit_id for h in rows]
-
-    people = {}
-    for r in Residence.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
-        people[r.person_id] = f"{pii.mask_name(r.person.name)}（{r.unit.number}）"
-    for o in Ownership.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
-        people.setdefault(o.person_id, f"{pii.mask_name(o.person.name)}（{o.unit.number}）")
     form = forms.ProxyOrderForm(
         *_posted(request),
         units=[(h.unit_id, h.label) for h in rows],
-        people=sorted(people.items(), key=lambda kv: kv[1]),
+        people=_people(p),
         items=[(i.pk, i.name) for i in selectors.menu_items(p)],
     )
     if request.method == "POST" and form.is_valid():
@@ -252,6 +254,17 @@ def proxy_order(request, pk: int):
     return render(
         request, "renovation/proxy_order.html", {"project": p, "form": form}, status=400 if form.errors else 200
     )
+
+
+def _people(p: Project) -> list[tuple[int, str]]:
+    """The project's residents and owners, names masked, with their unit number (for entering on their behalf)."""
+    unit_ids = [h.unit_id for h in selectors.households(p)]
+    people = {}
+    for r in Residence.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
+        people[r.person_id] = f"{pii.mask_name(r.person.name)}（{r.unit.number}）"
+    for o in Ownership.objects.filter(unit_id__in=unit_ids, until__isnull=True).select_related("person", "unit"):
+        people.setdefault(o.person_id, f"{pii.mask_name(o.person.name)}（{o.unit.number}）")
+    return sorted(people.items(), key=lambda kv: kv[1])
 
 
 # --- workers: tallies, consent, door-to-door -----------------------------------------------------------------
@@ -313,6 +326,27 @@ def timeline(request, pk: int):
     return render(request, "renovation/timeline.html", {"project": p, "entries": selectors.timeline(p, staff=staff)})
 
 
+@require_POST
+@permission_required("renovation.view_menu")
+def survey_frame(request, pk: int):
+    """The households that ordered, as a unit set for the satisfaction survey; then on to a new survey of the
+    project (for those who may start one)."""
+    p = _project(request, pk, "renovation.survey_frame")
+    try:
+        frame = actions.survey_frame(p, actor=request.user)
+    except RenovationError as exc:
+        messages.error(request, _shown(exc))
+        return redirect("renovation:project", pk=p.pk)
+    messages.success(
+        request,
+        _("已建立问卷对象“%(name)s”（%(n)s 户），建立问卷时请选择它。")
+        % {"name": frame.name, "n": frame.units.count()},
+    )
+    if allows(request.user, "surveys.add_survey"):
+        return redirect(f"{reverse('surveys:new')}?project={p.ref}")
+    return redirect("renovation:project", pk=p.pk)
+
+
 # --- works: progress, export, import ---------------------------------------------------------------------------
 
 
@@ -320,7 +354,10 @@ def timeline(request, pk: int):
 def works(request, pk: int):
     p = _project(request, pk, "renovation.view_works")
     work_items = list(p.work_items.select_related("location"))
-    defects = list(p.defects.select_related("location", "work_item")[:200])
+    shots = selectors.progress_photos(p)
+    for w in work_items:
+        w.photo_entries = shots.get(w.pk, [])
+    defects = list(p.defects.select_related("location", "work_item", "photo_before", "photo_after")[:200])
     today = timezone.localdate()
     return render(
         request,
@@ -329,7 +366,7 @@ def works(request, pk: int):
             "project": p,
             "work_items": work_items,
             "progress_text": f"{float(selectors.project_progress(p, work_items)):.1f}",
-            "defects": [(d, d.is_overdue(today)) for d in defects],
+            "defects": [(d, d.is_overdue(today), desk) for d, desk in _with_desk(defects, request.user)],
             "can_report": allows(request.user, "renovation.report_progress", p),
             "form": forms.ProgressForm(),
         },
@@ -436,6 +473,12 @@ def import_works(request, pk: int):
 # --- defects ---------------------------------------------------------------------------------------------------
 
 
+def _with_desk(defects: list[Defect], user) -> list[tuple[Defect, links.DeskLink | None]]:
+    """Each defect with the service-desk request filed for it (its reference and current state), if any."""
+    desk = links.desk_links([d.pk for d in defects], user)
+    return [(d, desk.get(d.pk)) for d in defects]
+
+
 def _locations(p: Project) -> list[tuple[int, str]]:
     nodes = AreaNode.objects.filter(path__startswith=p.path, level__code__in=("building", "entrance")).select_related(
         "parent"
@@ -446,11 +489,17 @@ def _locations(p: Project) -> list[tuple[int, str]]:
 @permission_required("renovation.view_menu")
 def report_defect(request, pk: int):
     p = _project(request, pk, "renovation.report_defect")
-    form = forms.DefectForm(*_posted(request, files=True), locations=_locations(p))
+    for_residents = allows(request.user, "renovation.report_defect_for", p)
+    form = forms.DefectForm(
+        *_posted(request, files=True), locations=_locations(p), people=_people(p) if for_residents else None
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        person = Person.objects.filter(pk=d["person"]).first() if d.get("person") else None
         source = Defect.Source.RESIDENT
-        if allows(request.user, "renovation.inspect", p):
+        if person is not None:
+            pass  # entered for a resident (hotline, door to door): the resident's defect
+        elif allows(request.user, "renovation.inspect", p):
             source = Defect.Source.INSPECTOR
         elif allows(request.user, "renovation.sign_as_supervision", p):
             source = Defect.Source.SUPERVISION
@@ -463,6 +512,9 @@ def report_defect(request, pk: int):
                 deadline=d["deadline"],
                 location=AreaNode.objects.filter(pk=d["location"]).first() if d["location"] else None,
                 spot=d["spot"],
+                floor=d["floor"],
+                plan_xy=(d["plan_x"], d["plan_y"]),
+                on_behalf_of=person,
                 photo_before=_upload(d.get("photo")),
             )
         except RenovationError as exc:
@@ -475,9 +527,44 @@ def report_defect(request, pk: int):
     )
 
 
+def _photo_response(upload: Upload | None, thumb: bool) -> HttpResponse:
+    if upload is None or not upload.file:
+        raise Http404
+    if thumb:
+        response = HttpResponse(photos.thumbnail(upload), content_type="image/jpeg")
+    else:
+        response = FileResponse(upload.file.open("rb"), content_type=upload.content_type)
+    response["Cache-Control"] = "private, max-age=3600"  # personal pictures: never in a shared cache
+    return response
+
+
+@permission_required("renovation.view_menu")
+def photo(request, pk: int, key):
+    """A photo of the project (defect, progress, inspection, milestone), `?thumb=1` for the thumbnail. Those who
+    see the works see them all; the resident who reported a defect sees that defect's photos."""
+    p = _project(request, pk)
+    upload = Upload.objects.filter(key=key).first()
+    if upload is None or not photos.belongs_to(p, upload):
+        raise Http404
+    defect = photos.defect_of_photo(p, upload)
+    if defect is None or defect.reported_by_id != request.user.pk:
+        check(request.user, "renovation.view_works", p)
+    return _photo_response(upload, bool(request.GET.get("thumb")))
+
+
+def defect_photo(request, token: str, which: str):
+    """The defect's photo before (or after) the fix, for the contractor's link: the token is the authority."""
+    defect = Defect.objects.select_related("photo_before", "photo_after").filter(token=token).first()
+    if defect is None or which not in ("before", "after"):
+        raise Http404
+    return _photo_response(getattr(defect, f"photo_{which}"), bool(request.GET.get("thumb")))
+
+
 def defect_answer(request, token: str):
     """The contractor's link (no account): see the defect and report the fix."""
-    defect = Defect.objects.select_related("project", "location").filter(token=token).first()
+    defect = (
+        Defect.objects.select_related("project", "location", "photo_before", "photo_after").filter(token=token).first()
+    )
     if defect is None:
         raise Http404
     form = forms.TokenAnswerForm(*_posted(request, files=True))
@@ -583,7 +670,7 @@ def supervision(request, pk: int):
         "renovation/supervision.html",
         {
             "project": p,
-            "inspections": list(p.inspections.select_related("inspector")[:100]),
+            "inspections": list(p.inspections.select_related("inspector", "photo")[:100]),
             "inspection_form": inspection_form,
             "rows": rows,
             "sign_form": forms.SignForm(),
@@ -768,4 +855,74 @@ def new_menu_item(request):
         "renovation/menu_item_form.html",
         {"form": form, "district": district},
         status=400 if form.errors else 200,
+    )
+
+
+EDITABLE_ITEM_FIELDS = (
+    "name",
+    "description",
+    "coverage",
+    "unit_cost",
+    "cost_basis",
+    "share_basis",
+    "floor_coefficients",
+    "pct_subsidy",
+    "pct_residents",
+    "pct_units",
+    "pct_fund",
+    "pct_public_income",
+    "household_cap",
+    "consent",
+    "consent_numerator",
+    "consent_denominator",
+    "consent_inclusive",
+    "matter",
+)
+
+
+@permission_required("renovation.manage_menu")
+def edit_menu_item(request, item_id: int):
+    """Change a district menu item: until a project offering it adopts its plan; once households have ordered it,
+    only its name, description and category (what they agreed to stays)."""
+    item = get_object_or_404(MenuItem.objects.select_related("category", "district"), pk=item_id)
+    check(request.user, "renovation.manage_menu", item.district)  # out of the reader's districts: refused
+    check(request.user, "renovation.change_menu_item", item)
+    others = MenuItem.objects.filter(district=item.district, active=True).exclude(pk=item.pk)
+    initial = {f: getattr(item, f) for f in EDITABLE_ITEM_FIELDS}
+    initial.update(
+        category=item.category_id,
+        code=item.code,
+        floor_coefficients=", ".join(f"{k}:{v}" for k, v in (item.floor_coefficients or {}).items()),
+        depends_on=list(item.depends_on.values_list("pk", flat=True)),
+    )
+    form = forms.MenuItemForm(
+        *_posted(request),
+        initial=initial,
+        categories=[(c.pk, c.name) for c in selectors.categories_for(item.district)],
+        items=[(i.pk, i.name) for i in others[:300]],
+    )
+    form.fields["code"].disabled = True  # the code names the item in orders, plans and exports
+    status = 400
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            actions.update_menu_item(
+                item,
+                actor=request.user,
+                category=MenuCategory.objects.get(pk=d["category"]),
+                depends_on=list(others.filter(pk__in=d["depends_on"])),
+                **{f: d[f] for f in EDITABLE_ITEM_FIELDS},
+            )
+        except RenovationError as exc:
+            _add_error(form, exc)
+            status = exc.status
+        else:
+            messages.success(request, _("菜单项已修改"))
+            return redirect("renovation:menu")
+    ordered = Order.objects.filter(item=item).exists()
+    return render(
+        request,
+        "renovation/menu_item_form.html",
+        {"form": form, "district": item.district, "item": item, "ordered": ordered},
+        status=status if form.errors else 200,
     )

@@ -233,11 +233,13 @@ def submit_request(
     requester_phone: str = "",
     on_behalf_of: Person | None = None,
     open311_client: Open311Client | None = None,
+    requester_account: User | None = None,
     now: datetime | None = None,
 ) -> ServiceRequest:
     """受理 — a request enters the desk. A resident reports for themself (channel web); an operator, worker or
     liaison for a caller (`on_behalf_of`, or a caller's name and phone); Open311 and the bulky-waste hook as the
-    system (`actor=None`, checked by the caller)."""
+    system (`actor=None`, checked by the caller). A part handing over a resident's own report names the
+    resident's account (`requester_account`, with `actor=None`), so it is theirs to follow and rate."""
     now = _now(now)
     if unit is not None:
         node = unit.node
@@ -267,6 +269,10 @@ def submit_request(
         on_behalf_of = None
         phone = phone or actor.phone
         name = name or (actor.person.name if actor.person_id else "")
+    if actor is None and requester_account is not None:
+        requester_user = requester_account
+        phone = phone or requester_account.phone
+        name = name or (requester_account.person.name if requester_account.person_id else "")
     if on_behalf_of is not None:
         name, phone = name or on_behalf_of.name, phone or on_behalf_of.phone
     if channel == ServiceRequest.Channel.HOTLINE and not phone:
@@ -289,7 +295,7 @@ def submit_request(
         longitude=lon,
         media_url=(media_url or "")[:500],
         requester_person=on_behalf_of
-        or (requester_user.person if requester_user and requester_user.person_id else None),
+        or (requester_user.person if requester_user is not None and requester_user.person_id else None),
         requester_user=requester_user,
         requester_name=name,
         requester_phone=phone,

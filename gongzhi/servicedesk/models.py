@@ -137,6 +137,7 @@ class ServiceRequest(models.Model):
         DOOR = "door", _("上门走访")
         OPEN311 = "open311", _("Open311")
         BULKY = "bulky", _("大件垃圾举报")
+        RENOVATION = "renovation", _("改造质量问题")
 
     class Satisfaction(TextChoices):
         SATISFIED = "satisfied", _("满意")
@@ -180,7 +181,8 @@ class ServiceRequest(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    source = models.CharField(max_length=60, blank=True)  # handed over by another part: "bulkywaste:JB-…"
+    # handed over by another part: "bulkywaste:JB-…", "renovation.defect:42"
+    source = models.CharField(max_length=60, blank=True, db_index=True)
     open311_client = models.ForeignKey(
         "servicedesk.Open311Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
     )

@@ -11,6 +11,10 @@ and those who see it but may not do a thing get 403. No role makes one a househo
 resident's own ordering pages let nobody in here.
 """
 
+import io
+
+from PIL import Image
+
 from gongzhi.core.roles import CAPABILITIES
 from gongzhi.organizations.models import Membership
 from gongzhi.registry import actions as registry
@@ -39,8 +43,9 @@ MENU_AT_DISTRICT = {role: 403 for role in CAPABILITIES[MANAGE]}
 def setup(world):
     mini = world.mini
     officer = make_user("perm-renovation-officer", "community_worker", mini.community)
-    pipes, _lift, _meter = menu(mini.district)
+    pipes, _lift, meter = menu(mini.district)
     world.item = pipes
+    world.unplanned_item = meter  # on no project: still editable
     builder = organization("contractor", mini.community, "郑州建工")
     group = organization("supervision_group", mini.courtyard, "油漆厂家属院议事监督小组")
     contractor = world.users[("contractor", "in")]
@@ -71,9 +76,15 @@ def setup(world):
         world.works, actor=officer, external_id="W1", name="屋面防水", budget="100000.00"
     )
     world.defect = actions.report_defect(
-        world.works, actor=officer, source="inspector", description="檐口渗水", deadline=soon()
+        world.works, actor=officer, source="inspector", description="檐口渗水", deadline=soon(), photo_before=_jpeg()
     )
     world.owner = Residence.objects.filter(unit=mini.units[0], until__isnull=True).first().person
+
+
+def _jpeg() -> tuple[bytes, str]:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "gray").save(buf, "JPEG")
+    return buf.getvalue(), "eaves.jpg"
 
 
 def ordering(w):
@@ -92,6 +103,14 @@ TABLE = [
     Page("renovation:start", who=SIGNED_IN),
     Page("renovation:menu", who=MANAGE),
     Page("renovation:menu-new", who=MANAGE, out=403, expect=MENU_AT_DISTRICT),
+    # Editing a district's item: its district's officers (a community role does not reach the district's menu).
+    Page(
+        "renovation:menu-edit",
+        who=MANAGE,
+        kwargs=lambda w: {"item_id": w.unplanned_item.pk},
+        out=403,
+        expect=MENU_AT_DISTRICT,
+    ),
     Page("renovation:new", who=MANAGE),
     Page("renovation:project", who="staff", kwargs=ordering, refused=404),
     Page("renovation:manage", who=MANAGE, kwargs=ordering, expect=UNSEEN),
@@ -103,6 +122,8 @@ TABLE = [
     Page("renovation:tallies", who=TALLIES, kwargs=ordering, expect=UNSEEN),
     Page("renovation:door", who=TALLIES, kwargs=ordering, expect=UNSEEN),
     Page("renovation:timeline", who="staff", kwargs=ordering, refused=404),
+    # The survey frame of those who ordered: nobody has ordered in this world, so the officer is sent back (302).
+    Page("renovation:survey-frame", who=MANAGE, method="post", kwargs=works, ok=302, expect=UNSEEN),
     Page("renovation:works", who="staff", kwargs=works, refused=404),
     # An empty progress form is sent back with its messages (400).
     Page(
@@ -126,6 +147,15 @@ TABLE = [
         expect=UNSEEN,
     ),
     Page("renovation:supervision", who="staff", kwargs=works, refused=404),
+    # A defect's photo, privately: those who see the works (the resident who reported it too: no one here).
+    Page(
+        "renovation:photo",
+        who="staff",
+        kwargs=lambda w: {"pk": w.works.pk, "key": w.defect.photo_before.key},
+        refused=404,
+    ),
+    # The contractor's link shows the defect's photo: the token is the authority.
+    Page("renovation:defect-photo", who=PUBLIC, kwargs=lambda w: {"token": w.defect.token, "which": "before"}),
     # The contractor's link: the token is the authority, no account needed.
     Page("renovation:defect-answer", who=PUBLIC, kwargs=lambda w: {"token": w.defect.token}),
     Api("/api/v1/renovation/menu-items/", who=SIGNED_IN),

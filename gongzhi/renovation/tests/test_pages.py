@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -330,3 +331,169 @@ def test_a_district_admin_adds_a_menu_item_and_bad_input_names_the_field(client,
     login(client, scene.officer)  # a community worker reads the district's menu but does not change it
     assert url("menu-new") not in client.get(url("menu")).content.decode()
     assert client.get(url("menu-new")).status_code == 403
+
+
+def test_a_defect_is_placed_by_floor_and_on_the_plan_without_javascript(client, scene):
+    p = to_works(scene)
+    login(client, scene.inspector)
+    form = {"description": "外墙空鼓", "deadline": soon().isoformat(), "location": scene.mini.entrance.pk}
+    half = client.post(url("report-defect", p.pk), {**form, "floor": "3", "plan_x": "40"})
+    assert half.status_code == 400 and "error-summary" in half.content.decode()
+    assert not Defect.objects.exists()
+    wrong = client.post(url("report-defect", p.pk), {**form, "plan_x": "140", "plan_y": "20"})
+    assert wrong.status_code == 400 and not Defect.objects.exists()
+    ok = client.post(url("report-defect", p.pk), {**form, "floor": "3", "plan_x": "40.5", "plan_y": "20"})
+    assert ok.status_code == 302
+    defect = Defect.objects.get()
+    assert (defect.floor, defect.plan_x, defect.plan_y) == (3, Decimal("40.50"), Decimal("20.00"))
+    works = client.get(url("works", p.pk)).content.decode()
+    assert "3层" in works and "40.50%, 20.00%" in works
+    works_en = client.get(url("works", p.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "floor 3" in works_en and "Position on the plan" in works_en
+
+
+def test_a_worker_enters_a_residents_defect_for_them(client, scene):
+    p = to_works(scene)
+    login(client, scene.operator)
+    page = client.get(url("report-defect", p.pk)).content.decode()
+    assert 'name="person"' in page
+    response = client.post(
+        url("report-defect", p.pk),
+        {"description": "楼道灯不亮", "deadline": soon().isoformat(), "person": scene.resident_person.pk},
+    )
+    assert response.status_code == 302
+    defect = Defect.objects.get()
+    assert defect.source == "resident" and defect.reporter == scene.resident_person
+    login(client, scene.resident)
+    assert 'name="person"' not in client.get(url("report-defect", p.pk)).content.decode()
+
+
+def _photo(colour="red") -> tuple[bytes, str]:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), colour).save(buf, "JPEG")
+    return buf.getvalue(), "photo.jpg"
+
+
+def test_defect_and_progress_photos_show_as_thumbnails_served_privately(client, scene):
+    p = to_works(scene)
+    work = p.work_items.get()
+    actions.report_progress(work, actor=scene.contractor_user, progress=40, note="防水层", photo=_photo("blue"))
+    mine = actions.report_defect(
+        p, actor=scene.resident, source="resident", description="扶手松动", deadline=soon(), photo_before=_photo()
+    )
+    other = actions.report_defect(
+        p, actor=scene.inspector, source="inspector", description="檐口渗水", deadline=soon(), photo_before=_photo()
+    )
+    photo_url = url("photo", p.pk, mine.photo_before.key)
+
+    login(client, scene.contractor_user)
+    works = client.get(url("works", p.pk)).content.decode()
+    assert f'src="{photo_url}?thumb=1"' in works and 'alt="整改前照片：扶手松动"' in works
+    entry = work.entries.get()
+    assert url("photo", p.pk, entry.photo.key) in works and "屋面防水施工照片" in works
+    thumb = client.get(photo_url + "?thumb=1")
+    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
+    assert thumb["Cache-Control"].split(",")[0] in ("private", "no-store")  # never kept in a shared cache
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(thumb.content)).size[0] <= 320
+    full = client.get(photo_url)
+    assert full.status_code == 200 and full["Cache-Control"].split(",")[0] in ("private", "no-store")
+    works_en = client.get(url("works", p.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'alt="Photo before the fix: 扶手松动"' in works_en
+
+    login(client, scene.resident)  # the reporter sees their own defect's photo, not the others'
+    project_page = client.get(url("project", p.pk)).content.decode()
+    assert f'src="{photo_url}?thumb=1"' in project_page
+    assert client.get(photo_url).status_code == 200
+    assert client.get(url("photo", p.pk, other.photo_before.key)).status_code == 403
+    assert client.get(url("photo", p.pk, entry.photo.key)).status_code == 403
+
+    client.logout()
+    assert client.get(photo_url).status_code == 302  # to the sign-in page, never served in public
+    login(client, scene.outsider)
+    assert client.get(photo_url).status_code == 404
+    # a photo of another project does not open through this one
+    login(client, scene.officer)
+    assert client.get(url("photo", p.pk, "00000000-0000-0000-0000-000000000000")).status_code == 404
+
+    client.logout()  # the contractor's token link shows the photo before the fix
+    answer = client.get(url("defect-answer", other.token)).content.decode()
+    token_photo = url("defect-photo", other.token, "before")
+    assert f'src="{token_photo}?thumb=1"' in answer
+    assert client.get(token_photo).status_code == 200
+    assert client.get(url("defect-photo", other.token, "after")).status_code == 404
+    assert client.get(url("defect-photo", "nope", "before")).status_code == 404
+
+
+def _item_form(item, **changes):
+    data = {
+        "category": item.category_id,
+        "name": item.name,
+        "description": item.description,
+        "coverage": item.coverage,
+        "unit_cost": str(item.unit_cost),
+        "cost_basis": item.cost_basis,
+        "share_basis": item.share_basis,
+        "floor_coefficients": ", ".join(f"{k}:{v}" for k, v in item.floor_coefficients.items()),
+        "pct_subsidy": str(item.pct_subsidy),
+        "pct_residents": str(item.pct_residents),
+        "pct_units": str(item.pct_units),
+        "pct_fund": str(item.pct_fund),
+        "pct_public_income": str(item.pct_public_income),
+        "household_cap": "" if item.household_cap is None else str(item.household_cap),
+        "consent": item.consent,
+        "consent_numerator": str(item.consent_numerator),
+        "consent_denominator": str(item.consent_denominator),
+        "matter": item.matter,
+        "depends_on": list(item.depends_on.values_list("pk", flat=True)),
+    }
+    if item.consent_inclusive:
+        data["consent_inclusive"] = "on"
+    data.update(changes)
+    return data
+
+
+def test_menu_items_are_edited_by_the_districts_officers_with_a_clear_rule(client, scene):
+    from gongzhi.core.models import AuditEntry
+    from gongzhi.registry.tests.pages_helpers import sign_in
+    from gongzhi.renovation.models import MenuItem
+
+    admin = testing.make_user("admin", "district_admin", scene.mini.district)
+    sign_in(client, admin)
+    pipes, lift = scene.pipes, scene.lift
+    menu_page = client.get(url("menu")).content.decode()
+    assert url("menu-edit", pipes.pk) in menu_page
+    assert client.get(url("menu-edit", pipes.pk)).status_code == 200
+
+    bad = client.post(url("menu-edit", pipes.pk), _item_form(pipes, pct_residents="30"))
+    assert bad.status_code == 400 and "100%" in bad.content.decode()
+    assert MenuItem.objects.get(pk=pipes.pk).pct_residents == 20
+    ok = client.post(url("menu-edit", pipes.pk), _item_form(pipes, unit_cost="900.00", code="changed"))
+    assert ok.status_code == 302
+    pipes.refresh_from_db()
+    assert pipes.unit_cost == Decimal("900.00") and pipes.code == "pipes"  # the code stays
+    entry = AuditEntry.objects.filter(action="renovation.update_menu_item").latest("id")
+    assert entry.changes["unit_cost"] == ["800.00", "900.00"]
+
+    # Once a household has ordered it, what it agreed to stays; the name may still change.
+    actions.place_order(
+        scene.project, actor=scene.resident, unit=scene.mini.units[1], item=pipes, agrees=True, seen_share=None
+    )
+    refused = client.post(url("menu-edit", pipes.pk), _item_form(pipes, unit_cost="1000.00"))
+    assert refused.status_code == 409 and "已有住户" in refused.content.decode()
+    assert MenuItem.objects.get(pk=pipes.pk).unit_cost == Decimal("900.00")
+    renamed = client.post(url("menu-edit", pipes.pk), _item_form(pipes, name="供排水管网更新"))
+    assert renamed.status_code == 302 and MenuItem.objects.get(pk=pipes.pk).name == "供排水管网更新"
+
+    # Once a project offering it adopted its plan: not at all.
+    actions.adopt_plan(scene.project, actor=scene.officer)
+    assert client.get(url("menu-edit", pipes.pk)).status_code == 403
+    menu_page = client.get(url("menu")).content.decode()
+    assert url("menu-edit", pipes.pk) not in menu_page and "已用于改造计划" in menu_page
+    assert url("menu-edit", lift.pk) not in menu_page  # the lift is on the same (adopted) project
+
+    login(client, scene.officer)  # a community worker reads the district's menu but does not change it
+    assert client.get(url("menu-edit", lift.pk)).status_code == 403

@@ -75,7 +75,7 @@ def test_service_list(client, cats):
     assert first.findtext("metadata") == "true" and first.findtext("type") == "realtime"
     data = client.get(f"{BASE}/services.json").json()
     assert {s["service_code"]: s["metadata"] for s in data}["gas_water_power"] is False
-    assert len(data) == len(root.findall("service")) == 7
+    assert len(data) == len(root.findall("service")) == 8
 
 
 def test_service_definition_from_the_questions(client, cats):

@@ -29,7 +29,7 @@ def test_georeport_reads_everything(served, fmt):
     client = GeoReport(base, output_format=fmt)
     services = client.get_service_list()
     codes = [s["service_code"] for s in services]
-    assert "stair_light" in codes and len(codes) == 7
+    assert "stair_light" in codes and len(codes) == 8
     definition = client.get_service_definition("drain_blocked")
     attributes = definition["attributes"] if fmt == "json" else definition["attributes"]["attribute"]
     first = attributes[0] if isinstance(attributes, list) else attributes
