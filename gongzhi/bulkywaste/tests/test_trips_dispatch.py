@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from gongzhi.bulkywaste import actions, maps, routing
+from gongzhi.bulkywaste import actions, routing
 from gongzhi.bulkywaste.actions import planning
 from gongzhi.bulkywaste.models import Booking, DayPlan, Round, RoundStop, RoundUnload, UnloadSite
 from gongzhi.bulkywaste.plancheck import check_plan
+from gongzhi.core import maps
 from gongzhi.core.models import AuditEntry
 from testkit import bulkywaste as bw
 
