@@ -108,40 +108,58 @@ def servers(tmp_path):
         GONGZHI_TASKS="db",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    procs, bases, logs = [], [], []
-    for i in range(2):
+    procs: list[subprocess.Popen] = []
+    bases: list[str] = []
+
+    def start(name: str) -> tuple[subprocess.Popen, str, Path]:
         port = free_port()
-        logs.append(tmp_path / f"gunicorn-{i}.log")
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", "--threads", "2", "--timeout", "60"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[-1].open("wb"),
-            )
+        log = tmp_path / f"gunicorn-{name}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--threads", "2", "--timeout", "60"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )  # fmt: skip
-        bases.append(f"http://127.0.0.1:{port}")
+        procs.append(proc)
+        return proc, f"http://127.0.0.1:{port}", log
+
+    def ready(proc: subprocess.Popen, base: str, log: Path) -> str:
+        """Empty when the server answers its sign-in page; otherwise why not (it exited, or never answered)."""
+        deadline = time.monotonic() + 120
+        last = "no answer"
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/accounts/login/", timeout=20) as r:
+                    if r.status == 200:
+                        return ""
+                    last = f"HTTP {r.status}"
+            except urllib.error.HTTPError as e:
+                last = f"HTTP {e.code}: {e.read()[:300]!r}"
+            except OSError as e:  # not listening yet, or too slow to answer the first request
+                last = repr(e)
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-3000:]
+                return f"gunicorn at {base} did not start (exit {proc.poll()}; last: {last})\n{tail}"
+            time.sleep(0.5)
+
     try:
-        for base, proc, log in zip(bases, procs, logs, strict=True):
-            deadline = time.monotonic() + 90
-            last = "no answer"
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/accounts/login/", timeout=20) as r:
-                        if r.status == 200:
-                            break
-                        last = f"HTTP {r.status}"
-                except urllib.error.HTTPError as e:
-                    last = f"HTTP {e.code}: {e.read()[:300]!r}"
-                except OSError as e:  # not listening yet, or too slow to answer the first request
-                    last = repr(e)
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log.read_text(errors="replace")[-3000:]
-                    pytest.fail(f"gunicorn at {base} did not start (exit {proc.poll()}; last: {last})\n{tail}")
-                time.sleep(0.5)
+        for i in range(2):
+            # A port found free may be taken before gunicorn binds it (another process's outgoing connection):
+            # gunicorn then exits, and the server is started again on another port.
+            for attempt in range(3):
+                proc, base, log = start(f"{i}-{attempt}")
+                problem = ready(proc, base, log)
+                if not problem:
+                    bases.append(base)
+                    break
+                if proc.poll() is None:  # running but not answering: a real fault, not a lost port
+                    pytest.fail(problem)
+            else:
+                pytest.fail(problem)
         yield bases, env
     finally:
         for p in procs:
-            p.terminate()
+            if p.poll() is None:
+                p.terminate()
         for p in procs:
             p.wait(timeout=30)
 
