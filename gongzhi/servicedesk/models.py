@@ -78,7 +78,11 @@ class Category(models.Model):
 
     @property
     def limit_text(self) -> str:
-        return f"{self.limit_value}{self.get_limit_unit_display()}"
+        """ "3工作日" in Chinese, "3 working days" in English."""
+        unit = str(self.get_limit_unit_display())
+        if (get_language() or "zh").startswith("zh"):
+            return f"{self.limit_value}{unit}"
+        return f"{self.limit_value} {unit.lower()}"
 
 
 class Question(models.Model):

@@ -106,3 +106,12 @@ def test_a_row_the_migration_could_not_read_shows_its_note(handled):
     event.params = {"channel": "hotline"}
     with translation.override("en"):
         assert event.text == "Received (Hotline)"
+
+
+def test_a_time_limit_reads_as_people_write_it_in_each_language(cats):
+    category = cats["stair_light"]
+    with translation.override("zh-hans"):
+        assert category.limit_text == f"{category.limit_value}{category.get_limit_unit_display()}"
+    with translation.override("en"):
+        text = category.limit_text
+    assert text.startswith(f"{category.limit_value} ") and text == text.lower() and not untranslated(f"<p>{text}</p>")
