@@ -1179,7 +1179,7 @@ def accept_project(project: Project, *, actor: User | None, accounts_body: str =
     total = sum((f.amount for f in funding), Decimal(0))
     body = accounts_body.strip() or (
         f"{project.name}已于{timezone.localdate():%Y年%m月%d日}通过竣工验收。总预算{project.budget:.2f}元，"
-        f"到位资金{total:.2f}元。各项费用及居民分摊按户可用 python -m gongzhi.renovation.shares 复核。"
+        f"到位资金{total:.2f}元。各项费用见下表；每户分摊按公开的分摊规则计算，住户可在平台本项目页面查看本户账单并复核。"
     )
     notice = notice_actions.publish_notice(
         actor=actor,
