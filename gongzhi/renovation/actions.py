@@ -58,6 +58,9 @@ from gongzhi.voting.tally import Matter
 # Sent inside report_defect's transaction with defect=, actor= and on_behalf_of= when a resident (or someone for
 # a resident) reports a defect: the service desk files it as a request of its renovation-defect category.
 defect_reported = Signal()
+# A defect's fix reported ("resolved"), accepted by the supervisor ("closed") or sent back ("fix_rejected"):
+# sent with defect=, step=, actor= so a request filed for the defect can show it (the service desk listens).
+defect_progressed = Signal()
 
 
 class RenovationError(ValueError):
@@ -1011,6 +1014,7 @@ def _resolve(defect: Defect, *, actor: User | None, note: str, label: str, photo
     )
     defect.refresh_from_db()
     audit.record("renovation.resolve_defect", defect, actor=actor, changes={"by": label[:100], "note": note})
+    defect_progressed.send(sender=Defect, defect=defect, step="resolved", actor=actor)
     return defect
 
 
@@ -1049,6 +1053,7 @@ def close_defect(defect: Defect, *, actor: User | None) -> Defect:
     )
     defect.refresh_from_db()
     audit.record("renovation.close_defect", defect, actor=actor, changes={"status": "closed"})
+    defect_progressed.send(sender=Defect, defect=defect, step="closed", actor=actor)
     return defect
 
 
@@ -1063,6 +1068,7 @@ def reject_fix(defect: Defect, *, actor: User | None, reason: str) -> Defect:
     Defect.objects.filter(pk=locked.pk).update(status=Defect.Status.REGISTERED, resolved_at=None)
     defect.refresh_from_db()
     audit.record("renovation.reject_fix", defect, actor=actor, changes={"reason": reason})
+    defect_progressed.send(sender=Defect, defect=defect, step="fix_rejected", actor=actor)
     return defect
 
 

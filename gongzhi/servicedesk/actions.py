@@ -33,6 +33,7 @@ from gongzhi.registry.models import AreaNode, Person, Unit
 from gongzhi.servicedesk import machine
 from gongzhi.servicedesk.machine import State, TransitionError
 from gongzhi.servicedesk.models import (
+    LINKED_STEPS,
     Category,
     Escalation,
     Event,
@@ -99,6 +100,17 @@ def _event(
         internal=internal,
         actor_label=_label(actor),
     )
+
+
+@transaction.atomic
+def record_linked_step(req: ServiceRequest, *, actor: User | None, step: str) -> None:
+    """A step of the record this request was filed for (a renovation defect's fix reported, accepted or sent
+    back) shown on the request's timeline, so the desk sees it; the request's own state is the desk's to move.
+    Called by the hook for the part whose action took the step (that action checked its own permission)."""
+    if step not in LINKED_STEPS:
+        raise DeskError("未知的关联事项进展", "unknown linked step", "step")
+    _event(req, "linked", timezone.now(), actor, params={"step": step})
+    audit.record("servicedesk.record_linked_step", req, actor=actor, changes={"step": step})
 
 
 def _audit(

@@ -18,7 +18,7 @@ from django.urls import reverse
 from gongzhi.bulkywaste.actions import dumping_reported
 from gongzhi.core.gate import allows
 from gongzhi.renovation import links
-from gongzhi.renovation.actions import defect_reported
+from gongzhi.renovation.actions import defect_progressed, defect_reported
 from gongzhi.servicedesk import actions
 from gongzhi.servicedesk.machine import OPEN
 from gongzhi.servicedesk.models import Category, ServiceRequest
@@ -84,6 +84,13 @@ def file_renovation_defect(sender, *, defect, actor=None, on_behalf_of=None, **k
         return None
 
 
+def note_defect_progress(sender, *, defect, step, actor=None, **kwargs) -> None:
+    """The defect's fix reported, closed or sent back → a line on the request filed for it (if any)."""
+    req = ServiceRequest.objects.filter(source=links.defect_source(defect.pk)).first()
+    if req is not None:
+        actions.record_linked_step(req, actor=actor if getattr(actor, "pk", None) else None, step=step)
+
+
 def read_defect_links(defect_ids: list[int], user) -> dict[int, links.DeskLink]:
     """Defect id → its request's reference and state (one query); the link to the request's page only for those
     who may see that page (the resident who reported it, the desk's staff and takers)."""
@@ -104,4 +111,5 @@ def read_defect_links(defect_ids: list[int], user) -> dict[int, links.DeskLink]:
 def connect() -> None:
     dumping_reported.connect(file_dumping_report, dispatch_uid="servicedesk.file_dumping_report")
     defect_reported.connect(file_renovation_defect, dispatch_uid="servicedesk.file_renovation_defect")
+    defect_progressed.connect(note_defect_progress, dispatch_uid="servicedesk.note_defect_progress")
     links.register_desk_reader("servicedesk.requests", read_defect_links)

@@ -271,8 +271,14 @@ EVENT_LABELS = {
     "accept": _("受理"), "dispatch": _("派单"), "object": _("派单异议"), "uphold_objection": _("异议成立，重新派单"),
     "reject_objection": _("异议不成立"), "take": _("接单"), "contact": _("联系诉求人"), "start": _("开始办理"),
     "extend": _("延期"), "complete": _("办结"), "follow_up": _("回访"), "follow_up_rated": _("回访"), "rate": _("评价"), "return": _("退回重办"),
-    "archive": _("归档"), "escalate": _("催办/督办"), "merge": _("合并重复件"),
+    "archive": _("归档"), "escalate": _("催办/督办"), "merge": _("合并重复件"), "linked": _("关联事项进展"),
 }  # fmt: skip
+# What a linked record of another part reports onto the timeline (Event kind "linked", params {"step": …}).
+LINKED_STEPS = {
+    "resolved": _("改造项目：施工单位已报整改"),
+    "closed": _("改造项目：监督方已销项"),
+    "fix_rejected": _("改造项目：整改被退回"),
+}
 ESCALATION_LABELS = {1: _("催办"), 2: _("督办"), 3: _("区级督办")}  # machine.ESCALATION_LABELS, translated
 
 
@@ -305,6 +311,8 @@ def event_text(kind: str, p: dict) -> str:
         if p.get("auto"):
             note = _("到期自动")
         return f"{line} {note}" if note else line
+    if kind == "linked" and p.get("step") in LINKED_STEPS:
+        return str(LINKED_STEPS[p["step"]])
     if kind == "merge":
         line = _("并入%(reference)s") % {"reference": p.get("into", "")}
         return f"{line} {note}" if note else line

@@ -124,3 +124,30 @@ def test_the_requests_state_shows_on_the_defect_pages(cats, mini, client):
     works = client.get(reverse("renovation:works", args=[scene.project.pk])).content.decode()
     assert req.reference in works and "已派单" in works
     assert reverse("servicedesk:order", args=[req.pk]) not in works
+
+
+def test_the_defects_fix_and_closing_show_on_the_request_filed_for_it(cats, mini):
+    from django.utils import translation
+
+    from gongzhi.renovation import actions as renovation
+    from gongzhi.renovation.links import defect_source
+    from gongzhi.renovation.tests.builders import soon
+
+    scene = _works_scene(mini)
+    defect = renovation.report_defect(
+        scene.project, actor=scene.resident, source="resident", description="楼道扶手松动", deadline=soon(),
+        location=mini.entrance,
+    )  # fmt: skip
+    req = ServiceRequest.objects.get(source=defect_source(defect.pk))
+    renovation.resolve_defect(defect, actor=scene.contractor_user, note="已加固")
+    renovation.reject_fix(defect, actor=scene.supervisor_user, reason="仍有晃动")
+    renovation.resolve_defect(defect, actor=scene.contractor_user, note="重新焊接")
+    renovation.close_defect(defect, actor=scene.supervisor_user)
+    lines = list(req.events.filter(kind="linked").order_by("at", "id"))
+    assert [e.params["step"] for e in lines] == ["resolved", "fix_rejected", "resolved", "closed"]
+    req.refresh_from_db()
+    assert req.status == "accepted"  # the request's own state stays the desk's to move
+    with translation.override("en"):
+        assert lines[-1].text == "Renovation project: closed by the supervision group" and lines[-1].label
+    with translation.override("zh-hans"):
+        assert lines[-1].text == "改造项目：监督方已销项"
