@@ -485,7 +485,7 @@ def survey_entries(project: Project, *, staff: bool) -> list[TimelineEntry]:
             where = where or reverse("surveys:answer", args=[s.pk])
         period = f"{s.opens_on:%Y-%m-%d} — {s.closes_on:%Y-%m-%d}"
         out.append(TimelineEntry(s.opened_at or _moment(s.opens_on), "survey", _("问卷调查：%(t)s") % {"t": s.title},
-                                 period, where))  # fmt: skip
+                                 period, url=where))  # fmt: skip
         if s.status == Survey.Status.CLOSED:
             detail = ""
             if s.results_published or staff:
@@ -496,5 +496,5 @@ def survey_entries(project: Project, *, staff: bool) -> list[TimelineEntry]:
                     "d": report.satisfaction.denominator,
                 }
             out.append(TimelineEntry(s.closed_at or _moment(s.closes_on), "survey",
-                                     _("问卷结束：%(t)s") % {"t": s.title}, detail, where))  # fmt: skip
+                                     _("问卷结束：%(t)s") % {"t": s.title}, detail, url=where))  # fmt: skip
     return out
