@@ -65,8 +65,12 @@ def english(text: str) -> str:
     for pattern, msgid in patterns:
         m = pattern.match(text)
         if m:
-            values = m.groupdict()
-            return _PLACEHOLDER.sub(lambda p, v=values: v.get(p.group(1) or p.group(2), p.group(0)), msgid)
+            values: dict[str, str] = m.groupdict()
+
+            def fill(p: re.Match[str], v: dict[str, str] = values) -> str:
+                return v.get(p.group(1) or p.group(2), p.group(0))
+
+            return _PLACEHOLDER.sub(fill, msgid)
     return ""
 
 

@@ -361,7 +361,7 @@ def verify_printed(text: str) -> Iterator[VerifyProblem]:
 
 def diff(before: dict, after: dict, personal: frozenset[str] = frozenset()) -> dict:
     """Field-level changes; personal fields are named but their values are not copied into the log."""
-    out = {}
+    out: dict[str, object] = {}
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key):
             if key in personal:

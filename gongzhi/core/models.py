@@ -183,7 +183,7 @@ class OutgoingSms(models.Model):
     is the masked number, a keyed hash of it (to find a number's messages) and the text with its secrets (a
     sign-in code, a rating link's token) masked — what a worker or an administrator may see."""
 
-    class Status(models.TextChoices):
+    class Status(TextChoices):
         QUEUED = "queued", _("待发送")
         SENDING = "sending", _("发送中")
         RETRYING = "retrying", _("待重试")

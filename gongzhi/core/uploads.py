@@ -53,7 +53,7 @@ def check_image_header(img: Image.Image) -> None:
 def strip_image(data: bytes) -> tuple[bytes, str, str]:
     """Re-encode an image with no metadata; rotation from EXIF is applied first so the photo stays upright."""
     try:
-        img = Image.open(io.BytesIO(data))  # reads the header only
+        img: Image.Image = Image.open(io.BytesIO(data))  # reads the header only
         fmt = img.format
         check_image_header(img)
         img.load()
