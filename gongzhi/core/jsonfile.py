@@ -52,15 +52,29 @@ def read_json_file(path: str, error: ErrorFactory, *, parse_int: Callable[[str],
         raise error(f"路径是目录而不是文件：{path}", f"is a directory, not a file: {path}") from None
     except OSError as exc:
         raise error(f"无法读取文件 {path}：{exc.strerror}", f"cannot read file {path}: {exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error("文件不是有效的 UTF-8 编码", f"file is not valid UTF-8: {exc}") from None
+    return decode_json(raw, error, parse_int=parse_int)
+
+
+def decode_json(
+    raw: bytes | str,
+    error: ErrorFactory,
+    *,
+    parse_int: Callable[[str], Any] | None = None,
+    parse_float: Callable[[str], Any] = Decimal,
+) -> Any:
+    """The document in ``raw`` (bytes in UTF-8, or text), decoded as strictly as :func:`read_json_file`."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise error("文件不是有效的 UTF-8 编码", f"file is not valid UTF-8: {exc}") from None
+    else:
+        text = raw.removeprefix("\ufeff")
     try:
         return json.loads(
             text,
             parse_constant=_reject_constant,
-            parse_float=Decimal,
+            parse_float=parse_float,
             parse_int=parse_int,
             object_pairs_hook=_unique_keys,
         )

@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from gongzhi.core.jsonfile import decode_json
+
 __all__ = [
     "DEFAULT_SATISFIED_FROM",
     "DEFAULT_TARGET",
@@ -342,25 +344,9 @@ def parse(data: object) -> dict:
     }
 
 
-def _reject_constant(name: str) -> None:
-    raise RatesInputError(f"not valid JSON: {name} is not a number")
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise RatesInputError(f"not valid JSON: the field {key!r} appears twice in one object")
-        out[key] = value
-    return out
-
-
 def load(text: str) -> dict:
     """Decode and check a document (RatesInputError on any problem)."""
-    try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise RatesInputError(f"not valid JSON: {exc}") from exc
+    data = decode_json(text, lambda zh, en: RatesInputError(f"not valid JSON: {en}"), parse_float=float)
     return parse(data)
 
 

@@ -197,7 +197,7 @@ MALFORMED = [
     ("not json", "{", "not valid JSON"),
     ("not an object", "[]", "JSON object"),
     ("NaN", '{"households": ["a"], "satisfied_from": NaN}', "not valid JSON"),
-    ("repeated field", '{"households": ["a"], "households": ["b"]}', "appears twice"),
+    ("repeated field", '{"households": ["a"], "households": ["b"]}', "duplicate key 'households'"),
     ("unknown field", '{"households": ["a"], "houses": []}', "unknown field 'houses'"),
     ("no households field", "{}", "households: missing"),
     ("no households", '{"households": []}', "no households"),
