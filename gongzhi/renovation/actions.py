@@ -500,7 +500,11 @@ def place_order(
     seen_share: Decimal | None = None,
 ) -> Order:
     """A household's answer on one item (again: the answer is replaced). Online for one's own household; door
-    to door or by hotline on the household's behalf, recorded as such."""
+    to door or by hotline on the household's behalf, recorded as such.
+
+    `seen_share` is the share the household was shown before it agreed: the item's row is locked (after the
+    project's, the order every writer of both keeps) and the share recomputed; if the item changed since the
+    household looked, the order is refused (409) rather than recorded against a figure it never saw."""
     if on_behalf_of is None and channel == Order.Channel.ONLINE:
         require(actor, "renovation.order", project)
         if actor is not None and unit.pk not in selectors.units_of_person(actor.person_id):
@@ -525,6 +529,18 @@ def place_order(
         raise RenovationError("本项目的菜单中没有此项", "this item is not on the project's menu", field="item")
     if unit.pk not in {h.unit_id for h in selectors.households(project)}:
         raise RenovationError("此房屋不在项目范围内", "this unit is outside the project", field="unit")
+    # Second lock, after the project's: the item, so a change to it (update_menu_item) and this order are one
+    # after the other, and the share the household saw is still the share.
+    item = MenuItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+    if seen_share is not None:
+        share = selectors.bill(project, unit.pk, [item]).lines[0].share
+        if (Decimal(share) if share else None) != seen_share:
+            raise RenovationError(
+                "此项的费用刚刚有变化，请重新核对您要分摊的金额",
+                "this item's cost has just changed: check your share again",
+                field="seen_share",
+                status=409,
+            )
     if agrees:
         missing = [d.name for d in item.depends_on.all() if not project.menu.filter(pk=d.pk).exists()]
         if missing:

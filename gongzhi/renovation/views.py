@@ -191,6 +191,11 @@ def order_check(request, pk: int, unit_id: int, item_id: int):
     line = selectors.bill(p, unit_id, [item]).lines[0]
     error = ""
     if request.method == "POST":
+        # The share the page showed when the resident pressed confirm (not today's figure, which may differ).
+        try:
+            shown = Decimal(request.POST.get("seen_share") or "") if request.POST.get("seen_share") else None
+        except ArithmeticError:
+            shown = Decimal(-1)  # tampered: never equal to a share, so refused as changed
         try:
             order = actions.place_order(
                 p,
@@ -199,7 +204,7 @@ def order_check(request, pk: int, unit_id: int, item_id: int):
                 item=item,
                 agrees=answer["answer"] == "yes",
                 willing_to_pay=answer.get("willing_to_pay", False),
-                seen_share=Decimal(line.share) if line.share else None,
+                seen_share=(shown if shown is not None else Decimal(line.share)) if line.share else None,
             )
         except RenovationError as exc:
             error = _shown(exc)

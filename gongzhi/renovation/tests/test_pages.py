@@ -50,6 +50,24 @@ def test_resident_sees_the_bill_and_orders_in_three_steps(client, scene):
     assert f"R{order.pk}" in client.get(done["Location"]).content.decode()
 
 
+def test_an_order_is_not_recorded_against_a_cost_that_changed_after_the_resident_looked(client, scene):
+    """The check page showed ¥160.00; the item's cost changes before the resident confirms: refused, shown the
+    new figure, and only a second confirmation of that figure orders."""
+    p, unit = scene.project, scene.mini.units[1]
+    login(client, scene.resident)
+    client.post(url("order-item", p.pk, unit.pk, scene.pipes.pk), {"answer": "yes", "willing_to_pay": "on"})
+    shown = client.get(url("order-check", p.pk, unit.pk, scene.pipes.pk)).content.decode()
+    assert 'name="seen_share" value="160.00"' in shown
+    district_admin = testing.make_user("menu", "district_admin", scene.mini.district)
+    actions.update_menu_item(scene.pipes, actor=district_admin, unit_cost=scene.pipes.unit_cost * 2)
+    refused = client.post(url("order-check", p.pk, unit.pk, scene.pipes.pk), {"seen_share": "160.00"})
+    body = refused.content.decode()
+    assert refused.status_code == 400 and "error-summary" in body and not Order.objects.exists()
+    assert 'name="seen_share" value="320.00"' in body  # the new figure, to confirm again
+    done = client.post(url("order-check", p.pk, unit.pk, scene.pipes.pk), {"seen_share": "320.00"})
+    assert done.status_code == 302 and str(Order.objects.get().seen_share) == "320.00"
+
+
 def test_resident_cannot_open_another_households_order_page(client, scene):
     login(client, scene.resident)
     assert client.get(url("order-item", scene.project.pk, scene.mini.units[2].pk, scene.pipes.pk)).status_code == 404
