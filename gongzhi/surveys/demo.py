@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from io import BytesIO
 
+from django.apps import apps
 from django.db import transaction
 
 from gongzhi.registry import actions as registry
@@ -216,8 +217,6 @@ def _hanghai(ctx, worker) -> str:
     today = ctx.today
     unit_set = _unit_set("航海小区全体住户", estate, [estate], UnitSet.Kind.COMPOUND)
     project = ""
-    from django.apps import apps
-
     if apps.is_installed("gongzhi.voting"):
         vote = Vote.objects.filter(subject=PROPERTY_VOTE).first()
         project = f"voting.vote:{vote.pk}" if vote else ""
@@ -269,9 +268,16 @@ def _haobang(ctx, staff) -> str:
     if unit_set is None:
         return "no 豪邦花园片区"
     today = ctx.today
+    # The renovation project this survey asks about (its timeline shows the survey): found by name, through the
+    # app registry, as surveys does not import the renovation part (renovation reads surveys).
+    project_ref = ""
+    if apps.is_installed("gongzhi.renovation"):
+        project = apps.get_model("renovation", "Project").objects.filter(name__startswith="豪邦花园片区").first()
+        project_ref = project.ref if project else ""
     survey = actions.create_survey(
         actor=staff,
         title=HAOBANG,
+        project_ref=project_ref,
         intro="豪邦花园东、西、南、北四个院拟连片改造。请告诉我们您是否了解这一计划。",
         unit_set=unit_set,
         opens_on=today - timedelta(days=7),

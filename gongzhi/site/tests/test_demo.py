@@ -104,6 +104,12 @@ def test_demo_tells_the_seeds_story_and_loads_once():
     resident = User.objects.get(username="resident")
     entry = VoterRollEntry.objects.get(voter=resident.person, vote__status=Vote.Status.OPEN)
     assert not entry.ballots.exists() and resident.has_perm("voting.cast_ballot", entry.vote)
+    # The project in works shows its awareness survey on its timeline (the surveys part asks about it).
+    from gongzhi.renovation import selectors as renovation_selectors
+    from gongzhi.renovation.models import Project
+
+    works = Project.objects.get(name__startswith="豪邦花园片区")
+    assert any(e.kind == "survey" for e in renovation_selectors.timeline(works, staff=True))
     counts = (Unit.objects.count(), Person.objects.count(), Organization.objects.count(), User.objects.count())
     entries = AuditEntry.objects.count()
     again = load()
