@@ -21,6 +21,13 @@ def persona(db, mini):
 
 
 @pytest.fixture(autouse=True)
+def _own_checkpoint_file(settings, tmp_path):
+    """Each test its own audit checkpoint file (the outside copy), as its database is its own: a checkpoint one
+    test wrote (a demo load, a notice PDF) must not meet another test's rolled-back log."""
+    settings.GONGZHI_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+
+
+@pytest.fixture(autouse=True)
 def _sms_outbox():
     from gongzhi.core.sms import LocmemBackend
 
