@@ -315,17 +315,16 @@ def book_where(request):
 
 def _pick_context() -> dict:
     """A map to pick a point on (only when a tile source is configured), centred on the first service area."""
-    m = maps.Map([])
-    data = m.leaflet()
-    if data is not None:
+
+    def centre() -> tuple[float, float] | None:
         area = ServiceArea.objects.filter(active=True).select_related("node").order_by("path").first()
         try:
             lat, lon = actions.approximate_location(area.node) if area else (None, None)
         except BookingError:
-            lat = lon = None
-        if lat is not None:
-            data["center"] = list(maps.to_tiles(float(lat), float(lon)))
-    return {"pick_map": data, "map_tiles": data is not None}
+            return None
+        return (float(lat), float(lon)) if lat is not None else None
+
+    return maps.pick_context(centre)
 
 
 def _draft_address(request, draft) -> actions.Address:

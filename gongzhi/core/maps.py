@@ -19,6 +19,7 @@ GCJ-02 map is converted back (`to_storage`) before anything is stored.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
@@ -138,6 +139,17 @@ def tiles() -> dict | None:
 
 def datum() -> str:
     return "wgs84" if str(getattr(settings, "GONGZHI_MAP_TILES_DATUM", "gcj02")).lower() == "wgs84" else "gcj02"
+
+
+def pick_context(centre: Callable[[], tuple[float, float] | None]) -> dict:
+    """The context of core/_place_pick.html: a map to pick a point on, only when a tile source is configured,
+    centred on `centre()` (WGS-84; asked only then, as it may cost a query), else on the default view."""
+    data = Map([]).leaflet()
+    if data is not None:
+        at = centre()
+        if at is not None:
+            data["center"] = list(to_tiles(*at))
+    return {"pick_map": data, "map_tiles": data is not None}
 
 
 def to_tiles(lat: float, lon: float) -> tuple[float, float]:

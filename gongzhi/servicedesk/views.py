@@ -201,12 +201,12 @@ def report_place(request):
 def _pick_context(node: AreaNode | None) -> dict:
     """A map to pick the point on (only when a tile source is configured), centred on the compound where the
     registry knows where it is."""
-    data = maps.Map([]).leaflet()
-    if data is not None and node is not None:
+
+    def centre() -> tuple[float, float] | None:
         profile = CompoundProfile.objects.filter(node=node, latitude__isnull=False, longitude__isnull=False).first()
-        if profile is not None:
-            data["center"] = list(maps.to_tiles(float(profile.latitude), float(profile.longitude)))
-    return {"pick_map": data, "map_tiles": data is not None}
+        return (float(profile.latitude), float(profile.longitude)) if profile is not None else None
+
+    return maps.pick_context(centre if node is not None else lambda: None)
 
 
 @require_http_methods(["GET", "POST"])
