@@ -7,7 +7,7 @@ ID number 6+4, name keeps the surname. It is applied on the server, before anyth
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -50,6 +50,18 @@ def normalize_phone(value: str) -> str:
         raise
 
 
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def china_today() -> date:
+    """Today's date in China (UTC+8, no daylight saving) whatever the server's clock zone is.
+
+    A birth date "in the future" is judged by the residents' calendar, not the machine's: a server on UTC
+    would otherwise refuse a baby born this morning in Zhengzhou until 08:00.
+    """
+    return datetime.now(CHINA_STANDARD_TIME).date()
+
+
 def id_check_digit(first17: str) -> str:
     total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11]
@@ -64,7 +76,7 @@ def normalize_resident_id(value: str) -> str:
         born = date(int(raw[6:10]), int(raw[10:12]), int(raw[12:14]))
     except ValueError:
         raise PiiError("身份证号码中的出生日期无效", "the birth date inside the ID number is not a real date") from None
-    if born.year < 1880 or born > date.today():
+    if born.year < 1880 or born > china_today():
         raise PiiError("身份证号码中的出生日期不合理", "the birth date inside the ID number is out of range")
     if id_check_digit(raw[:17]) != raw[17]:
         raise PiiError("身份证号码校验位不正确", "the check digit of the ID number is wrong")

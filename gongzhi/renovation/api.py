@@ -3,11 +3,11 @@ every change calls an action; errors carry the field, a Chinese and an English m
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -417,7 +417,7 @@ class WorkItemViewSet(viewsets.GenericViewSet):
                 actor=request.user,
                 progress=data.validated_data["progress"],
                 note=data.validated_data["note"],
-                on=data.validated_data.get("on") or date.today(),
+                on=data.validated_data.get("on") or timezone.localdate(),
             )
         except RenovationError as exc:
             return renovation_error(exc)

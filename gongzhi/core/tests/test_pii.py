@@ -95,11 +95,15 @@ def test_a_lower_case_x_and_spaces_are_accepted():
         ("4101021980010112345", "应为18位"),
         ("41010219800101123Y", "应为18位"),
         (make_id("410102", date(1980, 1, 1), 1)[:10] + "0230" + "0011", "出生日期无效"),
-        (make_id("410102", date.today() + timedelta(days=1), 1), "出生日期不合理"),
+        # tomorrow is worked out when the test runs, not when it is collected: a run that crosses midnight
+        # would otherwise test "today", which is a valid birth date
+        (lambda: make_id("410102", pii.china_today() + timedelta(days=1), 1), "出生日期不合理"),
         (make_id("410102", date(1870, 1, 1), 1), "出生日期不合理"),
     ],
 )
 def test_bad_id_numbers_name_the_reason(raw, zh):
+    if callable(raw):
+        raw = raw()
     with pytest.raises(PiiError) as exc:
         pii.normalize_resident_id(raw)
     assert zh in exc.value.zh
@@ -116,7 +120,7 @@ def test_birth_date_and_age_come_from_the_id_number():
 ids = st.builds(
     make_id,
     st.from_regex(r"[1-6]\d{5}", fullmatch=True),
-    st.dates(min_value=date(1900, 1, 1), max_value=date.today()),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2020, 12, 31)),
     st.integers(0, 999),
 )
 
@@ -186,3 +190,8 @@ def test_a_masked_id_number_hides_the_birth_date(id_number):
     assert len(masked) == 18
     assert masked[6:14] == "********"
     assert re.sub(r"[^\dX]", "", masked) == id_number[:6] + id_number[-4:]
+
+
+def test_a_baby_born_today_in_china_is_accepted_whatever_the_server_clock_zone():
+    today = pii.china_today()
+    assert pii.normalize_resident_id(make_id("410102", today, 1)) == make_id("410102", today, 1)

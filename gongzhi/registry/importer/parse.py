@@ -100,7 +100,7 @@ def parse_date(value: Any, text: str) -> date | None:
         born = date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         raise CellError("日期格式应为 1950-03-02", "must be a date such as 1950-03-02") from None
-    if born.year < 1880 or born > date.today():
+    if born.year < 1880 or born > pii.china_today():
         raise CellError("出生日期不合理", "the birth date is out of range")
     return born
 
