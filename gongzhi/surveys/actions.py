@@ -253,6 +253,10 @@ def publish_results(survey: Survey, *, actor: User | None, published: bool, keys
             raise SurveyError(f"没有“{k}”这道题", f"no question {k!r}", "keys")
         if by_key[k]["type"] == "text":
             raise SurveyError("文字题的回答不公开", "free-text answers are never published", "keys")
+        if by_key[k]["type"] == "repeat" or by_key[k].get("group"):
+            raise SurveyError(
+                "重复组的回答按人记录，不公开", "a repeat group's answers are per member and never published", "keys"
+            )
     survey.results_published = published
     survey.published_keys = [q["key"] for q in version.questions if q["key"] in set(keys)]
     survey.save(update_fields=["results_published", "published_keys"])
@@ -323,7 +327,7 @@ def submit_response(
         raise SurveyError("问卷不在填写期内", "the survey is not open for answers today", "survey")
     version = current_version(survey)
     try:
-        kept = qdef.check_answers(version.questions, answers)
+        kept = qdef.check_answers(version.flat, answers)
     except qdef.AnswerError as e:
         raise SurveyError(e.zh, e.en, e.key or "answers")
     if channel == Response.Channel.PAPER and scan is None:
@@ -362,8 +366,8 @@ def submit_response(
         answers=kept,
         channel=channel,
         review=Response.Review.NOT_NEEDED if channel == Response.Channel.ONLINE else Response.Review.RECEIVED,
-        aware=qdef.aware_of(version.questions, kept),
-        satisfaction=qdef.satisfaction_of(version.questions, kept),
+        aware=qdef.aware_of(version.flat, kept),
+        satisfaction=qdef.satisfaction_of(version.flat, kept),
         entered_by=None if survey.anonymous or not getattr(actor, "pk", None) else actor,
         on_behalf_of=None if survey.anonymous else on_behalf_of,
         scan=upload,
@@ -569,8 +573,12 @@ def add_quota(
         quota.label, quota.label_en = f"户主{zh}", f"household heads: {en}"
     elif kind == Quota.Kind.CHOICE:
         q = next((q for q in current_version(survey).questions if q["key"] == question_key), None)
-        if q is None or q["type"] not in ("single", "multiple"):
-            raise SurveyError("请选择一道单选或多选题", "choose a single or multiple choice question", "question")
+        if q is None or q["type"] not in ("single", "multiple") or q.get("group"):
+            raise SurveyError(
+                "请选择一道单选或多选题（不在重复组内）",
+                "choose a single or multiple choice question (not in a repeat group)",
+                "question",
+            )
         choice = next((c for c in q["choices"] if c["code"] == choice_code), None)
         if choice is None:
             raise SurveyError("请选择该题的一个选项", "choose one of the question's options", "question")

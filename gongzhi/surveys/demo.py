@@ -6,7 +6,8 @@
    Results are published (the free-text question is not).
 2. 豪邦花园改造项目知晓度调查 — open, part way: some buildings well covered, others under the 40% quota, so the
    progress page shows workers where to go door to door.
-3. 桃源路47号院改造需求征集（一征） — open, a needs survey with skip logic and a few answers so far.
+3. 桃源路47号院改造需求征集（一征） — open, a needs survey with skip logic, a repeat group (each older resident:
+   age, stairs, care needed) and a few answers so far.
 Idempotent: a survey whose title exists is left alone.
 """
 
@@ -146,6 +147,59 @@ TAOYUAN_QUESTIONS = [
             {"code": "yes", "label": "愿意", "label_en": "Yes"},
             {"code": "no", "label": "不愿意", "label_en": "No"},
             {"code": "unsure", "label": "看方案再定", "label_en": "Depends on the plan"},
+        ],
+    },
+    {
+        "key": "elders",
+        "type": "number",
+        "label": "家中60岁及以上的老人有几位？",
+        "label_en": "How many people aged 60 or over live in your home?",
+        "required": True,
+        "min": 0,
+        "max": 8,
+    },
+    {
+        "key": "elder",
+        "type": "repeat",
+        "label": "老人",
+        "label_en": "Older resident",
+        "count": "${elders}",
+        "max": 4,
+    },
+    {
+        "key": "elder_age",
+        "type": "number",
+        "group": "elder",
+        "label": "年龄",
+        "label_en": "Age",
+        "required": True,
+        "min": 60,
+        "max": 120,
+    },
+    {
+        "key": "stairs",
+        "type": "single",
+        "group": "elder",
+        "label": "能否独立上下楼？",
+        "label_en": "Can they manage the stairs alone?",
+        "required": True,
+        "choices": [
+            {"code": "yes", "label": "能", "label_en": "Yes"},
+            {"code": "help", "label": "需要人扶", "label_en": "With help"},
+            {"code": "no", "label": "不能", "label_en": "No"},
+        ],
+    },
+    {
+        "key": "care",
+        "type": "multiple",
+        "group": "elder",
+        "label": "需要哪些养老服务？",
+        "label_en": "Which elderly-care services would help?",
+        "relevant": "${elder_age} >= 70 or ${stairs} != 'yes'",
+        "choices": [
+            {"code": "meals", "label": "助餐", "label_en": "Meals"},
+            {"code": "daycare", "label": "日间照料", "label_en": "Day care"},
+            {"code": "health", "label": "上门健康服务", "label_en": "Home health visits"},
         ],
     },
     {
@@ -336,6 +390,12 @@ def _taoyuan(ctx, admin) -> str:
         answers = {"needs": needs, "council": "yes" if i < COUNCIL_PLACES - 2 else "no"}
         if "lift" in needs:
             answers.update(floor=rng.randint(2, 6), pay=rng.choice(["yes", "unsure", "no"]))
+        answers["elders"] = elders = rng.choice([0, 0, 1, 2])
+        for n in range(1, elders + 1):  # a repeat group's answers: one set per older resident (elder__1__…)
+            age, stairs = rng.randint(60, 92), rng.choice(["yes", "yes", "help", "no"])
+            answers.update({f"elder__{n}__elder_age": age, f"elder__{n}__stairs": stairs})
+            if age >= 70 or stairs != "yes":
+                answers[f"elder__{n}__care"] = rng.sample(["meals", "daycare", "health"], rng.randint(1, 2))
         _submit(survey, h, admin, answers, i, today)
     return f"{TAOYUAN}: {survey.households} 户"
 

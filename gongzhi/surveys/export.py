@@ -21,12 +21,13 @@ NAMED_HEAD = ["住户代码 household", "楼栋 building"]
 
 
 def _questions(survey: Survey) -> list[dict]:
-    """Questions of every version, in authoring order of the newest, then those only older versions had."""
+    """Questions of every version, in authoring order of the newest, then those only older versions had; a repeat
+    group's questions once per member it may hold (``members__2__age``), as KoboToolbox's wide export does."""
     seen: dict[str, dict] = {}
     for v in survey.versions.order_by("-number"):
-        for q in v.questions:
+        for q in v.flat:
             seen.setdefault(q["key"], q)
-    newest = survey.versions.order_by("-number").first().questions
+    newest = survey.versions.order_by("-number").first().flat
     keys = [q["key"] for q in newest] + [k for k in seen if k not in {q["key"] for q in newest}]
     return [seen[k] for k in keys]
 

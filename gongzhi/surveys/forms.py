@@ -204,6 +204,7 @@ TYPE_CHOICES = [
     ("text", _("文字")),
     ("matrix", _("表格（矩阵）")),
     ("calculate", _("计算值（由前面的回答算出，如总分；不显示给答题人）")),
+    ("repeat", _("重复组（下面几道题按人数重复问，如每位家庭成员各答一次）")),
 ]
 FILTER_MODES = [
     ("", _("不筛选")),
@@ -287,10 +288,26 @@ class QuestionForm(forms.Form):
     relevant = forms.CharField(label=_("高级：显示条件规则"), required=False, max_length=logic.MAX_LENGTH)
     constraint = forms.CharField(label=_("高级：答案校验规则"), required=False, max_length=logic.MAX_LENGTH)
     constraint_message = forms.CharField(label=_("校验不通过时的提示"), required=False, max_length=200)
+    count_question = forms.ChoiceField(label=_("重复组：重复次数取自哪道题的回答"), required=False)
+    count = forms.CharField(
+        label=_("高级：重复次数规则"), required=False, max_length=qdef.COUNT_MAX_LENGTH, help_text=_("如 ${q2} - 1")
+    )
+    repeat_max = forms.IntegerField(
+        label=_("重复组：最多重复几次"), required=False, min_value=1, max_value=qdef.REPEAT_MAX, initial=10
+    )
+    in_group = forms.BooleanField(required=False)
 
-    def __init__(self, *args, earlier: list[dict] = (), **kwargs):
+    def __init__(self, *args, earlier: list[dict] = (), group: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.earlier = list(earlier)
+        self.group = group  # the repeat group this question may join (the one open at its place), or None
+        if group is None:
+            del self.fields["in_group"]
+        else:
+            self.fields["in_group"].label = _("放在重复组“%(group)s”内（每位成员各答一次）") % {"group": tr(group)}
+        self.fields["count_question"].choices = [("", "—")] + [
+            (q["key"], q["label"][:40]) for q in self.earlier if q["type"] in ("number", "calculate")
+        ]
         self.fields["when_question"].choices = [("", "—")] + [(q["key"], q["label"][:40]) for q in self.earlier]
         self.fields["filter_question"].choices = [("", "—")] + [
             (q["key"], q["label"][:40]) for q in self.earlier if q["type"] in ("single", "multiple", "calculate")
@@ -315,6 +332,13 @@ class QuestionForm(forms.Form):
             init["choices"] = "\n".join(line(c) for c in ch)
         init["rows"] = "\n".join(r["label"] for r in q.get("rows", []))
         init["minimum"], init["maximum"], init["na"] = q.get("min"), q.get("max"), q.get("na", True)
+        if q["type"] == "repeat":
+            init["minimum"] = init["maximum"] = None
+            init["repeat_max"], init["count"] = q.get("max"), q.get("count", "")
+            simple = re.fullmatch(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", q.get("count", ""))
+            if simple:
+                init["count_question"], init["count"] = simple[1], ""
+        init["in_group"] = bool(q.get("group"))
         return init
 
     def _when_rule(self, d: dict) -> str:
@@ -401,6 +425,15 @@ class QuestionForm(forms.Form):
                 q[name] = None if v is None else (int(v) if v == int(v) else float(v))
         rule = (d.get("relevant") or "").strip() or self._when_rule(d)
         q["relevant"] = rule
+        if d["type"] == "repeat":
+            count = (d.get("count") or "").strip()
+            if not count and d.get("count_question"):
+                count = f"${{{d['count_question']}}}"
+            if not count:
+                self.add_error("count_question", _("请选择重复次数取自哪道题"))
+            q.update(count=count, max=d.get("repeat_max") or 10, required=False)
+        if self.group is not None and d.get("in_group"):
+            q["group"] = self.group["key"]
         if d["type"] == "calculate":
             q["calculation"] = (d.get("calculation") or "").strip()
             if not q["calculation"]:
@@ -424,7 +457,9 @@ class PublishForm(forms.Form):
 
     def __init__(self, *args, questions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["keys"].choices = [(q["key"], q["label"]) for q in questions if q["type"] != "text"]
+        self.fields["keys"].choices = [
+            (q["key"], q["label"]) for q in questions if q["type"] not in ("text", "repeat") and not q.get("group")
+        ]
 
 
 class ReviewForm(forms.Form):
@@ -474,7 +509,7 @@ class QuotaForm(forms.Form):
         self.fields["choice"].choices = [("", "—")] + [
             (f"{q['key']}:{c['code']}", f"{tr(q)[:30]}：{tr(c)[:30]}")
             for q in questions
-            if q["type"] in ("single", "multiple")
+            if q["type"] in ("single", "multiple") and not q.get("group")
             for c in q["choices"]
         ]
 

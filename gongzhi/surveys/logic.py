@@ -46,7 +46,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RuleError", "choice_codes", "compute", "evaluate", "parse", "references", "truthy", "walk"]
+__all__ = ["RuleError", "choice_codes", "compute", "evaluate", "parse", "references", "tokenize", "truthy", "walk"]
 
 FUNCTIONS = {"selected": 2, "count": 1, "answered": 1, "if": 3, "coalesce": 2, "number": 1}
 CHOICE_ATTRS = ("code", "tag")

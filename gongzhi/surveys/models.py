@@ -8,9 +8,11 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.choices import TextChoices
+from gongzhi.surveys import questions as qdef
 
 DEFAULT_TARGET = Decimal("0.92")
 DEFAULT_SATISFIED_FROM = 4
@@ -111,6 +113,11 @@ class SurveyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey_id} v{self.number}"
+
+    @cached_property
+    def flat(self) -> list[dict]:
+        """The questions as they are answered and checked: repeat groups expanded (questions.expand)."""
+        return qdef.expand(self.questions)
 
 
 AGE_BANDS = [("80", _("80岁及以上")), ("60", _("60–79岁")), ("18", _("18–59岁")), ("0", _("未满18岁")), ("", _("不详"))]

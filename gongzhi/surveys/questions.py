@@ -13,6 +13,20 @@ A survey version holds a list of questions in authoring order. Each question is 
      "calculation": "",           # calculate only: the value, e.g. "coalesce(number(${s1}), 0) + ..."
      "publish": false}            # results of this question may be published (never for text)
 
+A repeat (重复组) asks a few questions once per member of a set, e.g. once per household member::
+
+    {"key": "members", "type": "repeat", "label": "家庭成员", "count": "${n_people}", "max": 8, "relevant": ""}
+    {"key": "age", "type": "number", "label": "年龄", "group": "members", ...}
+    {"key": "works", "type": "single", "label": "是否就业", "group": "members", "relevant": "${age} >= 16"}
+
+The questions of a group follow its header directly and carry `"group"`. `count` is a rule over earlier answers
+giving how many times the group is asked (at most `max`, 1–20); inside the group ``${age}`` is this member's
+answer. Before it is answered or checked a survey's list is *expanded* (`expand`): the header becomes a calculated
+value (the number of members asked, which later rules read as ``${members}``) and each group question becomes
+`max` copies keyed ``members__1__age`` … shown while ``${members} >= i``, with the group's own references
+rewritten to the copy's siblings. So the rule language, the walk, the checks, the browser and the export work on
+plain questions, and both sides expand the same list (the browser is sent the expanded one).
+
 A choice may carry a "tag" (letters, digits, _), read by choice filters as ``@tag`` (its code as ``@code``).
 A `calculate` question is never shown nor answered: the server computes its value from the earlier answers (the
 browser the same way, with logic.js) and keeps it with the answers, where later rules and the export read it.
@@ -34,7 +48,11 @@ from typing import TypeGuard
 
 from gongzhi.surveys import logic
 
-TYPES = ("single", "multiple", "rating", "number", "date", "text", "matrix", "calculate")
+TYPES = ("single", "multiple", "rating", "number", "date", "text", "matrix", "calculate", "repeat")
+GROUPED_TYPES = ("single", "multiple", "rating", "number", "date", "text", "calculate")
+REPEAT_MAX = 20
+COUNT_MAX_LENGTH = 200  # the count appears twice in the group's calculation (≤ logic.MAX_LENGTH)
+SEP = "__"  # expanded keys: group, instance, key
 CHOICE_TYPES = ("single", "multiple", "matrix")
 MEASURES = ("", "awareness", "satisfaction")
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
@@ -62,6 +80,8 @@ ALLOWED = {
     "publish",
     "choice_filter",
     "calculation",
+    "count",
+    "group",
 }
 
 
@@ -124,7 +144,10 @@ def validate_definition(questions: object) -> list[dict]:
     if not isinstance(questions, list) or not questions:
         raise DefinitionError("问卷至少需要一道题", "a survey needs at least one question")
     out: list[dict] = []
-    keys: list[str] = []
+    keys: list[str] = []  # every key so far (unique across the survey)
+    top_keys: list[str] = []  # keys later top-level rules may read (a group's count, not its questions)
+    group = ""  # the repeat group open at this point, and its questions so far
+    siblings: list[str] = []
     measured: set[str] = set()
     for i, q in enumerate(questions):
         if not isinstance(q, dict):
@@ -140,8 +163,26 @@ def validate_definition(questions: object) -> list[dict]:
                 i,
                 "key",
             )
+        if SEP in key:
+            raise DefinitionError(
+                "题目代码不能含两个连续的下划线", "a key cannot contain two underscores in a row", i, "key"
+            )
         if key in keys:
             raise DefinitionError(f"题目代码“{key}”重复", f"duplicate key {key!r}", i, "key")
+        in_group = str(q.get("group") or "")
+        if in_group and in_group != group:
+            raise DefinitionError(
+                f"重复组“{in_group}”的题目须紧跟在该组或组内其他题目之后",
+                f"questions of the repeat group {in_group!r} must follow the group directly",
+                i,
+                "group",
+            )
+        if group and not in_group and not siblings:
+            raise DefinitionError(
+                "重复组下至少需要一道题", "a repeat group needs at least one question", i - 1, "group"
+            )
+        if not in_group:
+            group, siblings = "", []
         kind = q.get("type")
         if kind not in TYPES:
             raise DefinitionError("题型不正确", f"type must be one of {', '.join(TYPES)}", i, "type")
@@ -179,6 +220,53 @@ def validate_definition(questions: object) -> list[dict]:
             raise DefinitionError(
                 "只有单选题和多选题可以筛选选项", "only single and multiple choice filter options", i, "choice_filter"
             )
+        if in_group:
+            n["group"] = in_group
+            if kind not in GROUPED_TYPES:
+                raise DefinitionError(
+                    "重复组内只能放单选、多选、评分、数字、日期、文字题或计算值",
+                    "a repeat group holds single, multiple, rating, number, date, text or calculated questions",
+                    i,
+                    "type",
+                )
+            if n["measures"] or n["publish"]:
+                raise DefinitionError(
+                    "重复组内的题目不用于三率、不公开结果",
+                    "questions in a repeat group are not measured nor published",
+                    i,
+                    "measures" if n["measures"] else "publish",
+                )
+        if kind == "repeat":
+            count = str(q.get("count") or "").strip()
+            if not count:
+                raise DefinitionError(
+                    "请说明重复几次（如“${q2}”，即前面某题回答的人数）",
+                    "say how many times the group repeats (e.g. ${q2}, an earlier answer)",
+                    i,
+                    "count",
+                )
+            if len(count) > COUNT_MAX_LENGTH:
+                raise DefinitionError(
+                    f"次数规则不能超过{COUNT_MAX_LENGTH}字",
+                    f"the count rule is longer than {COUNT_MAX_LENGTH} characters",
+                    i,
+                    "count",
+                )
+            top_n = q.get("max", 10)
+            if not _int(top_n) or not 1 <= top_n <= REPEAT_MAX:
+                raise DefinitionError(
+                    f"最多重复次数应为1到{REPEAT_MAX}", f"a group repeats at most 1–{REPEAT_MAX} times", i, "max"
+                )
+            if n["required"] or n["constraint"] or n["measures"] or n["publish"]:
+                raise DefinitionError(
+                    "重复组本身不需回答：不能必答、校验、公开或用于三率",
+                    "a repeat group itself is not answered: not required, constrained, published or measured",
+                    i,
+                    "type",
+                )
+            n["count"], n["max"] = count, top_n
+        elif q.get("count"):
+            raise DefinitionError("只有重复组有次数", "only a repeat group has a count", i, "count")
         if kind == "calculate":
             n["calculation"] = str(q.get("calculation") or "").strip()
             if not n["calculation"]:
@@ -234,7 +322,8 @@ def validate_definition(questions: object) -> list[dict]:
             if m in measured:
                 raise DefinitionError("每种统计口径只能有一道题", f"only one {m} question", i, "measures")
             measured.add(m)
-        for field in ("relevant", "constraint", "choice_filter", "calculation"):
+        readable = top_keys + siblings if in_group else top_keys
+        for field in ("relevant", "constraint", "choice_filter", "calculation", "count"):
             if not n.get(field):
                 continue
             try:
@@ -245,10 +334,10 @@ def validate_definition(questions: object) -> list[dict]:
                 raise DefinitionError(
                     "@code 和 @tag 只能用在选项筛选中", "@code and @tag belong in a choice filter only", i, field
                 )
-            if "." in refs and field in ("choice_filter", "calculation"):
+            if "." in refs and field in ("choice_filter", "calculation", "count"):
                 raise DefinitionError("此规则不能引用本题", "this rule cannot refer to its own answer", i, field)
             for r in refs - {".", "@"}:
-                if r not in keys:
+                if r not in readable:
                     raise DefinitionError(
                         f"规则引用了“{r}”，它不是前面的题目",
                         f"the rule refers to {r!r}, which is not an earlier question",
@@ -258,7 +347,101 @@ def validate_definition(questions: object) -> list[dict]:
             if field == "relevant" and "." in refs:
                 raise DefinitionError("显示条件不能引用本题", "a skip rule cannot refer to its own answer", i, field)
         keys.append(key)
+        if kind == "repeat":
+            group, siblings = key, []
+            top_keys.append(key)
+        elif in_group:
+            siblings.append(key)
+        else:
+            top_keys.append(key)
         out.append(n)
+    # a group still empty at the end of the list is one being built (its questions are added next, one a page)
+    position = {q["key"]: i for i, q in enumerate(out)}
+    for q in expand(out):  # a copy's rules are longer than the original's: they must still parse
+        for field in ("relevant", "constraint", "choice_filter", "calculation"):
+            try:
+                if q.get(field):
+                    logic.parse(q[field])
+            except logic.RuleError as e:
+                original = q.get("repeat", {}).get("key") or q["key"]
+                raise DefinitionError(
+                    f"重复组展开后规则过长：{e}",
+                    f"the rule is too long once the group is expanded: {e}",
+                    position[original],
+                    field,
+                ) from None
+    return out
+
+
+def open_group(questions: list[dict]) -> dict | None:
+    """The repeat group a question placed after these would join (its header), or None."""
+    header = None
+    for q in questions:
+        if q["type"] == "repeat":
+            header = q
+        elif header is not None and q.get("group") != header["key"]:
+            header = None
+    return header
+
+
+def _rewrite(rule: str, names: dict[str, str]) -> str:
+    """The rule with ``${k}`` / ``${k.row}`` renamed per `names` (other references and all text unchanged)."""
+    if not rule:
+        return rule
+    parts = []
+    for kind, text in logic.tokenize(rule):
+        if kind == "ref":
+            base, dot, row = text[2:-1].partition(".")
+            text = "${" + names.get(base, base) + dot + row + "}"
+        parts.append(text)
+    return " ".join(parts)
+
+
+def expand(questions: list[dict]) -> list[dict]:
+    """The list as it is answered: each repeat group's header a calculated count, its questions copied per member.
+
+    Copy i of question `k` in group `g` is keyed ``g__i__k``, shown while ``${g} >= i`` (and its own rule holds),
+    its references to the group's questions renamed to copy i's, its text prefixed with the member's number. A
+    list without groups comes back unchanged (the same objects).
+    """
+    if not any(q["type"] == "repeat" for q in questions):
+        return questions
+    out: list[dict] = []
+    i = 0
+    while i < len(questions):
+        q = questions[i]
+        i += 1
+        if q["type"] != "repeat":
+            out.append(q)
+            continue
+        g, top = q["key"], q["max"]
+        members = []
+        while i < len(questions) and questions[i].get("group") == g:
+            members.append(questions[i])
+            i += 1
+        count = f"coalesce(number({q['count']}), 0)"
+        out.append(
+            {
+                **{k: v for k, v in q.items() if k not in ("count", "max")},
+                "type": "calculate",
+                "calculation": f"if({count} > {top}, {top}, {count})",
+                "repeat": {"max": top},
+            }
+        )
+        for n in range(1, top + 1):
+            names = {m["key"]: f"{g}{SEP}{n}{SEP}{m['key']}" for m in members}
+            for m in members:
+                copy = {**m, "key": names[m["key"]]}
+                for field in ("relevant", "constraint", "choice_filter", "calculation"):
+                    if copy.get(field):
+                        copy[field] = _rewrite(copy[field], names)
+                shown = f"${{{g}}} >= {n}"
+                copy["relevant"] = f"{shown} and ({copy['relevant']})" if copy.get("relevant") else shown
+                copy["label"] = f"{q['label']}（第{n}个）：{m['label']}"
+                if m.get("label_en"):
+                    copy["label_en"] = f"{q.get('label_en') or q['label']} (no. {n}): {m['label_en']}"
+                copy["repeat"] = {"group": g, "index": n, "key": m["key"]}
+                out.append(copy)
     return out
 
 

@@ -194,7 +194,11 @@ def progress(survey: Survey) -> dict:
 def question_results(survey: Survey, keys: list[str] | None = None) -> list[dict]:
     """Counts per choice (or rating) for the chosen questions of the current version; free text never."""
     version = current_version(survey)
-    wanted = [q for q in version.questions if q["type"] != "text" and (keys is None or q["key"] in keys)]
+    wanted = [
+        q
+        for q in version.questions
+        if q["type"] not in ("text", "repeat") and not q.get("group") and (keys is None or q["key"] in keys)
+    ]
     tallies: dict[str, dict] = {q["key"]: defaultdict(int) for q in wanted}
     answered: dict[str, int] = defaultdict(int)
     for answers in counted(survey).values_list("answers", flat=True).iterator(chunk_size=2000):

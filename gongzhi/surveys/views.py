@@ -272,7 +272,10 @@ def question_edit(request, pk: int, key: str = ""):
     earlier = qs[:idx] if idx is not None else qs
     old = qs[idx] if idx is not None else None
     form = QuestionForm(
-        _post(request), earlier=earlier, initial=QuestionForm.initial_from(old, earlier) if old else {"required": True}
+        _post(request),
+        earlier=earlier,
+        group=qdef.open_group(earlier),
+        initial=QuestionForm.initial_from(old, earlier) if old else {"required": True, "in_group": True},
     )
     if request.method == "POST" and form.is_valid():
         q = form.question(old["key"] if old else _next_key(qs), old)
@@ -303,7 +306,8 @@ def preview(request, pk: int):
 def preview_step(request, pk: int, n: int):
     """One question page as residents see it (nothing is saved; the skip rules run in the browser)."""
     survey = _survey(request, pk, "surveys.view_survey")
-    qs = qdef.answerable(current_version(survey).questions)
+    # a repeat group's questions once (as its first member's), not once per member it may hold
+    qs = [q for q in qdef.answerable(current_version(survey).flat) if q.get("repeat", {}).get("index", 1) == 1]
     if not 1 <= n <= len(qs):
         return redirect("surveys:preview-step", pk=pk, n=1)
     q = qs[n - 1]
@@ -568,7 +572,7 @@ def response_detail(request, pk: int, rid: int):
             messages.success(request, _("审核结果已保存。"))
             return redirect("surveys:responses", pk=pk)
     shown = []
-    for q in response.version.questions:
+    for q in response.version.flat:
         v = response.answers.get(q["key"])
         shown.append({"q": q, "value": _display(q, v)})
     return render(
@@ -726,7 +730,7 @@ def enter_form(request, pk: int, token: str):
     """代录 step 2: every question on one page (skip rules applied in the browser too), channel, caller, scan."""
     survey = _survey(request, pk, "surveys.collect_response", view_perm="surveys.view_progress")
     household = get_object_or_404(SurveyHousehold.objects.select_related("building"), survey=survey, token=token)
-    all_questions = current_version(survey).questions
+    all_questions = current_version(survey).flat
     qs = qdef.answerable(all_questions)
     data = _post(request)
     files = request.FILES if request.method == "POST" else None
@@ -880,7 +884,7 @@ def answer_start(request, pk: int):
             "survey": survey,
             "household": household,
             "phone": pii.mask_phone(phone),
-            "steps": len(qdef.answerable(current_version(survey).questions)),
+            "steps": len(qdef.answerable(current_version(survey).flat)),
         },
     )
 
@@ -927,7 +931,7 @@ def answer_step(request, pk: int, n: int):
     state = _state(request, survey)
     if not _confirmed(state):
         return redirect("surveys:answer", pk=pk)
-    qs = current_version(survey).questions
+    qs = current_version(survey).flat
     answers = state.setdefault("answers", {})
     steps = _visible_steps(qs, answers)
     if n not in steps:
@@ -984,7 +988,7 @@ def answer_check(request, pk: int):
         return page
     if not _confirmed(state):
         return redirect("surveys:answer", pk=pk)
-    qs = current_version(survey).questions
+    qs = current_version(survey).flat
     answers = state.get("answers", {})
     if not state.get("key"):
         state["key"] = uuid.uuid4().hex
