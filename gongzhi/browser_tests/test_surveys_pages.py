@@ -130,3 +130,36 @@ def test_the_entry_page_filters_options_and_shows_the_calculated_value(new_page,
     click(page, "保存问卷")
     r = Response.objects.get(survey=survey)
     assert (r.answers["score"], r.answers["entrance"]) == (3, "e21")
+
+
+def test_the_entry_page_shows_a_repeat_group_once_per_member(new_page, mini):
+    from gongzhi.surveys.tests.test_repeats import FAMILY  # here: a test module's table, not collected twice
+
+    sc = testing.build(mini)
+    survey = testing.make_survey(sc, questions=FAMILY)
+    make_user("worker", "community_worker", mini.community)
+    h = SurveyHousehold.objects.filter(survey=survey).order_by("label").first()
+    page = new_page(PHONE)
+    sign_in(page, "worker", PASSWORD)
+    page.goto(f"/surveys/{survey.pk}/enter/{h.token}/")
+
+    def box(key):
+        return page.locator(f".entry-question[data-key={key}]")
+
+    assert box("members__1__age").is_hidden()  # nobody counted yet
+    page.fill("input[name=n-answer]", "2")
+    page.locator("input[name=n-answer]").dispatch_event("input")
+    assert box("members__1__age").is_visible() and box("members__2__age").is_visible()
+    assert box("members__3__age").is_hidden()
+    assert box("members__1__works").is_hidden()  # asked from 16
+    page.fill("input[name=members__1__age-answer]", "40")
+    page.locator("input[name=members__1__age-answer]").dispatch_event("input")
+    assert box("members__1__works").is_visible() and box("members__2__works").is_hidden()
+    page.locator("input[name=members__1__works-answer][value=n]").check()
+    page.fill("input[name=members__2__age-answer]", "7")
+    page.locator("input[name=channel][value=door]").check()
+    click(page, "保存问卷")
+    r = Response.objects.get(survey=survey)
+    assert r.answers == {
+        "n": 2, "members": 2, "members__1__age": 40, "members__1__works": "n", "members__2__age": 7, "adults": 2,
+    }  # fmt: skip

@@ -28,8 +28,9 @@ from gongzhi.core import audit
 from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import require
 from gongzhi.core.models import Upload, User
-from gongzhi.core.pii import age_on
+from gongzhi.core.pii import age_on, mask_name
 from gongzhi.core.uploads import UploadError, store_upload
+from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
 from gongzhi.surveys import questions as qdef
@@ -81,10 +82,18 @@ def create_survey(
     anonymous: bool = False,
     project_ref: str = "",
     quota_percent: int | None = None,
+    respondents: str = Survey.Respondents.HOUSEHOLD,
+    min_age: int = 18,
 ) -> Survey:
+    """A draft survey over a set of units: its households answer (the default), or each resident of at least
+    `min_age`, or each enterprise or work unit (企业与单位) registered in the set's area."""
     require(actor, "surveys.add_survey", unit_set.scope)
     if not title.strip():
         raise SurveyError("请填写标题", "the title is missing", "title")
+    if respondents not in Survey.Respondents.values:
+        raise SurveyError("答卷对象不正确", "respondents are households, residents or organisations", "respondents")
+    if not 0 <= min_age <= 120:
+        raise SurveyError("最低年龄应在0到120之间", "the minimum age is 0–120", "min_age")
     _check_period(opens_on, closes_on)
     if quota_percent is not None and not 0 <= quota_percent <= 100:
         raise SurveyError("样本比例应在0到100之间", "the quota is a percentage 0–100", "quota_percent")
@@ -101,6 +110,8 @@ def create_survey(
         anonymous=anonymous,
         project_ref=project_ref,
         quota_percent=quota_percent,
+        respondents=respondents,
+        min_age=min_age,
         target=target,
         satisfied_from=satisfied_from,
         created_by=actor if getattr(actor, "pk", None) else None,
@@ -110,7 +121,13 @@ def create_survey(
         "surveys.create_survey",
         survey,
         actor=actor,
-        changes={"title": survey.title, "unit_set": unit_set.pk, "anonymous": anonymous, "questions": len(definition)},
+        changes={
+            "title": survey.title,
+            "unit_set": unit_set.pk,
+            "anonymous": anonymous,
+            "respondents": respondents,
+            "questions": len(definition),
+        },
     )
     return survey
 
@@ -181,11 +198,7 @@ def _age_bands(units: QuerySet[Unit], today: date) -> dict[int, str]:
         key = (head, -born.toordinal())  # the head first, then the oldest
         if unit_id not in best or key > (best[unit_id][0], -best[unit_id][1].toordinal()):
             best[unit_id] = (head, born)
-    out = {}
-    for unit_id, (_head, born) in best.items():
-        age = age_on(born, today)
-        out[unit_id] = "80" if age >= 80 else "60" if age >= 60 else "18" if age >= 18 else "0"
-    return out
+    return {unit_id: _band(age_on(born, today)) for unit_id, (_head, born) in best.items()}
 
 
 @transaction.atomic
@@ -195,6 +208,38 @@ def open_survey(survey: Survey, *, actor: User | None) -> Survey:
     survey = Survey.objects.select_for_update(of=("self",)).get(pk=survey.pk)
     if survey.status != Survey.Status.DRAFT:
         raise SurveyError("问卷已开始", "the survey is already open", "status")
+    if survey.respondents == Survey.Respondents.PERSON:
+        rows = _person_frame(survey)
+    elif survey.respondents == Survey.Respondents.ORGANIZATION:
+        rows = _organization_frame(survey)
+    else:
+        rows = _household_frame(survey)
+    if not rows:
+        raise SurveyError(*_EMPTY_FRAME[survey.respondents], "unit_set")
+    SurveyHousehold.objects.bulk_create(rows, batch_size=2000)
+    survey.status = Survey.Status.OPEN
+    survey.households = len(rows)
+    survey.opened_at = timezone.now()
+    survey.save(update_fields=["status", "households", "opened_at"])
+    audit.record("surveys.open_survey", survey, actor=actor, changes={"households": len(rows)})
+    return survey
+
+
+_EMPTY_FRAME = {
+    Survey.Respondents.HOUSEHOLD: ("范围内没有住户", "the set holds no households"),
+    Survey.Respondents.PERSON: ("范围内没有符合年龄的居民", "the set holds no residents of that age"),
+    Survey.Respondents.ORGANIZATION: (
+        "范围内没有登记的企业或单位",
+        "no enterprise or work unit is registered in the set's area",
+    ),
+}
+
+
+def _unit_label(u: Unit, building: AreaNode) -> str:
+    return f"{building.name}{'' if building is u.node else u.node.name} {u.number}"
+
+
+def _household_frame(survey: Survey) -> list[SurveyHousehold]:
     units = (
         resolve_unit_set(survey.unit_set)
         .filter(resident_count__gt=0)
@@ -206,7 +251,6 @@ def open_survey(survey: Survey, *, actor: User | None) -> Survey:
     rows = []
     for u in units.iterator(chunk_size=2000):
         building = _building_of(u)
-        label = f"{building.name}{'' if building is u.node else u.node.name} {u.number}"
         rows.append(
             SurveyHousehold(
                 survey=survey,
@@ -214,19 +258,72 @@ def open_survey(survey: Survey, *, actor: User | None) -> Survey:
                 token=_token(used),
                 building=building,
                 path=u.path,
-                label=label,
+                label=_unit_label(u, building),
                 age_band=bands.get(u.pk, ""),
             )
         )
-    if not rows:
-        raise SurveyError("范围内没有住户", "the set holds no households", "unit_set")
-    SurveyHousehold.objects.bulk_create(rows, batch_size=2000)
-    survey.status = Survey.Status.OPEN
-    survey.households = len(rows)
-    survey.opened_at = timezone.now()
-    survey.save(update_fields=["status", "households", "opened_at"])
-    audit.record("surveys.open_survey", survey, actor=actor, changes={"households": len(rows)})
-    return survey
+    return rows
+
+
+def _band(age: int) -> str:
+    return "80" if age >= 80 else "60" if age >= 60 else "18" if age >= 18 else "0"
+
+
+def _person_frame(survey: Survey) -> list[SurveyHousehold]:
+    """Every current resident of the set's units aged `min_age` or more today (an unknown age is included:
+    the registry cannot tell, and leaving them out would leave them unasked). A resident of two units in the set
+    is one respondent, at the home listed first. Labels carry the masked name only."""
+    today = timezone.localdate()
+    units = resolve_unit_set(survey.unit_set).values("pk")
+    homes = (
+        Residence.objects.filter(unit__in=units, until__isnull=True)
+        .select_related("unit__node__level", "unit__node__parent", "person")
+        .order_by("unit__path", "unit__number", "person_id")
+    )
+    used: set[str] = set()
+    seen: set[int] = set()
+    rows = []
+    for r in homes.iterator(chunk_size=2000):
+        person, u = r.person, r.unit
+        if person.pk in seen:
+            continue
+        age = age_on(person.birth_date, today) if person.birth_date else None
+        if age is not None and age < survey.min_age:
+            continue
+        seen.add(person.pk)
+        building = _building_of(u)
+        rows.append(
+            SurveyHousehold(
+                survey=survey,
+                unit=u,
+                person=person,
+                token=_token(used),
+                building=building,
+                path=u.path,
+                label=f"{_unit_label(u, building)} {mask_name(person.name)}",
+                age_band="" if age is None else _band(age),
+            )
+        )
+    return rows
+
+
+def _organization_frame(survey: Survey) -> list[SurveyHousehold]:
+    """Every enterprise or work unit (organisation kinds of the 企业与单位 category) registered at or under the
+    set's area and not dissolved; `building` is the area node it belongs to."""
+    orgs = (
+        Organization.objects.filter(
+            kind__category=OrgKind.Category.MARKET, path__startswith=survey.path, dissolved__isnull=True
+        )
+        .select_related("node")
+        .order_by("path", "name", "pk")
+    )
+    used: set[str] = set()
+    return [
+        SurveyHousehold(
+            survey=survey, organization=o, token=_token(used), building=o.node, path=o.path, label=o.name[:100]
+        )
+        for o in orgs.iterator(chunk_size=2000)
+    ]
 
 
 @transaction.atomic
@@ -338,10 +435,8 @@ def submit_response(
         raise SurveyError(
             "纸质问卷须注明填写问卷的居民", "a paper entry names the resident who filled it in", "on_behalf_of"
         )
-    if on_behalf_of is not None and not _lives_or_owns(on_behalf_of, household):
-        raise SurveyError(
-            "代填的居民不住在也不拥有该户", "that person neither lives in nor owns the household", "on_behalf_of"
-        )
+    if on_behalf_of is not None and not _may_answer_for(on_behalf_of, household):
+        raise SurveyError(*_NOT_FOR[survey.respondents], "on_behalf_of")
     paper_number = _paper_number(survey, channel, paper_number)
     _share_lock(survey)
     # The conditional update is the first guard: of two concurrent submits for one household, one sees 0 rows.
@@ -350,7 +445,7 @@ def submit_response(
             earlier = Response.objects.filter(survey=survey, idempotency_key=idempotency_key).first()
             if earlier is not None:
                 return earlier
-        raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
+        raise SurveyError(*_DONE[survey.respondents], "household", code="duplicate")
     _fill_quotas(survey, household, kept)
     upload: Upload | None = None
     if scan is not None:
@@ -382,7 +477,7 @@ def submit_response(
     except IntegrityError:
         if paper_number and _paper_taken(survey, paper_number):  # another worker entered this paper just now
             raise _paper_duplicate(survey, paper_number)
-        raise SurveyError("该户已提交过问卷", "this household has already answered", "household", code="duplicate")
+        raise SurveyError(*_DONE[survey.respondents], "household", code="duplicate")
     if survey.anonymous:
         audit.record("surveys.answer_anonymous", survey, actor=actor, channel=channel)
     else:
@@ -398,6 +493,24 @@ def submit_response(
             changes=changes,
         )
     return response
+
+
+_DONE = {
+    Survey.Respondents.HOUSEHOLD: ("该户已提交过问卷", "this household has already answered"),
+    Survey.Respondents.PERSON: ("这位居民已提交过问卷", "this resident has already answered"),
+    Survey.Respondents.ORGANIZATION: ("该企业或单位已提交过问卷", "this organisation has already answered"),
+}
+_NOT_FOR = {
+    Survey.Respondents.HOUSEHOLD: (
+        "代填的居民不住在也不拥有该户",
+        "that person neither lives in nor owns the household",
+    ),
+    Survey.Respondents.PERSON: ("每位居民的问卷只能由本人回答", "a resident's questionnaire is answered by them"),
+    Survey.Respondents.ORGANIZATION: (
+        "代填的人不是该企业或单位的人员",
+        "that person is not a member of the enterprise or work unit",
+    ),
+}
 
 
 PAPER_NUMBER_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,29}$")
@@ -439,7 +552,19 @@ def _paper_duplicate(survey: Survey, number: str) -> SurveyError:
     )
 
 
-def _lives_or_owns(person: Person, household: SurveyHousehold) -> bool:
+def _may_answer_for(person: Person, household: SurveyHousehold) -> bool:
+    """Whether a response for this frame row may name `person` as the one who answered: a resident or owner of
+    the household; the resident themself (per-resident surveys); a current member or the legal person of the
+    organisation."""
+    if household.person_id is not None:
+        return person.pk == household.person_id
+    if household.organization_id is not None:
+        return (
+            Organization.objects.filter(pk=household.organization_id, legal_person=person).exists()
+            or Membership.objects.filter(
+                organization_id=household.organization_id, person=person, until__isnull=True
+            ).exists()
+        )
     unit = household.unit_id
     return (
         Residence.objects.filter(person=person, unit_id=unit, until__isnull=True).exists()

@@ -32,7 +32,7 @@ from gongzhi.core.gate import GatePermission, allows, check
 from gongzhi.core.rules import scoped
 from gongzhi.registry.models import Person
 from gongzhi.surveys import actions, selectors
-from gongzhi.surveys.actions import SurveyError
+from gongzhi.surveys.actions import SurveyError, current_version
 from gongzhi.surveys.models import Response as SurveyResponse
 from gongzhi.surveys.models import Survey, SurveyHousehold
 
@@ -80,6 +80,8 @@ class SurveySerializer(serializers.ModelSerializer):
             "opens_on",
             "closes_on",
             "anonymous",
+            "respondents",
+            "min_age",
             "project_ref",
             "households",
             "target",
@@ -92,9 +94,19 @@ class SurveySerializer(serializers.ModelSerializer):
 class SurveyDetailSerializer(SurveySerializer):
     figures = serializers.SerializerMethodField()
     census = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField()
+    questions = serializers.SerializerMethodField()
 
     class Meta(SurveySerializer.Meta):
-        fields = [*SurveySerializer.Meta.fields, "figures", "census"]
+        fields = [*SurveySerializer.Meta.fields, "figures", "census", "version", "questions"]
+
+    def get_version(self, obj) -> int:
+        return current_version(obj).number
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_questions(self, obj):
+        """The current version's questions as answers are keyed: repeat groups expanded (``members__2__age``)."""
+        return current_version(obj).flat
 
     def _report(self, obj):
         if obj.status == Survey.Status.DRAFT:
@@ -115,7 +127,11 @@ class SurveyDetailSerializer(SurveySerializer):
 
 
 class ResponseInSerializer(serializers.Serializer):
-    household = serializers.CharField(max_length=16, help_text="the household's token in this survey")
+    household = serializers.CharField(
+        max_length=16,
+        help_text="the respondent's token in this survey (a household, or a resident or an organisation, as the "
+        "survey's respondents say)",
+    )
     channel = serializers.ChoiceField(choices=["door", "hotline", "paper"])
     answers = serializers.JSONField(help_text="{question key: answer}")
     on_behalf_of = serializers.IntegerField(

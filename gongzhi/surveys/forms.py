@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.surveys import logic
 from gongzhi.surveys import questions as qdef
-from gongzhi.surveys.models import AGE_BANDS, Quota, Response
+from gongzhi.surveys.models import AGE_BANDS, Quota, Response, Survey
 
 
 def tr(item: dict, field: str = "label") -> str:
@@ -181,6 +181,17 @@ class SurveyForm(forms.Form):
     opens_on = forms.DateField(label=_("开始日期"), widget=forms.DateInput(attrs={"type": "date"}))
     closes_on = forms.DateField(label=_("结束日期"), widget=forms.DateInput(attrs={"type": "date"}))
     anonymous = forms.BooleanField(label=_("匿名问卷（不保留回答与住户的对应关系）"), required=False)
+    respondents = forms.ChoiceField(
+        label=_("答卷对象"),
+        choices=Survey.Respondents.choices,
+        initial=Survey.Respondents.HOUSEHOLD,
+        required=False,  # not sent: households, as before the choice existed
+        widget=forms.RadioSelect,
+        help_text=_("企业和单位：范围所在区域内登记的企业与单位（如向企业征集岗位需求）。"),
+    )
+    min_age = forms.IntegerField(
+        label=_("每位居民一份时：最低年龄"), required=False, min_value=0, max_value=120, initial=18
+    )
     quota_percent = forms.IntegerField(label=_("每栋楼最低样本比例(%)"), required=False, min_value=0, max_value=100)
     project_ref = forms.CharField(label=_("所属项目（如 deliberation.matter:12）"), required=False, max_length=100)
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gongzhi.core.choices import TextChoices
 from gongzhi.surveys import questions as qdef
@@ -50,6 +51,14 @@ class Survey(models.Model):
         OPEN = "open", _("进行中")
         CLOSED = "closed", _("已结束")
 
+    class Respondents(TextChoices):
+        """Who answers: one response per household (the default), per resident, or per enterprise or work unit
+        (企业与单位 in the organisations registry, e.g. a vacancy-collection questionnaire for the jobs part)."""
+
+        HOUSEHOLD = "household", _("每户一份")
+        PERSON = "person", _("每位居民一份")
+        ORGANIZATION = "organization", _("每家企业或单位一份")
+
     title = models.CharField(_("标题"), max_length=200)
     intro = models.TextField(_("说明"), blank=True)
     unit_set = models.ForeignKey("registry.UnitSet", on_delete=models.PROTECT, related_name="+")
@@ -59,6 +68,12 @@ class Survey(models.Model):
     closes_on = models.DateField(_("结束日期"))
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     anonymous = models.BooleanField(_("匿名问卷"), default=False)
+    respondents = models.CharField(
+        _("答卷对象"), max_length=12, choices=Respondents.choices, default=Respondents.HOUSEHOLD
+    )
+    min_age = models.PositiveSmallIntegerField(
+        _("居民最低年龄"), default=18, validators=[MaxValueValidator(120)]
+    )  # per-resident surveys: residents this old or older when the survey opens (unknown age: included)
     # What the survey serves: "deliberation.matter:42", "renovation.project:7", "voting.vote:3" …; participation
     # records of that project, from every part, count toward 参与率 (see participation.py).
     project_ref = models.CharField(_("所属项目"), max_length=100, blank=True, db_index=True)
@@ -96,6 +111,33 @@ class Survey(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def by_household(self) -> bool:
+        return self.respondents == self.Respondents.HOUSEHOLD
+
+    @property
+    def counter(self) -> str:
+        """The measure word after a count of respondents: 户, 人, 家 (households, residents, organisations)."""
+        return str(COUNTERS[self.respondents][0])
+
+    @property
+    def respondent_label(self) -> str:
+        """What the respondents are called: 住户, 居民, 企业和单位."""
+        return str(COUNTERS[self.respondents][1])
+
+
+COUNTERS = {
+    Survey.Respondents.HOUSEHOLD: (
+        pgettext_lazy("survey respondents", "户"),
+        pgettext_lazy("survey respondents", "住户"),
+    ),
+    Survey.Respondents.PERSON: (pgettext_lazy("survey respondents", "人"), pgettext_lazy("survey respondents", "居民")),
+    Survey.Respondents.ORGANIZATION: (
+        pgettext_lazy("survey respondents", "家"),
+        pgettext_lazy("survey respondents", "企业和单位"),
+    ),
+}
+
 
 class SurveyVersion(models.Model):
     """One version of the questions. A change after the first response makes a new version; responses keep
@@ -124,7 +166,9 @@ AGE_BANDS = [("80", _("80岁及以上")), ("60", _("60–79岁")), ("18", _("18�
 
 
 class SurveyHousehold(models.Model):
-    """The sampling frame: one row per household in scope, frozen when the survey opens.
+    """The sampling frame: one row per household in scope, frozen when the survey opens — or, by the survey's
+    `respondents`, one per resident (`person`, with their home `unit`) or per enterprise or work unit
+    (`organization`, no unit; `building` is then the area node the organisation belongs to).
 
     `token` is the household's opaque id in this survey's data file. `taken` is set by a conditional update when
     the household's response is accepted — for anonymous surveys it is the only trace that the household answered
@@ -132,7 +176,11 @@ class SurveyHousehold(models.Model):
     """
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="frame")
-    unit = models.ForeignKey("registry.Unit", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("registry.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey("registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     token = models.CharField(max_length=16)
     building = models.ForeignKey("registry.AreaNode", on_delete=models.PROTECT, related_name="+")
     path = models.CharField(max_length=255)  # the unit's path, for area breakdowns
@@ -143,7 +191,19 @@ class SurveyHousehold(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["survey", "unit"], name="survey_frame_unit_once"),
+            models.UniqueConstraint(
+                fields=["survey", "unit"],
+                condition=Q(person__isnull=True, organization__isnull=True),
+                name="survey_frame_unit_once",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "person"], condition=Q(person__isnull=False), name="survey_frame_person_once"
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "organization"],
+                condition=Q(organization__isnull=False),
+                name="survey_frame_organization_once",
+            ),
             models.UniqueConstraint(fields=["survey", "token"], name="survey_frame_token_once"),
         ]
         indexes = [

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from gongzhi.core.models import Reader
+from gongzhi.organizations.models import Membership, Organization
 from gongzhi.registry.models import AreaNode, Ownership, Residence
 from gongzhi.surveys import participation, rates
 from gongzhi.surveys.actions import current_version
@@ -23,10 +24,28 @@ from gongzhi.surveys.models import AGE_BANDS, Quota, Response, Survey, SurveyHou
 
 
 def own_households(survey: Survey, person_id: int) -> QuerySet[SurveyHousehold]:
-    """Frame rows of the households the person lives in or owns now."""
+    """Frame rows the person answers for: the households they live in or own now; in a per-resident survey,
+    their own row; in a survey of organisations, those they are a current member or the legal person of."""
+    return SurveyHousehold.objects.filter(own_frame_q(person_id, survey.respondents), survey=survey)
+
+
+def own_frame_q(person_id: int, respondents: str | None = None) -> Q:
+    """The frame rows a person answers for (of one kind of survey, or — None — of any kind)."""
     homes = Residence.objects.filter(person_id=person_id, until__isnull=True).values("unit_id")
     owned = Ownership.objects.filter(person_id=person_id, until__isnull=True).values("unit_id")
-    return SurveyHousehold.objects.filter(Q(unit_id__in=homes) | Q(unit_id__in=owned), survey=survey)
+    orgs = Membership.objects.filter(person_id=person_id, until__isnull=True).values("organization_id")
+    led = Organization.objects.filter(legal_person_id=person_id).values("pk")
+    kinds: dict[str, Q] = {
+        Survey.Respondents.HOUSEHOLD: (Q(unit_id__in=homes) | Q(unit_id__in=owned))
+        & Q(person__isnull=True, organization__isnull=True),
+        Survey.Respondents.PERSON: Q(person_id=person_id),
+        Survey.Respondents.ORGANIZATION: Q(organization_id__in=orgs) | Q(organization_id__in=led),
+    }
+    if respondents is not None:
+        return kinds[respondents]
+    return (
+        kinds[Survey.Respondents.HOUSEHOLD] | kinds[Survey.Respondents.PERSON] | kinds[Survey.Respondents.ORGANIZATION]
+    )
 
 
 def counted(survey: Survey) -> QuerySet[Response]:
@@ -51,9 +70,17 @@ def _rows(survey: Survey, path: str = "", *, breakdown: bool = False) -> Rows:
     if path and path != survey.path:
         frame = frame.filter(path__startswith=path)
     frame_rows = list(frame.values_list("token", "unit_id", "building_id", "taken", "age_band").order_by("token"))
-    token_of_unit = {u: t for t, u, *_ in frame_rows}
-    unit_ids = frame.values("unit_id")
-    part_units = participation.participants(survey, unit_ids)
+    tokens_of_unit: dict[int, list[str]] = defaultdict(list)
+    for t, u, *_ in frame_rows:
+        if u is not None:
+            tokens_of_unit[u].append(t)
+    # Participation records are kept by household: in a per-resident survey each resident of a household that
+    # took part counts; a survey of organisations has no households, so no participation.
+    part_units = (
+        participation.participants(survey, frame.values("unit_id"))
+        if survey.respondents != Survey.Respondents.ORGANIZATION
+        else set()
+    )
     if survey.anonymous:
         # No link is kept: answers count toward the survey as a whole only. Under a node, the households that
         # answered are known (the frame's flag) but not what they said.
@@ -75,7 +102,7 @@ def _rows(survey: Survey, path: str = "", *, breakdown: bool = False) -> Rows:
     return Rows(
         households=[t for t, *_ in frame_rows],
         responses=responses,
-        participants=sorted(token_of_unit[u] for u in part_units if u in token_of_unit),
+        participants=sorted(t for u in part_units for t in tokens_of_unit.get(u, ())),
         building_of={t: b for t, _u, b, *_ in frame_rows},
         band_of={t: a for t, *_, a in frame_rows},
     )

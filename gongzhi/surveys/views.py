@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gongzhi.core import audit, pii, sms
 from gongzhi.core.gate import allows, check, gated_object, permission_required
 from gongzhi.core.rules import scope_q, scoped
-from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, UnitSet
+from gongzhi.registry.models import AreaNode, Person, UnitSet
 from gongzhi.surveys import actions, export, logic, rates, selectors
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.actions import SurveyError, current_version
@@ -148,6 +148,8 @@ def survey_new(request):
                 quota_percent=d["quota_percent"],
                 project_ref=d["project_ref"].strip(),
                 questions=starter,
+                respondents=d["respondents"] or Survey.Respondents.HOUSEHOLD,
+                min_age=d["min_age"] if d.get("min_age") is not None else 18,
             )
         except SurveyError as e:
             form.add_error(e.field if e.field in form.fields else None, _error_text(e))
@@ -204,6 +206,8 @@ def _figure_rows(survey: Survey, report: rates.Report) -> list[dict]:
     en = request_lang().startswith("en")
     rows = []
     for name in ("awareness", "participation", "satisfaction", "response"):
+        if name == "participation" and survey.respondents == Survey.Respondents.ORGANIZATION:
+            continue  # participation records are by household: none for a survey of organisations
         f: rates.Figure = getattr(report, name)
         rows.append(
             {
@@ -716,11 +720,20 @@ def _rule_data(q: dict) -> dict:
 
 
 def _residents(household: SurveyHousehold) -> list[tuple[int, str]]:
-    """Who a worker may act for in this household: its residents and owners now (names masked)."""
-    people = Person.objects.filter(
-        Q(residences__unit_id=household.unit_id, residences__until__isnull=True)
-        | Q(ownerships__unit_id=household.unit_id, ownerships__until__isnull=True)
-    ).distinct()
+    """Who a worker may act for: the household's residents and owners now; the resident themself; the
+    organisation's current members and legal person (names masked)."""
+    if household.person_id is not None:
+        people = Person.objects.filter(pk=household.person_id)
+    elif household.organization_id is not None:
+        people = Person.objects.filter(
+            Q(memberships__organization_id=household.organization_id, memberships__until__isnull=True)
+            | Q(organizations__pk=household.organization_id)
+        ).distinct()
+    else:
+        people = Person.objects.filter(
+            Q(residences__unit_id=household.unit_id, residences__until__isnull=True)
+            | Q(ownerships__unit_id=household.unit_id, ownerships__until__isnull=True)
+        ).distinct()
     return [(p.pk, pii.mask_name(p.name)) for p in people.order_by("pk")[:20]]
 
 
@@ -798,10 +811,11 @@ def mine(request):
     """你的问卷 — open surveys of the signed-in resident's households."""
     rows = []
     if request.user.person_id:
-        homes = Residence.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")
-        owned = Ownership.objects.filter(person_id=request.user.person_id, until__isnull=True).values("unit_id")
+        mine_q = Q()
+        for kind in Survey.Respondents.values:  # each kind of survey with the rows that kind gives this person
+            mine_q |= Q(survey__respondents=kind) & selectors.own_frame_q(request.user.person_id, kind)
         frame = (
-            SurveyHousehold.objects.filter(Q(unit_id__in=homes) | Q(unit_id__in=owned), survey__status="open")
+            SurveyHousehold.objects.filter(mine_q, survey__status="open")
             .select_related("survey")
             .order_by("-survey_id")[:50]
         )

@@ -22,7 +22,7 @@ def test_every_entry_is_translated_with_its_placeholders_and_compiled():
             problems.append(f"untranslated: {e.msgid}")
         elif set(PLACEHOLDER.findall(e.msgid)) != set(PLACEHOLDER.findall(text)):
             problems.append(f"placeholders: {e.msgid}")
-        elif mo.gettext(e.msgid) != text:
+        elif (mo.pgettext(e.msgctxt, e.msgid) if e.msgctxt else mo.gettext(e.msgid)) != text:
             problems.append(f"stale .mo: {e.msgid}")
     assert problems == []
 
