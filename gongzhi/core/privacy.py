@@ -100,10 +100,11 @@ PERIODS: dict[str, Period] = {
             365,
             "the link from a response to the person it was entered for, the resident's "
             "own account, the paper form's scan",
-            "the response was submitted",
+            "the response was submitted (a per-resident survey's frame row: the survey closed)",
             "anonymise",
             "a year covers the review of staff-entered responses and a recount of the rates; the answers stay, no "
-            "longer tied to anyone (the household link stays: it is the one-per-household guarantee)",
+            "longer tied to anyone (the household link stays: it is the one-per-household guarantee; a "
+            "per-resident survey's row keeps the flat, not the resident)",
         ),
         Period(
             "core.audit_log",

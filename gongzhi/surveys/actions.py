@@ -295,6 +295,7 @@ def _person_frame(survey: Survey) -> list[SurveyHousehold]:
         rows.append(
             SurveyHousehold(
                 survey=survey,
+                kind=Survey.Respondents.PERSON,
                 unit=u,
                 person=person,
                 token=_token(used),
@@ -320,7 +321,13 @@ def _organization_frame(survey: Survey) -> list[SurveyHousehold]:
     used: set[str] = set()
     return [
         SurveyHousehold(
-            survey=survey, organization=o, token=_token(used), building=o.node, path=o.path, label=o.name[:100]
+            survey=survey,
+            kind=Survey.Respondents.ORGANIZATION,
+            organization=o,
+            token=_token(used),
+            building=o.node,
+            path=o.path,
+            label=o.name[:100],
         )
         for o in orgs.iterator(chunk_size=2000)
     ]

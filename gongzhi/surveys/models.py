@@ -176,6 +176,8 @@ class SurveyHousehold(models.Model):
     """
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="frame")
+    # The survey's respondents, copied: a resident's row stays a resident's after erasure unlinks the person.
+    kind = models.CharField(max_length=12, choices=Survey.Respondents.choices, default=Survey.Respondents.HOUSEHOLD)
     unit = models.ForeignKey("registry.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey("registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     organization = models.ForeignKey(
@@ -192,9 +194,7 @@ class SurveyHousehold(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["survey", "unit"],
-                condition=Q(person__isnull=True, organization__isnull=True),
-                name="survey_frame_unit_once",
+                fields=["survey", "unit"], condition=Q(kind="household"), name="survey_frame_unit_once"
             ),
             models.UniqueConstraint(
                 fields=["survey", "person"], condition=Q(person__isnull=False), name="survey_frame_person_once"

@@ -36,8 +36,7 @@ def own_frame_q(person_id: int, respondents: str | None = None) -> Q:
     orgs = Membership.objects.filter(person_id=person_id, until__isnull=True).values("organization_id")
     led = Organization.objects.filter(legal_person_id=person_id).values("pk")
     kinds: dict[str, Q] = {
-        Survey.Respondents.HOUSEHOLD: (Q(unit_id__in=homes) | Q(unit_id__in=owned))
-        & Q(person__isnull=True, organization__isnull=True),
+        Survey.Respondents.HOUSEHOLD: (Q(unit_id__in=homes) | Q(unit_id__in=owned)) & Q(kind="household"),
         Survey.Respondents.PERSON: Q(person_id=person_id),
         Survey.Respondents.ORGANIZATION: Q(organization_id__in=orgs) | Q(organization_id__in=led),
     }

@@ -180,3 +180,36 @@ def test_staff_choose_the_respondents_on_the_new_page_and_the_api_says_them(clie
     body = client.get(f"/api/v1/surveys/{survey.pk}/").json()
     assert body["respondents"] == "person" and body["min_age"] == 16
     assert [q["key"] for q in body["questions"]] == ["aware"] and body["version"] == 1
+
+
+def test_erasure_and_retention_unlink_a_resident_from_a_per_resident_frame(sc, worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gongzhi.core.privacy import Subject
+    from gongzhi.surveys import privacy
+
+    survey = testing.make_survey(sc, respondents=Survey.Respondents.PERSON)
+    me = sc.people[0]
+    row = SurveyHousehold.objects.get(survey=survey, person=me)
+    actions.submit_response(
+        survey, row, actor=worker, channel="hotline", on_behalf_of=me, answers={"aware": "yes", "satisfied": 4}
+    )
+    subject = Subject(person=me, account_ids=(), phones=())
+    assert privacy.export_frames(subject) == [{"survey": survey.title, "asked_as": row.label, "answered": True}]
+    assert privacy.erase_frames(subject) == 1
+    row.refresh_from_db()
+    assert row.person_id is None and row.taken and row.kind == "person" and "*" not in row.label
+    assert privacy.export_frames(subject) == []
+    # the figures still count the row and its answer
+    assert selectors.figures(survey).response.numerator == 1
+    # retention: another resident's link goes a year after the survey closed
+    other = SurveyHousehold.objects.filter(survey=survey, person__isnull=False).first()
+    actions.close_survey(survey, actor=None)
+    assert privacy.expire_respondents(timezone.now() - timedelta(days=1), dry_run=True, batch=100) == 0
+    later = timezone.now() + timedelta(days=1)
+    assert privacy.expire_respondents(later, dry_run=True, batch=100) >= 1
+    privacy.expire_respondents(later, dry_run=False, batch=100)
+    other.refresh_from_db()
+    assert other.person_id is None and not SurveyHousehold.objects.filter(survey=survey, person__isnull=False).exists()
