@@ -8,6 +8,8 @@
    progress page shows workers where to go door to door.
 3. 桃源路47号院改造需求征集（一征） — open, a needs survey with skip logic, a repeat group (each older resident:
    age, stairs, care needed) and a few answers so far.
+4. 二七区企业岗位需求征集 — open, to every enterprise and work unit registered in the district (respondents:
+   organisations), with a repeat group per post offered; a few answered through workers and the hotline.
 Idempotent: a survey whose title exists is left alone.
 """
 
@@ -29,6 +31,7 @@ from gongzhi.voting.models import Vote
 HANGHAI = "航海小区改造后满意度调查"
 HAOBANG = "豪邦花园改造项目知晓度调查"
 TAOYUAN = "桃源路47号院改造需求征集（一征）"
+JOBS = "二七区企业岗位需求征集（高校毕业生）"
 
 AWARE = {
     "key": "aware",
@@ -222,6 +225,85 @@ TAOYUAN_QUESTIONS = [
     {"key": "other", "type": "text", "label": "其他需求", "label_en": "Other needs"},
 ]
 COUNCIL_PLACES = 5
+JOBS_QUESTIONS = [
+    {
+        "key": "hiring",
+        "type": "single",
+        "label": "贵单位明年是否计划招聘高校毕业生？",
+        "label_en": "Does your organisation plan to hire graduates next year?",
+        "required": True,
+        "choices": [
+            {"code": "yes", "label": "是", "label_en": "Yes"},
+            {"code": "no", "label": "否", "label_en": "No"},
+        ],
+    },
+    {
+        "key": "n_posts",
+        "type": "number",
+        "label": "计划招聘几类岗位？",
+        "label_en": "How many kinds of post?",
+        "relevant": "${hiring} = 'yes'",
+        "required": True,
+        "min": 1,
+        "max": 5,
+    },
+    {"key": "posts", "type": "repeat", "label": "岗位", "label_en": "Post", "count": "${n_posts}", "max": 5},
+    {
+        "key": "title",
+        "type": "text",
+        "group": "posts",
+        "label": "岗位名称",
+        "label_en": "Post title",
+        "required": True,
+    },
+    {
+        "key": "heads",
+        "type": "number",
+        "group": "posts",
+        "label": "招聘人数",
+        "label_en": "Number of hires",
+        "required": True,
+        "min": 1,
+        "max": 200,
+    },
+    {
+        "key": "education",
+        "type": "single",
+        "group": "posts",
+        "label": "学历要求",
+        "label_en": "Education required",
+        "required": True,
+        "choices": [
+            {"code": "college", "label": "大专", "label_en": "College"},
+            {"code": "bachelor", "label": "本科", "label_en": "Bachelor's"},
+            {"code": "master", "label": "硕士及以上", "label_en": "Master's or above"},
+            {"code": "any", "label": "不限", "label_en": "Any"},
+        ],
+    },
+    {
+        "key": "pay",
+        "type": "number",
+        "group": "posts",
+        "label": "月薪（元）",
+        "label_en": "Monthly pay (yuan)",
+        "min": 1000,
+        "max": 100000,
+    },
+    {
+        "key": "publish_ok",
+        "type": "single",
+        "label": "是否同意将岗位信息发布到就业服务平台？",
+        "label_en": "May the posts be published on the job board?",
+        "relevant": "${hiring} = 'yes'",
+        "required": True,
+        "choices": [
+            {"code": "yes", "label": "同意", "label_en": "Yes"},
+            {"code": "no", "label": "暂不", "label_en": "Not yet"},
+        ],
+    },
+]
+JOB_POSTS = [("物业管理员", "college", 4500), ("电工", "college", 5200), ("财务助理", "bachelor", 5000),
+             ("工程技术员", "bachelor", 6500), ("社区健康管理", "bachelor", 5800)]  # fmt: skip
 
 
 def _scan_png(label: str) -> bytes:
@@ -400,15 +482,61 @@ def _taoyuan(ctx, admin) -> str:
     return f"{TAOYUAN}: {survey.households} 户"
 
 
+def _jobs(ctx, admin) -> str:
+    district = ctx.district
+    today = ctx.today
+    unit_set = _unit_set("二七区全域", district, [district], UnitSet.Kind.CUSTOM)
+    survey = actions.create_survey(
+        actor=admin,
+        title=JOBS,
+        intro="为做好明年高校毕业生就业服务，请各企业和驻区单位填报招聘计划，岗位信息经同意后发布到就业服务平台。",
+        unit_set=unit_set,
+        opens_on=today - timedelta(days=5),
+        closes_on=today + timedelta(days=25),
+        questions=JOBS_QUESTIONS,
+        respondents=Survey.Respondents.ORGANIZATION,
+    )
+    survey = actions.open_survey(survey, actor=admin)
+    rng = ctx.rng("surveys:jobs")
+    frame = list(SurveyHousehold.objects.filter(survey=survey).select_related("organization").order_by("path", "pk"))
+    for i, h in enumerate(frame[::2]):
+        org = h.organization
+        contact = org.memberships.filter(until__isnull=True).select_related("person").first() if org else None
+        answers: dict = {"hiring": "no"}
+        if i % 3 != 2:
+            posts = rng.sample(JOB_POSTS, rng.randint(1, 3))
+            answers = {"hiring": "yes", "n_posts": len(posts), "publish_ok": rng.choice(["yes", "yes", "no"])}
+            for n, (title, education, pay) in enumerate(posts, 1):
+                answers.update(
+                    {
+                        f"posts__{n}__title": title,
+                        f"posts__{n}__heads": rng.randint(1, 6),
+                        f"posts__{n}__education": education,
+                        f"posts__{n}__pay": pay,
+                    }
+                )
+        actions.submit_response(
+            survey,
+            h,
+            actor=admin,
+            answers=answers,
+            channel="hotline" if contact else "door",
+            on_behalf_of=contact.person if contact else None,
+            today=today,
+        )
+    return f"{JOBS}: {survey.households} 家"
+
+
 def load(ctx) -> None:
     if ctx.district is None:
         return
-    done = set(Survey.objects.filter(title__in=[HANGHAI, HAOBANG, TAOYUAN]).values_list("title", flat=True))
+    done = set(Survey.objects.filter(title__in=[HANGHAI, HAOBANG, TAOYUAN, JOBS]).values_list("title", flat=True))
     lines = []
     steps = [
         (HANGHAI, _hanghai, "community_worker"),
         (HAOBANG, _haobang, "subdistrict_staff"),
         (TAOYUAN, _taoyuan, "district_admin"),
+        (JOBS, _jobs, "district_admin"),
     ]
     for title, fn, username in steps:
         if title in done:
@@ -425,4 +553,9 @@ def load(ctx) -> None:
         "subdistrict_staff 打开豪邦花园知晓度调查的“各楼进度”看哪些楼栋样本不足 / surveys: community_worker opens "
         "/surveys/ for 航海小区's three rates with intervals and definitions; subdistrict_staff opens 豪邦花园's "
         "progress page to see the under-sampled buildings"
+    )
+    ctx.notes.append(
+        "企业问卷：district_admin 打开“二七区企业岗位需求征集”——答卷对象是辖区企业和驻区单位，每个岗位一组问题（重复组）"
+        " / enterprise questionnaire: district_admin opens 二七区企业岗位需求征集 — respondents are the district's "
+        "enterprises and work units, with a repeat group per post"
     )

@@ -203,11 +203,16 @@ NAMES = {
 
 
 def _figure_rows(survey: Survey, report: rates.Report) -> list[dict]:
+    """The figures to show: awareness and satisfaction when the survey has a question measuring them (the data
+    file and the API carry all four whatever), participation unless the respondents are organisations."""
     en = request_lang().startswith("en")
+    measured = {q["measures"] for q in current_version(survey).questions if q.get("measures")}
     rows = []
     for name in ("awareness", "participation", "satisfaction", "response"):
         if name == "participation" and survey.respondents == Survey.Respondents.ORGANIZATION:
             continue  # participation records are by household: none for a survey of organisations
+        if name in ("awareness", "satisfaction") and name not in measured:
+            continue
         f: rates.Figure = getattr(report, name)
         rows.append(
             {
@@ -578,6 +583,8 @@ def response_detail(request, pk: int, rid: int):
     shown = []
     for q in response.version.flat:
         v = response.answers.get(q["key"])
+        if v is None and q.get("repeat", {}).get("index"):
+            continue  # a member the group did not ask about (or a question it skipped for them)
         shown.append({"q": q, "value": _display(q, v)})
     return render(
         request,
