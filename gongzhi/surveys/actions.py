@@ -693,16 +693,23 @@ def add_quota(
         raise SurveyError("最多份数应为正整数", "the maximum is a whole number from 1", "maximum")
     quota = Quota(survey=survey, kind=kind, maximum=maximum)
     if kind == Quota.Kind.BUILDING:
+        if survey.respondents == Survey.Respondents.ORGANIZATION:
+            raise SurveyError("企业和单位不按楼栋设配额", "organisations have no building quota", "kind")
         if building is None or not building.path.startswith(survey.path) or building.level.code != "building":
             raise SurveyError("请选择本问卷范围内的楼栋", "choose a building in the survey's scope", "building")
         quota.building, quota.label, quota.label_en = building, building.name, building.name
     elif kind == Quota.Kind.AGE_BAND:
+        if survey.respondents == Survey.Respondents.ORGANIZATION:
+            raise SurveyError("企业和单位没有年龄段", "organisations have no age band", "kind")
         bands = dict(AGE_BANDS)
         if age_band not in bands:
             raise SurveyError("请选择年龄段", "choose an age band", "age_band")
         quota.age_band = age_band
         zh, en = _labels(bands[age_band])
-        quota.label, quota.label_en = f"户主{zh}", f"household heads: {en}"
+        if survey.respondents == Survey.Respondents.PERSON:
+            quota.label, quota.label_en = f"居民{zh}", f"residents: {en}"
+        else:
+            quota.label, quota.label_en = f"户主{zh}", f"household heads: {en}"
     elif kind == Quota.Kind.CHOICE:
         q = next((q for q in current_version(survey).questions if q["key"] == question_key), None)
         if q is None or q["type"] not in ("single", "multiple") or q.get("group"):

@@ -213,3 +213,14 @@ def test_erasure_and_retention_unlink_a_resident_from_a_per_resident_frame(sc, w
     privacy.expire_respondents(later, dry_run=False, batch=100)
     other.refresh_from_db()
     assert other.person_id is None and not SurveyHousehold.objects.filter(survey=survey, person__isnull=False).exists()
+
+
+def test_quotas_follow_the_respondents(sc, mini):
+    people = testing.make_survey(sc, respondents=Survey.Respondents.PERSON)
+    q = actions.add_quota(people, actor=None, kind="age_band", age_band="60", maximum=3)
+    assert q.label.startswith("居民") and q.label_en.startswith("residents")
+    firms = testing.make_survey(sc, title="企业问卷", questions=VACANCIES, respondents="organization", open_it=False)
+    for kind, extra in (("age_band", {"age_band": "60"}), ("building", {"building": sc.building2})):
+        with pytest.raises(SurveyError) as e:
+            actions.add_quota(firms, actor=None, kind=kind, maximum=3, **extra)
+        assert e.value.field == "kind" and "企业和单位" in e.value.zh
