@@ -144,7 +144,7 @@ def coverage_export(request):
     only_incomplete = request.GET.get("only_incomplete") == "1"
     yes, no = _("有"), _("无")
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("楼院组织覆盖"))
+    sheet = book.create_sheet(str(_("楼院组织覆盖"))[:31])  # Excel refuses sheet names over 31 characters
     sheet.append(
         [
             _("社区"),
@@ -173,7 +173,7 @@ def coverage_export(request):
             ]
         )
     per_community, grand = selectors.coverage_totals(node)
-    totals = book.create_sheet(_("按社区合计"))
+    totals = book.create_sheet(str(_("按社区合计"))[:31])
     totals.append(
         [
             _("社区"),
