@@ -5,6 +5,7 @@ surveys part (which deliberation does not import: the reader is registered from 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from io import StringIO
 from urllib.parse import urlencode
 
 import pytest
@@ -13,10 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gongzhi.core.models import AuditEntry
-from gongzhi.deliberation import actions, selectors
+from gongzhi.deliberation import actions, links, selectors
+from gongzhi.deliberation import demo as deliberation_demo
+from gongzhi.deliberation.models import Matter
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import UnitSet
+from gongzhi.site import demo as core_demo
 from gongzhi.surveys import actions as survey_actions
+from gongzhi.surveys import demo as surveys_demo
 from gongzhi.surveys import selectors as survey_selectors
 from gongzhi.surveys.actions import SurveyError
 from gongzhi.surveys.models import Survey, SurveyHousehold
@@ -256,3 +261,25 @@ def test_the_matter_page_costs_the_same_queries_with_more_answers(client, scene,
         survey_actions.submit_response(survey, h, actor=scene.officer, answers={"aware": "no"}, channel="door")
     with django_assert_max_num_queries(first):
         assert client.get(url).status_code == 200
+
+
+def test_the_demo_matter_of_taoyuan_shows_its_needs_survey():
+    ctx = core_demo.DemoContext(stdout=StringIO())
+    core_demo.load(ctx)
+    deliberation_demo.load(ctx)
+    surveys_demo.load(ctx)
+    matter = Matter.objects.get(title=deliberation_demo.TAOYUAN_MATTER[0])
+    assert matter.stage.code == "solicit"
+    survey = Survey.objects.get(title=surveys_demo.TAOYUAN)
+    assert survey.project_ref == f"deliberation.matter:{matter.pk}"
+    [row] = links.matter_surveys(matter, ctx.user("district_admin"))
+    report = survey_selectors.figures(survey)
+    assert row.title == surveys_demo.TAOYUAN and row.figures and row.url_kind == "staff"
+    assert (row.responses, row.households, row.participation) == (
+        report.response.numerator,
+        report.households,
+        report.participation.percent,
+    )
+    assert 0 < row.responses < row.households
+    deliberation_demo.load(ctx)  # loading again adds nothing
+    assert Matter.objects.filter(title=deliberation_demo.TAOYUAN_MATTER[0]).count() == 1
