@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from gongzhi.core import audit
 from gongzhi.core.errors import BilingualValidationError
 from gongzhi.core.gate import allows, require
+from gongzhi.core.ids import parse_id
 from gongzhi.core.models import Upload, User
 from gongzhi.core.pii import age_on
 from gongzhi.core.uploads import UploadError, store_upload
@@ -69,8 +70,8 @@ def _check_project(project_ref: str, actor: User | None) -> None:
     prefix = "deliberation.matter:"
     if not project_ref.startswith(prefix):
         return
-    raw = project_ref.removeprefix(prefix)
-    matter = Matter.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    matter_id = parse_id(project_ref.removeprefix(prefix))
+    matter = Matter.objects.filter(pk=matter_id).first() if matter_id else None
     if matter is None or (actor is not None and not allows(actor, "deliberation.view_matter", matter)):
         raise SurveyError(
             "所属项目：没有这个议题，或不在您的工作范围内",

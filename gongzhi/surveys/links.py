@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from gongzhi.core.gate import allows
+from gongzhi.core.ids import parse_id
 from gongzhi.core.models import Reader
 from gongzhi.deliberation import links
 from gongzhi.deliberation.models import Matter
@@ -33,10 +34,10 @@ def matter_of(project_ref: str) -> Matter | None:
     """The matter a project reference names ("deliberation.matter:42"), if it names one that exists."""
     if not project_ref.startswith(MATTER_PREFIX):
         return None
-    raw = project_ref.removeprefix(MATTER_PREFIX)
-    if not raw.isdigit():
+    matter_id = parse_id(project_ref.removeprefix(MATTER_PREFIX))
+    if matter_id is None:
         return None
-    return Matter.objects.select_related("stage", "unit_set", "scope").filter(pk=int(raw)).first()
+    return Matter.objects.select_related("stage", "unit_set", "scope").filter(pk=matter_id).first()
 
 
 def read_matter_surveys(matter: Matter, user: Reader) -> list[links.SurveyLink]:

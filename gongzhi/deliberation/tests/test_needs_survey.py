@@ -144,7 +144,14 @@ def test_starting_a_needs_survey_from_the_matter(client, scene):
 
 @pytest.mark.parametrize(
     "ref",
-    ["deliberation.matter:999999", "deliberation.matter:abc", "deliberation.matter:"],
+    [
+        "deliberation.matter:999999",
+        "deliberation.matter:abc",
+        "deliberation.matter:",
+        "deliberation.matter:²",
+        "deliberation.matter:99999999999999999999999",
+        "deliberation.matter:-1",
+    ],
 )
 def test_a_project_that_is_no_matter_is_refused_naming_the_field(client, scene, ref):
     client.force_login(scene.officer)
@@ -154,6 +161,15 @@ def test_a_project_that_is_no_matter_is_refused_naming_the_field(client, scene, 
     errors = response.context["form"].errors
     assert list(errors) == ["project_ref"] and "议题" in errors["project_ref"][0]
     assert not Survey.objects.exists() and AuditEntry.objects.count() == before
+
+
+def test_the_new_page_fills_in_nothing_for_a_matter_it_may_not_survey(client, scene, persona, mini):
+    client.force_login(persona("community_worker", mini.other_subdistrict, "elsewhere"))
+    for ref in (f"deliberation.matter:{scene.matter.pk}", "deliberation.matter:²", "deliberation.matter:" + "9" * 30):
+        response = client.get(f"{reverse('surveys:new')}?{urlencode({'project': ref})}")
+        assert response.status_code == 200
+        assert "title" not in response.context["form"].initial  # the matter's title is not shown out of scope
+        assert scene.matter.title not in response.content.decode()
 
 
 def test_a_matter_out_of_the_actors_sight_is_refused(scene, persona, mini):
