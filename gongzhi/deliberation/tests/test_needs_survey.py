@@ -241,6 +241,9 @@ def test_the_matter_page_shows_its_surveys_with_counts(client, scene):
     survey_actions.publish_results(survey, actor=scene.officer, published=True, keys=[])
     page = client.get(reverse("deliberation:matter", args=[m.pk])).content.decode()
     assert reverse("surveys:rates", args=[survey.pk]) in page and shown in page
+    client.force_login(scene.officer)
+    page = client.get(reverse("deliberation:matter", args=[m.pk])).content.decode()
+    assert "问卷结束" in page and f"（1/{report.households} 户作答）" in page  # its closing, on the record
 
 
 def test_a_draft_is_for_staff_only(client, scene):
