@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from gongzhi.core.models import Reader
+from gongzhi.deliberation.models import Matter
+
 
 @dataclass(frozen=True)
 class SurveyLink:
@@ -36,8 +39,8 @@ class SurveyLink:
     url_kind: str = ""  # "staff" (the survey's page), "results" (published results), "answer" (answer it)
 
 
-SurveyReader = Callable[[object, object], list[SurveyLink]]
-NeedsSurveyStart = Callable[[object, object], str]
+SurveyReader = Callable[[Matter, Reader], list[SurveyLink]]
+NeedsSurveyStart = Callable[[Matter, Reader], str]
 _READERS: dict[str, SurveyReader] = {}
 _STARTS: dict[str, NeedsSurveyStart] = {}
 
@@ -52,7 +55,7 @@ def register_needs_survey_start(name: str, fn: NeedsSurveyStart) -> None:
     _STARTS[name] = fn
 
 
-def matter_surveys(matter, user) -> list[SurveyLink]:
+def matter_surveys(matter: Matter, user: Reader) -> list[SurveyLink]:
     """The matter's surveys from every registered reader (none installed: an empty list)."""
     out: list[SurveyLink] = []
     for fn in _READERS.values():
@@ -60,7 +63,7 @@ def matter_surveys(matter, user) -> list[SurveyLink]:
     return out
 
 
-def needs_survey_url(matter, user) -> str:
+def needs_survey_url(matter: Matter, user: Reader) -> str:
     """Where `user` starts the matter's needs survey, or "" when no part offers them one."""
     for fn in _STARTS.values():
         url = fn(matter, user)

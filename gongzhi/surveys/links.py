@@ -10,6 +10,7 @@ answers), as the survey's own pages show it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -56,16 +57,6 @@ def read_matter_surveys(matter: Matter, user: Reader) -> list[links.SurveyLink]:
             url, kind = reverse("surveys:rates", args=[s.pk]), "results"
         elif allows(user, "surveys.answer_survey", s):
             url, kind = reverse("surveys:answer", args=[s.pk]), "answer"
-        figures = {}
-        if s.status != Survey.Status.DRAFT and (staff or s.results_published):
-            report = selectors.figures(s)
-            figures = {
-                "figures": True,
-                "responses": report.response.numerator,
-                "households": report.households,
-                "participation": report.participation.percent,
-                "participants": report.participation.numerator,
-            }
         row = links.SurveyLink(
             reference=s.reference,
             title=s.title,
@@ -75,8 +66,17 @@ def read_matter_surveys(matter: Matter, user: Reader) -> list[links.SurveyLink]:
             closed_at=s.closed_at,
             url=url,
             url_kind=kind,
-            **figures,
         )
+        if s.status != Survey.Status.DRAFT and (staff or s.results_published):
+            report = selectors.figures(s)
+            row = replace(
+                row,
+                figures=True,
+                responses=report.response.numerator,
+                households=report.households,
+                participation=report.participation.percent,
+                participants=report.participation.numerator,
+            )
         out.append(row)
     return out
 
