@@ -1,7 +1,9 @@
 """Deliberation's part of the demo: one matter in each stage of 一征三议两公开, in 铁道家园社区.
 
 油漆厂家属院 (where the demo resident lives) has a matter in 一征 (give an opinion) and one in 决议公开 (lodge
-an objection, the notice runs from today); 航海小区's courtyards carry the others. Every step goes through the
+an objection, the notice runs from today); 航海小区's courtyards carry the others. In 大学路街道, 桃源路47号院's
+renovation is in 一征 too, run by the district (the demo has no worker there): the surveys demo tags its needs
+survey with it, so the matter page shows the survey, its answers so far and the matter's 参与率. Every step goes through the
 actions, on past dates, as the community worker — so the timelines, notices and audit log are real.
 Idempotent: a matter whose title exists is left alone.
 """
@@ -16,7 +18,7 @@ from django.db import transaction
 from gongzhi.deliberation import actions
 from gongzhi.deliberation.models import Matter
 from gongzhi.registry import actions as registry
-from gongzhi.registry.models import Residence, UnitSet
+from gongzhi.registry.models import AreaNode, Residence, UnitSet
 
 COMMUNITY = ("福华街街道", "铁道家园社区")
 
@@ -55,6 +57,13 @@ MATTERS = [
     ("航海小区一院垃圾分类亭建设", "航海小区一院", "results_notice", "落实生活垃圾分类。", "新建四分类垃圾亭1座。"),
     ("航海小区二院路灯更换", "航海小区二院", "closed", "路灯老化。", "更换院内路灯8盏。"),
 ]
+
+# 桃源路47号院's renovation, in 一征 (its needs survey: surveys.demo.TAOYUAN)
+TAOYUAN_MATTER = (
+    "桃源路47号院老旧小区改造",
+    "桃源路47号院",
+    "在议定改造方案之前，逐户征求全院住户的改造需求：问卷、上门、热线。",
+)
 
 ORDER = ["solicit", "propose", "review", "resolve", "resolution_notice", "implementation", "results_notice", "closed"]
 
@@ -161,6 +170,24 @@ def _opinions(ctx, matter, worker) -> None:
             actions.mark_reached(matter, actor=worker, unit=residence.unit, channel="door", note="已入户，暂无意见")
 
 
+def _taoyuan(ctx) -> bool:
+    title, courtyard, summary = TAOYUAN_MATTER
+    if Matter.objects.filter(title=title).exists():
+        return False
+    try:
+        ctx.compound(courtyard)
+    except AreaNode.DoesNotExist:
+        return False
+    actions.create_matter(
+        actor=ctx.user("district_admin"),
+        title=title,
+        unit_set=_unit_set(ctx, courtyard),
+        summary=summary,
+        today=ctx.today - timedelta(days=5),
+    )
+    return True
+
+
 def load(ctx) -> None:
     try:
         worker = ctx.user("community_worker")
@@ -184,6 +211,9 @@ def load(ctx) -> None:
             if target == "implementation":
                 actions.add_report(matter, actor=worker, kind="progress", text="旧墙已拆除，新墙砌筑过半。", percent=60)
         made += 1
+    with transaction.atomic():
+        if _taoyuan(ctx):
+            ctx.say(f"议事：{TAOYUAN_MATTER[0]}（一征）/ deliberation: 桃源路47号院's renovation, collecting needs")
     if made:
         ctx.say(f"议事：已建立{made}个议题，每个阶段一个 / deliberation: {made} matters, one per stage")
     ctx.notes.append(

@@ -85,6 +85,8 @@ rules.add_perm("deliberation.view_matter", is_staff_here | is_matter_resident)
 rules.add_perm("deliberation.view_opinions", is_staff_here)
 rules.add_perm("deliberation.submit_opinion", matter_is_open & stage_allows_opinion & is_matter_resident)
 rules.add_perm("deliberation.enter_opinion", matter_is_open & stage_allows_opinion & acts_for_residents_here)
+# 以问卷征求需求: start a needs survey of the matter's households while its stage collects needs (一征).
+rules.add_perm("deliberation.survey_needs", matter_is_open & stage_allows_opinion & is_process_officer)
 rules.add_perm("deliberation.view_reach", acts_for_residents_here | is_process_officer)
 rules.add_perm("deliberation.mark_reached", matter_is_open & stage_allows_opinion & acts_for_residents_here)
 rules.add_perm("deliberation.amend_proposal", matter_is_open & stage_allows_amend & runs_stage)

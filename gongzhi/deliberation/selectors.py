@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -11,6 +11,7 @@ from gongzhi.core import pii
 from gongzhi.core.models import Reader
 from gongzhi.core.rules import scope_q
 from gongzhi.deliberation import votes  # votes.vote_state, looked up at call time (tests stand in a vote)
+from gongzhi.deliberation.links import SurveyLink
 from gongzhi.deliberation.models import (
     Matter,
     Meeting,
@@ -19,6 +20,7 @@ from gongzhi.deliberation.models import (
     Reach,
     Report,
     StageDefinition,
+    StageEvent,
 )
 from gongzhi.deliberation.process import Blocker, ExitFacts, exit_blockers
 from gongzhi.deliberation.votes import VoteState
@@ -185,6 +187,27 @@ def matter_record(matter: Matter) -> dict:
         "accounts": list(matter.accounts.order_by("on", "id")),
         "stages": list(matter.template.stages.order_by("order")),
     }
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One line of the matter's 全过程记录: one of its own steps, or a survey of it opening or closing."""
+
+    at: datetime
+    event: StageEvent | None = None
+    survey: SurveyLink | None = None
+    opened: bool = False
+
+
+def timeline(events: list[StageEvent], surveys: list[SurveyLink]) -> list[TimelineRow]:
+    """The matter's steps and its surveys' openings and closings, in time order (steps keep their order)."""
+    rows = [TimelineRow(e.at, event=e) for e in events]
+    for s in surveys:
+        if s.opened_at:
+            rows.append(TimelineRow(s.opened_at, survey=s, opened=True))
+        if s.closed_at:
+            rows.append(TimelineRow(s.closed_at, survey=s))
+    return sorted(rows, key=lambda r: r.at)
 
 
 def public_record(matter: Matter) -> dict:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.matter_detail, name="matter"),
     path("<int:pk>/do/<slug:verb>/", views.matter_action, name="action"),
     path("<int:pk>/advance/", views.matter_advance, name="advance"),
+    path("<int:pk>/needs-survey/", views.needs_survey, name="needs_survey"),
     path("<int:pk>/households/", views.households, name="households"),
     path("<int:pk>/households/<int:unit_pk>/", views.operator_entry, name="operator_entry"),
     path("<int:pk>/opinion/", views.opinion_kind, name="opinion_kind"),

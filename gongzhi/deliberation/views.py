@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gongzhi.core.gate import allows, gated_object, permission_required
 from gongzhi.core.ids import parse_id
 from gongzhi.core.rules import scoped
-from gongzhi.deliberation import actions, clock, selectors
+from gongzhi.deliberation import actions, clock, links, selectors
 from gongzhi.deliberation.actions import ProcessError
 from gongzhi.deliberation.forms import (
     AccountForm,
@@ -63,6 +63,7 @@ PERMS = (
     "advance_matter",
     "return_matter",
     "withdraw_matter",
+    "survey_needs",
 )
 
 
@@ -159,9 +160,15 @@ def matter_detail(request, pk: int):
         return render(
             request,
             "deliberation/resident_matter.html",
-            {"matter": matter, "can": can, "record": selectors.public_record(matter)},
+            {
+                "matter": matter,
+                "can": can,
+                "record": selectors.public_record(matter),
+                "surveys": links.matter_surveys(matter, user),
+            },
         )
     record = selectors.matter_record(matter)
+    surveys = links.matter_surveys(matter, user)
     bodies = list(matter.stage.bodies or [])
     labels = _body_labels(set(bodies) | {m.body for m in record["meetings"]})
     context = {
@@ -183,6 +190,8 @@ def matter_detail(request, pk: int):
         "answer_form": AnswerForm(),
         "return_form": ReasonForm(stages=[(s.code, s.label) for s in record["stages"] if s.order < matter.stage.order]),
         "withdraw_form": ReasonForm(),
+        "surveys": surveys,
+        "timeline": selectors.timeline(record["events"], surveys),
     }
     if matter.vote_id:
         context["vote"] = vote_state(matter.vote_id)
@@ -191,6 +200,17 @@ def matter_detail(request, pk: int):
             matter.opinions.select_related("person", "unit", "on_behalf_of").order_by("-id")[:50]
         )
     return render(request, "deliberation/matter.html", context)
+
+
+@require_GET
+@login_required
+def needs_survey(request, pk: int):
+    """以问卷征求需求: on to the surveys part's new-survey page, filled in for the matter's households."""
+    matter = _matter(request, pk, "deliberation.survey_needs")
+    url = links.needs_survey_url(matter, request.user)
+    if not url:
+        raise PermissionDenied("surveys.add_survey")
+    return redirect(url)
 
 
 def ResolutionForm_for(matter, record):  # noqa: N802 - a form factory

@@ -26,10 +26,12 @@ from django.utils import timezone, translation
 
 from gongzhi.core import audit
 from gongzhi.core.errors import BilingualValidationError
-from gongzhi.core.gate import require
+from gongzhi.core.gate import allows, require
+from gongzhi.core.ids import parse_id
 from gongzhi.core.models import Upload, User
 from gongzhi.core.pii import age_on, mask_name
 from gongzhi.core.uploads import UploadError, store_upload
+from gongzhi.deliberation.models import Matter
 from gongzhi.organizations.models import Membership, Organization, OrgKind
 from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
@@ -64,6 +66,21 @@ def rate_settings_for(node: AreaNode) -> tuple[Decimal, int]:
     return RateSettings._meta.get_field("target").default, RateSettings._meta.get_field("satisfied_from").default
 
 
+def _check_project(project_ref: str, actor: User | None) -> None:
+    """A survey tagged with a deliberation matter names one that exists and that the actor may see."""
+    prefix = "deliberation.matter:"
+    if not project_ref.startswith(prefix):
+        return
+    matter_id = parse_id(project_ref.removeprefix(prefix))
+    matter = Matter.objects.filter(pk=matter_id).first() if matter_id else None
+    if matter is None or (actor is not None and not allows(actor, "deliberation.view_matter", matter)):
+        raise SurveyError(
+            "所属项目：没有这个议题，或不在您的工作范围内",
+            "project: no such matter, or not within your area",
+            "project_ref",
+        )
+
+
 def _check_period(opens_on: date, closes_on: date) -> None:
     if closes_on < opens_on:
         raise SurveyError("结束日期早于开始日期", "the end date is before the start date", "closes_on")
@@ -95,6 +112,7 @@ def create_survey(
     if not 0 <= min_age <= 120:
         raise SurveyError("最低年龄应在0到120之间", "the minimum age is 0–120", "min_age")
     _check_period(opens_on, closes_on)
+    _check_project(project_ref, actor)
     if quota_percent is not None and not 0 <= quota_percent <= 100:
         raise SurveyError("样本比例应在0到100之间", "the quota is a percentage 0–100", "quota_percent")
     definition = _definition(questions)
@@ -127,6 +145,7 @@ def create_survey(
             "anonymous": anonymous,
             "respondents": respondents,
             "questions": len(definition),
+            "project_ref": project_ref,
         },
     )
     return survey

@@ -21,6 +21,8 @@ from io import BytesIO
 from django.apps import apps
 from django.db import transaction
 
+from gongzhi.deliberation.demo import TAOYUAN_MATTER
+from gongzhi.deliberation.models import Matter
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import AreaNode, Residence, UnitSet
 from gongzhi.surveys import actions, selectors
@@ -450,8 +452,11 @@ def _taoyuan(ctx, admin) -> str:
         return "no 桃源路47号院"
     today = ctx.today
     unit_set = _unit_set("桃源路47号院全体住户", court, [court], UnitSet.Kind.COMPOUND)
+    # The 一征 of the compound's renovation matter (deliberation's demo): its page shows this survey.
+    matter = Matter.objects.filter(title=TAOYUAN_MATTER[0]).first()
     survey = actions.create_survey(
         actor=admin,
+        project_ref=f"deliberation.matter:{matter.pk}" if matter else "",
         title=TAOYUAN,
         intro="一征：在议定改造方案之前，逐户征求大家的改造需求。",
         unit_set=unit_set,

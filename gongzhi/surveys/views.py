@@ -28,7 +28,7 @@ from gongzhi.core import audit, pii, sms
 from gongzhi.core.gate import allows, check, gated_object, permission_required
 from gongzhi.core.rules import scope_q, scoped
 from gongzhi.registry.models import AreaNode, Person, UnitSet
-from gongzhi.surveys import actions, export, logic, rates, selectors
+from gongzhi.surveys import actions, export, links, logic, rates, selectors
 from gongzhi.surveys import questions as qdef
 from gongzhi.surveys.actions import SurveyError, current_version
 from gongzhi.surveys.forms import (
@@ -117,7 +117,7 @@ def survey_new(request):
         initial={
             "opens_on": today,
             "closes_on": today + timedelta(days=30),
-            "project_ref": request.GET.get("project", ""),
+            **links.project_initial(request.GET.get("project", ""), request.user),  # a matter's needs survey
         },
     )
     if request.method == "POST" and form.is_valid():

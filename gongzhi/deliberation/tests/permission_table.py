@@ -68,6 +68,15 @@ TABLE = [
         refused=403,
         expect={"resident": 404, "volunteer": 404},
     ),
+    # 以问卷征求需求 (the matter is in 一征): the process officers, on to the surveys part's new-survey page.
+    Page(
+        "deliberation:needs_survey",
+        who="deliberation.officer",
+        kwargs=matter,
+        ok=302,
+        refused=403,
+        expect={"resident": 404, "volunteer": 404},
+    ),
     Page("deliberation:households", who=REACH, kwargs=matter, expect={"resident": 404, "volunteer": 404}),
     Page(
         "deliberation:operator_entry",

@@ -28,6 +28,7 @@ STAFF = CAPABILITIES["staff"]
 STAGE_BOUND = {
     "deliberation.enter_opinion": ("opinion", PROXIES),
     "deliberation.mark_reached": ("opinion", PROXIES),
+    "deliberation.survey_needs": ("opinion", OFFICERS),  # 以问卷征求需求: 一征 only
     "deliberation.amend_proposal": ("amend", OFFICERS),
     "deliberation.manage_meeting": ("meeting", OFFICERS),
     "deliberation.resolve_matter": ("vote", OFFICERS),
