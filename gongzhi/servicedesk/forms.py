@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -179,6 +181,20 @@ class RatingsFilterForm(forms.Form):
     until = forms.DateField(
         label=_("截止日期"), required=False, error_messages={"invalid": _("日期应写成“2026-03-31”")}
     )
+
+    EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # beyond them a day's bounds can overflow
+
+    def _in_range(self, name: str) -> date | None:
+        value = self.cleaned_data.get(name)
+        if value is not None and not self.EARLIEST <= value <= self.LATEST:
+            raise forms.ValidationError(_("日期应在2000年至2099年之间"))
+        return value
+
+    def clean_since(self) -> date | None:
+        return self._in_range("since")
+
+    def clean_until(self) -> date | None:
+        return self._in_range("until")
 
     def clean(self):
         d = super().clean()
