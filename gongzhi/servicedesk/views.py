@@ -885,6 +885,12 @@ def ratings_page(request):
         if allows(request.user, "servicedesk.view_ratings", a)
     ]
     query = {**base, "node": q.node.pk}
+    earlier = q.since - timedelta(days=1)
+    later = q.until + timedelta(days=1)
+    months = {
+        k: urlencode({"node": q.node.pk, "month": f"{d:%Y-%m}"} | ({"category": q.category.pk} if q.category else {}))
+        for k, d in (("earlier", earlier), ("later", later))
+    }
     ctx = {
         "q": q,
         "form": RatingsFilterForm(initial=query),
@@ -899,6 +905,7 @@ def ratings_page(request):
         "up": [(a, "?" + urlencode({**base, "node": a.pk})) for a in up],
         "categories": Category.objects.order_by("name", "id")[:200],
         "query": urlencode(query),
+        "months": months,
         "can_data": overall.closed > 0 and allows(request.user, "servicedesk.download_ratings_data", q.node),
     }
     return render(request, "servicedesk/ratings.html", ctx)

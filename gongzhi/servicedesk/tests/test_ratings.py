@@ -184,6 +184,9 @@ def test_a_month_and_a_date_range(client, closed, worker):
     r = _page(client, worker, since=earlier.isoformat(), until=today.isoformat())
     assert r.context["overall"]["counts"] == ratings.Counts(2, 2, 1)
     assert _page(client, worker, month=f"{earlier:%Y-%m}").context["overall"]["counts"] == ratings.Counts(1, 1, 0)
+    r = _page(client, worker, month=f"{today:%Y-%m}")
+    before = f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
+    assert f"month={before}" in r.context["months"]["earlier"]
 
 
 @pytest.mark.django_db
