@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -158,3 +160,49 @@ class FollowUpForm(forms.Form):
     note = forms.CharField(
         label=_("回访记录"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class RatingsFilterForm(forms.Form):
+    """服务评价's filters, from the query string: an area, a category, a month (by default) or a date range."""
+
+    node = forms.IntegerField(label=_("区域"), required=False, min_value=1, error_messages={"invalid": _("请选择区域")})
+    category = forms.IntegerField(
+        label=_("类别"), required=False, min_value=1, error_messages={"invalid": _("请选择类别")}
+    )
+    month = forms.RegexField(
+        label=_("月份"),
+        regex=r"^20[0-9]{2}-(0[1-9]|1[0-2])$",
+        required=False,
+        error_messages={"invalid": _("月份应写成“2026-03”的样子")},
+    )
+    since = forms.DateField(
+        label=_("起始日期"), required=False, error_messages={"invalid": _("日期应写成“2026-03-01”")}
+    )
+    until = forms.DateField(
+        label=_("截止日期"), required=False, error_messages={"invalid": _("日期应写成“2026-03-31”")}
+    )
+
+    EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # beyond them a day's bounds can overflow
+
+    def _in_range(self, name: str) -> date | None:
+        value = self.cleaned_data.get(name)
+        if value is not None and not self.EARLIEST <= value <= self.LATEST:
+            raise forms.ValidationError(_("日期应在2000年至2099年之间"))
+        return value
+
+    def clean_since(self) -> date | None:
+        return self._in_range("since")
+
+    def clean_until(self) -> date | None:
+        return self._in_range("until")
+
+    def clean(self):
+        d = super().clean()
+        since, until = d.get("since"), d.get("until")
+        if (since is None) != (until is None) and not self.has_error("since") and not self.has_error("until"):
+            self.add_error("until" if until is None else "since", _("起始日期和截止日期要一起填"))
+        elif since and until and until < since:
+            self.add_error("until", _("截止日期早于起始日期"))
+        elif since and until and (until - since).days > 366:
+            self.add_error("until", _("时段最长一年"))
+        return d

@@ -100,3 +100,6 @@ rules.add_perm("servicedesk.manage_catalogue", dispatcher)
 rules.add_perm("servicedesk.view_dashboard", dispatcher)
 rules.add_perm("servicedesk.view_calls", intake)
 rules.add_perm("servicedesk.manage_open311_clients", open311_admin)
+# 服务评价 (满意率 from the ratings): the dispatchers of the scope; its data file also the rates' data readers.
+rules.add_perm("servicedesk.view_ratings", dispatcher)
+rules.add_perm("servicedesk.download_ratings_data", dispatcher | holds("surveys.rates"))

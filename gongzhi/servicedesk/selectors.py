@@ -6,17 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.models import Reader
 from gongzhi.core.roles import roles_with
-from gongzhi.core.rules import scope_q, scoped
+from gongzhi.core.rules import scope_paths, scope_q, scoped
 from gongzhi.organizations.models import Membership
-from gongzhi.registry.models import AreaNode
-from gongzhi.servicedesk import machine
-from gongzhi.servicedesk.models import FollowUpCall, ServiceRequest
+from gongzhi.registry.models import AreaLevel, AreaNode
+from gongzhi.servicedesk import machine, ratings
+from gongzhi.servicedesk.models import Category, FollowUpCall, ServiceRequest
 from gongzhi.servicedesk.rates import Counts, Rate, rates
 
 PAGE = 50
@@ -220,3 +220,84 @@ def _roll_up_to_communities(rows: list[dict]) -> list[dict]:
         for f in ("total", "open", "late", "completed", "rated", "satisfied"):
             acc[f] += r[f]
     return sorted(out.values(), key=lambda a: (-a["late"], -a["total"]))
+
+
+# --- 满意率 from the residents' ratings ------------------------------------------------------------------------
+def closed_in(qs: QuerySet, start: datetime, end: datetime) -> QuerySet:
+    """Requests closed (办结) in [start, end): a request returned for rework counts when it is closed again."""
+    return qs.exclude(status=machine.State.MERGED).filter(completed_at__gte=start, completed_at__lt=end)
+
+
+# A rating counts for the closure it follows: one given before a return for rework is not this closure's.
+RATED = Q(rated_at__isnull=False, rated_at__gte=F("completed_at"), satisfaction__in=list(ratings.SCALE))
+
+
+def _rating_counts(q: Q, levels: list[str], prefix: str = "") -> dict:
+    return {
+        f"{prefix}closed": Count("id", filter=q),
+        f"{prefix}rated": Count("id", filter=q & RATED),
+        f"{prefix}satisfied": Count("id", filter=q & RATED & Q(satisfaction__in=levels)),
+    }
+
+
+def ratings_home(user: Reader, capability: str) -> AreaNode | None:
+    """The widest area where `user` holds `capability` (the district for a superuser): the page's default."""
+    paths = scope_paths(user, capability)
+    if getattr(user, "is_superuser", False):
+        return AreaNode.objects.select_related("level").order_by("depth", "path").first()
+    return AreaNode.objects.select_related("level").filter(path__in=paths[:1]).first()
+
+
+def ratings_breakdown_nodes(node: AreaNode, limit: int = 100) -> list[AreaNode]:
+    """The areas one level down to show apart: streets, communities, compounds; none below a compound."""
+    if node.level.is_compound:
+        return []
+    compound_depth = AreaLevel.objects.filter(is_compound=True).order_by("depth").values("depth")[:1]
+    return list(
+        AreaNode.objects.filter(parent=node, level__depth__lte=Subquery(compound_depth)).order_by("name", "id")[:limit]
+    )
+
+
+def rating_counts(
+    node: AreaNode,
+    start: datetime,
+    end: datetime,
+    *,
+    levels: list[str],
+    category: Category | None = None,
+    children: list[AreaNode] | None = None,
+) -> tuple[ratings.Counts, list[ratings.Counts], list[dict]]:
+    """In two queries: the counts for `node` (the gate has checked the reader's scope there), for each of
+    `children`, and by category (rows ordered by name)."""
+    qs = closed_in(ServiceRequest.objects.filter(path__startswith=node.path), start, end)
+    if category is not None:
+        qs = qs.filter(category=category)
+    aggs = _rating_counts(Q(), levels)
+    children = children or []
+    for i, child in enumerate(children):
+        aggs |= _rating_counts(Q(path__startswith=child.path), levels, prefix=f"c{i}_")
+    row = qs.aggregate(**aggs)
+    overall = ratings.Counts(row["closed"], row["rated"], row["satisfied"])
+    by_child = [
+        ratings.Counts(row[f"c{i}_closed"], row[f"c{i}_rated"], row[f"c{i}_satisfied"]) for i in range(len(children))
+    ]
+    by_category = list(
+        qs.values("category_id", "category__name", "category__name_en")
+        .annotate(**_rating_counts(Q(), levels))
+        .order_by("category__name", "category_id")
+    )
+    return overall, by_child, by_category
+
+
+def rating_values(
+    node: AreaNode, start: datetime, end: datetime, *, category: Category | None = None
+) -> list[str | None]:
+    """Each closed request's rating (None where it has none for this closure), oldest closure first: one query."""
+    qs = closed_in(ServiceRequest.objects.filter(path__startswith=node.path), start, end)
+    if category is not None:
+        qs = qs.filter(category=category)
+    rows = qs.annotate(counts=Case(When(RATED, then=Value(True)), default=Value(False), output_field=BooleanField()))
+    return [
+        s if counted else None
+        for s, counted in rows.order_by("completed_at", "id").values_list("satisfaction", "counts")
+    ]

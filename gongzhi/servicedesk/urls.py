@@ -27,4 +27,6 @@ urlpatterns = [
     path("board/<int:node_id>/", views.board, name="board"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/export.xlsx", views.dashboard_export, name="dashboard_export"),
+    path("dashboard/ratings/", views.ratings_page, name="ratings"),
+    path("dashboard/ratings/data.json", views.ratings_data, name="ratings_data"),
 ]

@@ -10,6 +10,11 @@ Every page asks the gate; every change is an action.
 from __future__ import annotations
 
 import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,14 +27,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from gongzhi.core import maps, pii
+from gongzhi.core import audit, maps, pii
 from gongzhi.core.gate import allows, check, permission_required
 from gongzhi.core.ids import parse_id
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scoped
 from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode, CompoundProfile, Person
-from gongzhi.servicedesk import actions, machine, selectors
+from gongzhi.servicedesk import actions, machine, ratings, selectors
 from gongzhi.servicedesk.actions import DeskError
 from gongzhi.servicedesk.forms import (
     CategoryForm,
@@ -40,10 +45,12 @@ from gongzhi.servicedesk.forms import (
     PhotoForm,
     PlaceForm,
     RatingForm,
+    RatingsFilterForm,
     ReasonForm,
     question_form,
 )
 from gongzhi.servicedesk.models import Category, FollowUpCall, ServiceRequest
+from gongzhi.surveys.actions import rate_settings_for
 
 PICKER_LIMIT = 50
 
@@ -81,6 +88,8 @@ def start(request):
          allows(user, "servicedesk.dispatch_request")),
         ("servicedesk:dashboard", _("统计看板"), _("按类别、接单方、区域统计，超期工单优先；可导出Excel"),
          allows(user, "servicedesk.view_dashboard")),
+        ("servicedesk:ratings", _("服务评价"), _("居民评价的满意率：分子分母、95%区间、是否达标，按区域、类别、月份"),
+         allows(user, "servicedesk.view_ratings")),
         ("servicedesk:boards", _("公开看板"), _("各社区、街道的诉求办理情况和三率"), True),
     ]  # fmt: skip
     shown = [(reverse(name), title, text) for name, title, text, ok in links if ok]
@@ -747,3 +756,180 @@ def dashboard_export(request):
     )
     response["Content-Disposition"] = f'attachment; filename="servicedesk-{timezone.localdate():%Y%m%d}.xlsx"'
     return response
+
+
+# --- 服务评价: 满意率 from the residents' ratings ----------------------------------------------------------------
+RATING_BAR_X, RATING_BAR = 120, 200  # where the bars start and a full (100 %) bar's length, in the chart's units
+
+
+@dataclass
+class RatingsQuery:
+    node: AreaNode
+    category: Category | None
+    since: date
+    until: date  # inclusive
+    target: Decimal
+    satisfied_from: int
+    month: str = ""  # "2026-03" when the period is a month, "" for a range of dates
+
+    def params(self) -> dict:
+        """The period and category as query parameters, for links that keep them."""
+        out: dict = {"month": self.month} if self.month else {"since": self.since, "until": self.until}
+        return out | ({"category": self.category.pk} if self.category else {})
+
+    @property
+    def start(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.since, time.min))
+
+    @property
+    def end(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.until + timedelta(days=1), time.min))
+
+
+def _ratings_query(request, perm: str) -> RatingsQuery | RatingsFilterForm:
+    """The filters of the query string, checked; the form with its errors (a 400) when they are not valid.
+
+    No area given: the widest where the reader holds the page's permission. An area out of the reader's scope
+    is answered as absent (404)."""
+    form = RatingsFilterForm(request.GET)
+    if not form.is_valid():
+        return form
+    d = form.cleaned_data
+    if d["node"]:
+        node = AreaNode.objects.select_related("level").filter(pk=d["node"]).first()
+        if node is None:
+            form.add_error("node", _("没有这个区域"))
+            return form
+    else:
+        user = request.user
+        node = selectors.ratings_home(user, "servicedesk.dispatch") or selectors.ratings_home(user, "surveys.rates")
+        if node is None:
+            raise Http404
+    check(request.user, perm, node, view_perm=perm)
+    category = None
+    if d["category"]:
+        category = Category.objects.filter(pk=d["category"]).first()
+        if category is None:
+            form.add_error("category", _("没有这个类别"))
+            return form
+    month = ""
+    if d["since"]:
+        since, until = d["since"], d["until"]
+    else:
+        month = d["month"] or f"{timezone.localdate():%Y-%m}"
+        year, m = (int(x) for x in month.split("-"))
+        since = date(year, m, 1)
+        until = date(year + m // 12, m % 12 + 1, 1) - timedelta(days=1)
+    target, satisfied_from = rate_settings_for(node)
+    return RatingsQuery(node, category, since, until, target, satisfied_from, month)
+
+
+def _ratings_refused(request, form: RatingsFilterForm):
+    """Bad filters: the page with the error summary naming each field, answered 400 (never a 500)."""
+    categories = Category.objects.order_by("name", "id")[:200]
+    return render(request, "servicedesk/ratings.html", {"form": form, "categories": categories}, status=400)
+
+
+def _level_names(levels: list[str]) -> str:
+    names = dict(ServiceRequest.Satisfaction.choices)
+    return _("或").join(f"“{names[v]}”" for v in levels)
+
+
+def _rating_row(label: str, counts: ratings.Counts, q: RatingsQuery, y: int, link: str = "") -> dict:
+    f = ratings.figures(counts, q.target)
+    s = f.satisfaction
+    return {
+        "label": label,
+        "link": link,
+        "counts": counts,
+        "f": f,
+        "y": y,
+        "w": int(RATING_BAR * s.fraction) if s.fraction is not None else 0,
+        "low_x": RATING_BAR_X + int(RATING_BAR * s.low) if s.low is not None else None,
+        "high_x": RATING_BAR_X + int(RATING_BAR * s.high) if s.high is not None else None,
+    }
+
+
+@permission_required("servicedesk.view_ratings")
+def ratings_page(request):
+    """服务评价 — 满意率 from the residents' ratings of closed requests, per area, category and period, with its
+    numerator and denominator, the rating rate, the 95 % Wilson interval, and the target judged on its lower
+    bound: the surveys' arithmetic, recomputable from the data file with `python -m gongzhi.surveys.rates`."""
+    q = _ratings_query(request, "servicedesk.view_ratings")
+    if isinstance(q, RatingsFilterForm):
+        return _ratings_refused(request, q)
+    levels = ratings.satisfied_levels(q.satisfied_from)
+    children = selectors.ratings_breakdown_nodes(q.node)
+    overall, by_child, by_category = selectors.rating_counts(
+        q.node, q.start, q.end, levels=levels, category=q.category, children=children
+    )
+    base = q.params()
+    en = translation.get_language().startswith("en")
+    areas = [
+        _rating_row(c.name, n, q, i * 44 + 5, "?" + urlencode({**base, "node": c.pk}))
+        for i, (c, n) in enumerate(zip(children, by_child, strict=True))
+    ]
+    cats = [
+        _rating_row(
+            (r["category__name_en"] if en and r["category__name_en"] else r["category__name"]),
+            ratings.Counts(r["closed"], r["rated"], r["satisfied"]),
+            q,
+            i * 44 + 5,
+        )
+        for i, r in enumerate(by_category)
+    ]
+    chart = areas or cats
+    up = [
+        a
+        for a in AreaNode.objects.filter(pk__in=q.node.ids_on_path[:-1]).order_by("depth")
+        if allows(request.user, "servicedesk.view_ratings", a)
+    ]
+    query = {**base, "node": q.node.pk}
+    earlier = q.since - timedelta(days=1)
+    later = q.until + timedelta(days=1)
+    months = {
+        k: urlencode({"node": q.node.pk, "month": f"{d:%Y-%m}"} | ({"category": q.category.pk} if q.category else {}))
+        for k, d in (("earlier", earlier), ("later", later))
+    }
+    ctx = {
+        "q": q,
+        "form": RatingsFilterForm(initial=query),
+        "overall": _rating_row(q.node.name, overall, q, 0),
+        "areas": areas,
+        "cats": cats,
+        "chart": chart,
+        "chart_areas": bool(areas),
+        "size": {"width": 340, "row": 44, "height": 44 * max(1, len(chart)) + 10},
+        "target_x": RATING_BAR_X + int(RATING_BAR * q.target),
+        "levels": _level_names(levels),
+        "up": [(a, "?" + urlencode({**base, "node": a.pk})) for a in up],
+        "categories": Category.objects.order_by("name", "id")[:200],
+        "query": urlencode(query),
+        "months": months,
+        "can_data": overall.closed > 0 and allows(request.user, "servicedesk.download_ratings_data", q.node),
+    }
+    return render(request, "servicedesk/ratings.html", ctx)
+
+
+@permission_required("servicedesk.download_ratings_data")
+def ratings_data(request):
+    """The page's figure as a data file for `python -m gongzhi.surveys.rates`: closed requests as opaque tokens,
+    the ratings on the surveys' 1–5 scale, the district's satisfied level and target. Nothing personal."""
+    q = _ratings_query(request, "servicedesk.download_ratings_data")
+    if isinstance(q, RatingsFilterForm):
+        return _ratings_refused(request, q)
+    values = selectors.rating_values(q.node, q.start, q.end, category=q.category)
+    if not values:
+        return _message(request, _("没有可重算的数据"), _("该区域和时段内没有办结的工单。"), status=404)
+    body = json.dumps(
+        ratings.data_file(values, satisfied_from=q.satisfied_from, target=q.target), ensure_ascii=False, indent=1
+    )
+    audit.record(
+        "servicedesk.download_ratings",
+        q.node,
+        actor=request.user,
+        changes={"since": q.since, "until": q.until, "category": q.category.pk if q.category else None},
+    )
+    resp = HttpResponse(body, content_type="application/json; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="service-ratings-{q.node.pk}-{q.since}-{q.until}.json"'
+    return resp

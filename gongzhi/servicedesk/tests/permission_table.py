@@ -13,6 +13,8 @@ order completed and waiting for its follow-up call, and the in-scope resident's 
   without one (403 for every asker) — `who=PUBLIC` with `ok`/`anon` set, since no role changes the answer.
 """
 
+from django.utils import timezone
+
 from gongzhi.core.roles import CAPABILITIES
 from gongzhi.servicedesk import actions
 from gongzhi.servicedesk import testing as sd
@@ -48,12 +50,18 @@ def setup(world):
 
     world.order = actions.dispatch_request(report(world.requester), actor=dispatcher)
     done = report(world.requester)
-    ServiceRequest.objects.filter(pk=done.pk).update(status=State.COMPLETED.value, resolution="已更换灯泡")
+    ServiceRequest.objects.filter(pk=done.pk).update(
+        status=State.COMPLETED.value, resolution="已更换灯泡", completed_at=timezone.now()
+    )
     world.call = FollowUpCall.objects.create(request=done, due_on=done.accepted_at.date(), path=done.path)
     world.own = report(world.users[("resident", "in")])
     world.open311_client, world.open311_key = actions.create_open311_client(
         actor=None, name="perm-sd-client", node=mini.district, per_minute=1000
     )
+
+
+def courtyard(w):
+    return f"?node={w.mini.courtyard.pk}"
 
 
 def order(w):
@@ -113,6 +121,12 @@ TABLE = [
     Page("servicedesk:board", who=PUBLIC, kwargs=lambda w: {"node_id": w.mini.community.pk}),
     Page("servicedesk:dashboard", who=DISPATCH),
     Page("servicedesk:dashboard_export", who=DISPATCH),
+    # 服务评价 of an area: out of the reader's scope it is absent. Its data file (nothing personal): the
+    # dispatchers and the rates' data readers (surveys.rates).
+    Page("servicedesk:ratings", who=DISPATCH, query=courtyard, out=404),
+    Page(
+        "servicedesk:ratings_data", who=CAPABILITIES[DISPATCH] | CAPABILITIES["surveys.rates"], query=courtyard, out=404
+    ),
     Api("/api/v1/servicedesk/categories/", who=PUBLIC),
     # The queue (`servicedesk.view_queue`): the dispatchers, takers and operators; each sees its own scope.
     Api("/api/v1/servicedesk/requests/", who=CAPABILITIES[DISPATCH] | CAPABILITIES[TAKE] | CAPABILITIES[INTAKE]),

@@ -22,3 +22,13 @@ def test_dashboard_and_export_open_on_the_demo_month():
     book = load_workbook(io.BytesIO(r.content))
     assert {"三率", "按类别", "按接单方", "按社区", "超期工单"} <= set(book.sheetnames)
     assert book["按接单方"].max_row > 1  # the takers' rows were written, labels and all
+    # 服务评价 over the demo's month: rated requests give a real figure, with its interval.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    r = c.get("/service/dashboard/ratings/", {"since": f"{today - timedelta(days=40)}", "until": f"{today}"})
+    assert r.status_code == 200
+    sat = r.context["overall"]["f"].satisfaction
+    assert sat.denominator > 0 and sat.rate is not None and sat.low is not None
