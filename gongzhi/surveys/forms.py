@@ -499,7 +499,11 @@ class RateSettingsForm(forms.Form):
     satisfied_from = forms.TypedChoiceField(
         label=_("“满意”的最低评分"),
         coerce=int,
-        choices=[(4, _("4分及以上（非常满意、满意）")), (3, _("3分及以上（含基本满意/一般）"))],
+        choices=[
+            (5, _("5分（只算非常满意；服务评价只算“满意”）")),
+            (4, _("4分及以上（非常满意、满意）")),
+            (3, _("3分及以上（含基本满意/一般）")),
+        ],
     )
 
 
