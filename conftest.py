@@ -28,6 +28,18 @@ def _own_checkpoint_file(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language (Chinese), as a request does through LocaleMiddleware. Outside a
+    request the active language is otherwise whatever ran before: a management command run with translations off
+    (migrate, when the test database is made) leaves none active, and messages come out in English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _sms_outbox():
     from gongzhi.core.sms import LocmemBackend
 
