@@ -62,7 +62,8 @@
         px.value = x;
         py.value = y;
         mark(input, x, y);
-        if (status) { status.textContent = input.alt + " — " + words(x, y); }
+        var title = document.getElementById("plan-title-" + plan.value);
+        if (status) { status.textContent = (title ? title.textContent + " — " : "") + words(x, y); }
       });
     });
   });
