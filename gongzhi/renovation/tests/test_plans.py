@@ -20,7 +20,7 @@ from gongzhi.registry import actions as registry
 from gongzhi.registry.models import UnitSet
 from gongzhi.renovation import actions, spots
 from gongzhi.renovation.actions import RenovationError
-from gongzhi.renovation.models import Defect, Plan
+from gongzhi.renovation.models import Defect, Plan, Project
 from gongzhi.renovation.tests.builders import build_scene, soon, to_works
 
 pytestmark = pytest.mark.django_db
@@ -441,3 +441,20 @@ def test_the_api_refuses_a_plan_of_another_project_naming_the_field(scene):
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "plan"
     assert r.json()["errors"][0]["message"] == "平面图不属于本项目"
     assert not Defect.objects.exists() and nothing_written(before)
+
+
+def test_the_demo_places_haobangs_open_defects_on_its_drawn_plan(client):
+    from django.core.management import call_command
+
+    from gongzhi.core.models import User
+    from gongzhi.renovation.demo import HAOBANG
+
+    call_command("load_demo", verbosity=0)
+    p = Project.objects.get(name=HAOBANG)
+    plan = p.plans.get()
+    assert (plan.width, plan.height, plan.floor, plan.image.content_type) == (960, 600, 3, "image/png")
+    placed = p.defects.filter(plan=plan).exclude(status=Defect.Status.CLOSED)
+    assert "外墙保温层锚栓数量不足" in {d.description for d in placed}
+    client.force_login(User.objects.get(username="supervisor"))
+    body = client.get(url("plan", p.pk, plan.pk)).content.decode()
+    assert "外墙保温层锚栓数量不足" in body and 'x="30.00%" y="93.00%"' in body
