@@ -7,6 +7,7 @@ import pytest
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
 from gongzhi.renovation import actions
+from gongzhi.renovation.demo import floor_plan_png
 from gongzhi.renovation.models import Defect, Order, Project
 from gongzhi.renovation.tests.builders import build_scene, soon, to_works
 from testkit.world import PASSWORD
@@ -83,8 +84,6 @@ def test_acceptance_is_refused_while_a_defect_is_open(new_page, scene, shots):
 
 
 def _plan(scene):
-    from gongzhi.renovation.demo import floor_plan_png
-
     p = to_works(scene)
     plan = actions.upload_plan(
         p, actor=scene.officer, title="1号楼三层平面图", image=(floor_plan_png(800, 500), "plan.png")

@@ -5,6 +5,7 @@ supervision group (inspections, acceptance). Every page asks the gate; every cha
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -544,37 +545,45 @@ def report_defect(request, pk: int):
     return _defect_form(request, p, plans, form, status=400 if form.errors else 200)
 
 
-def _plan_click(data, plans: list[Plan]) -> tuple[Plan, tuple | None] | None:
+@dataclass(frozen=True)
+class PlanClick:
+    """A click on one of the form's plans: where, in percent (None: outside the picture), or a key press."""
+
+    plan: Plan
+    at: tuple[Decimal, Decimal] | None = None
+    key_press: bool = False
+
+
+def _plan_click(data, plans: list[Plan]) -> PlanClick | None:
     """The plan clicked (`<input type="image" name="spot-<plan id>">` sends spot-<id>.x and .y, in the picture's
-    own pixels) and where, as percents; None for the submit button. (0, 0) is how a browser sends a press of
-    Enter or Space on the picture: no spot, so the reporter is pointed to the numbers instead."""
+    own pixels) and where; None for the submit button. (0, 0) is how a browser sends a press of Enter or Space on
+    the picture: no spot, so the reporter is pointed to the numbers instead."""
     for plan in plans:
         x, y = data.get(f"spot-{plan.pk}.x"), data.get(f"spot-{plan.pk}.y")
         if x is None and y is None:
             continue
-        if x in ("0", "0.0") and y in ("0", "0.0"):
-            return plan, ()
-        return plan, spots.click_to_percent(x, y, plan.width, plan.height)
+        if x == "0" and y == "0":
+            return PlanClick(plan, key_press=True)
+        return PlanClick(plan, spots.click_to_percent(x, y, plan.width, plan.height))
     return None
 
 
-def _placed(request, p: Project, plans: list[Plan], choices: dict, click: tuple[Plan, tuple | None]):
-    plan, at = click
+def _placed(request, p: Project, plans: list[Plan], choices: dict, click: PlanClick):
     initial = {name: request.POST.get(name, "") for name in forms.DefectForm.base_fields if name != "photo"}
-    initial["plan"] = plan.pk
-    if at == ():  # the keyboard: no spot from the picture; the numbers are open below it
+    initial["plan"] = click.plan.pk
+    if click.key_press:  # no spot from the picture: the numbers are opened below it
         form = forms.DefectForm(initial=initial, **choices)
         note = _("请在“用数字填写位置”中填写问题在平面图上的位置。")
         return _defect_form(request, p, plans, form, note=note, numbers_open=True)
-    if at is None:
+    if click.at is None:
         data = request.POST.copy()
-        data["plan"] = str(plan.pk)
+        data["plan"] = str(click.plan.pk)
         form = forms.DefectForm(data, **choices)
         form.full_clean()
         form.errors.clear()  # only this error: the rest of the form is still being filled in
         form.add_error("plan", _("所点的位置不在平面图内，请在图上重新点选"))
         return _defect_form(request, p, plans, form, status=400)
-    initial["plan_x"], initial["plan_y"] = at
+    initial["plan_x"], initial["plan_y"] = click.at
     form = forms.DefectForm(initial=initial, **choices)
     note = _("已在平面图上标出您点的位置。请核对后提交；也可以再点一次改正。")
     if request.FILES:
@@ -582,16 +591,14 @@ def _placed(request, p: Project, plans: list[Plan], choices: dict, click: tuple[
     return _defect_form(request, p, plans, form, note=note)
 
 
-def _value(form, name: str):
-    """A field's value as the form shows it (bound: what was sent; unbound: its initial)."""
-    return form[name].value()
-
-
-def _defect_form(request, p: Project, plans: list[Plan], form, *, status: int = 200, note: str = "", **extra):
-    chosen = _int(_value(form, "plan"))
+def _defect_form(
+    request, p: Project, plans: list[Plan], form, *, status: int = 200, note: str = "", numbers_open: bool = False
+):
+    """The report form; the chosen plan (sent, or set by a click) carries the marker of the position given."""
+    chosen = _int(form["plan"].value())
     marks = []
     try:
-        x, y = Decimal(str(_value(form, "plan_x"))), Decimal(str(_value(form, "plan_y")))
+        x, y = Decimal(str(form["plan_x"].value())), Decimal(str(form["plan_y"].value()))
         if x.is_finite() and y.is_finite() and 0 <= x <= 100 and 0 <= y <= 100:
             marks = [{"n": 1, "x": x, "y": y}]
     except ArithmeticError:
@@ -604,7 +611,7 @@ def _defect_form(request, p: Project, plans: list[Plan], form, *, status: int = 
         }
         for plan in plans
     ]
-    numbers_open = bool(extra.get("numbers_open")) or any(form[f].errors for f in forms.DefectForm.PLAN_FIELDS)
+    numbers_open = numbers_open or any(form[f].errors for f in forms.DefectForm.PLAN_FIELDS)
     return render(
         request,
         "renovation/defect_form.html",

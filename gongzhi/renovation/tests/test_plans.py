@@ -9,17 +9,19 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
-from gongzhi.core.models import AuditEntry, Upload
+from gongzhi.core.models import AuditEntry, Upload, User
 from gongzhi.core.tests.test_hostile_input import png_header_only, stored_files
 from gongzhi.registry import actions as registry
 from gongzhi.registry.models import UnitSet
 from gongzhi.renovation import actions, spots
 from gongzhi.renovation.actions import RenovationError
+from gongzhi.renovation.demo import HAOBANG
 from gongzhi.renovation.models import Defect, Plan, Project
 from gongzhi.renovation.tests.builders import build_scene, soon, to_works
 
@@ -444,11 +446,6 @@ def test_the_api_refuses_a_plan_of_another_project_naming_the_field(scene):
 
 
 def test_the_demo_places_haobangs_open_defects_on_its_drawn_plan(client):
-    from django.core.management import call_command
-
-    from gongzhi.core.models import User
-    from gongzhi.renovation.demo import HAOBANG
-
     call_command("load_demo", verbosity=0)
     p = Project.objects.get(name=HAOBANG)
     plan = p.plans.get()
