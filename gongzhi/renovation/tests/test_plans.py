@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import override_settings
@@ -24,6 +25,7 @@ from gongzhi.renovation.actions import RenovationError
 from gongzhi.renovation.demo import HAOBANG
 from gongzhi.renovation.models import Defect, Plan, Project
 from gongzhi.renovation.tests.builders import build_scene, soon, to_works
+from testkit.untranslated import untranslated
 
 pytestmark = pytest.mark.django_db
 
@@ -455,3 +457,21 @@ def test_the_demo_places_haobangs_open_defects_on_its_drawn_plan(client):
     client.force_login(User.objects.get(username="supervisor"))
     body = client.get(url("plan", p.pk, plan.pk)).content.decode()
     assert "外墙保温层锚栓数量不足" in body and 'x="30.00%" y="93.00%"' in body
+
+
+def test_the_plan_pages_in_english_have_no_chinese_interface_text(client, scene):
+    p, plan, defect = placed_defect(scene)
+    client.force_login(scene.officer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    pages = [url("plans", p.pk), url("plan", p.pk, plan.pk), url("supervision", p.pk), url("report-defect", p.pk)]
+    for page in pages:
+        body = client.get(page).content.decode()
+        assert untranslated(body) == [], page
+    clicked = client.post(url("report-defect", p.pk), {f"spot-{plan.pk}.x": "10", f"spot-{plan.pk}.y": "10"})
+    assert "is marked on the plan" in clicked.content.decode() and untranslated(clicked.content.decode()) == []
+    bad = client.post(url("plans", p.pk), {"title": "", "image": SimpleUploadedFile("x.png", b"no")})
+    assert bad.status_code == 400 and untranslated(bad.content.decode()) == []
+    client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    answer = client.get(url("defect-answer", defect.token)).content.decode()
+    assert "Position on the plan" in answer and untranslated(answer) == []
