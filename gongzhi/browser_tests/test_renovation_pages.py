@@ -7,6 +7,7 @@ import pytest
 
 from gongzhi.browser_tests.conftest import PHONE, sign_in
 from gongzhi.renovation import actions
+from gongzhi.renovation.demo import floor_plan_png
 from gongzhi.renovation.models import Defect, Order, Project
 from gongzhi.renovation.tests.builders import build_scene, soon, to_works
 from testkit.world import PASSWORD
@@ -80,3 +81,58 @@ def test_acceptance_is_refused_while_a_defect_is_open(new_page, scene, shots):
     assert "未销项" in page.locator(".error-summary").inner_text()
     page.screenshot(path=str(shots / "renovation-acceptance-refused.png"), full_page=True)
     assert Project.objects.get(pk=p.pk).stage == "works"
+
+
+def _plan(scene):
+    p = to_works(scene)
+    plan = actions.upload_plan(
+        p, actor=scene.officer, title="1号楼三层平面图", image=(floor_plan_png(800, 500), "plan.png")
+    )
+    return p, plan
+
+
+def _start_report(page, p) -> None:
+    sign_in(page, "resident", PASSWORD)
+    page.goto(f"/renovation/p/{p.pk}/defects/new/")
+    page.fill("#id_description", "楼梯扶手松动")
+    page.fill("#id_deadline", soon().isoformat())
+
+
+def test_a_resident_places_a_defect_by_tapping_the_plan_on_a_phone(new_page, scene, shots):
+    """With plan.js the plan fits the phone; a tap fills the position and draws the marker, nothing is sent."""
+    p, plan = _plan(scene)
+    page = new_page(PHONE)
+    _start_report(page, p)
+    picture = page.locator(f"input[name='spot-{plan.pk}']")
+    box = picture.bounding_box()
+    assert box["width"] <= PHONE["width"]
+    picture.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})
+    assert page.url.endswith("/defects/new/") and not Defect.objects.exists()
+    assert page.locator(".plan-mark").count() == 1
+    assert abs(float(page.input_value("#id_plan_x")) - 25) < 1 and abs(float(page.input_value("#id_plan_y")) - 50) < 1
+    assert "位置：横向" in page.locator(".plan-status").inner_text()
+    page.screenshot(path=str(shots / "renovation-defect-on-plan.png"), full_page=True)
+    page.locator("main form button.button[type=submit]").click()
+    page.wait_for_load_state()
+    defect = Defect.objects.get()
+    assert defect.plan == plan and abs(defect.plan_x - 25) < 1 and abs(defect.plan_y - 50) < 1
+
+
+def test_without_javascript_a_click_on_the_plan_is_read_in_the_plans_own_pixels(new_page, scene):
+    """plan.js refused: the plan is drawn at its own size in a scrolling box; the click's pixels are the plan's,
+    the server turns them into percents and draws the marker; the report keeps what was typed."""
+    p, plan = _plan(scene)
+    page = new_page(PHONE)
+    page.route("**/plan.js", lambda route: route.abort())
+    _start_report(page, p)
+    picture = page.locator(f"input[name='spot-{plan.pk}']")
+    assert picture.bounding_box()["width"] == 800  # its own pixels, inside .plan-scroll
+    with page.expect_navigation():
+        picture.click(position={"x": 200, "y": 125})
+    assert (page.input_value("#id_plan_x"), page.input_value("#id_plan_y")) == ("25.00", "25.00")
+    assert page.input_value("#id_description") == "楼梯扶手松动" and page.locator(".plan-mark").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.locator("main form button.button[type=submit]").click()
+    page.wait_for_load_state()
+    defect = Defect.objects.get()
+    assert (defect.plan, str(defect.plan_x), str(defect.plan_y)) == (plan, "25.00", "25.00")

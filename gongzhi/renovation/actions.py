@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
+from PIL import Image
 
 from gongzhi.core import audit
 from gongzhi.core.gate import require
@@ -45,6 +46,7 @@ from gongzhi.renovation.models import (
     Milestone,
     Order,
     OwnersVote,
+    Plan,
     PlanLine,
     ProgressEntry,
     Project,
@@ -921,6 +923,74 @@ def record_inspection(
     return inspection
 
 
+# --- plans (平面图) on which defects are placed --------------------------------------------------------------------
+
+
+def _floor(floor: int | None) -> None:
+    if floor is not None and not (isinstance(floor, int) and -5 <= floor <= 99):
+        raise RenovationError("楼层应为-5到99之间的整数", "the floor is a whole number from -5 to 99", field="floor")
+
+
+def _plan_image_format(data: bytes) -> str:
+    """PNG or JPEG, read from the content before anything is stored (a plan is a picture, not a PDF or a WebP)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    raise RenovationError("平面图只接受 PNG 或 JPEG 图片", "a plan must be a PNG or JPEG image", field="image")
+
+
+@transaction.atomic
+def upload_plan(
+    project: Project,
+    *,
+    actor: User | None,
+    title: str,
+    image: tuple[bytes, str],
+    building: AreaNode | None = None,
+    floor: int | None = None,
+) -> Plan:
+    """A floor or site plan of the project: checked, re-encoded without metadata and stored privately, with its
+    pixel size (a click on it, in its own pixels, becomes a position in percent)."""
+    require(actor, "renovation.upload_plan", project)
+    title = _text(title, "title", "标题", "title", 100)
+    if building is not None and not building.path.startswith(project.path):
+        raise RenovationError("楼栋不在项目范围内", "the building is outside the project", field="building")
+    _floor(floor)
+    data, name = image
+    _plan_image_format(data)
+    locked = _locked_project(project)
+    _stage(locked, Project.Stage.ORDERING, Project.Stage.WORKS)
+    # Everything is checked before the file is written: a refused plan leaves no file and no row.
+    upload = _photo((data, name), actor=actor, path=project.path, field="image")
+    assert upload is not None
+    with upload.file.open("rb") as fh, Image.open(fh) as img:
+        width, height = img.size
+    plan = Plan.objects.create(
+        project=project,
+        title=title,
+        building=building,
+        floor=floor,
+        image=upload,
+        width=width,
+        height=height,
+        uploaded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    audit.record(
+        "renovation.upload_plan",
+        plan,
+        actor=actor,
+        changes={
+            "title": title,
+            "building": getattr(building, "pk", None),
+            "floor": floor,
+            "image": str(upload.key),
+            "size": [width, height],
+        },
+    )
+    return plan
+
+
 def _plan_position(plan_xy: Sequence[object] | None) -> tuple[Decimal | None, Decimal | None]:
     """(x, y) in percent of the plan's width and height from its left and top edges, both or neither."""
     if not plan_xy or all(v in (None, "") for v in plan_xy):
@@ -952,10 +1022,12 @@ def report_defect(
     location: AreaNode | None = None,
     spot: str = "",
     floor: int | None = None,
+    plan: Plan | None = None,
     plan_xy: tuple[Decimal, Decimal] | None = None,
     photo_before: PhotoIn = None,
 ) -> Defect:
-    """A defect from an inspector, the supervision group or a resident (or entered for one)."""
+    """A defect from an inspector, the supervision group or a resident (or entered for one); `plan_xy` is the
+    spot in percent of `plan` (a project that has plans places a spot on one of them)."""
     require(actor, "renovation.report_defect", project)
     if on_behalf_of is not None:
         require(actor, "renovation.report_defect_for", project)
@@ -973,9 +1045,14 @@ def report_defect(
         raise RenovationError("位置不在项目范围内", "the location is outside the project", field="location")
     if work_item is not None and work_item.project_id != project.pk:
         raise RenovationError("施工内容不属于本项目", "the work item is not in this project", field="work_item")
-    if floor is not None and not (isinstance(floor, int) and -5 <= floor <= 99):
-        raise RenovationError("楼层应为-5到99之间的整数", "the floor is a whole number from -5 to 99", field="floor")
+    _floor(floor)
     x, y = _plan_position(plan_xy)
+    if plan is not None and plan.project_id != project.pk:
+        raise RenovationError("平面图不属于本项目", "the plan is not one of this project's", field="plan")
+    if plan is not None and x is None:
+        raise RenovationError("请在平面图上点出问题的位置", "mark the spot on the plan", field="plan")
+    if plan is None and x is not None and project.plans.exists():
+        raise RenovationError("请选择位置所在的平面图", "choose the plan the position is on", field="plan")
     locked = _locked_project(project)
     _stage(locked, Project.Stage.WORKS)
     photo_before = _photo(photo_before, actor=actor, path=project.path, field="photo_before")
@@ -987,6 +1064,7 @@ def report_defect(
         location=location,
         spot=_text(spot, "spot", "具体位置", "spot", 150, required=False),
         floor=floor,
+        plan=plan,
         plan_x=x,
         plan_y=y,
         photo_before=photo_before,
@@ -1004,6 +1082,7 @@ def report_defect(
             "deadline": deadline,
             "work_item": getattr(work_item, "pk", None),
             "floor": floor,
+            "plan": getattr(plan, "pk", None),
             "plan_xy": [str(x), str(y)] if x is not None else None,
         },
     )

@@ -3,7 +3,7 @@ defects above all, is ever deleted)."""
 
 from django.contrib import admin
 
-from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Project, WorkItem
+from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Plan, Project, WorkItem
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,3 +54,9 @@ class DefectAdmin(ReadOnlyAdmin):
     list_display = ["id", "project", "description", "status", "deadline"]
     list_select_related = ["project"]
     exclude = ["token"]  # the contractor's link is a secret
+
+
+@admin.register(Plan)
+class PlanAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "title", "building", "floor", "width", "height", "created_at"]
+    list_select_related = ["project", "building"]

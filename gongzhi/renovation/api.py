@@ -7,10 +7,12 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from gongzhi.core.api import GENERIC, KeyCursorPagination, error_responses
@@ -21,7 +23,7 @@ from gongzhi.organizations.models import Membership
 from gongzhi.registry.models import AreaNode, Person, Unit
 from gongzhi.renovation import actions, selectors
 from gongzhi.renovation.actions import RenovationError
-from gongzhi.renovation.models import Defect, MenuItem, Order, Project, WorkItem
+from gongzhi.renovation.models import Defect, MenuItem, Order, Plan, Project, WorkItem
 
 
 def renovation_error(exc: RenovationError) -> Response:
@@ -181,6 +183,8 @@ class DefectSerializer(serializers.ModelSerializer):
             "description",
             "location",
             "spot",
+            "floor",
+            "plan",
             "plan_x",
             "plan_y",
             "deadline",
@@ -205,7 +209,35 @@ class DefectInSerializer(serializers.Serializer):
     work_item = serializers.IntegerField(required=False, allow_null=True)
     location = serializers.IntegerField(required=False, allow_null=True)
     spot = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    floor = serializers.IntegerField(required=False, allow_null=True, help_text="negative: basement")
+    plan = serializers.IntegerField(required=False, allow_null=True, help_text="a plan of the same project")
+    plan_x = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True, help_text="percent from the plan's left edge"
+    )
+    plan_y = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True, help_text="percent from the plan's top edge"
+    )
     on_behalf_of = serializers.IntegerField(required=False, allow_null=True)
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    building_name = serializers.CharField(source="building.name", default=None)
+    image_url = serializers.SerializerMethodField(help_text="the picture, served privately to those who see the plan")
+
+    class Meta:
+        model = Plan
+        fields = ["id", "project", "title", "building", "building_name", "floor", "width", "height", "image_url"]
+
+    def get_image_url(self, obj) -> str:
+        return reverse("renovation:plan-image", args=[obj.project_id, obj.pk])
+
+
+class PlanInSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    title = serializers.CharField(max_length=100)
+    building = serializers.IntegerField(required=False, allow_null=True, help_text="a building or entrance node")
+    floor = serializers.IntegerField(required=False, allow_null=True, help_text="negative: basement")
+    image = serializers.FileField(help_text="PNG or JPEG")
 
 
 class ResolveInSerializer(serializers.Serializer):
@@ -469,6 +501,13 @@ class DefectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
         location = AreaNode.objects.filter(pk=d.get("location")).first() if d.get("location") else None
         person = Person.objects.filter(pk=d.get("on_behalf_of")).first() if d.get("on_behalf_of") else None
+        plan = None
+        if d.get("plan"):
+            plan = Plan.objects.filter(pk=d["plan"]).first()
+            if plan is None or plan.project_id != p.pk:
+                return renovation_error(
+                    RenovationError("平面图不属于本项目", "the plan is not one of this project's", field="plan")
+                )
         try:
             defect = actions.report_defect(
                 p,
@@ -479,6 +518,9 @@ class DefectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 work_item=work,
                 location=location,
                 spot=d["spot"],
+                floor=d.get("floor"),
+                plan=plan,
+                plan_xy=(d.get("plan_x"), d.get("plan_y")),
                 on_behalf_of=person,
             )
         except RenovationError as exc:
@@ -508,6 +550,68 @@ class DefectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         except RenovationError as exc:
             return renovation_error(exc)
         return Response(DefectSerializer(defect).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("project", int, description="only this project's plans")],
+        responses={200: PlanSerializer(many=True), **error_responses(401, 403)},
+    ),
+    retrieve=extend_schema(responses={200: PlanSerializer, **error_responses(401, 403, 404)}),
+)
+class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """平面图 — the plans of the projects the reader sees (defects are placed on them); a project's officers
+    upload new ones (multipart, the picture in `image`)."""
+
+    permission_classes = [GatePermission]
+    gate_perms = {
+        "list": "renovation.view_menu",
+        "retrieve": "renovation.view_plan",
+        "create": "renovation.view_menu",  # then renovation.upload_plan on the project
+    }
+    serializer_class = PlanSerializer
+    pagination_class = KeyCursorPagination
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    queryset = Plan.objects.none()  # for the schema; get_queryset scopes by reader
+
+    def get_queryset(self):
+        qs = Plan.objects.filter(project__in=selectors.visible_projects(self.request.user).values("pk"))
+        project = self.request.query_params.get("project", "")
+        if project.isdigit():
+            qs = qs.filter(project_id=int(project))
+        return qs.select_related("building").order_by("id")
+
+    @extend_schema(
+        request={"multipart/form-data": PlanInSerializer},
+        responses={201: PlanSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def create(self, request):
+        # The project first: one the reader may not upload to is refused before the picture is looked at.
+        project_id = str(request.data.get("project") or "")
+        if not project_id.isdigit():
+            return renovation_error(RenovationError("请指定项目", "give the project", field="project"))
+        p = get_object_or_404(selectors.visible_projects(request.user), pk=int(project_id))
+        check(request.user, "renovation.upload_plan", p, view_perm="renovation.view_project")
+        data = PlanInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        building = None
+        if d.get("building"):
+            building = AreaNode.objects.filter(pk=d["building"]).first()
+            if building is None:
+                return renovation_error(RenovationError("楼栋不存在", "no such building", field="building"))
+        try:
+            plan = actions.upload_plan(
+                p,
+                actor=request.user,
+                title=d["title"],
+                building=building,
+                floor=d.get("floor"),
+                image=(d["image"].read(), d["image"].name),
+            )
+        except RenovationError as exc:
+            return renovation_error(exc)
+        return Response(PlanSerializer(plan).data, status=status.HTTP_201_CREATED)
 
 
 class DefectAnswerViewSet(viewsets.ViewSet):
@@ -544,4 +648,5 @@ def register(router) -> None:
     router.register("renovation/projects", ProjectViewSet, basename="renovation-project")
     router.register("renovation/work-items", WorkItemViewSet, basename="renovation-work-item")
     router.register("renovation/defects", DefectViewSet, basename="renovation-defect")
+    router.register("renovation/plans", PlanViewSet, basename="renovation-plan")
     router.register("renovation/defect-answers", DefectAnswerViewSet, basename="renovation-defect-answer")

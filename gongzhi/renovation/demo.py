@@ -12,12 +12,14 @@ Demo accounts: `contractor` (member of the contractor), `supervisor` (豪邦花�
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFont
 
 from gongzhi.core import audit
 from gongzhi.core.models import RoleAssignment, User
@@ -389,6 +391,15 @@ def _haobang(ctx, items, contractor: Organization) -> Project:
     )
     north = AreaNode.objects.filter(path__startswith=project.path, name="豪邦花园北院").first()
     building = AreaNode.objects.filter(parent=north, name="2号楼").first() if north else None
+    # The building's typical floor, on which the open defects are placed (baupen): drawn here, uploaded as staff do.
+    plan = actions.upload_plan(
+        project,
+        actor=None,
+        title="2号楼标准层平面图",
+        building=building,
+        floor=3,
+        image=(floor_plan_png(), "haobang-north-2-floor-3.png"),
+    )
     defect = actions.report_defect(
         project,
         actor=None,
@@ -397,6 +408,9 @@ def _haobang(ctx, items, contractor: Organization) -> Project:
         deadline=ctx.today,
         location=building,
         spot="南立面三至五层",
+        floor=3,
+        plan=plan,
+        plan_xy=("30.00", "93.00"),  # the south wall of the west flat
         work_item=project.work_items.get(external_id="HB-03"),
     )
     # an older defect from the residents' walk-through, past its deadline: the overdue flag shows
@@ -413,6 +427,8 @@ def _haobang(ctx, items, contractor: Organization) -> Project:
             deadline=ctx.today + timedelta(days=7),
             spot="三楼楼梯口",
             floor=3,
+            plan=plan,
+            plan_xy=("50.00", "40.00"),  # the stair's landing
             on_behalf_of=head,
         )
     fixed = actions.report_defect(
@@ -421,6 +437,37 @@ def _haobang(ctx, items, contractor: Organization) -> Project:
     actions.resolve_defect_by_token(fixed.token, name="二七建设 王工", note="已更换接口并试水")
     actions.close_defect(fixed, actor=None)
     return project
+
+
+def floor_plan_png(width: int = 960, height: int = 600) -> bytes:
+    """A plain typical-floor plan of a 1980s walk-up: two flats either side of the stair, drawn with Pillow
+    (labels in ASCII: the default font has no Chinese)."""
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=20)
+    ink, thin = (40, 40, 40), (120, 120, 120)
+    m = 40  # margin
+    left, top, right, bottom = m, m, width - m, height - m
+    draw.rectangle((left, top, right, bottom), outline=ink, width=8)  # outer walls
+    stair_l, stair_r = width // 2 - 80, width // 2 + 80
+    draw.line((stair_l, top, stair_l, bottom), fill=ink, width=6)
+    draw.line((stair_r, top, stair_r, bottom), fill=ink, width=6)
+    for y in range(top + 150, bottom - 150, 22):  # the stair's treads
+        draw.line((stair_l + 10, y, stair_r - 10, y), fill=thin, width=2)
+    draw.text((width // 2, top + 60), "STAIR", fill=ink, font=font, anchor="mm")
+    mid = top + (bottom - top) * 11 // 20
+    for x0, x1 in ((left, stair_l), (stair_r, right)):  # each flat: living room to the south, bedroom, kitchen
+        draw.line((x0, mid, x1, mid), fill=ink, width=5)
+        split = x0 + (x1 - x0) * 3 // 5
+        draw.line((split, top, split, mid), fill=ink, width=5)
+        draw.text(((x0 + split) // 2, (top + mid) // 2), "BEDROOM", fill=ink, font=font, anchor="mm")
+        draw.text(((split + x1) // 2, (top + mid) // 2), "KITCHEN", fill=ink, font=font, anchor="mm")
+        draw.text(((x0 + x1) // 2, (mid + bottom) // 2), "LIVING", fill=ink, font=font, anchor="mm")
+        draw.rectangle(((x0 + x1) // 2 - 70, bottom - 4, (x0 + x1) // 2 + 70, bottom + 4), fill="white", outline=ink)
+    draw.text((width // 2, height - 14), "N-2 TYPICAL FLOOR  (SOUTH)", fill=ink, font=font, anchor="mm")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
 
 
 def _paint(ctx, items, contractor: Organization) -> None:

@@ -62,6 +62,13 @@ class DefectForm(forms.Form):
     spot = forms.CharField(label=_("具体位置"), max_length=150, required=False)
     deadline = forms.DateField(label=_("整改期限"), widget=forms.DateInput(attrs={"type": "date"}))
     floor = forms.IntegerField(label=_("楼层"), required=False, min_value=-5, max_value=99)
+    plan = forms.TypedChoiceField(
+        label=_("平面图"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": _("请选择本项目的平面图")},
+    )
     plan_x = forms.DecimalField(
         label=_("平面图位置：距左边（%）"), required=False, min_value=0, max_value=100, decimal_places=2
     )
@@ -71,9 +78,13 @@ class DefectForm(forms.Form):
     photo = forms.FileField(label=_("照片（整改前）"), required=False)
     person = forms.TypedChoiceField(label=_("代哪位居民报告"), coerce=int, required=False, empty_value=None)
 
-    def __init__(self, *args, locations=(), people=None, **kwargs):
+    # Drawn by defect_form.html in its own place: the plan pictures with these beside them.
+    PLAN_FIELDS = ("plan", "plan_x", "plan_y")
+
+    def __init__(self, *args, locations=(), people=None, plans=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].choices = [("", "—")] + list(locations)
+        self.fields["plan"].choices = [("", "—")] + list(plans)
         if people is None:  # only those who enter defects for residents choose one
             del self.fields["person"]
         else:
@@ -85,6 +96,20 @@ class DefectForm(forms.Form):
             field = "plan_y" if data.get("plan_y") is None else "plan_x"
             self.add_error(field, _("平面图位置须同时填写距左边和距上边的百分比"))
         return data
+
+
+class PlanForm(forms.Form):
+    """A plan (平面图) of the project: a picture with a title, and which building and floor it shows."""
+
+    title = forms.CharField(label=_("标题"), max_length=100)
+    building = forms.TypedChoiceField(label=_("楼栋/单元"), coerce=int, required=False, empty_value=None)
+    floor = forms.IntegerField(label=_("楼层（地下为负数）"), required=False, min_value=-5, max_value=99)
+    image = forms.FileField(label=_("平面图图片（PNG 或 JPEG）"))
+
+    def __init__(self, *args, buildings=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].choices = [("", "—")] + list(buildings)
+        self.fields["image"].widget.attrs["accept"] = "image/png,image/jpeg"
 
 
 class TokenAnswerForm(forms.Form):

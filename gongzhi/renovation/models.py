@@ -342,6 +342,42 @@ class Inspection(models.Model):
         ordering = ["-on", "-id"]
 
 
+class Plan(models.Model):
+    """平面图 — a floor or site plan of a project on which defects are placed (baupen). Not the renovation plan
+    (改造计划, `PlanLine`): a picture of a building, a floor or the compound.
+
+    The image is a private `core.Upload` (re-encoded on upload, served by a permission-checked view); its pixel
+    size is kept so a click on the picture (`<input type="image">`, in the picture's own pixels) becomes percents.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="plans")
+    title = models.CharField(_("标题"), max_length=100)
+    building = models.ForeignKey("registry.AreaNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    floor = models.SmallIntegerField(_("楼层"), null=True, blank=True)  # negative: basement
+    image = models.ForeignKey("core.Upload", on_delete=models.PROTECT, related_name="+")
+    width = models.PositiveIntegerField()  # pixels of the stored image
+    height = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="plan_has_a_size")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def label(self) -> str:
+        """The title with the building and floor, as a list or a choice shows it."""
+        parts = [self.title]
+        if self.building_id:
+            parts.append(self.building.name)
+        if self.floor is not None:
+            parts.append(str(_("%(f)s层") % {"f": self.floor}))
+        return " · ".join(parts)
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -367,6 +403,7 @@ class Defect(models.Model):
     location = models.ForeignKey("registry.AreaNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     spot = models.CharField(_("具体位置"), max_length=150, blank=True)
     floor = models.SmallIntegerField(_("楼层"), null=True, blank=True)  # negative: basement
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="defects")
     plan_x = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)  # 0..100 % on the plan
     plan_y = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     photo_before = models.ForeignKey("core.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -396,6 +433,13 @@ class Defect(models.Model):
         if self.plan_x is None or self.plan_y is None:
             return ""
         return f"{self.plan_x}%, {self.plan_y}%"
+
+    @property
+    def plan_marks(self) -> list[dict]:
+        """The one marker of this defect's spot (templates draw markers from such lists)."""
+        if self.plan_x is None or self.plan_y is None:
+            return []
+        return [{"n": "", "x": self.plan_x, "y": self.plan_y}]
 
     def is_overdue(self, today=None) -> bool:
         """baupen: the deadline passed and not resolved, or resolved after the deadline."""

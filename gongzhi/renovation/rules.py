@@ -131,6 +131,12 @@ rules.add_perm(
 )
 rules.add_perm("renovation.add_project", manages)
 rules.add_perm("renovation.change_project", manages & not_accepted)
+# Plans (平面图) on which defects are placed: the project's officers upload them; whoever sees the project sees
+# them (a household places its defect on one); the open defects drawn on a plan are the works staff's.
+rules.add_perm("renovation.upload_plan", manages & not_accepted)
+rules.add_perm(
+    "renovation.view_plan", staff_here | is_project_household | is_project_contractor | is_project_supervisor
+)
 # Orders (点单) and the figures behind the plan
 rules.add_perm("renovation.order", is_project_household & orders_open)
 rules.add_perm("renovation.take_order", takes_orders & orders_open)

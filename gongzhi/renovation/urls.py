@@ -26,8 +26,12 @@ urlpatterns = [
     path("p/<int:pk>/works/import/", views.import_works, name="import"),
     path("p/<int:pk>/defects/new/", views.report_defect, name="report-defect"),
     path("p/<int:pk>/defects/<int:defect_id>/decide/", views.defect_decide, name="defect-decide"),
+    path("p/<int:pk>/plans/", views.plans, name="plans"),
+    path("p/<int:pk>/plans/<int:plan_id>/", views.plan, name="plan"),
+    path("p/<int:pk>/plans/<int:plan_id>/image/", views.plan_image, name="plan-image"),
     path("p/<int:pk>/supervision/", views.supervision, name="supervision"),
     path("p/<int:pk>/photo/<uuid:key>/", views.photo, name="photo"),
     path("d/<str:token>/", views.defect_answer, name="defect-answer"),
+    path("d/<str:token>/plan/", views.defect_plan_image, name="defect-plan-image"),
     path("d/<str:token>/photo/<slug:which>/", views.defect_photo, name="defect-photo"),
 ]

@@ -5,12 +5,13 @@ supervision group (inspections, acceptance). Every page asks the gate; every cha
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,9 +27,9 @@ from gongzhi.core.roles import roles_with
 from gongzhi.core.rules import scope_q
 from gongzhi.organizations.models import Organization
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
-from gongzhi.renovation import actions, forms, links, photos, selectors
+from gongzhi.renovation import actions, forms, links, photos, selectors, spots
 from gongzhi.renovation.actions import RenovationError
-from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, PlanLine, Project, WorkItem
+from gongzhi.renovation.models import Defect, MenuCategory, MenuItem, Order, Plan, PlanLine, Project, WorkItem
 
 PROJECTS = Project.objects.select_related("scope", "contractor", "supervisor", "party_branch")
 PAGE = 50
@@ -137,7 +138,8 @@ def project(request, pk: int):
             if p.party_branch_id
             else [],
             "my_defects": _with_desk(
-                list(p.defects.filter(reported_by=user).select_related("photo_before", "photo_after")[:20]), user
+                list(p.defects.filter(reported_by=user).select_related("plan", "photo_before", "photo_after")[:20]),
+                user,
             )
             if user.is_authenticated
             else [],
@@ -362,7 +364,9 @@ def works(request, pk: int):
     shots = selectors.progress_photos(p)
     for w in work_items:
         w.photo_entries = shots.get(w.pk, [])
-    defects = list(p.defects.select_related("location", "work_item", "photo_before", "photo_after")[:200])
+    defects = list(
+        p.defects.select_related("location", "work_item", "plan__building", "photo_before", "photo_after")[:200]
+    )
     today = timezone.localdate()
     return render(
         request,
@@ -493,11 +497,21 @@ def _locations(p: Project) -> list[tuple[int, str]]:
 
 @permission_required("renovation.view_menu")
 def report_defect(request, pk: int):
+    """Report a defect; where the project has plans, the reporter clicks the spot on one (see `_plan_click`)."""
     p = _project(request, pk, "renovation.report_defect")
     for_residents = allows(request.user, "renovation.report_defect_for", p)
-    form = forms.DefectForm(
-        *_posted(request, files=True), locations=_locations(p), people=_people(p) if for_residents else None
-    )
+    plans = list(p.plans.select_related("building"))
+    choices = {
+        "locations": _locations(p),
+        "people": _people(p) if for_residents else None,
+        "plans": [(plan.pk, plan.label) for plan in plans],
+    }
+    click = _plan_click(request.POST, plans) if request.method == "POST" else None
+    if click is not None:
+        # A click on a plan marks the spot and shows the form again with everything typed so far; the reporter
+        # then checks and submits. Nothing is written.
+        return _placed(request, p, plans, choices, click)
+    form = forms.DefectForm(*_posted(request, files=True), **choices)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         person = Person.objects.filter(pk=d["person"]).first() if d.get("person") else None
@@ -518,6 +532,7 @@ def report_defect(request, pk: int):
                 location=AreaNode.objects.filter(pk=d["location"]).first() if d["location"] else None,
                 spot=d["spot"],
                 floor=d["floor"],
+                plan=next((plan for plan in plans if plan.pk == d.get("plan")), None),
                 plan_xy=(d["plan_x"], d["plan_y"]),
                 on_behalf_of=person,
                 photo_before=_upload(d.get("photo")),
@@ -527,9 +542,167 @@ def report_defect(request, pk: int):
         else:
             messages.success(request, _("问题已登记，施工单位将收到整改通知"))
             return redirect("renovation:project", pk=p.pk)
+    return _defect_form(request, p, plans, form, status=400 if form.errors else 200)
+
+
+@dataclass(frozen=True)
+class PlanClick:
+    """A click on one of the form's plans: where, in percent (None: outside the picture), or a key press."""
+
+    plan: Plan
+    at: tuple[Decimal, Decimal] | None = None
+    key_press: bool = False
+
+
+def _plan_click(data, plans: list[Plan]) -> PlanClick | None:
+    """The plan clicked (`<input type="image" name="spot-<plan id>">` sends spot-<id>.x and .y, in the picture's
+    own pixels) and where; None for the submit button. (0, 0) is how a browser sends a press of Enter or Space on
+    the picture: no spot, so the reporter is pointed to the numbers instead."""
+    for plan in plans:
+        x, y = data.get(f"spot-{plan.pk}.x"), data.get(f"spot-{plan.pk}.y")
+        if x is None and y is None:
+            continue
+        if x == "0" and y == "0":
+            return PlanClick(plan, key_press=True)
+        return PlanClick(plan, spots.click_to_percent(x, y, plan.width, plan.height))
+    return None
+
+
+def _placed(request, p: Project, plans: list[Plan], choices: dict, click: PlanClick):
+    initial = {name: request.POST.get(name, "") for name in forms.DefectForm.base_fields if name != "photo"}
+    initial["plan"] = click.plan.pk
+    if click.key_press:  # no spot from the picture: the numbers are opened below it
+        form = forms.DefectForm(initial=initial, **choices)
+        note = _("请在“用数字填写位置”中填写问题在平面图上的位置。")
+        return _defect_form(request, p, plans, form, note=note, numbers_open=True)
+    if click.at is None:
+        data = request.POST.copy()
+        data["plan"] = str(click.plan.pk)
+        form = forms.DefectForm(data, **choices)
+        form.full_clean()
+        form.errors.clear()  # only this error: the rest of the form is still being filled in
+        form.add_error("plan", _("所点的位置不在平面图内，请在图上重新点选"))
+        return _defect_form(request, p, plans, form, status=400)
+    initial["plan_x"], initial["plan_y"] = click.at
+    form = forms.DefectForm(initial=initial, **choices)
+    note = _("已在平面图上标出您点的位置。请核对后提交；也可以再点一次改正。")
+    if request.FILES:
+        note += " " + _("所选的照片未保存，请在提交前重新选择。")
+    return _defect_form(request, p, plans, form, note=note)
+
+
+def _defect_form(
+    request, p: Project, plans: list[Plan], form, *, status: int = 200, note: str = "", numbers_open: bool = False
+):
+    """The report form; the chosen plan (sent, or set by a click) carries the marker of the position given."""
+    chosen = _int(form["plan"].value())
+    marks = []
+    try:
+        x, y = Decimal(str(form["plan_x"].value())), Decimal(str(form["plan_y"].value()))
+        if x.is_finite() and y.is_finite() and 0 <= x <= 100 and 0 <= y <= 100:
+            marks = [{"n": 1, "x": x, "y": y}]
+    except ArithmeticError:
+        pass
+    rows = [
+        {
+            "plan": plan,
+            "src": reverse("renovation:plan-image", args=[p.pk, plan.pk]),
+            "marks": marks if plan.pk == chosen else [],
+        }
+        for plan in plans
+    ]
+    numbers_open = numbers_open or any(form[f].errors for f in forms.DefectForm.PLAN_FIELDS)
     return render(
-        request, "renovation/defect_form.html", {"project": p, "form": form}, status=400 if form.errors else 200
+        request,
+        "renovation/defect_form.html",
+        {"project": p, "form": form, "plans": rows, "note": note, "numbers_open": numbers_open},
+        status=status,
     )
+
+
+# --- plans (平面图) -------------------------------------------------------------------------------------------
+
+
+@permission_required("renovation.view_menu")
+def plans(request, pk: int):
+    """The project's plans, and for its officers the upload of a new one."""
+    p = _project(request, pk, "renovation.view_plan")
+    can_upload = allows(request.user, "renovation.upload_plan", p)
+    form = forms.PlanForm(*_posted(request, files=True), buildings=_locations(p)) if can_upload else None
+    if request.method == "POST":
+        check(request.user, "renovation.upload_plan", p)
+        assert form is not None
+        if form.is_valid():
+            d = form.cleaned_data
+            building = AreaNode.objects.filter(pk=d["building"]).first() if d["building"] else None
+            try:
+                plan = actions.upload_plan(
+                    p,
+                    actor=request.user,
+                    title=d["title"],
+                    building=building,
+                    floor=d["floor"],
+                    image=(d["image"].read(), d["image"].name),
+                )
+            except RenovationError as exc:
+                _add_error(form, exc)
+            else:
+                messages.success(request, _("平面图已上传"))
+                return redirect("renovation:plan", pk=p.pk, plan_id=plan.pk)
+    rows = list(p.plans.select_related("building"))
+    open_defects = Defect.objects.filter(plan__project=p).exclude(status=Defect.Status.CLOSED)
+    counts = dict(open_defects.values("plan").annotate(n=Count("id")).values_list("plan", "n"))
+    for plan in rows:
+        plan.open_defects = counts.get(plan.pk, 0)
+    return render(
+        request,
+        "renovation/plans.html",
+        {"project": p, "plans": rows, "form": form, "can_works": allows(request.user, "renovation.view_works", p)},
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+def open_defect_marks(plans: list[Plan]) -> dict[int, list[dict]]:
+    """Each plan's open defects (not closed), numbered in the order they were reported, for markers and a list
+    (one query for all the plans)."""
+    defects = Defect.objects.filter(plan__in=plans, plan_x__isnull=False).exclude(status=Defect.Status.CLOSED)
+    out: dict[int, list[dict]] = {plan.pk: [] for plan in plans}
+    for d in defects.select_related("location").order_by("registered_at", "id")[:1000]:
+        marks = out[d.plan_id]
+        marks.append({"n": len(marks) + 1, "x": d.plan_x, "y": d.plan_y, "defect": d})
+    return out
+
+
+@permission_required("renovation.view_menu")
+def plan(request, pk: int, plan_id: int):
+    """A plan with its open defects as numbered markers and, beside it, the same numbers as a list."""
+    p = _project(request, pk, "renovation.view_works")
+    plan = get_object_or_404(Plan.objects.select_related("building"), pk=plan_id, project=p)
+    marks = open_defect_marks([plan])[plan.pk]
+    today = timezone.localdate()
+    for m in marks:
+        m["overdue"] = m["defect"].is_overdue(today)
+    return render(
+        request,
+        "renovation/plan.html",
+        {"project": p, "plan": plan, "marks": marks, "src": reverse("renovation:plan-image", args=[p.pk, plan.pk])},
+    )
+
+
+@permission_required("renovation.view_menu")
+def plan_image(request, pk: int, plan_id: int):
+    """A plan's picture, privately: for those who see the project (a household places its defect on it)."""
+    p = _project(request, pk, "renovation.view_plan")
+    plan = get_object_or_404(Plan.objects.select_related("image"), pk=plan_id, project=p)
+    return _photo_response(plan.image, False)
+
+
+def defect_plan_image(request, token: str):
+    """The picture of the plan the defect is placed on, for the contractor's link: the token is the authority."""
+    defect = Defect.objects.select_related("plan__image").filter(token=token).first()
+    if defect is None or defect.plan is None:
+        raise Http404
+    return _photo_response(defect.plan.image, False)
 
 
 def _photo_response(upload: Upload | None, thumb: bool) -> HttpResponse:
@@ -568,7 +741,9 @@ def defect_photo(request, token: str, which: str):
 def defect_answer(request, token: str):
     """The contractor's link (no account): see the defect and report the fix."""
     defect = (
-        Defect.objects.select_related("project", "location", "photo_before", "photo_after").filter(token=token).first()
+        Defect.objects.select_related("project", "location", "plan", "photo_before", "photo_after")
+        .filter(token=token)
+        .first()
     )
     if defect is None:
         raise Http404
@@ -594,6 +769,7 @@ def defect_answer(request, token: str):
             "form": form,
             "overdue": defect.is_overdue(),
             "open": defect.status == Defect.Status.REGISTERED,
+            "plan_src": reverse("renovation:defect-plan-image", args=[token]) if defect.plan_id else "",
         },
         status=400 if form.errors else 200,
     )
@@ -670,6 +846,12 @@ def supervision(request, pk: int):
         rows.append({"work": w, "signed": signed})
     blockers = actions.acceptance_blockers(p) if p.stage == Project.Stage.WORKS else []
     en = (get_language() or "").startswith("en")
+    project_plans = list(p.plans.select_related("building")[:20])
+    marks = open_defect_marks(project_plans)
+    plan_rows = [
+        {"plan": plan, "src": reverse("renovation:plan-image", args=[p.pk, plan.pk]), "marks": marks[plan.pk]}
+        for plan in project_plans
+    ]
     return render(
         request,
         "renovation/supervision.html",
@@ -684,6 +866,7 @@ def supervision(request, pk: int):
             "can_sign_street": allows(user, "renovation.sign_as_street_office", p),
             "can_accept": allows(user, "renovation.accept_project", p),
             "blockers": [b[1] if en else b[0] for b in blockers],
+            "plans": plan_rows,
             "error": error,
         },
         status=status,

@@ -75,8 +75,16 @@ def setup(world):
     world.work = actions.add_work_item(
         world.works, actor=officer, external_id="W1", name="屋面防水", budget="100000.00"
     )
+    world.plan = actions.upload_plan(world.works, actor=officer, title="1号楼屋面平面图", image=_png())
     world.defect = actions.report_defect(
-        world.works, actor=officer, source="inspector", description="檐口渗水", deadline=soon(), photo_before=_jpeg()
+        world.works,
+        actor=officer,
+        source="inspector",
+        description="檐口渗水",
+        deadline=soon(),
+        photo_before=_jpeg(),
+        plan=world.plan,
+        plan_xy=("20.00", "10.00"),
     )
     world.owner = Residence.objects.filter(unit=mini.units[0], until__isnull=True).first().person
 
@@ -85,6 +93,12 @@ def _jpeg() -> tuple[bytes, str]:
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), "gray").save(buf, "JPEG")
     return buf.getvalue(), "eaves.jpg"
+
+
+def _png() -> tuple[bytes, str]:
+    buf = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(buf, "PNG")
+    return buf.getvalue(), "roof.png"
 
 
 def ordering(w):
@@ -147,6 +161,13 @@ TABLE = [
         expect=UNSEEN,
     ),
     Page("renovation:supervision", who="staff", kwargs=works, refused=404),
+    # Plans (平面图): those who see the project see its plans and their pictures (a household places its defect on
+    # one; no household here); the open defects drawn on one are the works staff's.
+    Page("renovation:plans", who="staff", kwargs=works, refused=404),
+    Page("renovation:plan", who="staff", kwargs=lambda w: {"pk": w.works.pk, "plan_id": w.plan.pk}, refused=404),
+    Page("renovation:plan-image", who="staff", kwargs=lambda w: {"pk": w.works.pk, "plan_id": w.plan.pk}, refused=404),
+    # The contractor's link shows the plan the defect is placed on: the token is the authority.
+    Page("renovation:defect-plan-image", who=PUBLIC, kwargs=lambda w: {"token": w.defect.token}),
     # A defect's photo, privately: those who see the works (the resident who reported it too: no one here).
     Page(
         "renovation:photo",
@@ -235,4 +256,17 @@ TABLE = [
         expect=UNSEEN,
     ),
     Api("/api/v1/renovation/defect-answers/", "post", who=PUBLIC, ok=400),  # no token, name or note
+    Api("/api/v1/renovation/plans/", who=SIGNED_IN),  # each reader: the plans of the projects they see
+    Api("/api/v1/renovation/plans/{id}/", who="staff", kwargs=lambda w: {"id": w.plan.pk}, refused=404),
+    # Uploading a plan: the project's officers (no picture sent: 400 once the project says they may).
+    Api(
+        "/api/v1/renovation/plans/",
+        "post",
+        who=MANAGE,
+        data=lambda w: {"project": w.works.pk, "title": "2号楼平面图"},
+        form=True,
+        ok=400,
+        out=404,
+        expect=UNSEEN,
+    ),
 ]
