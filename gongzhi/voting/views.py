@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -310,9 +311,14 @@ def _confirmed(state: dict) -> bool:
 
 
 def _own_entry(request, vote: Vote) -> VoterRollEntry | None:
+    """The signed-in resident's head on this vote's roll, with `voted` (has a ballot) read in the same query."""
     if not request.user.person_id:
         return None
-    return VoterRollEntry.objects.filter(vote=vote, voter_id=request.user.person_id).first()
+    return (
+        VoterRollEntry.objects.filter(vote=vote, voter_id=request.user.person_id)
+        .annotate(voted=Exists(Ballot.objects.filter(roll_entry=OuterRef("pk"))))
+        .first()
+    )
 
 
 def _resident_gate(request, vote: Vote):
@@ -320,7 +326,7 @@ def _resident_gate(request, vote: Vote):
     entry = _own_entry(request, vote)
     if entry is None:
         return None, render(request, "voting/resident_message.html", {"vote": vote, "kind": "not_on_roll"}, status=403)
-    ballot = Ballot.objects.filter(roll_entry=entry).first()
+    ballot = Ballot.objects.filter(roll_entry=entry).first() if entry.voted else None
     if ballot is not None:
         code = (
             BallotLogEntry.objects.filter(vote=vote, roll_token=entry.token)
