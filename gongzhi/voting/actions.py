@@ -814,10 +814,10 @@ def cast_ballot(
     audit.record(
         "voting.cast_ballot", ballot, actor=actor, on_behalf_of=entry.voter_id, channel=channel, changes=changes
     )
-    log_entry = receipts.append(locked, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now)
+    log_entry = receipts.append(locked, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now, save=False)
     locked.ballot_count += 1
     locked.participating_area += entry.area
-    locked.save(update_fields=["ballot_count", "participating_area", "log_length", "log_head"])
+    receipts.save_with_counters(locked, log_entry)
     vote.ballot_count, vote.participating_area = locked.ballot_count, locked.participating_area
     vote.log_length, vote.log_head = locked.log_length, locked.log_head
     return CastResult(ballot, log_entry, created=True)
