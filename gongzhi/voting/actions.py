@@ -661,7 +661,8 @@ def _replay(vote: Vote, key: str, entry: VoterRollEntry, choice: str) -> CastRes
 
 
 def _replay_of(first: Ballot | None, entry: VoterRollEntry, choice: str) -> CastResult | None:
-    """The first result for a retry of the ballot `first` was made with the same key (None: not a retry)."""
+    """For `first`, the ballot made earlier with this key: its result again if it is this head's with this choice
+    (a retry), 409 if the key was used for another ballot; None if there is no such ballot."""
     if first is None:
         return None
     if first.roll_entry_id != entry.pk or first.choice != choice:
