@@ -827,13 +827,13 @@ def pgbench_bin() -> str:
     return shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
 
 
-def pgbench(postgres: str, clients: int, seconds: int) -> list[dict]:
+def pgbench(postgres: str, clients: int, seconds: int, prefix: str = "gz_lt") -> list[dict]:
     """Select-only and TPC-B-like at scale = clients, then TPC-B-like at scale 1 (one hot branch row)."""
     url = urllib.parse.urlsplit(postgres)
     base = [
         "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
     ]  # fmt: skip
-    name = "gz_lt_pgbench"
+    name = f"{prefix}_pgbench"
     runs = []
     try:
         for scale, modes in ((clients, [("select-only", ["-S"]), ("tpcb-like", [])]), (1, [("tpcb-like", [])])):
@@ -1005,10 +1005,11 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=2000, help="heads left then entered through the API (0: none)")
     parser.add_argument("--burst-clients", type=int, default=16)
     parser.add_argument("--keep", action="store_true", help="keep the database (dropped by default)")
+    parser.add_argument("--db-prefix", default="gz_lt", help="databases <prefix>_<time> and <prefix>_pgbench")
     args = parser.parse_args()
     postgres = args.postgres.rstrip("/")
     stamp = time.strftime("%Y%m%d%H%M%S")
-    name = f"gz_lt_{stamp}"
+    name = f"{args.db_prefix}_{stamp}"
     db_url = f"{postgres}/{name}"
     var_dir = OUT / f"lt-var-{stamp}"
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -1091,7 +1092,7 @@ def main() -> None:
         if args.pgbench_seconds:
             clients = args.server_workers * args.server_threads
             print(f"== pgbench, {clients} clients, {args.pgbench_seconds} s each", flush=True)
-            bench = pgbench(postgres, clients, args.pgbench_seconds)
+            bench = pgbench(postgres, clients, args.pgbench_seconds, args.db_prefix)
         result = report(args, info, run, check, bench)
         (OUT / f"vote-last-hour-{stamp}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     finally:

@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gongzhi.core.middleware.SecurityHeadersMiddleware",
     "gongzhi.core.middleware.RequestIdMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "gongzhi.core.middleware.IdleSessionMiddleware",  # Django's, renewing an unchanged session once a minute
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -199,9 +199,10 @@ GONGZHI_SMS_PER_ADDRESS_HOUR = int(os.environ.get("GONGZHI_SMS_PER_ADDRESS_HOUR"
 GONGZHI_SMS_PER_DAY = int(os.environ.get("GONGZHI_SMS_PER_DAY", "5000"))  # all numbers together
 # API tokens expire this many hours after they were issued (a new sign-in at /api/v1/token/ issues a new one).
 GONGZHI_API_TOKEN_HOURS = int(os.environ.get("GONGZHI_API_TOKEN_HOURS", "12"))
-# Idle timeout: every request renews the session; 30 minutes of inactivity signs the user out.
+# Idle timeout: requests renew the session (at most once a minute, core.middleware.IdleSessionMiddleware); 30
+# minutes of inactivity sign the user out.
 SESSION_COOKIE_AGE = int(os.environ.get("GONGZHI_SESSION_SECONDS", str(30 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -102,7 +102,7 @@ def record(
             created_at=timezone.now(),
             actor=actor if getattr(actor, "pk", None) else None,
             actor_label=actor_label(actor),
-            on_behalf_of=on_behalf_of,
+            on_behalf_of_id=getattr(on_behalf_of, "pk", on_behalf_of),  # a person or its id (no query for it)
             channel=channel,
             request_id=current_request_id(),
             action=action,

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -34,6 +36,24 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+class IdleSessionMiddleware(SessionMiddleware):
+    """The idle timeout (等保 level 2: signed out after SESSION_COOKIE_AGE, 30 minutes, without a request) without a
+    database write on every page. A session is saved when it changes, as always, and otherwise renewed at most
+    once every RENEW_SECONDS: it then ends 29–30 idle minutes after the reader's last request. Renewing it on every
+    request (SESSION_SAVE_EVERY_REQUEST) cost a write transaction per page, 13 per online ballot (bench/VOTING.md)."""
+
+    RENEW_SECONDS = 60
+    RENEWED = "_renewed"  # when the session was last saved (Unix seconds)
+
+    def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        if session is not None and session.accessed and not session.is_empty():
+            now = int(time.time())
+            if session.modified or now - session.get(self.RENEWED, 0) >= self.RENEW_SECONDS:
+                session[self.RENEWED] = now  # marks it modified: Django saves it and renews its expiry
+        return super().process_response(request, response)
 
 
 class SecondFactorMiddleware:

@@ -472,8 +472,10 @@ def _household_heads(
 # -------------------------------------------------------------------------------------------- timeline
 
 
-def _locked(vote: Vote) -> Vote:
-    return Vote.objects.select_for_update(of=("self",)).get(pk=vote.pk)
+def _locked(vote: Vote, *fields: str) -> Vote:
+    """The vote row, locked until the transaction ends (`fields`: read only those, e.g. under a ballot's lock)."""
+    qs = Vote.objects.select_for_update(of=("self",))
+    return (qs.only(*fields) if fields else qs).get(pk=vote.pk)
 
 
 def _refresh(target: Vote, source: Vote) -> Vote:
@@ -655,7 +657,12 @@ def _result_for(ballot: Ballot) -> CastResult:
 
 
 def _replay(vote: Vote, key: str, entry: VoterRollEntry, choice: str) -> CastResult | None:
-    first = first_with_key(Ballot.objects.select_related("roll_entry"), key, vote=vote)
+    return _replay_of(first_with_key(Ballot.objects.select_related("roll_entry"), key, vote=vote), entry, choice)
+
+
+def _replay_of(first: Ballot | None, entry: VoterRollEntry, choice: str) -> CastResult | None:
+    """For `first`, the ballot made earlier with this key: its result again if it is this head's with this choice
+    (a retry), 409 if the key was used for another ballot; None if there is no such ballot."""
     if first is None:
         return None
     if first.roll_entry_id != entry.pk or first.choice != choice:
@@ -733,9 +740,15 @@ def cast_ballot(
             )
     else:
         require(actor, "voting.enter_ballot", vote)
-    replay = _replay(vote, key, entry, choice)
+    # One query for both questions asked before the insert: was this key used (a retry: answer it as the first
+    # time), and has this head voted (refused below, once the ballot is known to be valid).
+    earlier = Ballot.objects.select_related("roll_entry").filter(vote=vote)
+    earlier = earlier.filter(Q(roll_entry=entry) | Q(idempotency_key=key)) if key else earlier.filter(roll_entry=entry)
+    found = list(earlier[:2])
+    replay = _replay_of(next((b for b in found if key and b.idempotency_key == key), None), entry, choice)
     if replay is not None:
         return replay
+    existing = next((b for b in found if b.roll_entry_id == entry.pk), None)
     if channel == Ballot.Channel.PAPER and attachment is None:
         raise VoteError("纸质票须上传选票扫描件", "a paper ballot needs its scan attached", field="attachment")
     if channel == Ballot.Channel.PROXY:
@@ -754,12 +767,7 @@ def cast_ballot(
     now = _now(now)
     if vote.status != Vote.Status.OPEN or not (vote.opens_at <= now < vote.closes_at):
         raise VotingClosed("当前不在投票时间内", "voting is not open now", field="vote")
-    existing = Ballot.objects.filter(vote=vote, roll_entry=entry).first()
     if existing is not None:
-        # A retry with the same key may find the first attempt committed only now: answer it as a replay.
-        replay = _replay(vote, key, entry, choice)
-        if replay is not None:
-            return replay
         raise AlreadyVoted(existing)
 
     ballot = Ballot(
@@ -787,34 +795,30 @@ def cast_ballot(
             raise AlreadyVoted(existing) from None
         raise
 
-    voter = entry.voter  # read before the vote row is locked
+    # Everything the locked section writes that does not depend on the log's head is made before the lock.
+    changes = {
+        "vote": vote.pk,
+        "head": entry.number,
+        "channel": channel,
+        "proxy_name": audit.PERSONAL if ballot.proxy_name else "",
+        "attachment": str(attachment.key) if attachment else None,
+    }
     # Second lock, always after the ballot row: the vote row, held through the audit entry, the log append and
     # the commit. The audit entry comes after it on purpose: an audit chain's tail is itself a lock (its unique
     # (chain, seq); on PostgreSQL also core.audit's per-chain advisory lock). Taken before the vote row, it was
     # held through the wait for the vote row, and other ballots on that chain retried until audit.record gave
     # up (2 of 2,796 ballots at 32 threads, see bench/VOTING.md). Under the vote row lock, one vote's ballots
     # never wait for each other's audit chain.
-    locked = _locked(vote)
+    locked = _locked(vote, "status", "ballot_count", "participating_area", "log_length", "log_head")
     if locked.status != Vote.Status.OPEN:
         raise VotingClosed("投票已截止", "voting has closed", field="vote")
     audit.record(
-        "voting.cast_ballot",
-        ballot,
-        actor=actor,
-        on_behalf_of=voter,
-        channel=channel,
-        changes={
-            "vote": vote.pk,
-            "head": entry.number,
-            "channel": channel,
-            "proxy_name": audit.PERSONAL if ballot.proxy_name else "",
-            "attachment": str(attachment.key) if attachment else None,
-        },
+        "voting.cast_ballot", ballot, actor=actor, on_behalf_of=entry.voter_id, channel=channel, changes=changes
     )
-    log_entry = receipts.append(locked, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now)
+    log_entry = receipts.append(locked, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now, save=False)
     locked.ballot_count += 1
     locked.participating_area += entry.area
-    locked.save(update_fields=["ballot_count", "participating_area", "log_length", "log_head"])
+    receipts.save_with_counters(locked, log_entry)
     vote.ballot_count, vote.participating_area = locked.ballot_count, locked.participating_area
     vote.log_length, vote.log_head = locked.log_length, locked.log_head
     return CastResult(ballot, log_entry, created=True)

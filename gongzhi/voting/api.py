@@ -254,26 +254,31 @@ class VoteViewSet(viewsets.GenericViewSet):
         entry = VoterRollEntry.objects.filter(vote=vote, token=d["roll_token"]).first()
         if entry is None:
             return error(404, "roll_token", "名册中没有该业主", "no such owner on this vote's roll", "not_found")
-        # The scan and the ballot commit together: a refused ballot (409 — the head has voted) leaves no upload
-        # row, no audit entry and no file behind.
         attachment = None
-        replay = replayed(Ballot, key, vote=vote)
+
+        def cast():
+            return actions.cast_ballot(
+                vote,
+                entry,
+                actor=request.user,
+                choice=d["choice"],
+                channel=d["channel"],
+                idempotency_key=key,
+                attachment=attachment,
+                proxy_name=d.get("proxy_name", ""),
+            )
+
         try:
-            with transaction.atomic():
-                if d.get("attachment") and not replay:
+            if d.get("attachment") and not replayed(Ballot, key, vote=vote):
+                # The scan and the ballot commit together: a refused ballot (409 — the head has voted) leaves no
+                # upload row, no audit entry and no file behind.
+                with transaction.atomic():
                     attachment = actions.attach_ballot_document(
                         vote, actor=request.user, data=d["attachment"].read(), name=d["attachment"].name
                     )
-                result = actions.cast_ballot(
-                    vote,
-                    entry,
-                    actor=request.user,
-                    choice=d["choice"],
-                    channel=d["channel"],
-                    idempotency_key=key,
-                    attachment=attachment,
-                    proxy_name=d.get("proxy_name", ""),
-                )
+                    result = cast()
+            else:
+                result = cast()  # its own transaction: no savepoint inside an outer one
         except UploadError as e:
             return error(400, "attachment", e.zh, e.en)
         except VoteError as e:

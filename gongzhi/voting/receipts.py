@@ -76,13 +76,14 @@ def normalize_code(text: str) -> str | None:
     return raw
 
 
-def append(vote, *, roll_token: str, choice: str, salt: str, at: datetime):
-    """Append one entry. The caller holds the vote row locked (see actions.cast_ballot) and saves the vote."""
+def append(vote, *, roll_token: str, choice: str, salt: str, at: datetime, save: bool = True):
+    """Append one entry. The caller holds the vote row locked (see actions.cast_ballot) and saves the vote;
+    with save=False the entry is returned unsaved, for the caller to save with the vote (`save_with_counters`)."""
     at = at.astimezone(UTC)  # the MAC covers the ISO text: always UTC, as the database returns it
     seq = vote.log_length + 1
     commit = commitment(vote.pk, roll_token, choice, salt)
     mac = entry_mac(vote.pk, seq, vote.log_head, roll_token, commit, at)
-    entry = BallotLogEntry.objects.create(
+    entry = BallotLogEntry(
         vote=vote,
         seq=seq,
         roll_token=roll_token,
@@ -92,8 +93,42 @@ def append(vote, *, roll_token: str, choice: str, salt: str, at: datetime):
         mac=mac,
         receipt_code=receipt_code(mac),
     )
+    if save:
+        entry.save(force_insert=True)
     vote.log_length, vote.log_head = seq, mac
     return entry
+
+
+_LOG_AND_COUNTERS = """
+    WITH entry AS (
+        INSERT INTO voting_ballotlogentry (vote_id, seq, roll_token, commitment, recorded_at, prev_mac, mac, receipt_code)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
+    ), counters AS (
+        UPDATE voting_vote SET ballot_count = %s, participating_area = %s, log_length = %s, log_head = %s WHERE id = %s
+    )
+    SELECT id FROM entry
+"""
+
+
+def save_with_counters(vote, entry: BallotLogEntry) -> None:
+    """Save a new log entry and the vote's counters and chain head, under the vote row's lock. On PostgreSQL one
+    statement (a data-modifying CTE): one round trip fewer while every other ballot of the vote waits."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        entry.save(force_insert=True)
+        vote.save(update_fields=["ballot_count", "participating_area", "log_length", "log_head"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOG_AND_COUNTERS,
+            [
+                vote.pk, entry.seq, entry.roll_token, entry.commitment, entry.recorded_at, entry.prev_mac, entry.mac,
+                entry.receipt_code, vote.ballot_count, vote.participating_area, vote.log_length, vote.log_head, vote.pk,
+            ],
+        )  # fmt: skip
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
 
 
 @dataclass

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -300,8 +301,8 @@ def mine(request):
     return render(request, "voting/mine.html", {"votes": votes})
 
 
-def _session(request, vote: Vote) -> dict:
-    return request.session.setdefault(f"vote-{vote.pk}", {})
+def _session(request, pk: int) -> dict:
+    return request.session.setdefault(f"vote-{pk}", {})
 
 
 def _confirmed(state: dict) -> bool:
@@ -309,38 +310,52 @@ def _confirmed(state: dict) -> bool:
     return bool(at) and timezone.now() - at < timedelta(minutes=IDENTITY_MINUTES)
 
 
-def _own_entry(request, vote: Vote) -> VoterRollEntry | None:
+def _own_entry(request, pk: int) -> VoterRollEntry | None:
+    """The signed-in resident's head on the roll of vote `pk`, with its vote and `voted` (has a ballot): one query."""
     if not request.user.person_id:
         return None
-    return VoterRollEntry.objects.filter(vote=vote, voter_id=request.user.person_id).first()
+    return (
+        VoterRollEntry.objects.select_related("vote__scope")
+        .filter(vote_id=pk, voter_id=request.user.person_id)
+        .annotate(voted=Exists(Ballot.objects.filter(roll_entry=OuterRef("pk"))))
+        .first()
+    )
 
 
-def _resident_gate(request, vote: Vote):
-    """Common checks of the resident's steps: on the roll, not yet voted, voting open. Returns (entry, page)."""
-    entry = _own_entry(request, vote)
+def _resident_gate(request, pk: int):
+    """Common checks of the resident's steps: on the roll, not yet voted, voting open. Returns (vote, entry, page);
+    404 if there is no such vote."""
+    entry = _own_entry(request, pk)
     if entry is None:
-        return None, render(request, "voting/resident_message.html", {"vote": vote, "kind": "not_on_roll"}, status=403)
-    ballot = Ballot.objects.filter(roll_entry=entry).first()
+        vote = _vote(pk)
+        page = render(request, "voting/resident_message.html", {"vote": vote, "kind": "not_on_roll"}, status=403)
+        return vote, None, page
+    vote = entry.vote
+    ballot = Ballot.objects.filter(roll_entry=entry).first() if entry.voted else None
     if ballot is not None:
         code = (
             BallotLogEntry.objects.filter(vote=vote, roll_token=entry.token)
             .values_list("receipt_code", flat=True)
             .first()
         )
-        return None, render(
-            request,
-            "voting/resident_message.html",
-            {
-                "vote": vote,
-                "kind": "voted",
-                "ballot": ballot,
-                "receipt": code and receipts.format_code(code),
-            },
+        return (
+            vote,
+            None,
+            render(
+                request,
+                "voting/resident_message.html",
+                {
+                    "vote": vote,
+                    "kind": "voted",
+                    "ballot": ballot,
+                    "receipt": code and receipts.format_code(code),
+                },
+            ),
         )
     now = timezone.now()
     if vote.status != Vote.Status.OPEN or not (vote.opens_at <= now < vote.closes_at):
-        return None, render(request, "voting/resident_message.html", {"vote": vote, "kind": "closed"})
-    return entry, None
+        return vote, None, render(request, "voting/resident_message.html", {"vote": vote, "kind": "closed"})
+    return vote, entry, None
 
 
 def _voter_phone(request, entry: VoterRollEntry) -> str:
@@ -355,8 +370,7 @@ def _voter_phone(request, entry: VoterRollEntry) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_start(request, pk: int):
-    vote = _vote(pk)
-    entry, page = _resident_gate(request, vote)
+    vote, entry, page = _resident_gate(request, pk)
     if page:
         return page
     phone = _voter_phone(request, entry)
@@ -369,7 +383,7 @@ def resident_start(request, pk: int):
         except sms.CodeError as e:
             messages.info(request, str(e))
         return redirect("voting:resident-code", pk=pk)
-    if _confirmed(_session(request, vote)):
+    if _confirmed(_session(request, vote.pk)):
         return redirect("voting:resident-choice", pk=pk)
     return render(
         request,
@@ -381,14 +395,13 @@ def resident_start(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_code(request, pk: int):
-    vote = _vote(pk)
-    entry, page = _resident_gate(request, vote)
+    vote, entry, page = _resident_gate(request, pk)
     if page:
         return page
     form = CodeForm(_post(request))
     if request.method == "POST" and form.is_valid():
         if sms.check_code(_voter_phone(request, entry), "vote", form.cleaned_data["code"]):
-            state = _session(request, vote)
+            state = _session(request, vote.pk)
             state["confirmed_at"] = timezone.now().isoformat()
             request.session.modified = True
             audit.record("voting.confirm_identity", vote, actor=request.user, on_behalf_of=entry.voter, channel="sms")
@@ -404,11 +417,10 @@ def resident_code(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_choice(request, pk: int):
-    vote = _vote(pk)
-    entry, page = _resident_gate(request, vote)
+    vote, entry, page = _resident_gate(request, pk)
     if page:
         return page
-    state = _session(request, vote)
+    state = _session(request, vote.pk)
     if not _confirmed(state):
         return redirect("voting:resident-start", pk=pk)
     form = ChoiceForm(_post(request), initial={"choice": state.get("choice")})
@@ -422,11 +434,10 @@ def resident_choice(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_check(request, pk: int):
-    vote = _vote(pk)
-    state = _session(request, vote)
+    state = _session(request, pk)
     if request.method == "POST" and state.get("receipt") and request.POST.get("token") == state.get("key"):
         return redirect("voting:resident-done", pk=pk)  # a double-click after success: show the first result
-    entry, page = _resident_gate(request, vote)
+    vote, entry, page = _resident_gate(request, pk)
     if page:
         return page
     if not _confirmed(state):
@@ -468,7 +479,7 @@ def resident_check(request, pk: int):
 @login_required
 def resident_done(request, pk: int):
     vote = _vote(pk)
-    state = _session(request, vote)
+    state = _session(request, vote.pk)
     if not state.get("receipt"):
         return redirect("voting:resident-start", pk=pk)
     return render(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -133,17 +137,35 @@ def test_password_complexity_message_is_chinese_first():
 
 def test_sessions_time_out_after_thirty_idle_minutes():
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True  # each request renews: an idle timeout, not a hard one
+    # Requests renew it (an idle timeout, not a hard one), at most once a minute: IdleSessionMiddleware.
+    assert "gongzhi.core.middleware.IdleSessionMiddleware" in settings.MIDDLEWARE
     assert settings.SESSION_COOKIE_HTTPONLY is True
 
 
+def _stored_expiry(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value).expire_date
+
+
 @pytest.mark.django_db
-def test_each_request_renews_the_session_expiry(client, persona):
+def test_requests_renew_the_session_expiry_at_most_once_a_minute(client, persona, monkeypatch):
+    """Within a minute of its last save an unchanged session is not written again; after a minute a request
+    renews it, so it still ends 30 idle minutes (less at most one) after the last request."""
+    from gongzhi.core import middleware
+
     persona("community_worker", username="wang")
     sign_in(client, "wang", PASSWORD)
-    first = client.session.get_expiry_date()
+    signed_in = _stored_expiry(client)
+    now = time.time()
+    monkeypatch.setattr(middleware.time, "time", lambda: now + 30)
     client.get(reverse("core:home"))
-    assert client.session.get_expiry_date() >= first
+    assert _stored_expiry(client) == signed_in  # 30 s later: no write
+    monkeypatch.setattr(middleware.time, "time", lambda: now + 61)
+    client.get(reverse("core:home"))
+    renewed = _stored_expiry(client)
+    assert renewed > signed_in  # renewed from this request
+    assert renewed - timezone.now() > timedelta(minutes=29)
 
 
 # --- Second factor (TOTP) ----------------------------------------------------------------------------------

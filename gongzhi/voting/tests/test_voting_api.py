@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from rest_framework.test import APIClient
 
 from gongzhi.voting import actions
@@ -163,3 +164,27 @@ def test_schema_documents_the_voting_errors(client):
     post = schema["paths"]["/api/v1/votes/{id}/ballots/"]["post"]
     assert {"400", "403", "404", "409"} <= set(post["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ballot_through_the_api_keeps_its_query_budget(vote, compound, organiser, django_assert_max_num_queries):
+    """The ballot path of a vote's last hour (bench/VOTING.md §6): token sign-in, the gate, one query for "retry or
+    voted already?", the insert, the vote row, the audit entry, the log entry with the vote's counters — 17
+    statements on PostgreSQL, transaction control included (23 before issue 14's cuts). A ballot must not cost more as the roll grows."""
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=organiser).key
+    c = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    url = f"/api/v1/votes/{vote.pk}/ballots/"
+    first = c.post(url, {"roll_token": token(vote, compound.qian), "choice": "no", "channel": "door"}, format="json")
+    assert first.status_code == 400  # no Idempotency-Key: warms the caches a server keeps between requests
+    body = {"roll_token": token(vote, compound.zhao), "choice": "yes", "channel": "door"}
+    with django_assert_max_num_queries(17 if connection.vendor == "postgresql" else 18):  # SQLite: no CTE
+        r = c.post(
+            url,
+            body,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="budget-1",
+        )
+    assert r.status_code == 201 and r.data["log_seq"] == 1
+    assert Ballot.objects.filter(vote=vote).count() == 1

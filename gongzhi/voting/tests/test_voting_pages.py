@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -349,3 +350,32 @@ def test_turnout_names_each_building_with_its_compound_and_areas_to_the_hundredt
     assert "00000000" not in page  # never a raw database sum
     building = vote.roll_units.select_related("building__parent").first().building
     assert f"{building.parent.name} {building.name}" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_online_submit_and_the_pages_around_it_keep_their_query_budgets(
+    client, compound, organiser, django_assert_max_num_queries
+):
+    """A vote's last hour is these pages (bench/VOTING.md §6). The submit: session, user, roles, the head with its
+    vote and whether it voted (one query), then the ballot's transaction (the gate's roll check, "retry or voted
+    already?", the insert, the vote row, the audit entry, the log entry) and the session's save — 20 statements on
+    PostgreSQL, transaction control included (25 before issue 14's cuts). The choice and check pages leave an
+    unchanged session unsaved (at most one renewal a minute)."""
+    vote = open_vote_now(compound, organiser)
+    login(client, compound.account(compound.zhang))
+    session = client.session
+    session[f"vote-{vote.pk}"] = {"confirmed_at": timezone.now().isoformat()}  # what the vote's SMS code leaves
+    session.save()
+    choice, check = (reverse(f"voting:resident-{step}", args=[vote.pk]) for step in ("choice", "check"))
+    client.get(choice)  # renews the session saved above (its first request)
+    with django_assert_max_num_queries(4):
+        assert client.get(choice).status_code == 200
+    assert client.post(choice, {"choice": "yes"}).status_code == 302
+    with django_assert_max_num_queries(7):  # the page's form key is stored in the session: a save
+        token = client.get(check).context["token"]
+    with django_assert_max_num_queries(20 if connection.vendor == "postgresql" else 21):  # SQLite: no CTE
+        done = client.post(check, {"token": token})
+    assert done.status_code == 302 and done["Location"] == reverse("voting:resident-done", args=[vote.pk])
+    with django_assert_max_num_queries(4):
+        assert client.get(done["Location"]).status_code == 200
+    assert Ballot.objects.get(vote=vote).channel == "online"
