@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from gongzhi.core.models import Upload
+from gongzhi.core.pii import mask_name
 from gongzhi.core.privacy import Subject, holds_person_data, in_batches, retains
 from gongzhi.surveys.models import Response, SurveyHousehold
 
@@ -72,8 +73,10 @@ def _unlink_frames(ids: list[int]) -> int:
     """Frame rows `ids` stop naming their resident; the label keeps the flat, not the (masked) name."""
     changed = 0
     with transaction.atomic():
-        for h in SurveyHousehold.objects.select_for_update().filter(pk__in=ids, person__isnull=False).order_by("pk"):
-            flat = h.label.rsplit(" ", 1)[0] if h.label.count(" ") >= 2 else h.label
+        rows = SurveyHousehold.objects.select_for_update().filter(pk__in=ids, person__isnull=False)
+        for h in rows.select_related("person").order_by("pk"):
+            named = " " + mask_name(h.person.name)  # the label is "<flat> <masked name>" (actions._person_frame)
+            flat = h.label.removesuffix(named) if h.label.endswith(named) else h.label.rsplit(" ", 1)[0]
             SurveyHousehold.objects.filter(pk=h.pk).update(person=None, label=flat)
             changed += 1
     return changed
