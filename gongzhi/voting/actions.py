@@ -473,7 +473,10 @@ def _household_heads(
 
 
 def _locked(vote: Vote, *fields: str) -> Vote:
-    """The vote row, locked until the transaction ends (`fields`: read only those, e.g. under a ballot's lock)."""
+    """The vote row, locked until the transaction ends (`fields`: read only those). The log's sealing lock is taken
+    first (receipts.lock_log), so a sealer updating the counters never waits for a lock held by someone waiting
+    for it; ballots themselves only share-lock the row (`_hold_open`)."""
+    receipts.lock_log(vote.pk)
     qs = Vote.objects.select_for_update(of=("self",))
     return (qs.only(*fields) if fields else qs).get(pk=vote.pk)
 
@@ -566,6 +569,8 @@ def close_vote(vote: Vote, *, actor: User | None, now: datetime | None = None) -
         raise VotingClosed(
             f"尚未到截止时间（{when}），不能提前截止", f"voting runs until {when}; it cannot close early"
         )
+    if receipts.seal(locked.pk, now=now) is not None:  # a burst's last ballots, before anything is counted
+        locked.refresh_from_db(fields=["ballot_count", "participating_area", "log_length", "log_head"])
     outcome = tally_vote(locked)
     locked.status, locked.closed_at = Vote.Status.CLOSED, now
     locked.result, locked.passed = outcome_snapshot(locked, outcome), outcome.passed
@@ -605,6 +610,7 @@ def advance_due_votes(*, now: datetime | None = None) -> tuple[list[int], list[i
         except VotingClosed:
             continue
         closed.append(vote.pk)
+    receipts.seal_all(now=now)  # what the last ballots of a burst left pending in open votes
     return opened, closed
 
 
@@ -795,7 +801,6 @@ def cast_ballot(
             raise AlreadyVoted(existing) from None
         raise
 
-    # Everything the locked section writes that does not depend on the log's head is made before the lock.
     changes = {
         "vote": vote.pk,
         "head": entry.number,
@@ -803,25 +808,47 @@ def cast_ballot(
         "proxy_name": audit.PERSONAL if ballot.proxy_name else "",
         "attachment": str(attachment.key) if attachment else None,
     }
-    # Second lock, always after the ballot row: the vote row, held through the audit entry, the log append and
-    # the commit. The audit entry comes after it on purpose: an audit chain's tail is itself a lock (its unique
-    # (chain, seq); on PostgreSQL also core.audit's per-chain advisory lock). Taken before the vote row, it was
-    # held through the wait for the vote row, and other ballots on that chain retried until audit.record gave
-    # up (2 of 2,796 ballots at 32 threads, see bench/VOTING.md). Under the vote row lock, one vote's ballots
-    # never wait for each other's audit chain.
-    locked = _locked(vote, "status", "ballot_count", "participating_area", "log_length", "log_head")
-    if locked.status != Vote.Status.OPEN:
-        raise VotingClosed("投票已截止", "voting has closed", field="vote")
+    # No lock on the vote: its row is only share-locked (so that closing waits for this ballot, and a ballot that
+    # arrives after the closing sees it), the leaf goes into the log unnumbered, and the sealer numbers it.
+    may_seal = _hold_open(vote, now)
     audit.record(
         "voting.cast_ballot", ballot, actor=actor, on_behalf_of=entry.voter_id, channel=channel, changes=changes
     )
-    log_entry = receipts.append(locked, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now, save=False)
-    locked.ballot_count += 1
-    locked.participating_area += entry.area
-    receipts.save_with_counters(locked, log_entry)
-    vote.ballot_count, vote.participating_area = locked.ballot_count, locked.participating_area
-    vote.log_length, vote.log_head = locked.log_length, locked.log_head
+    log_entry = receipts.new_entry(vote, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now)
+    log_entry.save(force_insert=True)
+    # Seal if no other ballot is sealing this vote (the lock was tried with the hold): else it gives way.
+    sealed = receipts.seal(vote.pk, held=True, now=now) if may_seal else None
+    if sealed is not None:
+        vote.ballot_count, vote.participating_area = sealed.ballot_count, sealed.participating_area
+        vote.log_length, vote.log_head = sealed.log_length, sealed.log_head
+        log_entry.seq = sealed.numbers.get(log_entry.pk)
     return CastResult(ballot, log_entry, created=True)
+
+
+_HOLD_OPEN = """
+    SELECT status, opens_at, closes_at, pg_try_advisory_xact_lock(%s::integer, id::integer)
+    FROM voting_vote WHERE id = %s FOR KEY SHARE
+"""
+
+
+def _hold_open(vote: Vote, now: datetime) -> bool:
+    """Check, holding it, that the vote is still open. On PostgreSQL a KEY SHARE lock on the vote row: ballots do
+    not conflict with each other or with the sealer's counter update, only with `_locked` (closing, rescheduling),
+    which therefore waits for the ballots in flight, and a ballot that waited reads the new state. (The ballot's
+    foreign key would take the same lock only at commit: Django's constraints are deferred.) SQLite serialises
+    writers, so there the state read is current.
+
+    In the same statement it tries the log's sealing lock (never waiting): True if this ballot may seal."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_HOLD_OPEN, [receipts.PG_LOCK_NAMESPACE, vote.pk])
+            status, opens_at, closes_at, may_seal = cursor.fetchone()
+    else:
+        status, opens_at, closes_at = Vote.objects.values_list("status", "opens_at", "closes_at").get(pk=vote.pk)
+        may_seal = True
+    if status != Vote.Status.OPEN or not (opens_at <= now < closes_at):
+        raise VotingClosed("投票已截止", "voting has closed", field="vote")
+    return bool(may_seal)
 
 
 def consent_fraction(vote: Vote) -> Fraction:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -168,7 +169,9 @@ class BallotInSerializer(serializers.Serializer):
 
 class BallotOutSerializer(serializers.Serializer):
     receipt = serializers.CharField(help_text="XXXX-XXXX-XXXX")
-    log_seq = serializers.IntegerField()
+    log_seq = serializers.IntegerField(
+        allow_null=True, help_text="the entry's number in the ballot log; null until sealed (seconds, in a burst)"
+    )
     cast_at = serializers.DateTimeField()
     channel = serializers.CharField()
     created = serializers.BooleanField(help_text="false when an idempotent retry returned the first result")
@@ -178,7 +181,7 @@ class ReceiptSerializer(serializers.Serializer):
     vote = serializers.IntegerField()
     subject = serializers.CharField()
     receipt = serializers.CharField()
-    log_seq = serializers.IntegerField()
+    log_seq = serializers.IntegerField(allow_null=True, help_text="null until the entry is sealed")
     recorded_at = serializers.DateTimeField()
     choice = serializers.CharField(allow_null=True, help_text="only for the signed-in voter of this ballot")
 
@@ -297,7 +300,7 @@ class VoteViewSet(viewsets.GenericViewSet):
 
 class ReceiptViewSet(viewsets.ViewSet):
     permission_classes = [GatePermission, AllowAny]  # AllowAny: the OpenAPI document then says "no sign-in"
-    gate_perms = {"retrieve": None}  # anyone may check a receipt (it says nothing personal)
+    gate_perms = {"retrieve": None, "proof": None}  # anyone may check a receipt (it says nothing personal)
     lookup_value_regex = "[A-Za-z0-9-]{12,20}"
 
     @extend_schema(responses={200: ReceiptSerializer, **error_responses(404)})
@@ -317,6 +320,18 @@ class ReceiptViewSet(viewsets.ViewSet):
                 }
             ).data
         )
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, **error_responses(404)},
+        description="The entry's inclusion proof in the ballot log's latest signed tree head (RFC 6962 audit path, "
+        "Ed25519 signature, the log's public key): check it with `python -m gongzhi.voting.merkle proof.json`.",
+    )
+    @action(detail=True, methods=["get"])
+    def proof(self, request, pk=None):
+        proof = selectors.receipt_proof(pk or "")
+        if proof is None:
+            raise NotFound
+        return Response(proof)
 
 
 def register(router):

@@ -3,8 +3,10 @@
 A vote covers a set of units frozen when it is called: the voter roll (`VoterRollEntry`, one row per head
 after the SPC Interpretation Art. 9 merge) and its units (`VoterRollUnit`, each with its Art. 8 area and its
 source). Each head casts at most one `Ballot`, whatever the channel — a database constraint carries that
-guarantee. Every accepted ballot appends a `BallotLogEntry` to the vote's hash chain; the voter's receipt
-code is derived from the entry's MAC (see `receipts.py`).
+guarantee. Every accepted ballot adds a `BallotLogEntry` (a leaf) to the vote's ballot log, without a lock on
+the vote; the log's sealer numbers the new leaves in batches and signs the Merkle tree over them
+(`BallotTreeHead`). The voter's receipt code is derived from the leaf's MAC, and the leaf's inclusion proof in
+a signed tree head is the receipt anyone can check (see `receipts.py` and `merkle.py`).
 """
 
 from __future__ import annotations
@@ -78,15 +80,17 @@ class Vote(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Frozen totals of the roll, and running totals kept with each ballot (turnout costs one row read).
+    # Frozen totals of the roll, and running totals of the sealed ballots (turnout costs one row read; a ballot is
+    # counted here when the sealer numbers it, within the same transaction at low load, within seconds in a burst).
     total_heads = models.PositiveIntegerField(default=0)
     total_units = models.PositiveIntegerField(default=0)
     total_area = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     ballot_count = models.PositiveIntegerField(default=0)
     participating_area = models.DecimalField(max_digits=16, decimal_places=2, default=0)
-    # Head of the ballot log's hash chain.
+    # The ballot log's sealed size and Merkle root ("0"×64 while empty); its latest signed head has both.
     log_length = models.PositiveIntegerField(default=0)
     log_head = models.CharField(max_length=64, default="0" * 64)
+    log_frontier = models.JSONField(default=list)  # the tree's perfect subtrees' roots, largest first (merkle.append)
 
     result = models.JSONField(null=True, blank=True)  # the tally outcome, stored when the vote closes
     passed = models.BooleanField(null=True, blank=True)
@@ -200,15 +204,22 @@ class Ballot(models.Model):
 
 
 class BallotLogEntry(models.Model):
-    """选票日志 — the vote's append-only hash chain: one entry per accepted ballot, no choice in clear."""
+    """选票日志 — one leaf of the vote's ballot log per accepted ballot, no choice in clear.
+
+    Written with the ballot (`seq` empty: pending), numbered by the sealer in the order the ballots committed.
+    Entries from before the Merkle log (`prev_mac` set) keep their hash-chain MACs and are the log's first leaves.
+    """
 
     vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="log")
-    seq = models.PositiveIntegerField()
+    seq = models.PositiveIntegerField(null=True, blank=True)  # 1, 2, … once sealed
     roll_token = models.CharField(max_length=16)
     commitment = models.CharField(max_length=64)
     recorded_at = models.DateTimeField()
-    prev_mac = models.CharField(max_length=64)
+    prev_mac = models.CharField(
+        max_length=64, blank=True
+    )  # only in entries written as a hash chain (before migration 0002)
     mac = models.CharField(max_length=64)
+    leaf_hash = models.CharField(max_length=64, default="")  # SHA-256(0x00 ‖ leaf bytes), see receipts.leaf_bytes
     receipt_code = models.CharField(max_length=12, unique=True)  # derived from `mac`, shown as XXXX-XXXX-XXXX
 
     class Meta:
@@ -217,6 +228,7 @@ class BallotLogEntry(models.Model):
             models.UniqueConstraint(fields=["vote", "seq"], name="ballot_log_seq_unique"),
             models.UniqueConstraint(fields=["vote", "roll_token"], name="ballot_log_head_once"),
         ]
+        indexes = [models.Index(fields=["vote", "id"], condition=Q(seq__isnull=True), name="ballot_log_pending_idx")]
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -225,3 +237,26 @@ class BallotLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("ballot log entries are append-only")
+
+
+class BallotTreeHead(models.Model):
+    """A signed tree head (签名树根): the ballot log's size and Merkle root at a moment, signed with the log's
+    Ed25519 key. Each seal adds one; every earlier head stays, so anyone can check that the log only grew."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="tree_heads")
+    tree_size = models.PositiveIntegerField()
+    root_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["vote", "tree_size"]
+        constraints = [models.UniqueConstraint(fields=["vote", "tree_size"], name="tree_head_size_unique")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("tree heads are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("tree heads are append-only")

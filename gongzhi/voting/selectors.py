@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from gongzhi.core.models import Reader
 from gongzhi.core.templatetags.numbers import fixed
 from gongzhi.voting import receipts
-from gongzhi.voting.models import Ballot, BallotLogEntry, Vote, VoterRollEntry, VoterRollUnit
+from gongzhi.voting.models import Ballot, BallotLogEntry, BallotTreeHead, Vote, VoterRollEntry, VoterRollUnit
 from gongzhi.voting.recount import outcome_json
 from gongzhi.voting.tally import (
     MORE_THAN_HALF,
@@ -295,10 +295,13 @@ def data_file(vote: Vote) -> dict:
 @dataclass
 class ReceiptCheck:
     vote: Vote
-    seq: int
+    seq: int | None  # None while the entry waits to be sealed
     recorded_at: Any
     code: str
     choice: str | None  # only for the signed-in voter of that ballot
+    entry: BallotLogEntry | None = None
+    tree_size: int | None = None  # the latest signed tree head, which holds this entry
+    sealed_at: Any = None
 
 
 def check_receipt(code_text: str, *, vote: Vote | None = None, user: Reader = None) -> ReceiptCheck | None:
@@ -319,14 +322,44 @@ def check_receipt(code_text: str, *, vote: Vote | None = None, user: Reader = No
             .values_list("choice", flat=True)
             .first()
         )
-    return ReceiptCheck(entry.vote, entry.seq, entry.recorded_at, receipts.format_code(code), choice)
+    head = None
+    if entry.seq is not None:
+        head = (
+            BallotTreeHead.objects.filter(vote=entry.vote)
+            .order_by("-tree_size")
+            .values("tree_size", "sealed_at")
+            .first()
+        )
+    return ReceiptCheck(
+        entry.vote, entry.seq, entry.recorded_at, receipts.format_code(code), choice, entry,
+        head and head["tree_size"], head and head["sealed_at"],
+    )  # fmt: skip
+
+
+def receipt_proof(code_text: str, *, vote: Vote | None = None) -> dict | None:
+    """The inclusion proof of a receipt's entry in the latest signed tree head (what the voter may download and
+    check with `merkle.py`); None if there is no such sealed entry. Nothing personal: the same opaque token,
+    commitment and hashes as the public log."""
+    code = receipts.normalize_code(code_text)
+    if code is None:
+        return None
+    qs = BallotLogEntry.objects.filter(receipt_code=code).exclude(vote__status=Vote.Status.DRAFT)
+    if vote is not None:
+        qs = qs.filter(vote=vote)
+    entry = qs.first()
+    proof = receipts.inclusion_proof(entry) if entry is not None else None
+    return proof.as_json() if proof else None
+
+
+def latest_head(vote: Vote) -> BallotTreeHead | None:
+    return BallotTreeHead.objects.filter(vote=vote).order_by("-tree_size").first()
 
 
 def log_page(vote: Vote, *, after: int = 0, size: int = PAGE_SIZE) -> tuple[list[dict], int | None]:
     rows = list(
         BallotLogEntry.objects.filter(vote=vote, seq__gt=after)
         .order_by("seq")
-        .values("seq", "recorded_at", "roll_token", "commitment", "prev_mac", "mac")[: size + 1]
+        .values("seq", "recorded_at", "roll_token", "commitment", "leaf_hash", "mac")[: size + 1]
     )
     nxt = rows[size - 1]["seq"] if len(rows) > size else None
     return rows[:size], nxt

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/data.json", views.data_file, name="data"),
     path("<int:pk>/verify/", views.verify, name="verify"),
     path("<int:pk>/receipt/", views.receipt, name="receipt"),
+    path("<int:pk>/receipt/proof/", views.receipt_proof, name="receipt_proof"),
     path("<int:pk>/log/", views.log, name="log"),
     path("<int:pk>/vote/", views.resident_start, name="resident-start"),
     path("<int:pk>/vote/code/", views.resident_code, name="resident-code"),

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -277,12 +277,34 @@ def receipt(request, pk: int):
 
 
 def log(request, pk: int):
-    """The public ballot log: sequence, time, opaque head token, commitment and MACs — never a choice."""
+    """The public ballot log: sequence, time, opaque head token, commitment and leaf hash — never a choice — and
+    the latest signed tree head with the log's public key."""
     vote = _vote(pk)
     if not vote.roll_is_public:
         raise Http404
     rows, nxt = selectors.log_page(vote, after=_int(request.GET.get("after")))
-    return render(request, "voting/log.html", {"vote": vote, "rows": rows, "next": nxt})
+    context = {"vote": vote, "rows": rows, "next": nxt, "head": selectors.latest_head(vote)}
+    context["public_key"] = receipts.public_key() if context["head"] else ""
+    return render(request, "voting/log.html", context)
+
+
+@require_http_methods(["GET"])
+def receipt_proof(request, pk: int):
+    """A receipt's inclusion proof as a JSON file, to check with `python -m gongzhi.voting.merkle` (anyone)."""
+    vote = _vote(pk)
+    if not vote.roll_is_public:
+        raise Http404
+    code = request.GET.get("code", "")
+    if receipts.normalize_code(code) is None:
+        message = _("回执码应为12位字母和数字，例如 7K3M-Q9TD-2XHB")
+        return JsonResponse({"field": "code", "message": message}, status=400)
+    proof = selectors.receipt_proof(code, vote=vote)
+    if proof is None:
+        raise Http404
+    body = json.dumps(proof, ensure_ascii=False, indent=1)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="receipt-proof-{vote.pk}-{proof["index"] + 1}.json"'
+    return response
 
 
 # -------------------------------------------------------------------------------------- residents

@@ -50,6 +50,7 @@ TABLE = [
     Page("voting:data", who=frozenset(), kwargs=vote),  # who voted how: only after the close
     Page("voting:verify", who=frozenset(), kwargs=vote),  # the recount page: as the data file, after the close
     Page("voting:receipt", who=PUBLIC, kwargs=vote),
+    Page("voting:receipt_proof", who=PUBLIC, kwargs=vote, ok=400),  # no code given: 400 naming the field
     Page("voting:log", who=PUBLIC, kwargs=vote),
     Page("voting:resident-start", who=VOTERS, kwargs=vote),
     Page("voting:resident-code", who=VOTERS, kwargs=vote),
@@ -72,6 +73,7 @@ TABLE = [
     # Without an Idempotency-Key: 400 for those who may enter ballots, 403 for the others.
     Api("/api/v1/votes/{id}/ballots/", "post", who="voting.enter_ballots", kwargs=vote_id, ok=400, out=403),
     Api("/api/v1/receipts/{id}/", who=PUBLIC, kwargs=lambda w: {"id": "ABCD-EFGH-JKLM"}, ok=404),
+    Api("/api/v1/receipts/{id}/proof/", who=PUBLIC, kwargs=lambda w: {"id": "ABCD-EFGH-JKLM"}, ok=404),
     # Posting the vote's roll notice: the publishers over the vote (the roll was posted already when the vote
     # opened, so a publisher is sent to the notices with the reason); out of scope or not a publisher: 403.
     Page(

@@ -177,7 +177,7 @@ def test_ballot_log_verification_finds_a_deleted_last_entry(vote, compound, orga
     BallotLogEntry.objects.filter(vote=vote, seq=2)._raw_delete(BallotLogEntry.objects.db)
     vote.refresh_from_db()
     reasons = " ".join(p.reason_en for p in verify_ballot_log(vote))
-    assert "chain head" in reasons and "missing from the log" in reasons
+    assert "tree root" in reasons and "missing from the log" in reasons
 
 
 @pytest.mark.django_db
