@@ -1,4 +1,5 @@
-"""Verify the ballot logs (hash chains) of one vote or of every vote: `manage.py verify_ballot_log [VOTE_ID ...]`."""
+"""Verify the ballot logs (Merkle trees with signed heads) of one vote or of every vote:
+`manage.py verify_ballot_log [VOTE_ID ...]`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from gongzhi.voting.receipts import verify_ballot_log
 
 
 class Command(BaseCommand):
-    help = "Check every ballot-log chain: links, MACs, commitments against ballots, one entry per ballot."
+    help = "Check every ballot log: leaves, MACs, commitments against ballots, numbering, signed tree heads."
 
     def add_arguments(self, parser):
         parser.add_argument("votes", nargs="*", type=int, help="vote ids (default: every vote)")
