@@ -50,6 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams  # noqa: E402
+from pyvrp.search import NeighbourhoodParams, PerturbationParams  # noqa: E402
 from pyvrp.solve import SolveParams  # noqa: E402
 
 from gongzhi.bulkywaste import routing  # noqa: E402
@@ -234,12 +235,19 @@ class CpuTime:
 
 
 def _gongzhi_one(
-    instance: Instance, seconds: float, seed: int, clock: str, restart_after: int | None
+    instance: Instance,
+    seconds: float,
+    seed: int,
+    clock: str,
+    restart_after: int | None,
+    neighbours: int | None = None,
+    max_perturbations: int | None = None,
 ) -> list[list[int]]:
     """One PyVRP search through the platform's routing module.
 
     ``restart_after`` is PyVRP's ``num_iters_no_improvement``: after that many iterations
     without a new best the search restarts from the best (``None``: PyVRP's default).
+    ``neighbours`` (granular neighbourhood size) and ``max_perturbations``: PyVRP's defaults when ``None``.
     """
     stops = [
         routing.Stop(
@@ -258,8 +266,14 @@ def _gongzhi_one(
         for i in range(instance.num_vehicles)
     ]
     params = None
-    if restart_after is not None:
-        params = SolveParams(ils=IteratedLocalSearchParams(num_iters_no_improvement=restart_after))
+    if restart_after is not None or neighbours is not None or max_perturbations is not None:
+        base = SolveParams()
+        ils = base.ils
+        if restart_after is not None:
+            ils = IteratedLocalSearchParams(num_iters_no_improvement=restart_after)
+        hood = base.neighbourhood if neighbours is None else NeighbourhoodParams(num_neighbours=neighbours)
+        shake = base.perturbation if max_perturbations is None else PerturbationParams(1, max_perturbations)
+        params = SolveParams(ils=ils, neighbourhood=hood, perturbation=shake)
     matrix = routing.EuclideanMatrix()
     if clock == "cpu":
         plan = routing.solve(stops, vehicles, matrix, stopping=lambda: CpuTime(seconds), seed=seed, params=params)
@@ -351,13 +365,24 @@ def run_solver(
     workers: int,
     clock: str,
     restarts: Sequence[int | None] = (None,),
+    neighbours: int | None = None,
+    max_perturbations: int | None = None,
 ) -> tuple[list[list[int]], Checked, float]:
     """Run ``workers`` independent searches in parallel; return the best and the wall time."""
     budget = max(0.1, seconds - OVERHEAD_SECONDS)
     started = time.perf_counter()
     if solver == "gongzhi":
         futures = [
-            pool.submit(_gongzhi_one, instance, budget, seed, clock, restarts[seed % len(restarts)])
+            pool.submit(
+                _gongzhi_one,
+                instance,
+                budget,
+                seed,
+                clock,
+                restarts[seed % len(restarts)],
+                neighbours,
+                max_perturbations,
+            )  # fmt: skip
             for seed in range(workers)
         ]
     else:
@@ -437,6 +462,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="PyVRP num_iters_no_improvement per worker, comma-separated and cycled; 'default' keeps "
         f"PyVRP's (default: {DEFAULT_RESTARTS})",
     )
+    parser.add_argument(
+        "--neighbours", type=int, default=None, help="PyVRP's granular neighbourhood size (default: PyVRP's, 50)"
+    )
+    parser.add_argument(
+        "--max-perturbations", type=int, default=None, help="PyVRP's perturbation size bound (default: PyVRP's, 25)"
+    )
     args = parser.parse_args(argv)
     restarts = [None if r == "default" else int(r) for r in args.restart_after.split(",")]
     if args.summarize:
@@ -468,8 +499,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for solver in solvers:
                 load = os.getloadavg()[0]
                 routes, checked, wall = run_solver(
-                    pool, solver, instance, args.seconds, args.workers, args.clock, restarts
-                )
+                    pool, solver, instance, args.seconds, args.workers, args.clock, restarts,
+                    args.neighbours, args.max_perturbations,
+                )  # fmt: skip
                 for error in checked.errors:
                     print(f"FAIL: {instance.name} {solver}: {error}", file=sys.stderr)
                 failures += bool(checked.errors)
