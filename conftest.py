@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 
@@ -104,5 +106,16 @@ def _sqlite_audit_triggers_and_flush(request):
         for statement in migration.SQLITE:
             cur.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
     yield
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
+    # A request the browser sent last may still be running in the live server's thread, holding the shared
+    # in-memory database ("database table is locked"): it ends within moments, so wait for it (at most ~10 s).
+    from django.db import OperationalError
+
+    for attempt in range(100):
+        try:
+            with connection.cursor() as cur:
+                cur.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
+            break
+        except OperationalError as e:
+            if "locked" not in str(e) or attempt == 99:
+                raise
+            time.sleep(0.1)

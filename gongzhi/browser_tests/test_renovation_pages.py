@@ -112,7 +112,8 @@ def test_a_resident_places_a_defect_by_tapping_the_plan_on_a_phone(new_page, sce
     assert abs(float(page.input_value("#id_plan_x")) - 25) < 1 and abs(float(page.input_value("#id_plan_y")) - 50) < 1
     assert "位置：横向" in page.locator(".plan-status").inner_text()
     page.screenshot(path=str(shots / "renovation-defect-on-plan.png"), full_page=True)
-    page.locator("main form button.button[type=submit]").click()
+    with page.expect_navigation():
+        page.locator("main form button.button[type=submit]").click()
     page.wait_for_load_state()
     defect = Defect.objects.get()
     assert defect.plan == plan and abs(defect.plan_x - 25) < 1 and abs(defect.plan_y - 50) < 1
@@ -132,7 +133,8 @@ def test_without_javascript_a_click_on_the_plan_is_read_in_the_plans_own_pixels(
     assert (page.input_value("#id_plan_x"), page.input_value("#id_plan_y")) == ("25.00", "25.00")
     assert page.input_value("#id_description") == "楼梯扶手松动" and page.locator(".plan-mark").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.locator("main form button.button[type=submit]").click()
+    with page.expect_navigation():
+        page.locator("main form button.button[type=submit]").click()
     page.wait_for_load_state()
     defect = Defect.objects.get()
     assert (defect.plan, str(defect.plan_x), str(defect.plan_y)) == (plan, "25.00", "25.00")
