@@ -196,24 +196,7 @@ def main() -> None:
     args = parser.parse_args()
 
     lh = last_hour()
-    import psycopg
-
-    with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db,)).fetchone()
-    if not exists:
-        lh.create_database(args.postgres, args.db, drop=False)
-    var_dir = ROOT / "bench" / "out" / args.db
-    var_dir.mkdir(parents=True, exist_ok=True)
-    ns = argparse.Namespace(redis=args.redis, units=args.units)
-    os.environ["GONGZHI_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
-    db_url = f"{args.postgres}/{args.db}"
-    if not exists:
-        lh.setup(ns, db_url, var_dir)
-    else:
-        os.environ.update(lh.server_env(ns, db_url, var_dir))
-        import django
-
-        django.setup()
+    lh.reuse_or_build(args.postgres, args.db, args.redis, args.units)
     bv = lh.bench_voting()
     code = os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip()
     for p in [int(x) for x in args.processes.split(",")]:

@@ -136,6 +136,29 @@ def server_env(args, db_url: str, var_dir: Path) -> dict[str, str]:
     return env
 
 
+def reuse_or_build(postgres: str, db: str, redis: str, units: int) -> None:
+    """For the in-process benches (ballot_profile.py, ballot_processes.py): set Django up on database `db`, building
+    the compound with `setup` the first time and reusing it after (each run then calls a fresh vote on it)."""
+    import psycopg
+
+    with psycopg.connect(f"{postgres}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
+    if not exists:
+        create_database(postgres, db, drop=False)
+    var_dir = ROOT / "bench" / "out" / db
+    var_dir.mkdir(parents=True, exist_ok=True)
+    ns = argparse.Namespace(redis=redis, units=units)
+    os.environ["GONGZHI_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
+    db_url = f"{postgres}/{db}"
+    if not exists:
+        setup(ns, db_url, var_dir)
+    else:
+        os.environ.update(server_env(ns, db_url, var_dir))
+        import django
+
+        django.setup()
+
+
 def setup(args, db_url: str, var_dir: Path) -> dict:
     """Migrate, build the compound, accounts, the vote (open), the clerk. Returns what the clients need."""
     os.environ.update(server_env(args, db_url, var_dir))

@@ -569,8 +569,10 @@ def close_vote(vote: Vote, *, actor: User | None, now: datetime | None = None) -
         raise VotingClosed(
             f"尚未到截止时间（{when}），不能提前截止", f"voting runs until {when}; it cannot close early"
         )
-    if receipts.seal(locked.pk, now=now) is not None:  # a burst's last ballots, before anything is counted
-        locked.refresh_from_db(fields=["ballot_count", "participating_area", "log_length", "log_head"])
+    sealed = receipts.seal(locked.pk, held=True, now=now)  # a burst's last ballots, before anything is counted
+    if sealed is not None:  # (the sealing lock came with `_locked`)
+        locked.ballot_count, locked.participating_area = sealed.ballot_count, sealed.participating_area
+        locked.log_length, locked.log_head = sealed.log_length, sealed.log_head
     outcome = tally_vote(locked)
     locked.status, locked.closed_at = Vote.Status.CLOSED, now
     locked.result, locked.passed = outcome_snapshot(locked, outcome), outcome.passed
