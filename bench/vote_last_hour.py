@@ -3,7 +3,7 @@ server, with the machine's ceiling (pgbench) measured in the same run.
 
     .venv/bin/python bench/vote_last_hour.py [--postgres postgres://postgres@127.0.0.1:5432]
         [--redis redis://127.0.0.1:6379/9] [--units 10000] [--turnout 0.8] [--online 0.7]
-        [--server-workers 2] [--server-threads 8] [--residents 24] [--clerks 4] [--watchers 4]
+        [--server-workers 4] [--server-threads 4] [--residents 24] [--clerks 4] [--watchers 4]
         [--seconds 240] [--burst 2000] [--burst-clients 16] [--pgbench-seconds 30] [--keep]
 
 1. Setup, in a fresh PostgreSQL database `gz_lt_<time>` (dropped at the end unless --keep): migrate, build the
@@ -11,12 +11,13 @@ server, with the machine's ceiling (pgbench) measured in the same run.
    every owner a mobile number and an account (what the roster import and resident sign-up would have done),
    call the vote (`call_vote` freezes the roll), publish it and open it, ANALYZE. A community worker with the
    ballot-entry capability signs in by password (a role without a second factor).
-2. A production-like server: gunicorn with threaded workers (`-k gthread`), DEBUG off, PostgreSQL, REDIS_URL
-   (cache), GONGZHI_TASKS=db, on a free port, and beside it the task worker (`manage.py db_worker`) that sends the
-   text messages (codes are background jobs, core.sms.deliver_sms). Residents come through a proxy (GONGZHI_PROXY_HOPS=1) each from
-   their own address (X-Forwarded-For), so the per-address sign-in and SMS limits apply to each as in
-   production. The district-wide SMS cap (GONGZHI_SMS_PER_DAY, 5,000 by default) is raised to 1,000,000: a
-   compound's last hour sends two codes per online voter.
+2. A production-like server: gunicorn with threaded workers (`-k gthread`; 4 processes × 4 threads, as
+   deploy/systemd/gongzhi-web.service runs on two cores), DEBUG off, PostgreSQL, REDIS_URL (cache),
+   GONGZHI_TASKS=db, on a free port, and beside it the task worker (`manage.py db_worker`) that sends the text
+   messages (codes are background jobs, core.sms.deliver_sms). Residents come through a proxy
+   (GONGZHI_PROXY_HOPS=1) each from their own address (X-Forwarded-For), so the per-address sign-in and SMS
+   limits apply to each as in production. The district-wide SMS cap (GONGZHI_SMS_PER_DAY, 5,000 by default) is
+   raised to 1,000,000: a compound's last hour sends two codes per online voter.
 3. The last hour, compressed. Closed-loop virtual users, each on its own keep-alive connection, following every
    redirect as a browser does:
    - residents (`--residents` at once) take the heads to vote online, one after another: sign-in page → ask for
@@ -1017,8 +1018,9 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=10000)
     parser.add_argument("--turnout", type=float, default=0.8, help="share of heads that vote")
     parser.add_argument("--online", type=float, default=0.7, help="share of voters who vote online")
-    parser.add_argument("--server-workers", type=int, default=2)
-    parser.add_argument("--server-threads", type=int, default=8)
+    # As deployed (deploy/systemd/gongzhi-web.service: 2 × cores processes × 4 threads on this 2-core machine).
+    parser.add_argument("--server-workers", type=int, default=4)
+    parser.add_argument("--server-threads", type=int, default=4)
     parser.add_argument("--residents", type=int, default=24, help="residents voting at once")
     parser.add_argument("--clerks", type=int, default=4, help="workers entering paper ballots at once")
     parser.add_argument("--watchers", type=int, default=4, help="anonymous turnout/result pollers")

@@ -14,12 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from gongzhi.core import crypto
 from gongzhi.core.context import channel_var, current_request_id
 from gongzhi.core.models import AuditCheckpoint, AuditEntry
+from gongzhi.core.rows import insert_unless_taken
 
 AUDIT_CHAINS = 16
 GENESIS = "0" * 64
@@ -112,12 +113,8 @@ def record(
             prev_mac=prev,
         )
         entry.mac = crypto.mac(_canonical(entry))
-        try:
-            with transaction.atomic():  # savepoint: a lost race on (chain, seq) is retried, not fatal
-                entry.save()
+        if insert_unless_taken(entry):  # a lost race on (chain, seq) is retried, not fatal (and costs no savepoint)
             return entry
-        except IntegrityError:
-            continue
     raise RuntimeError("audit chain contention: could not append after 20 attempts")
 
 

@@ -30,6 +30,7 @@ from gongzhi.core.calendar import calendar_from
 from gongzhi.core.gate import require
 from gongzhi.core.idempotency import first_with_key
 from gongzhi.core.models import Upload, User
+from gongzhi.core.rows import insert_unless_taken
 from gongzhi.core.uploads import store_upload
 from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
@@ -791,17 +792,14 @@ def cast_ballot(
         idempotency_key=key,
         salt=receipts.new_salt(),
     )
-    try:
-        with transaction.atomic():  # savepoint: losing the race on the constraint is an answer, not a crash
-            ballot.save()
-    except IntegrityError:
+    if not insert_unless_taken(ballot):  # losing the race on the constraint is an answer, not a crash
         replay = _replay(vote, key, entry, choice)
         if replay is not None:
             return replay
         existing = Ballot.objects.filter(vote=vote, roll_entry=entry).first()
         if existing is not None:
-            raise AlreadyVoted(existing) from None
-        raise
+            raise AlreadyVoted(existing)
+        raise IntegrityError("ballot refused by a unique constraint, and no earlier ballot found")
 
     changes = {
         "vote": vote.pk,

@@ -359,9 +359,9 @@ def test_the_online_submit_and_the_pages_around_it_keep_their_query_budgets(
     """A vote's last hour is these pages (bench/VOTING.md §6). The submit: session, user, roles, the head with its
     vote and whether it voted (one query), then the ballot's transaction (the gate's roll check, "retry or voted
     already?", the insert, the vote row share-locked with the sealing lock tried, the audit entry, the leaf, and —
-    nobody else sealing — the seal's read and its one write) and the session's save — 22 statements on
-    PostgreSQL, transaction control included (25 before issue 14's cuts, 20 with the hash chain's vote-row lock:
-    the Merkle log costs two statements when a ballot seals alone, and no ballot waits for another). The choice
+    nobody else sealing — the seal's read and its one write) and the session's save — 18 statements on
+    PostgreSQL, transaction control included (no savepoints: the ballot and the audit entry are inserted with ON
+    CONFLICT DO NOTHING; 22 with them, 25 before issue 14's cuts). The choice
     and check pages leave an unchanged session unsaved (at most one renewal a minute)."""
     vote = open_vote_now(compound, organiser)
     login(client, compound.account(compound.zhang))
@@ -375,7 +375,7 @@ def test_the_online_submit_and_the_pages_around_it_keep_their_query_budgets(
     assert client.post(choice, {"choice": "yes"}).status_code == 302
     with django_assert_max_num_queries(7):  # the page's form key is stored in the session: a save
         token = client.get(check).context["token"]
-    with django_assert_max_num_queries(22 if connection.vendor == "postgresql" else 25):  # SQLite: no CTEs
+    with django_assert_max_num_queries(18 if connection.vendor == "postgresql" else 25):  # SQLite: no CTEs
         done = client.post(check, {"token": token})
     assert done.status_code == 302 and done["Location"] == reverse("voting:resident-done", args=[vote.pk])
     with django_assert_max_num_queries(4):
