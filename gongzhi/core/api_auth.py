@@ -10,13 +10,16 @@ from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
-from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.context import channel_var
 from gongzhi.core.rules import needs_second_factor
 from gongzhi.core.tokens import expires_at, token_tag
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
+    """A token works until it expires, is revoked, or its password changes. A lock needs no check per request: the
+    failure that locks an account revokes its tokens (auth_backends._locked_now), a locked account is refused a new
+    one, and a new password revokes them too (checked here as well, at no cost: the user row is read anyway)."""
+
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
         if expires_at(token) <= timezone.now():
@@ -25,8 +28,6 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(
                 "密码已更改，请重新获取令牌 / the password changed; request a new token"
             )
-        if is_locked(user.username):
-            raise exceptions.AuthenticationFailed("账号已暂时锁定 / the account is locked")
         # Every audit entry written during this request names the token it came through (and its user as actor).
         channel_var.set(token_tag(token.key))
         return user, token

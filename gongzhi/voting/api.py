@@ -215,8 +215,8 @@ class VoteViewSet(viewsets.GenericViewSet):
             visible |= Q(roll__voter_id=user.person_id) & ~Q(status=Vote.Status.DRAFT)
         return qs.filter(visible).distinct()
 
-    def _vote(self, pk) -> Vote:
-        vote = get_object_or_404(Vote.objects.select_related("scope"), pk=pk)
+    def _vote(self, pk, related: tuple[str, ...] = ("scope",)) -> Vote:
+        vote = get_object_or_404(Vote.objects.select_related(*related), pk=pk)
         check(
             self.request.user, "voting.view_vote", vote, view_perm="voting.view_vote"
         )  # out of sight: 404, as if absent
@@ -244,7 +244,7 @@ class VoteViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def ballots(self, request, pk=None):
         """A worker enters a ballot for an owner (paper, phone, door-to-door, proxy)."""
-        vote = self._vote(pk)
+        vote = self._vote(pk, related=())  # a ballot needs the vote's row only (its path, state and times)
         check(request.user, "voting.enter_ballot", vote)  # seen (above), may not enter: 403
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key:

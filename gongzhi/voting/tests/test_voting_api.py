@@ -168,12 +168,13 @@ def test_schema_documents_the_voting_errors(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_ballot_through_the_api_keeps_its_query_budget(vote, compound, organiser, django_assert_max_num_queries):
-    """The ballot path of a vote's last hour (bench/VOTING.md §6–7): token sign-in, the gate, one query for "retry
-    or voted already?", the insert, the vote row share-locked with the sealing lock tried, the audit entry, the
-    leaf, and — nobody else sealing — the seal's read and its one write (numbers, signed head, counters): 15
-    statements on PostgreSQL, transaction control included (the ballot and the audit entry are inserted with ON
-    CONFLICT DO NOTHING, not in savepoints: 19 before; 23 before issue 14's cuts). A ballot must not cost more as
-    the roll grows."""
+    """The ballot path of a vote's last hour (bench/VOTING.md §6–8): the token and its user (one query: a lock
+    revokes tokens, so none is asked per request), the vote, the gate's roles, the head, one query for "retry or
+    voted already?", the insert, the vote row share-locked with the sealing lock tried, the audit entry, the leaf,
+    and — nobody else sealing — the seal's read and its one write (numbers, signed head, counters): 14 statements
+    on PostgreSQL, transaction control included (the ballot and the audit entry are inserted with ON CONFLICT DO
+    NOTHING, not in savepoints: 19 before; 23 before issue 14's cuts). A ballot must not cost more as the roll
+    grows."""
     from rest_framework.authtoken.models import Token
 
     key = Token.objects.create(user=organiser).key
@@ -182,7 +183,7 @@ def test_a_ballot_through_the_api_keeps_its_query_budget(vote, compound, organis
     first = c.post(url, {"roll_token": token(vote, compound.qian), "choice": "no", "channel": "door"}, format="json")
     assert first.status_code == 400  # no Idempotency-Key: warms the caches a server keeps between requests
     body = {"roll_token": token(vote, compound.zhao), "choice": "yes", "channel": "door"}
-    with django_assert_max_num_queries(15 if connection.vendor == "postgresql" else 22):  # SQLite: no CTEs
+    with django_assert_max_num_queries(14 if connection.vendor == "postgresql" else 21):  # SQLite: no CTEs
         r = c.post(
             url,
             body,
