@@ -83,6 +83,20 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def machine_speed() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (best of three): how fast this machine's cores are right now.
+    On a shared virtual machine the same code's CPU time per request varies by half from one hour to the next
+    (neighbours on the host); the figure beside each phase says which kind of hour a run had (lower is faster)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        best = min(best, time.process_time() - t0)
+    return round(best * 1000, 1)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -1018,7 +1032,8 @@ def report(args, info: dict, run: dict, check: dict, bench: list[dict]) -> dict:
             f"{cpu['tasks'] * 1000 / max(1, burst['ballots']):.1f} ms + PostgreSQL "
             f"{cpu['postgres'] * 1000 / max(1, burst['ballots']):.1f} ms → at most {2000 / per if per else 0:.0f}/s "
             f"on 2 whole cores; the load generator itself {burst['client_cpu_s'] * 1000 / max(1, burst['ballots']):.1f}"
-            f" ms (settled {burst['settled_s']} s after the mix)"
+            f" ms (settled {burst['settled_s']} s after the mix; machine speed {burst['machine_speed_ms']} ms, "
+            "see machine_speed)"
         )
     for b in bench:
         extra = f"; API burst = {burst['ballots_per_s'] / b['tps']:.4f}" if burst else ""
@@ -1063,7 +1078,9 @@ def main() -> None:
     create_database(postgres, name)
     server = worker = None
     try:
-        print(f"== setup: {args.units:,} units in {name} (load {load()})", flush=True)
+        print(
+            f"== setup: {args.units:,} units in {name} (load {load()}, machine speed {machine_speed()} ms)", flush=True
+        )
         info = setup(args, db_url, var_dir)
         print(
             f"  migrate {info['migrate_s']} s, compound + accounts + vote {info['build_s']} s "
@@ -1118,7 +1135,12 @@ def main() -> None:
         if args.burst:
             print(f"== API burst: up to {args.burst} door-to-door ballots, {args.burst_clients} at once", flush=True)
             settled = settle(meter)
-            print(f"  settled after the mix in {settled} s (text messages sent, autovacuum done)", flush=True)
+            speed = machine_speed()
+            print(
+                f"  settled after the mix in {settled} s (text messages sent, autovacuum done); machine speed "
+                f"{speed} ms",
+                flush=True,
+            )
             cpu1, client0 = meter.totals(), os.times()
             waits = WaitSampler(postgres, name)
             run["burst"] = run_burst(args, port, info, run["stats"])
@@ -1126,6 +1148,7 @@ def main() -> None:
             client1 = os.times()
             run["burst"]["client_cpu_s"] = round(client1.user + client1.system - client0.user - client0.system, 1)
             run["burst"]["settled_s"] = settled
+            run["burst"]["machine_speed_ms"] = speed
             run["burst"]["backends"] = waits.result()
             print(f"  {run['burst']}", flush=True)
         meter.stop.set()
