@@ -40,6 +40,7 @@ from pyvrp.constants import MAX_VALUE
 from pyvrp.solve import SolveParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
+from gongzhi.bulkywaste import decompose
 from gongzhi.core.enums import CodedEnum
 
 __all__ = [
@@ -514,6 +515,8 @@ def solve(
     params: SolveParams | None = None,
     sites: Sequence[UnloadSite] = (),
     initial: Plan | None = None,
+    workers: int = 1,
+    decompose_from: int | None = decompose.DECOMPOSE_FROM,
 ) -> Plan:
     """Plan the rounds: minimise total distance, serving as many stops as possible.
 
@@ -534,6 +537,14 @@ def solve(
     truck may make several trips, unloading at a site between them (PyVRP's reload
     depots); without, every truck makes one trip.  ``initial`` (a plan of the same
     stops and vehicles, e.g. yesterday's evening plan) warm-starts the search.
+
+    A day of ``decompose_from`` stops or more (``None``: never) with one trip per truck is
+    searched whole for a tenth of the budget (``seconds`` and/or ``max_iterations``) and then
+    improved region by region for the rest (:mod:`.decompose`), ``workers`` regions at a time
+    in separate processes. With unloading sites the whole day is searched for the whole
+    budget: a truck making several trips covers much of the district, so its round lies in
+    no one region (measured: on bench/district.py's 1,000-pickup day regions gave 6 % fewer
+    km but two more trucks). A budget given only by ``stopping`` is always spent on the whole day.
     """
     if max_iterations is None and seconds is None and stopping is None:
         raise ValueError("give max_iterations, seconds or stopping")
@@ -599,8 +610,26 @@ def solve(
             run_params = SolveParams(
                 base.ils, penalty, base.neighbourhood, base.operators, base.display_interval, base.perturbation
             )
-        stop = _stopping(max_iterations, seconds, stopping)
-        return pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=run_params, initial_solution=warm).best
+        split = (
+            decompose_from is not None
+            and len(candidates) >= decompose_from
+            and not sites
+            and (max_iterations is not None or seconds is not None)
+        )
+        if not split:
+            stop = _stopping(max_iterations, seconds, stopping)
+            return pyvrp.solve(
+                data, stop, seed=seed, collect_stats=False, params=run_params, initial_solution=warm
+            ).best
+        return decompose.solve_day(
+            data,
+            seed=seed,
+            iterations=max_iterations,
+            seconds=seconds,
+            params=run_params,
+            initial=warm,
+            workers=workers,
+        )
 
     solution = run(all_optional=False)
     if not solution.is_feasible():

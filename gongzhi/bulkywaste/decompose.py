@@ -1,0 +1,448 @@
+"""A large day planned region by region (decomposition) — pure, no Django.
+
+On a day of a thousand pickups one iteration of PyVRP's search costs about 2 ms (it copies
+and evaluates the whole solution), so a minute gives the search ~25,000 steps for the whole
+district. Most of a step's work is on one neighbourhood of the city, and the rest of the day
+does not change. :func:`improve` therefore takes a good whole-day solution and improves it
+region by region, as the large-instance methods of the vehicle-routing literature do (e.g.
+Vidal et al.'s HGS on 1,000-customer instances, POPMUSIC): pick a few routes lying close
+together (about :data:`REGION_SIZE` stops), solve only their stops with their vehicles,
+starting from how they are served now, and keep the result if it costs less. A region of
+150 stops runs ~1,600 steps a second instead of ~420.
+
+Regions being disjoint, several can be solved at once: with ``workers`` > 1 they run in
+separate processes and are merged in the order they were started, so for a given seed, number
+of workers and iteration budget the plan is the same on any machine. Everything a region
+keeps from the day — every depot and unloading site (their indices do not change), each
+vehicle type of its routes (with one spare truck of that type if the fleet has one), the
+stops' windows, prizes and whether they are required, reloads inside a route — is as in the
+whole problem, so a region's solution is a valid piece of the whole day's solution. When not
+everything fits (optional stops left out), a region also takes in the left-out stops lying
+within its routes' bounding box (up to a third of its size): a stop the first search dropped
+can still be served.
+
+This module imports only the standard library, numpy and PyVRP.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyvrp
+from pyvrp import Activity, ActivityType, Client, CostEvaluator, Depot, ProblemData
+from pyvrp.solve import SolveParams
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+__all__ = [
+    "DECOMPOSE_FROM",
+    "FIRST_SHARE",
+    "REGION_ITERATIONS",
+    "REGION_SECONDS",
+    "REGION_SIZE",
+    "improve",
+    "solve_day",
+]
+
+DECOMPOSE_FROM = 500
+"""From this many stops a day is improved region by region after a first whole-day search."""
+
+FIRST_SHARE = 0.1
+"""Share of the budget (time or iterations) the first whole-day search gets."""
+
+REGION_SIZE = 150
+"""About this many stops per region: whole routes, nearest first, until the region holds as many."""
+
+REGION_ROUTES = 10
+"""… and at least this many routes (on a day of long rounds a region of few routes has little to exchange)."""
+
+REGION_SECONDS = 0.5
+"""Longest search per region when the budget is in seconds."""
+
+REGION_ITERATIONS = 800
+"""Iterations per region when the budget is in iterations (tests: same plan on any machine)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One route, independent of a ProblemData: its vehicle type and its visits in order.
+
+    A visit is ``(True, client index)`` or ``(False, depot index)`` (an unloading stop between trips).
+    """
+
+    vehicle_type: int
+    visits: tuple[tuple[bool, int], ...]
+
+    def clients(self) -> list[int]:
+        return [i for is_client, i in self.visits if is_client]
+
+
+def pieces(solution: pyvrp.Solution) -> list[Piece]:
+    """The solution's routes as pieces."""
+    out = []
+    for route in solution.routes():
+        visits = tuple((a.is_client(), a.idx) for a in list(route.schedule())[1:-1])
+        out.append(Piece(route.vehicle_type(), visits))
+    return out
+
+
+def to_solution(data: ProblemData, routes: Sequence[Piece]) -> pyvrp.Solution:
+    """A PyVRP solution of ``data`` holding these routes."""
+    return pyvrp.Solution(
+        data,
+        [
+            pyvrp.Route(
+                data,
+                [Activity(ActivityType.CLIENT if c else ActivityType.DEPOT, i) for c, i in p.visits],
+                p.vehicle_type,
+            )
+            for p in routes
+            if p.clients()
+        ],
+    )
+
+
+def objective(data: ProblemData, solution: pyvrp.Solution) -> float:
+    """What the planner minimises (distance, fixed truck costs, prizes of stops left out); infinite if infeasible."""
+    if not solution.is_feasible():
+        return math.inf
+    return float(CostEvaluator([0.0] * data.num_load_dimensions, 0.0, 0.0).cost(solution))
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A sub-problem: its data, which whole-day client and vehicle type each of its own is, and its routes now.
+
+    ``spare`` are the trucks it was lent beyond those of its routes.
+    """
+
+    data: ProblemData
+    clients: tuple[int, ...]
+    types: tuple[int, ...]
+    routes: tuple[Piece, ...]
+    spare: Counter[int]
+    extra: int = 0
+    """The last ``extra`` of ``clients`` are stops left out of the day, taken in by this region."""
+
+    def back(self, routes: Sequence[Piece]) -> list[Piece]:
+        """Routes of this region in the whole day's numbering."""
+        return [
+            Piece(self.types[p.vehicle_type], tuple((c, self.clients[i] if c else i) for c, i in p.visits))
+            for p in routes
+            if p.clients()
+        ]
+
+
+class _Day:
+    """The whole problem's parts a region is cut from (matrices read once)."""
+
+    def __init__(self, data: ProblemData) -> None:
+        if data.num_shipments or data.num_groups:
+            raise ValueError("decomposition does not handle shipments or client groups")
+        self.data = data
+        # Any: PyVRP's stubs type a matrix as ndarray[int], which numpy's own typing does not accept.
+        self.distances: list[Any] = list(data.distance_matrices())
+        self.durations: list[Any] = list(data.duration_matrices())
+        self.xy = np.array([(loc.x, loc.y) for loc in data.locations()], dtype=float)
+        self.client_location = np.array([c.location for c in data.clients()], dtype=np.int64)
+
+    def centre(self, piece: Piece) -> np.ndarray:
+        return self.xy[self.client_location[piece.clients()]].mean(axis=0)
+
+    def left_out_near(self, routes: Sequence[Piece], left_out: set[int], limit: int) -> list[int]:
+        """Stops served by no route that lie within the routes' bounding box, nearest the routes' centre first."""
+        if not left_out:
+            return []
+        served = self.xy[self.client_location[[c for p in routes for c in p.clients()]]]
+        low, high, centre = served.min(axis=0), served.max(axis=0), served.mean(axis=0)
+        inside = [
+            c for c in sorted(left_out) if np.all(self.xy[self.client_location[c]] >= low)
+            and np.all(self.xy[self.client_location[c]] <= high)
+        ]  # fmt: skip
+        inside.sort(key=lambda c: (float(((self.xy[self.client_location[c]] - centre) ** 2).sum()), c))
+        return inside[:limit]
+
+    def region(self, routes: Sequence[Piece], spare: Counter[int], extra: Sequence[int] = ()) -> Region:
+        data = self.data
+        clients = [c for p in routes for c in p.clients()] + list(extra)
+        position = {c: i for i, c in enumerate(clients)}
+        used = Counter(p.vehicle_type for p in routes)
+        types = sorted(used)
+        lent = Counter({t: min(spare[t], 1) for t in types if spare[t] > 0})
+        type_position = {t: i for i, t in enumerate(types)}
+        depots = data.depots()
+        locations = list(dict.fromkeys([d.location for d in depots] + [int(self.client_location[c]) for c in clients]))
+        where = {loc: i for i, loc in enumerate(locations)}
+        cut = np.ix_(locations, locations)
+        sub = ProblemData(
+            locations=[data.location(loc) for loc in locations],
+            clients=[_moved_client(data.client(c), where) for c in clients],
+            depots=[Depot(where[d.location], d.tw_early, d.tw_late, d.service_duration, name=d.name) for d in depots],
+            vehicle_types=[data.vehicle_type(t).replace(num_available=used[t] + lent[t]) for t in types],
+            distance_matrices=[m[cut] for m in self.distances],
+            duration_matrices=[m[cut] for m in self.durations],
+        )
+        local = tuple(
+            Piece(type_position[p.vehicle_type], tuple((c, position[i] if c else i) for c, i in p.visits))
+            for p in routes
+        )
+        return Region(sub, tuple(clients), tuple(types), local, lent, len(extra))
+
+
+def _moved_client(c: Client, where: dict[int, int]) -> Client:
+    return Client(
+        location=where[c.location],
+        delivery=list(c.delivery),
+        pickup=list(c.pickup),
+        service_duration=c.service_duration,
+        tw_early=c.tw_early,
+        tw_late=c.tw_late,
+        release_time=c.release_time,
+        prize=c.prize,
+        required=c.required,
+        name=c.name,
+    )
+
+
+_worker_params: SolveParams | None = None
+"""A worker process's search parameters (PyVRP's cannot be pickled: a forked worker inherits them)."""
+
+
+def _set_worker_params(params: SolveParams) -> None:
+    global _worker_params
+    _worker_params = params
+
+
+def solve_region(
+    region: Region, seed: int, iterations: int | None, seconds: float | None, params: SolveParams | None = None
+) -> list[Piece] | None:
+    """Search one region from its current routes; its better routes (own numbering), or ``None``."""
+    params = params or _worker_params or SolveParams()
+    start = to_solution(region.data, region.routes)
+    stop = _stop(iterations, seconds)
+    best = pyvrp.solve(region.data, stop, seed=seed, collect_stats=False, params=params, initial_solution=start).best
+    if objective(region.data, best) < objective(region.data, start):
+        return pieces(best)
+    return None
+
+
+def improve(
+    data: ProblemData,
+    solution: pyvrp.Solution,
+    *,
+    seed: int = 0,
+    iterations: int | None = None,
+    seconds: float | None = None,
+    params: SolveParams | None = None,
+    workers: int = 1,
+    region_size: int | None = None,
+    on_region: Callable[[int, bool], None] | None = None,
+) -> pyvrp.Solution:
+    """Improve a feasible ``solution`` region by region within ``iterations`` (summed over regions) and/or ``seconds``.
+
+    Returns a solution of ``data`` costing no more than ``solution`` (the same one if no region improved).
+    ``on_region(number, improved)`` is told of each region as it is merged (for tests and benchmarks).
+    """
+    params = params or SolveParams()
+    with _workers(workers, params) as pool:
+        return _improve(data, solution, seed, iterations, seconds, params, pool, workers, region_size, on_region)
+
+
+def solve_day(
+    data: ProblemData,
+    *,
+    seed: int = 0,
+    iterations: int | None = None,
+    seconds: float | None = None,
+    params: SolveParams | None = None,
+    initial: pyvrp.Solution | None = None,
+    workers: int = 1,
+) -> pyvrp.Solution:
+    """Search the whole day for :data:`FIRST_SHARE` of the budget, then improve it region by region.
+
+    With ``workers`` > 1 the first search runs once per worker (seeds ``seed``, ``seed + 1`` …), the
+    cheapest feasible result going on. If none is feasible the rest of the budget goes on searching the
+    whole day from it (regions need a feasible day to start from).
+    """
+    if iterations is None and seconds is None:
+        raise ValueError("give iterations or seconds")
+    params = params or SolveParams()
+    started = time.perf_counter()
+    first_iterations = None if iterations is None else max(1, round(iterations * FIRST_SHARE))
+    first_seconds = None if seconds is None else seconds * FIRST_SHARE
+    start = None if initial is None else pieces(initial)
+    with _workers(workers, params) as pool:
+        if pool is None:
+            found = [_whole_day(data, seed, first_iterations, first_seconds, start, params)]
+        else:
+            jobs = [
+                pool.submit(_whole_day, data, seed + k, first_iterations, first_seconds, start) for k in range(workers)
+            ]
+            found = [job.result() for job in jobs]
+        results = [to_solution(data, routes) for routes in found]
+        best = min(results, key=lambda sol: (objective(data, sol), results.index(sol)))
+        rest_iterations = None if iterations is None else iterations - first_iterations  # type: ignore[operator]
+        rest_seconds = None if seconds is None else max(0.0, seconds - (time.perf_counter() - started))
+        if not best.is_feasible():
+            stop = _stop(rest_iterations, rest_seconds)
+            return pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=params, initial_solution=best).best
+        return _improve(data, best, seed, rest_iterations, rest_seconds, params, pool, workers, None, None)
+
+
+def _whole_day(
+    data: ProblemData,
+    seed: int,
+    iterations: int | None,
+    seconds: float | None,
+    start: list[Piece] | None,
+    params: SolveParams | None = None,
+) -> list[Piece]:
+    """One search of the whole day (in a worker, or in this process); its best routes."""
+    params = params or _worker_params or SolveParams()
+    initial = None if start is None else to_solution(data, start)
+    stop = _stop(iterations, seconds)
+    return pieces(pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=params, initial_solution=initial).best)
+
+
+def _stop(iterations: int | None, seconds: float | None) -> StoppingCriterion:
+    criteria: list[StoppingCriterion] = []
+    if iterations is not None:
+        criteria.append(MaxIterations(max(0, iterations)))
+    if seconds is not None:
+        criteria.append(MaxRuntime(max(0.0, seconds)))
+    return criteria[0] if len(criteria) == 1 else MultipleCriteria(criteria)
+
+
+@contextmanager
+def _workers(workers: int, params: SolveParams) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of ``workers`` processes (none for one), forked so that they inherit ``params`` unpickled."""
+    if workers <= 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_set_worker_params,
+        initargs=(params,),
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _improve(
+    data: ProblemData,
+    solution: pyvrp.Solution,
+    seed: int,
+    iterations: int | None,
+    seconds: float | None,
+    params: SolveParams,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+    region_size: int | None,
+    on_region: Callable[[int, bool], None] | None,
+) -> pyvrp.Solution:
+    if iterations is None and seconds is None:
+        raise ValueError("give iterations or seconds")
+    if not solution.is_feasible():
+        return solution
+    region_size = region_size or REGION_SIZE
+    day = _Day(data)
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    routes: dict[int, Piece] = {}
+    centres: dict[int, np.ndarray] = {}
+    next_id = 0
+
+    def add(piece: Piece) -> None:
+        nonlocal next_id
+        routes[next_id] = piece
+        centres[next_id] = day.centre(piece)
+        next_id += 1
+
+    for piece in pieces(solution):
+        add(piece)
+    # Optional stops the day leaves out (when not everything fits): a region may take in those lying within it.
+    left_out = set(range(data.num_clients)) - {c for p in routes.values() for c in p.clients()}
+    fleet = Counter({t: data.vehicle_type(t).num_available for t in range(data.num_vehicle_types)})
+    spent = 0
+    number = 0
+    in_flight: list[tuple[Future[list[Piece] | None] | list[Piece] | None, list[int], Region]] = []
+    busy: set[int] = set()
+    lent: Counter[int] = Counter()  # spare trucks handed to regions in flight
+
+    def budget() -> tuple[int | None, float | None] | None:
+        """The next region's share, or None when the budget is spent."""
+        its = None if iterations is None else min(REGION_ITERATIONS, iterations - spent)
+        left = None if seconds is None else seconds - (time.perf_counter() - started)
+        if (its is not None and its <= 0) or (left is not None and left <= 0.02):
+            return None
+        return its, None if left is None else min(REGION_SECONDS, left)
+
+    def pick() -> list[int] | None:
+        free = [k for k in routes if k not in busy]
+        if not free:
+            return None
+        first = free[rng.randrange(len(free))]
+        near = sorted(free, key=lambda k: (float(((centres[k] - centres[first]) ** 2).sum()), k))
+        chosen, size = [], 0
+        for k in near:
+            chosen.append(k)
+            size += len(routes[k].clients())
+            if size >= region_size and len(chosen) >= REGION_ROUTES:
+                break
+        return chosen
+
+    def merge(result: list[Piece] | None, chosen: list[int], region: Region) -> None:
+        nonlocal number
+        number += 1
+        held = set(region.clients[len(region.clients) - region.extra :])
+        if result is not None:
+            for k in chosen:
+                del routes[k]
+                del centres[k]
+            for piece in region.back(result):
+                add(piece)
+                held.difference_update(piece.clients())
+        left_out.update(held)
+        busy.difference_update(chosen)
+        lent.subtract(region.spare)
+        if on_region is not None:
+            on_region(number, result is not None)
+
+    while True:
+        while len(in_flight) < workers:
+            share = budget()
+            chosen = pick() if share is not None else None
+            if share is None or chosen is None:
+                break
+            its, secs = share
+            spent += its or 0
+            used = Counter(routes[k].vehicle_type for k in routes)
+            extra = day.left_out_near([routes[k] for k in chosen], left_out, max(1, region_size // 3))
+            left_out.difference_update(extra)  # held by this region until it is merged
+            region = day.region([routes[k] for k in chosen], fleet - used - lent, extra)
+            lent.update(region.spare)
+            busy.update(chosen)
+            region_seed = rng.randrange(2**31)
+            if pool is None:
+                in_flight.append((solve_region(region, region_seed, its, secs, params), chosen, region))
+            else:
+                future = pool.submit(solve_region, region, region_seed, its, secs)
+                in_flight.append((future, chosen, region))
+        if not in_flight:
+            break
+        outcome, chosen, region = in_flight.pop(0)
+        merge(outcome.result() if isinstance(outcome, Future) else outcome, chosen, region)
+    better = to_solution(data, list(routes.values()))
+    return better if objective(data, better) <= objective(data, solution) else solution
