@@ -15,7 +15,9 @@ factor (1.3 × great-circle distance at 25 km/h).
 Planners, all in this process, on the same day:
 
 - ``gongzhi``: ``routing.solve`` with unloading sites (several trips a day), stopped after ``--seconds``.
-- ``one-trip``: the same solver without unloading sites — today's model, one trip per truck.
+- ``one-trip``: the same solver without unloading sites — today's model, one trip per truck. From
+  ``decompose.DECOMPOSE_FROM`` pickups such a day is improved region by region; ``one-trip whole-day`` is the
+  same without regions (the whole day searched for the whole budget), to show what they add.
 - ``greedy``: nearest feasible neighbour, truck by truck; a truck that cannot take the next stop unloads at
   the nearest site when that helps and goes on, and goes home when nothing fits.
 - ``ortools``: OR-Tools routing (guided local search) with the same time limit, several trips modelled the
@@ -41,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gongzhi.bulkywaste import routing  # noqa: E402
+from gongzhi.bulkywaste import decompose, routing  # noqa: E402
 from gongzhi.bulkywaste.plancheck import check_plan  # noqa: E402
 
 # Approximate centres (WGS-84) of 二七区's urban subdistricts; pickups fall around them.
@@ -335,6 +337,12 @@ def run_day(
     one = routing.solve(day.stops, day.vehicles, matrix, seconds=seconds, seed=0)
     rows.append(summarise("one-trip", one, time.perf_counter() - t, day, matrix, ()))
 
+    if len(day.stops) >= decompose.DECOMPOSE_FROM:
+        # One trip per truck is a day the planner improves region by region: the same without regions.
+        t = time.perf_counter()
+        whole = routing.solve(day.stops, day.vehicles, matrix, seconds=seconds, seed=0, decompose_from=None)
+        rows.append(summarise("one-trip whole-day", whole, time.perf_counter() - t, day, matrix, ()))
+
     t = time.perf_counter()
     g = greedy(day, matrix)
     rows.append(summarise("greedy", g, time.perf_counter() - t, day, matrix, day.sites))
@@ -352,13 +360,13 @@ def run_day(
 
 def print_table(rows: list[dict[str, object]]) -> None:
     ours = rows[0]
-    print(f"\n{'planner':<10}{'served':>8}{'unserved':>9}{'veh':>5}{'trips':>6}{'km':>8}{'s':>7}{'ok':>4}"
+    print(f"\n{'planner':<20}{'served':>8}{'unserved':>9}{'veh':>5}{'trips':>6}{'km':>8}{'s':>7}{'ok':>4}"
           f"{'km/km_ours':>11}{'veh/veh_ours':>13}")  # fmt: skip
     for r in rows:
         km_ratio = float(r["km"]) / float(ours["km"]) if ours["km"] else float("nan")
         veh_ratio = int(r["vehicles"]) / int(ours["vehicles"]) if ours["vehicles"] else float("nan")
         print(
-            f"{r['planner']:<10}{r['served']:>8}{r['unserved']:>9}{r['vehicles']:>5}{r['trips']:>6}{r['km']:>8}"
+            f"{r['planner']:<20}{r['served']:>8}{r['unserved']:>9}{r['vehicles']:>5}{r['trips']:>6}{r['km']:>8}"
             f"{r['seconds']:>7}{'yes' if r['feasible'] else 'NO':>4}{km_ratio:>11.2f}{veh_ratio:>13.2f}"
         )
     print()

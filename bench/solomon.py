@@ -27,7 +27,9 @@ The summary compares the mean gap to ``<name>_distance`` in ``BKS.json`` (found 
 each instance file), or else to the ``Cost`` line of ``<name>.sol`` beside it (CVRPLIB's
 solution files), per class, for both solvers.  Both solvers use every core: the
 machine's cores run independent searches (different seeds for PyVRP, different
-first-solution strategies for OR-Tools) and the best verified solution counts.
+first-solution strategies for OR-Tools) and the best verified solution counts — except that
+an instance of ``decompose.DECOMPOSE_FROM`` customers or more (Gehring & Homberger's 600 to
+1,000) is one search by the platform's planner, whose regions use every core (wall clock only).
 
 Never run by CI: it takes ``seconds`` × instances × solvers of wall-clock time.
 """
@@ -53,7 +55,7 @@ from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams  # noqa: E402
 from pyvrp.search import NeighbourhoodParams, PerturbationParams  # noqa: E402
 from pyvrp.solve import SolveParams  # noqa: E402
 
-from gongzhi.bulkywaste import routing  # noqa: E402
+from gongzhi.bulkywaste import decompose, routing  # noqa: E402
 
 CLASSES = ("C1", "C2", "R1", "R2", "RC1", "RC2")
 """Solomon's classes; Gehring & Homberger's are these with the size, e.g. ``R1_4`` (400 customers)."""
@@ -242,12 +244,14 @@ def _gongzhi_one(
     restart_after: int | None,
     neighbours: int | None = None,
     max_perturbations: int | None = None,
+    workers: int = 1,
 ) -> list[list[int]]:
     """One PyVRP search through the platform's routing module.
 
     ``restart_after`` is PyVRP's ``num_iters_no_improvement``: after that many iterations
     without a new best the search restarts from the best (``None``: PyVRP's default).
     ``neighbours`` (granular neighbourhood size) and ``max_perturbations``: PyVRP's defaults when ``None``.
+    ``workers``: regions solved at once when the instance is large enough to be decomposed.
     """
     stops = [
         routing.Stop(
@@ -278,7 +282,7 @@ def _gongzhi_one(
     if clock == "cpu":
         plan = routing.solve(stops, vehicles, matrix, stopping=lambda: CpuTime(seconds), seed=seed, params=params)
     else:
-        plan = routing.solve(stops, vehicles, matrix, seconds=seconds, seed=seed, params=params)
+        plan = routing.solve(stops, vehicles, matrix, seconds=seconds, seed=seed, params=params, workers=workers)
     if plan.unassigned:
         print(f"FAIL: {instance.name} gongzhi left stops unassigned: {list(plan.unassigned)}", file=sys.stderr)
     return [[int(sid) for sid in route.stop_ids] for route in plan.routes]
@@ -371,6 +375,12 @@ def run_solver(
     """Run ``workers`` independent searches in parallel; return the best and the wall time."""
     budget = max(0.1, seconds - OVERHEAD_SECONDS)
     started = time.perf_counter()
+    if solver == "gongzhi" and clock == "wall" and len(instance.customers) >= decompose.DECOMPOSE_FROM:
+        # A large instance: one search whose regions use every core (routing.solve decomposes it).
+        restart = restarts[0]
+        results = [_gongzhi_one(instance, budget, 0, clock, restart, neighbours, max_perturbations, workers)]
+        routes, checked = best_of(instance, results)
+        return routes, checked, time.perf_counter() - started
     if solver == "gongzhi":
         futures = [
             pool.submit(
@@ -468,7 +478,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--max-perturbations", type=int, default=None, help="PyVRP's perturbation size bound (default: PyVRP's, 25)"
     )
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="decomposition settings for large instances, e.g. 'size=150,seconds=0.5,first=0.1' "
+        "(decompose.REGION_SIZE, REGION_SECONDS, FIRST_SHARE; default: the planner's)",
+    )
     args = parser.parse_args(argv)
+    for item in filter(None, (args.region or "").split(",")):
+        key, _, value = item.partition("=")
+        name = {"size": "REGION_SIZE", "routes": "REGION_ROUTES", "seconds": "REGION_SECONDS", "first": "FIRST_SHARE"}[
+            key.strip()
+        ]
+        setattr(decompose, name, type(getattr(decompose, name))(value))
     restarts = [None if r == "default" else int(r) for r in args.restart_after.split(",")]
     if args.summarize:
         latest: dict[tuple[str, str], dict[str, object]] = {}
