@@ -868,7 +868,7 @@ def checks(info: dict, stats: Stats, var_dir: Path) -> dict:
         "receipts_match_log": receipts_ok,
         "tally_equals_recount": recount == stored,
         "recount": recount,
-        "passed": vote.passed,
+        "motion_passed": vote.passed,  # the vote's outcome (a partial turnout), not a check
         "rule": vote.result.get("rule"),
         "certified": certified,
     }
