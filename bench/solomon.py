@@ -481,8 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--region",
         default=None,
-        help="decomposition settings for large instances, e.g. 'size=150,seconds=0.5,first=0.1' "
-        "(decompose.REGION_SIZE, REGION_SECONDS, FIRST_SHARE; default: the planner's)",
+        help="decomposition settings for large instances, e.g. 'size=150,routes=10,seconds=0.5,first=0.1' "
+        "(decompose.REGION_SIZE, REGION_ROUTES, REGION_SECONDS, FIRST_SHARE; default: the planner's)",
     )
     args = parser.parse_args(argv)
     for item in filter(None, (args.region or "").split(",")):

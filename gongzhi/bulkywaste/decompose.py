@@ -228,7 +228,7 @@ def solve_region(
     """Search one region from its current routes; its better routes (own numbering), or ``None``."""
     params = params or _worker_params or SolveParams()
     start = to_solution(region.data, region.routes)
-    stop = _stop(iterations, seconds)
+    stop = stop_after(iterations, seconds)
     best = pyvrp.solve(region.data, stop, seed=seed, collect_stats=False, params=params, initial_solution=start).best
     if objective(region.data, best) < objective(region.data, start):
         return pieces(best)
@@ -277,7 +277,10 @@ def solve_day(
         raise ValueError("give iterations or seconds")
     params = params or SolveParams()
     started = time.perf_counter()
-    first_iterations = None if iterations is None else max(1, round(iterations * FIRST_SHARE))
+    first_iterations = rest_iterations = None
+    if iterations is not None:
+        first_iterations = max(1, round(iterations * FIRST_SHARE))
+        rest_iterations = iterations - first_iterations
     first_seconds = None if seconds is None else seconds * FIRST_SHARE
     start = None if initial is None else pieces(initial)
     with _workers(workers, params) as pool:
@@ -289,11 +292,10 @@ def solve_day(
             ]
             found = [job.result() for job in jobs]
         results = [to_solution(data, routes) for routes in found]
-        best = min(results, key=lambda sol: (objective(data, sol), results.index(sol)))
-        rest_iterations = None if iterations is None else iterations - first_iterations  # type: ignore[operator]
+        best = min(results, key=lambda sol: objective(data, sol))  # the first of equals: the lowest seed
         rest_seconds = None if seconds is None else max(0.0, seconds - (time.perf_counter() - started))
         if not best.is_feasible():
-            stop = _stop(rest_iterations, rest_seconds)
+            stop = stop_after(rest_iterations, rest_seconds)
             return pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=params, initial_solution=best).best
         return _improve(data, best, seed, rest_iterations, rest_seconds, params, pool, workers, None, None)
 
@@ -309,12 +311,15 @@ def _whole_day(
     """One search of the whole day (in a worker, or in this process); its best routes."""
     params = params or _worker_params or SolveParams()
     initial = None if start is None else to_solution(data, start)
-    stop = _stop(iterations, seconds)
+    stop = stop_after(iterations, seconds)
     return pieces(pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=params, initial_solution=initial).best)
 
 
-def _stop(iterations: int | None, seconds: float | None) -> StoppingCriterion:
-    criteria: list[StoppingCriterion] = []
+def stop_after(
+    iterations: int | None, seconds: float | None, also: StoppingCriterion | None = None
+) -> StoppingCriterion:
+    """Stop after ``iterations`` and/or ``seconds`` of wall-clock time, or when ``also`` says so (one must be given)."""
+    criteria: list[StoppingCriterion] = [also] if also is not None else []
     if iterations is not None:
         criteria.append(MaxIterations(max(0, iterations)))
     if seconds is not None:

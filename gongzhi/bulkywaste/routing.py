@@ -38,7 +38,7 @@ import pyvrp
 from pyvrp import Client, Depot, ProblemData, VehicleType
 from pyvrp.constants import MAX_VALUE
 from pyvrp.solve import SolveParams
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+from pyvrp.stop import StoppingCriterion
 
 from gongzhi.bulkywaste import decompose
 from gongzhi.core.enums import CodedEnum
@@ -617,7 +617,7 @@ def solve(
             and (max_iterations is not None or seconds is not None)
         )
         if not split:
-            stop = _stopping(max_iterations, seconds, stopping)
+            stop = decompose.stop_after(max_iterations, seconds, stopping() if stopping is not None else None)
             return pyvrp.solve(
                 data, stop, seed=seed, collect_stats=False, params=run_params, initial_solution=warm
             ).best
@@ -654,17 +654,6 @@ def _to_int(values: np.ndarray, rounding: Callable[[np.ndarray], np.ndarray]) ->
     out[finite] = np.minimum(rounding(values[finite]), MAX_VALUE).astype(np.int64)
     np.fill_diagonal(out, 0)
     return out
-
-
-def _stopping(
-    max_iterations: int | None, seconds: float | None, stopping: Callable[[], StoppingCriterion] | None
-) -> StoppingCriterion:
-    criteria: list[StoppingCriterion] = [stopping()] if stopping is not None else []
-    if max_iterations is not None:
-        criteria.append(MaxIterations(max_iterations))
-    if seconds is not None:
-        criteria.append(MaxRuntime(seconds))
-    return criteria[0] if len(criteria) == 1 else MultipleCriteria(criteria)
 
 
 def _precheck(
