@@ -8,7 +8,9 @@ region by region, as the large-instance methods of the vehicle-routing literatur
 Vidal et al.'s HGS on 1,000-customer instances, POPMUSIC): pick a few routes lying close
 together (about :data:`REGION_SIZE` stops), solve only their stops with their vehicles,
 starting from how they are served now, and keep the result if it costs less. A region of
-150 stops runs ~1,600 steps a second instead of ~420.
+150 stops runs ~1,600 steps a second instead of ~420. As in POPMUSIC (Taillard & Voß), a
+route whose region found nothing better does not seed another region until every route has
+(or it has changed): the budget goes where the day changed last.
 
 Regions being disjoint, several can be solved at once: with ``workers`` > 1 they run in
 separate processes and are merged in the order they were started, so for a given seed, number
@@ -384,6 +386,9 @@ def _improve(
     number = 0
     in_flight: list[tuple[Future[list[Piece] | None] | list[Piece] | None, list[int], Region]] = []
     busy: set[int] = set()
+    # Routes whose region (seeded by them) found nothing better, as POPMUSIC keeps them: not seeds again until
+    # every route is, so the budget goes where the day changed last. A route that changes gets a new id.
+    settled: set[int] = set()
     lent: Counter[int] = Counter()  # spare trucks handed to regions in flight
 
     def budget() -> tuple[int | None, float | None] | None:
@@ -398,8 +403,13 @@ def _improve(
         free = [k for k in routes if k not in busy]
         if not free:
             return None
-        first = free[rng.randrange(len(free))]
-        near = sorted(free, key=lambda k: (float(((centres[k] - centres[first]) ** 2).sum()), k))
+        if settled.issuperset(routes):
+            settled.clear()  # every route has seeded a region that found nothing: a new pass over the day
+        seeds = [k for k in free if k not in settled] or free
+        first = seeds[rng.randrange(len(seeds))]
+        near = [first] + sorted(
+            (k for k in free if k != first), key=lambda k: (float(((centres[k] - centres[first]) ** 2).sum()), k)
+        )
         chosen, size = [], 0
         for k in near:
             chosen.append(k)
@@ -412,7 +422,10 @@ def _improve(
         nonlocal number
         number += 1
         held = set(region.clients[len(region.clients) - region.extra :])
-        if result is not None:
+        if result is None:
+            settled.add(chosen[0])
+        else:
+            settled.difference_update(chosen)
             for k in chosen:
                 del routes[k]
                 del centres[k]

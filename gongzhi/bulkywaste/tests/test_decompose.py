@@ -180,3 +180,22 @@ def test_regions_only_for_a_large_day_of_single_trips_with_a_budget_to_split(mon
     assert len(calls) == 1  # below the threshold: the whole day only
     solve(stops, vehicles, M, max_iterations=300, seed=0, sites=sites, decompose_from=10)
     assert len(calls) == 1  # several trips a day: a round lies in no one region, the whole day is searched
+
+
+def test_a_route_whose_region_found_nothing_seeds_again_only_after_every_other(monkeypatch):
+    """POPMUSIC's rule: the budget goes where the day can still change; a pass ends when every route was a seed."""
+    stops, vehicles, sites = a_day()
+    data, first = whole_day_data(stops, vehicles, sites)
+    n = first.num_routes()
+    seeds = []
+
+    def nothing_better(region, seed, iterations, seconds, params=None):
+        seeds.append(region.back([region.routes[0]])[0])  # the region's first route is its seed
+        return None
+
+    monkeypatch.setattr(decompose, "solve_region", nothing_better)
+    same = decompose.improve(data, first, seed=4, iterations=decompose.REGION_ITERATIONS * 2 * n, region_size=30)
+    assert decompose.pieces(same) == decompose.pieces(first)
+    assert len(seeds) == 2 * n
+    assert sorted(map(str, seeds[:n])) == sorted(map(str, decompose.pieces(first)))  # each route once …
+    assert sorted(map(str, seeds[n:])) == sorted(map(str, decompose.pieces(first)))  # … then a new pass
