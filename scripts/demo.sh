@@ -79,13 +79,16 @@ fi
 # --- task worker and web server -----------------------------------------------------------------------------------
 PY="$PY" bash scripts/worker.sh >var/worker.log 2>&1 &  # restarts the worker if it exits
 worker=$!
-# What cron and the housekeeping timer do in a deployment (docs/DEPLOY.md): votes open and close on time; every
-# five minutes, jobs whose worker died are reaped, due text-message retries queued, and the audit log checkpointed
-# (the notices' footers carry the newest checkpoint).
+# What the timers do in a deployment (docs/DEPLOY.md, deploy/systemd/): votes open and close on time; every five
+# minutes, jobs whose worker died are reaped, due text-message retries queued, late service-desk orders chased,
+# residents whose pickup day is fixed told its time, and the audit log checkpointed (the notices' footers carry
+# the newest checkpoint).
 ( n=0; while sleep 60; do
     "$PY" manage.py advance_votes >>var/scheduler.log 2>&1
     if (( n++ % 5 == 0 )); then
       "$PY" manage.py reap_jobs >>var/scheduler.log 2>&1
+      "$PY" manage.py servicedesk_escalate >>var/scheduler.log 2>&1
+      "$PY" manage.py send_bulky_reminders >>var/scheduler.log 2>&1
       "$PY" manage.py checkpoint_audit >>var/scheduler.log 2>&1
     fi
   done ) &

@@ -7,6 +7,7 @@ Bulk paths (the roster import, the demo loader, the city-scale generator) call t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -474,3 +475,155 @@ def roll_up(node: AreaNode) -> None:
                 **{field: sums[field] or 0 for field in COUNT_FIELDS if field != "compound_count"},
                 compound_count=(sums["compound_count"] or 0) + (1 if ancestor.level.is_compound else 0),
             )
+
+
+# --- the nightly recount of the stored counts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountDrift:
+    """One node whose stored counts differ from its rows: {field: (stored, counted)} for the fields that differ."""
+
+    node_id: int
+    name: str
+    fields: dict[str, tuple[int, int]]
+
+
+def _age_cuts(today: date) -> tuple[date, date]:
+    return date(today.year - 60, today.month, min(today.day, 28)), date(
+        today.year - 80, today.month, min(today.day, 28)
+    )
+
+
+def counted_figures(*, today: date | None = None) -> dict[int, dict[str, int]]:
+    """Every node's counts computed from the rows, as `refresh_stats` and `roll_up` would store them.
+
+    A compound (the outermost node at a compound level) and the nodes inside it count from their own rows: units,
+    households and those with a current liaison under the node's path, distinct current residents (60+ and 80+
+    on `today`) and compounds. A node above the compounds holds the sum of its children. Reads, per compound, one
+    grouped query over its units and one over its current residences, so memory is bounded by the largest
+    compound, not by the city.
+    """
+    today = today or timezone.localdate()
+    cut60, cut80 = _age_cuts(today)
+    nodes = list(AreaNode.objects.order_by("path").values_list("pk", "path", "parent_id", "level__is_compound"))
+    compound_set = {path for _pk, path, _parent, is_compound in nodes if is_compound}
+    root_set = _outermost(compound_set)
+    counted: dict[int, dict[str, int]] = {}
+    by_path = {path: pk for pk, path, _parent, _c in nodes}
+    inside: dict[str, list[str]] = {root: [] for root in root_set}  # compound root → paths of its nodes
+    for _pk, path, _parent, _c in nodes:
+        for prefix in _ancestor_paths(path):
+            if prefix in root_set:
+                inside[prefix].append(path)
+                break
+    for root in sorted(root_set):
+        figures = _unit_figures([root])
+        people: dict[str, list[set[int]]] = {path: [set(), set(), set()] for path in inside[root]}
+        residences = (
+            Residence.objects.filter(unit__path__startswith=root, until__isnull=True)
+            .order_by()
+            .values_list("unit__path", "person_id", "person__birth_date")
+        )
+        for unit_path, person_id, born in residences.iterator(chunk_size=5000):
+            for prefix in _ancestor_paths(unit_path):
+                if prefix in people:
+                    sets = people[prefix]
+                    sets[0].add(person_id)
+                    if born is not None and born <= cut60:
+                        sets[1].add(person_id)
+                    if born is not None and born <= cut80:
+                        sets[2].add(person_id)
+        for path in inside[root]:
+            units, households, liaised = _sum_under(figures, path)
+            residents, aged60, aged80 = people[path]
+            counted[by_path[path]] = {
+                "unit_count": units,
+                "household_count": households,
+                "liaison_household_count": liaised,
+                "resident_count": len(residents),
+                "aged_60_count": len(aged60),
+                "aged_80_count": len(aged80),
+                "compound_count": sum(1 for p in inside[root] if p in compound_set and p.startswith(path)),
+            }
+    # Above the compounds: the sum of the children, deepest first (paths sorted longest first).
+    children: dict[int, list[int]] = {}
+    for pk, _path, parent, _c in nodes:
+        if parent is not None:
+            children.setdefault(parent, []).append(pk)
+    compound_ids = {pk for pk, _path, _parent, is_compound in nodes if is_compound}
+    for pk, _path, _parent, _c in sorted(nodes, key=lambda n: -len(n[1])):
+        if pk in counted:
+            continue
+        sums = {field: sum(counted[child][field] for child in children.get(pk, ())) for field in COUNT_FIELDS}
+        sums["compound_count"] += 1 if pk in compound_ids else 0
+        counted[pk] = sums
+    return counted
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """ "/1/5/27/" → ["/1/", "/1/5/", "/1/5/27/"] (the node's own path last)."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def _outermost(compound_paths: set[str]) -> set[str]:
+    """The compounds inside no other compound (a nested compound is counted with the one around it)."""
+    return {p for p in compound_paths if not any(a in compound_paths for a in _ancestor_paths(p)[:-1])}
+
+
+def recount_counts(*, actor: User | None, today: date | None = None, dry_run: bool = False) -> list[CountDrift]:
+    """The scheduled recount of the counts stored on the area nodes (run nightly: `manage.py recount_counts`).
+
+    The counts are kept by the actions that change them, but some move without any row changing — a resident
+    turns 60 or 80 overnight, an erased person's birth date is blanked — and an action that writes one unit or
+    residence (rather than an import) leaves its compound's figures to the next recount. Every node is counted
+    from the rows (`counted_figures`); each compound that differs anywhere is recounted under its locks
+    (`refresh_stats`, which rolls the change up) and each node above the compounds that still differs is summed
+    again from its children (`roll_up`). One audit entry per corrected node names the fields, stored → counted
+    (counts only, nothing personal). Returns what differed; `dry_run` changes nothing.
+    """
+    require(actor, "registry.recount_counts")
+    today = today or timezone.localdate()
+    counted = counted_figures(today=today)
+    stored = {
+        row[0]: row for row in AreaNode.objects.values_list("pk", "name", "path", "level__is_compound", *COUNT_FIELDS)
+    }
+    drifts: list[CountDrift] = []
+    # Deepest first (a path holds one id per level): compounds are recounted before the nodes above them are summed.
+    for pk, (_pk, name, _path, _c, *values) in sorted(stored.items(), key=lambda kv: (-kv[1][2].count("/"), kv[0])):
+        want = counted.get(pk)
+        if want is None:
+            continue
+        diff = {f: (v, want[f]) for f, v in zip(COUNT_FIELDS, values, strict=True) if v != want[f]}
+        if diff:
+            drifts.append(CountDrift(pk, name, diff))
+    if dry_run or not drifts:
+        return drifts
+    paths = {pk: row[2] for pk, row in stored.items()}
+    roots = _outermost({row[2] for row in stored.values() if row[3]})
+    done: set[str] = set()
+    # Every correction ends by summing the node's ancestors again, so the last one leaves them right.
+    for drift in drifts:
+        path = paths[drift.node_id]
+        root = next((r for r in _ancestor_paths(path) if r in roots), None)
+        with transaction.atomic():
+            if root is not None:
+                if root not in done:
+                    refresh_stats(AreaNode.objects.get(path=root), today=today)
+                    done.add(root)
+            else:
+                node = AreaNode.objects.get(pk=drift.node_id)
+                child = node.children.order_by("pk").first()
+                if child is not None:
+                    roll_up(child)
+                else:  # a leaf above the compounds: nothing under it; then its ancestors summed again
+                    AreaNode.objects.filter(pk=node.pk).update(**{f: want for f, (_s, want) in drift.fields.items()})
+                    roll_up(node)
+            audit.record(
+                "registry.recount_counts",
+                ("registry.areanode", drift.node_id),
+                actor=actor,
+                changes={f: [s, w] for f, (s, w) in drift.fields.items()},
+            )
+    return drifts

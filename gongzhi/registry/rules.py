@@ -43,6 +43,8 @@ rules.add_perm("registry.import_roster", is_registry_editor)
 rules.add_perm("registry.export_roster", is_registry_editor)
 rules.add_perm("registry.view_unitset", is_staff_in_scope)
 rules.add_perm("registry.change_unitset", is_registry_editor)
+# The nightly recount of the counts stored on the area nodes: a system job (actor None), or a superuser.
+rules.add_perm("registry.recount_counts", rules.is_superuser)
 
 
 @rules.predicate

@@ -30,10 +30,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 
 from django.db import connection, transaction
-from django.db.models import Case, OuterRef, Subquery, Value, When
+from django.db.models import Case, OuterRef, Subquery, Sum, Value, When
 
 from gongzhi.core import crypto
 from gongzhi.voting import merkle
@@ -404,6 +405,26 @@ def verify_ballot_log(vote, batch: int = 5000) -> list[LogProblem]:
         problems.append(
             LogProblem(
                 last, "日志末尾与表决记录的树根不符（条目被删除？）", "log end does not match the vote's tree root"
+            )
+        )
+    # The vote's kept counts (turnout pages read them) against the sealed log they were added up from.
+    sealed_area = VoterRollEntry.objects.filter(
+        vote=vote, token__in=BallotLogEntry.objects.filter(vote=vote, seq__isnull=False).values("roll_token")
+    ).aggregate(total=Sum("area"))["total"] or Decimal(0)
+    if vote.ballot_count != last:
+        problems.append(
+            LogProblem(
+                last,
+                f"表决记录的票数 {vote.ballot_count} 与已封存的日志条目数 {last} 不符",
+                f"the vote's ballot count {vote.ballot_count} differs from the {last} sealed log entries",
+            )
+        )
+    if Decimal(vote.participating_area) != sealed_area:
+        problems.append(
+            LogProblem(
+                last,
+                f"表决记录的参与面积 {vote.participating_area} 与已封存选票的面积合计 {sealed_area} 不符",
+                f"the vote's participating area {vote.participating_area} differs from the sealed ballots' {sealed_area}",
             )
         )
     pending = list(BallotLogEntry.objects.filter(vote=vote, seq__isnull=True).order_by("id"))

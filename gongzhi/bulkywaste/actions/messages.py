@@ -129,7 +129,7 @@ def after_plan(booking: Booking, eta: datetime | None, now: datetime) -> None:
 
 def send_reminders(*, today: date | None = None, now: datetime | None = None) -> int:
     """Tell the contacts of tomorrow's bookings their day and time, once each — only after the day is fixed
-    (the area's cut-off). Run it daily after the cut-off (e.g. 18:05); `today` pretends a day (its end)."""
+    (the area's cut-off). Run every ten minutes (each area's cut-off may differ); `today` pretends a day (its end)."""
     if now is None:
         now = (
             timezone.make_aware(datetime.combine(today, time(23, 59)))

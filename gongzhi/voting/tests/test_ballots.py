@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from gongzhi.voting import actions, receipts
 from gongzhi.voting.actions import AlreadyVoted, VoteError, VotingClosed
-from gongzhi.voting.models import Ballot, BallotLogEntry
+from gongzhi.voting.models import Ballot, BallotLogEntry, Vote
 from gongzhi.voting.receipts import verify_ballot_log
 from gongzhi.voting.selectors import check_receipt
 from testkit.voting import PDF, after_close, build_owners_compound, open_vote_now
@@ -178,6 +178,25 @@ def test_ballot_log_verification_finds_a_deleted_last_entry(vote, compound, orga
     vote.refresh_from_db()
     reasons = " ".join(p.reason_en for p in verify_ballot_log(vote))
     assert "tree root" in reasons and "missing from the log" in reasons
+
+
+@pytest.mark.django_db
+def test_ballot_log_verification_checks_the_votes_kept_counts_against_the_sealed_log(vote, compound, organiser):
+    for person in (compound.zhang, compound.li):
+        actions.cast_ballot(vote, entry_of(vote, person), actor=organiser, choice="yes", channel="door")
+    vote.refresh_from_db()
+    areas = sum(entry_of(vote, p).area for p in (compound.zhang, compound.li))
+    assert (vote.ballot_count, vote.participating_area) == (2, areas) and verify_ballot_log(vote) == []
+
+    Vote.objects.filter(pk=vote.pk).update(ballot_count=3)  # a counter that drifted (or was edited)
+    vote.refresh_from_db()
+    assert [p.reason_en for p in verify_ballot_log(vote)] == [
+        "the vote's ballot count 3 differs from the 2 sealed log entries"
+    ]
+    Vote.objects.filter(pk=vote.pk).update(ballot_count=2, participating_area=areas + 1)
+    vote.refresh_from_db()
+    (problem,) = verify_ballot_log(vote)
+    assert "participating area" in problem.reason_en and "参与面积" in problem.reason_zh
 
 
 @pytest.mark.django_db

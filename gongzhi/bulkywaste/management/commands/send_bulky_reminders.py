@@ -1,4 +1,6 @@
-"""send_bulky_reminders — SMS every contact of tomorrow's bulky-waste bookings, once (run daily, e.g. 16:00).
+"""send_bulky_reminders — SMS every contact of tomorrow's bulky-waste bookings their pickup time, once, when the
+day is fixed (the area's cut-off): run it every ten minutes (deploy/systemd/gongzhi-bulky-reminders.timer), so that
+every area is told soon after its own cut-off.
 
 Idempotent: each booking's reminder flag is set by a conditional UPDATE before its message is queued, so a
 second run (or two workers at once) sends nothing twice.

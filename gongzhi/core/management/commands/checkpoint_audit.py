@@ -7,7 +7,7 @@ class Command(BaseCommand):
     help = (
         "Record the audit chains' heads: a signed checkpoint in the database and a line appended to "
         "GONGZHI_AUDIT_CHECKPOINT_FILE, printed too (with the short form notices carry). Run it on a schedule "
-        "(every few minutes: deploy/gongzhi-housekeeping.timer)."
+        "(hourly: deploy/systemd/gongzhi-checkpoint-audit.timer)."
     )
 
     def handle(self, *args, **options):

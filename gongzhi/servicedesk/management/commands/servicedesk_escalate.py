@@ -1,4 +1,5 @@
-"""servicedesk_escalate — the scheduled 催办/督办: run every few minutes (cron or the task worker's schedule).
+"""servicedesk_escalate — the scheduled 催办/督办: run every five minutes
+(deploy/systemd/gongzhi-servicedesk-escalate.timer, or cron).
 
 Every live order whose limit is 80% used is chased (催办, the community); once late it is supervised by the
 street (督办), and once late by as long again as its whole limit, by the district. Each level is written once.

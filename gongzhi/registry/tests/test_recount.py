@@ -1,0 +1,142 @@
+"""The nightly recount of the counts stored on the area nodes (`manage.py recount_counts`): residents age without
+any row changing, a residence written on its own leaves its compound's figures behind, and a node can drift alone —
+each is found from the rows and set right under the same locks as every other writer, audited, and a second run
+finds nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from gongzhi.core.models import AuditEntry
+from gongzhi.registry import actions
+from gongzhi.registry.models import AreaNode, Residence, Unit
+from testkit import world as testing
+
+FIELDS = actions.COUNT_FIELDS
+
+
+def stored() -> dict[int, tuple[int, ...]]:
+    return {pk: tuple(values) for pk, *values in AreaNode.objects.values_list("pk", *FIELDS)}
+
+
+def direct(node: AreaNode, today: date) -> dict[str, int]:
+    """A node's counts straight from the rows, one question at a time (the test's own, slow, arithmetic)."""
+    cut60 = date(today.year - 60, today.month, min(today.day, 28))
+    cut80 = date(today.year - 80, today.month, min(today.day, 28))
+    units = Unit.objects.filter(path__startswith=node.path)
+    living = Residence.objects.filter(unit__path__startswith=node.path, until__isnull=True)
+    people = set(living.values_list("person_id", flat=True))
+    return {
+        "unit_count": units.count(),
+        "household_count": units.filter(resident_count__gt=0).count(),
+        "resident_count": len(people),
+        "aged_60_count": len(set(living.filter(person__birth_date__lte=cut60).values_list("person_id", flat=True))),
+        "aged_80_count": len(set(living.filter(person__birth_date__lte=cut80).values_list("person_id", flat=True))),
+        "compound_count": AreaNode.objects.filter(path__startswith=node.path, level__is_compound=True).count(),
+    }
+
+
+def assert_every_node_matches_its_rows(today: date) -> None:
+    for node in AreaNode.objects.all():
+        want = direct(node, today)
+        got = {f: getattr(node, f) for f in want}
+        assert got == want, node.name
+
+
+def recount_entries() -> int:
+    return AuditEntry.objects.filter(action="registry.recount_counts").count()
+
+
+def test_a_registry_kept_by_its_actions_needs_no_correction(mini, django_assert_max_num_queries):
+    # Two compounds: the nodes, then per compound one grouped count of its units and one of its residences.
+    with django_assert_max_num_queries(2 + 2 * 2):
+        assert actions.recount_counts(actor=None) == []
+    assert recount_entries() == 0
+
+
+def test_a_resident_who_turns_80_overnight_is_counted_by_the_next_nights_recount(mini):
+    birthday = date(2038, 7, 9)  # 李秀英, born 1958-07-09, turns 80
+    court = AreaNode.objects.get(pk=mini.courtyard.pk)
+    assert (court.aged_60_count, court.aged_80_count) == (2, 1)
+    assert actions.recount_counts(actor=None, today=date(2038, 7, 8)) == []  # the eve of the birthday: nothing yet
+
+    drifts = actions.recount_counts(actor=None, today=birthday)
+
+    chain = {mini.district.pk, mini.subdistrict.pk, mini.community.pk, mini.estate.pk, court.pk, mini.building.pk}
+    assert {d.node_id for d in drifts} == chain | {mini.entrance.pk}
+    assert all(d.fields == {"aged_80_count": (1, 2)} for d in drifts)
+    court.refresh_from_db()
+    assert (court.aged_60_count, court.aged_80_count) == (2, 2)
+    assert_every_node_matches_its_rows(birthday)
+    entry = AuditEntry.objects.filter(action="registry.recount_counts", target_id=str(court.pk)).get()
+    assert entry.changes == {"aged_80_count": [1, 2]} and entry.actor_label == "system"
+    assert recount_entries() == 7
+    assert actions.recount_counts(actor=None, today=birthday) == []  # a second run finds nothing
+
+
+def test_a_residence_written_on_its_own_is_counted_and_a_dry_run_changes_nothing(mini):
+    person = actions.create_person(actor=None, name="新住户", birth_date=date(1950, 1, 1), home_path=mini.units[3].path)
+    actions.add_residence(actor=None, unit=mini.units[3], person=person, relation="tenant")  # no refresh_stats
+    before = stored()
+
+    seen = actions.recount_counts(actor=None, dry_run=True)
+
+    court = next(d for d in seen if d.node_id == mini.courtyard.pk)
+    assert court.fields == {"household_count": (1, 2), "resident_count": (3, 4), "aged_60_count": (2, 3)}
+    assert stored() == before and recount_entries() == 0
+
+    assert actions.recount_counts(actor=None) == seen
+    assert_every_node_matches_its_rows(timezone.localdate())
+    assert AreaNode.objects.get(pk=mini.district.pk).resident_count == 4
+
+
+def test_an_erased_birth_date_leaves_the_elderly_counts(mini):
+    zhang = Residence.objects.get(person__name="张建国").person
+    actions.erase_person(zhang, actor=testing.make_user("root", is_superuser=True), reason="本人申请删除")
+
+    drifts = actions.recount_counts(actor=None)
+
+    assert {d.node_id for d in drifts} >= {mini.courtyard.pk, mini.district.pk}
+    court = AreaNode.objects.get(pk=mini.courtyard.pk)
+    assert (court.resident_count, court.aged_60_count, court.aged_80_count) == (3, 1, 0)  # still a resident
+
+
+def test_a_node_above_the_compounds_that_drifted_alone_is_summed_again(mini):
+    AreaNode.objects.filter(pk=mini.subdistrict.pk).update(resident_count=999, compound_count=0)
+    empty = actions.create_area_node(
+        actor=None, parent=mini.district, level=testing.level("subdistrict"), name="空街道"
+    )  # nothing under it
+    AreaNode.objects.filter(pk=empty.pk).update(unit_count=5)
+
+    drifts = {d.node_id: d.fields for d in actions.recount_counts(actor=None)}
+
+    assert drifts[mini.subdistrict.pk] == {"resident_count": (999, 3), "compound_count": (0, 1)}
+    assert drifts[empty.pk] == {"unit_count": (5, 0)}
+    assert actions.recount_counts(actor=None) == []
+    assert_every_node_matches_its_rows(timezone.localdate())
+
+
+def test_only_the_system_or_a_superuser_may_recount(mini, persona):
+    with pytest.raises(PermissionDenied):
+        actions.recount_counts(actor=persona("community_worker"))
+    assert actions.recount_counts(actor=testing.make_user("root", is_superuser=True)) == []
+
+
+def test_the_command_prints_what_it_set_right_and_refuses_a_bad_date(mini):
+    AreaNode.objects.filter(pk=mini.courtyard.pk).update(unit_count=1)
+    out = StringIO()
+    call_command("recount_counts", "--dry-run", stdout=out)
+    assert f"node {mini.courtyard.pk} 油漆厂家属院: unit_count 1→6" in out.getvalue()
+    assert "1 个节点不一致（未改）" in out.getvalue()
+    out = StringIO()
+    call_command("recount_counts", "--today", "2026-12-03", stdout=out)
+    assert "1 个节点已更正" in out.getvalue()
+    assert AreaNode.objects.get(pk=mini.courtyard.pk).unit_count == 6
+    with pytest.raises(CommandError, match="--today"):
+        call_command("recount_counts", "--today", "03/12/2026", stdout=StringIO())
