@@ -546,13 +546,13 @@ def counted_figures(*, today: date | None = None) -> dict[int, dict[str, int]]:
                 "aged_80_count": len(aged80),
                 "compound_count": sum(1 for p in inside[root] if p in compound_set and p.startswith(path)),
             }
-    # Above the compounds: the sum of the children, deepest first (paths sorted longest first).
+    # Above the compounds: the sum of the children, deepest first (a path holds one id per level).
     children: dict[int, list[int]] = {}
     for pk, _path, parent, _c in nodes:
         if parent is not None:
             children.setdefault(parent, []).append(pk)
     compound_ids = {pk for pk, _path, _parent, is_compound in nodes if is_compound}
-    for pk, _path, _parent, _c in sorted(nodes, key=lambda n: -len(n[1])):
+    for pk, _path, _parent, _c in sorted(nodes, key=lambda n: -n[1].count("/")):
         if pk in counted:
             continue
         sums = {field: sum(counted[child][field] for child in children.get(pk, ())) for field in COUNT_FIELDS}
