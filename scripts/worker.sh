@@ -2,7 +2,8 @@
 # The task worker under a supervisor loop: if it exits (the database went away, it was killed, out of memory),
 # jobs it left running are reaped (marked failed, retried or reported) and it is started again after a pause.
 #
-#   bash scripts/worker.sh            (what scripts/demo.sh runs; in production use deploy/systemd/gongzhi-worker@.service (RQ) or gongzhi-db-worker.service)
+#   bash scripts/worker.sh            (what scripts/demo.sh runs; in production deploy/systemd/gongzhi-worker@.service
+#                                      with RQ, or gongzhi-db-worker.service with the database queue)
 #   WORKER_ARGS="--queue-name default" bash scripts/worker.sh
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -417,6 +417,13 @@ def refresh_household_counts(compound_ids: Iterable[int]) -> None:
             )
 
 
+def age_cuts(today: date) -> tuple[date, date]:
+    """The latest birth dates of a resident aged 60 and of one aged 80 on `today` (the stored elderly counts)."""
+    return date(today.year - 60, today.month, min(today.day, 28)), date(
+        today.year - 80, today.month, min(today.day, 28)
+    )
+
+
 def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
     """Recount a compound's units, households (and those with a liaison), residents and elderly, and roll the
     change up to its ancestors.
@@ -425,8 +432,7 @@ def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
     A full recount: whatever drifted in the compound is set right.
     """
     today = today or timezone.localdate()
-    cut60 = date(today.year - 60, today.month, min(today.day, 28))
-    cut80 = date(today.year - 80, today.month, min(today.day, 28))
+    cut60, cut80 = age_cuts(today)
     with transaction.atomic():
         subtree = list(
             AreaNode.objects.select_for_update(of=("self",))
@@ -489,12 +495,6 @@ class CountDrift:
     fields: dict[str, tuple[int, int]]
 
 
-def _age_cuts(today: date) -> tuple[date, date]:
-    return date(today.year - 60, today.month, min(today.day, 28)), date(
-        today.year - 80, today.month, min(today.day, 28)
-    )
-
-
 def counted_figures(*, today: date | None = None) -> dict[int, dict[str, int]]:
     """Every node's counts computed from the rows, as `refresh_stats` and `roll_up` would store them.
 
@@ -505,7 +505,7 @@ def counted_figures(*, today: date | None = None) -> dict[int, dict[str, int]]:
     compound, not by the city.
     """
     today = today or timezone.localdate()
-    cut60, cut80 = _age_cuts(today)
+    cut60, cut80 = age_cuts(today)
     nodes = list(AreaNode.objects.order_by("path").values_list("pk", "path", "parent_id", "level__is_compound"))
     compound_set = {path for _pk, path, _parent, is_compound in nodes if is_compound}
     root_set = _outermost(compound_set)

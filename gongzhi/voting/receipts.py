@@ -419,7 +419,7 @@ def verify_ballot_log(vote, batch: int = 5000) -> list[LogProblem]:
                 f"the vote's ballot count {vote.ballot_count} differs from the {last} sealed log entries",
             )
         )
-    if Decimal(vote.participating_area) != sealed_area:
+    if vote.participating_area != sealed_area:
         problems.append(
             LogProblem(
                 last,

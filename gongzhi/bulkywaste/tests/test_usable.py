@@ -20,6 +20,7 @@ from gongzhi.bulkywaste.models import Booking, BookingItem, DayCapacity, DayPlan
 from gongzhi.core import geo, maps
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.sms import LocmemBackend
+from gongzhi.core.tests.test_deploy_files import timer_times
 from testkit import bulkywaste as bw
 from testkit.world import PASSWORD
 
@@ -425,14 +426,6 @@ def test_english_pages_name_rows_categories_and_catalogue_items_in_english(clien
     assert "Refrigerator" in page.title() and "冰箱" not in page
 
 
-def scheduled_times(timer: str) -> list[time]:
-    """The times of day a deploy/systemd timer fires, for the calendar forms the timers use: `*-*-* HH:MM:SS [zone]`,
-    `*-*-* *:MM/STEP:SS` and `*-*-* *:*:SS` (systemd.time(7); checked here without systemd)."""
-    from gongzhi.core.tests.test_deploy_files import timer_times
-
-    return timer_times(timer)
-
-
 @pytest.mark.parametrize("cutoff", [time(18, 0), time(16, 30), time(21, 45)])
 def test_the_deployed_reminder_timer_tells_every_booking_soon_after_its_areas_cut_off(area, mini, operator, cutoff):
     # The pickup-time message waits for the area's cut-off (the day is then fixed); the timer must run after it,
@@ -441,7 +434,7 @@ def test_the_deployed_reminder_timer_tells_every_booking_soon_after_its_areas_cu
     area.save(update_fields=["cutoff_time"])
     bw.book_for(mini.units[0], actor=operator, preferred_days=[TUE])
     told_at = None
-    for fire in scheduled_times("gongzhi-bulky-reminders.timer"):
+    for fire in timer_times("gongzhi-bulky-reminders.timer"):  # read from deploy/systemd
         now = bw.at(23, fire.hour, fire.minute)
         if actions.send_reminders(now=now):
             told_at = now

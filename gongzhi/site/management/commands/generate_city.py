@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from gongzhi.core import audit, synthetic
 from gongzhi.organizations.models import LiaisonAssignment
+from gongzhi.registry.actions import age_cuts
 from gongzhi.registry.models import AreaLevel, AreaNode, CompoundProfile, Ownership, Person, Residence, Unit
 
 COMPOUNDS_PER_COMMUNITY = 12
@@ -69,8 +70,7 @@ def recount(root: AreaNode, *, today: date | None = None) -> None:
     so each level reads only the level below it. Ages are computed on `today`, as refresh_stats does.
     """
     today = today or timezone.localdate()
-    cut60 = date(today.year - 60, today.month, min(today.day, 28))
-    cut80 = date(today.year - 80, today.month, min(today.day, 28))
+    cut60, cut80 = age_cuts(today)
     compound_levels = list(AreaLevel.objects.filter(is_compound=True).values_list("pk", flat=True))
     max_depth = AreaNode.objects.filter(path__startswith=root.path).aggregate(m=models.Max("depth"))["m"]
 
