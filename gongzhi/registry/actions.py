@@ -50,7 +50,16 @@ def create_area_node(
     node = AreaNode.objects.create(parent=parent, level=level, name=name, code=code, address=address, path="")
     node.path = f"{parent.path if parent else '/'}{node.pk}/"
     node.depth = (parent.depth + 1) if parent else 0
-    node.save(update_fields=["path", "depth"])
+    node.compound_count = 1 if level.is_compound else 0
+    node.save(update_fields=["path", "depth", "compound_count"])
+    if level.is_compound and parent is not None:  # one compound more in every node above (locked deepest first)
+        above = list(
+            AreaNode.objects.select_for_update(of=("self",))
+            .filter(pk__in=parent.ids_on_path)
+            .order_by("-depth", "pk")
+            .values_list("pk", flat=True)
+        )
+        AreaNode.objects.filter(pk__in=above).update(compound_count=F("compound_count") + 1)
     if profile is not None:
         CompoundProfile.objects.create(node=node, **profile)
     audit.record(
@@ -91,6 +100,7 @@ def create_unit(
     unit = Unit(node=node, compound=compound or compound_of(node), path=node.path, number=number, **fields)
     unit.full_clean()
     unit.save()
+    refresh_unit_counts([unit.path])
     audit.record("registry.create_unit", unit, actor=actor, changes={"number": number, "node": node.pk, **fields})
     return unit
 
@@ -139,6 +149,8 @@ def update_person(person: Person, *, actor: User | None, on_behalf_of: Person | 
         else:
             setattr(person, key, value)
     person.save()
+    if "birth_date" in fields and before["birth_date"] != person.birth_date:
+        refresh_unit_counts(_residence_paths(person))  # the elderly counts where they live
     after = {k: getattr(person, k, None) for k in fields if k != "id_number"}
     changes = audit.diff(before, after, PERSONAL_FIELDS)
     if "id_number" in fields:
@@ -215,6 +227,7 @@ def erase_person(person: Person, *, actor: User, reason: str) -> dict[str, int]:
     person.sensitive_flags = {}
     person.erased_at = timezone.now()
     person.save()
+    refresh_unit_counts(_residence_paths(person))  # still a resident, of no known age
     counts["registry.person"] = 1
     audit.record("registry.erase_person", person, actor=actor, changes={"reason": reason, "counts": counts})
     return counts
@@ -264,6 +277,7 @@ def add_residence(
     Unit.objects.filter(pk=unit.pk).update(resident_count=unit.residences.filter(until__isnull=True).count())
     if not person.home_path or relation != Residence.Relation.OWNER:
         Person.objects.filter(pk=person.pk).update(home_path=unit.path)
+    refresh_unit_counts([unit.path])
     audit.record("registry.add_residence", unit, actor=actor, changes={"person": person.pk, "relation": relation})
     return residence
 
@@ -275,6 +289,7 @@ def end_residence(residence: Residence, *, actor: User | None, until: date | Non
     residence.save(update_fields=["until"])
     unit = residence.unit
     Unit.objects.filter(pk=unit.pk).update(resident_count=unit.residences.filter(until__isnull=True).count())
+    refresh_unit_counts([unit.path])
     audit.record("registry.end_residence", unit, actor=actor, changes={"person": residence.person_id})
 
 
@@ -368,15 +383,14 @@ def _sum_under(figures: dict[str, tuple[int, int, int]], path: str) -> tuple[int
 
 def refresh_household_counts(compound_ids: Iterable[int]) -> None:
     """Recount the households, and those with a current liaison, of these compounds (and of their buildings and
-    entrances), and move each ancestor by the compounds' change.
+    entrances), and sum each ancestor again from its children.
 
     Called by every action that starts or ends liaison assignments, inside its transaction. The compounds are
     recounted, not adjusted, after their rows are locked: the result is right whatever else committed meanwhile
-    (a racing assignment, a roster import), and a compound that had drifted is corrected on its next change. The
-    ancestors, shared by many compounds, get F() increments by that difference under the same locks, so they
-    need no read and stay the sum of their children. Costs three queries (paths, lock, one grouped count over
-    the units of these compounds only) plus one UPDATE per changed node of the compounds and one for the
-    ancestors (one per distinct change when several compounds are given).
+    (a racing assignment, a roster import), and a compound that had drifted is corrected on its next change, as
+    are its ancestors (`_resum`, under the same locks). Costs three queries (paths, lock, one grouped count over
+    the units of these compounds only), one UPDATE per changed node of the compounds, and one sum and one UPDATE
+    per ancestor.
     """
     ids = sorted({pk for pk in compound_ids if pk})
     if not ids:
@@ -391,30 +405,76 @@ def refresh_household_counts(compound_ids: Iterable[int]) -> None:
         nodes = list(
             AreaNode.objects.select_for_update(of=("self",))
             .filter(inside | Q(pk__in=above))
+            .select_related("level")
             .order_by("-depth", "pk")
-            .only("pk", "path", "depth", "household_count", "liaison_household_count")
+            .only("pk", "path", "depth", "level__is_compound", "household_count", "liaison_household_count")
         )
         inner = [n for n in nodes if any(n.path.startswith(r) for r in roots)]
-        outer = [n for n in nodes if n.pk in above]
         figures = _unit_figures(roots)
-        deltas: dict[str, tuple[int, int]] = {}  # per compound: (households, liaised) now minus stored
         for node in inner:
             _units, households, liaised = _sum_under(figures, node.path)
-            if node.path in roots:
-                deltas[node.path] = (households - node.household_count, liaised - node.liaison_household_count)
             if (households, liaised) != (node.household_count, node.liaison_household_count):
                 AreaNode.objects.filter(pk=node.pk).update(household_count=households, liaison_household_count=liaised)
-        by_delta: dict[tuple[int, int], list[int]] = {}
-        for node in outer:
-            below = [d for root, d in deltas.items() if root.startswith(node.path)]
-            delta = (sum(d[0] for d in below), sum(d[1] for d in below))
-            if delta != (0, 0):
-                by_delta.setdefault(delta, []).append(node.pk)
-        for (dh, dl), pks in by_delta.items():
-            AreaNode.objects.filter(pk__in=pks).update(
-                household_count=F("household_count") + dh,
-                liaison_household_count=F("liaison_household_count") + dl,
+        _resum([n for n in nodes if n.pk in above])
+
+
+UNIT_COUNT_FIELDS = COUNT_FIELDS[:-1]  # what units and residences change (compound_count: what nodes change)
+
+
+def refresh_unit_counts(unit_paths: Iterable[str], *, today: date | None = None) -> None:
+    """Recount the nodes on these units' paths, from each one's compound down to the unit's building or entrance,
+    and sum every node above the compounds again from its children.
+
+    Called inside the transaction of every action that adds a unit, starts or ends a residence, or changes or
+    erases a resident's birth date, so the counts the pages show are right the moment the action commits (the
+    nightly `recount_counts` then only has birthdays to catch). Same lock order as every other writer (the nodes
+    on the paths, deepest first); the compounds' own nodes are recounted, not adjusted, once locked, so a compound
+    that had drifted is set right by its next change, and so are the nodes above it (`_resum`). Queries: the lock,
+    one grouped count of the compounds' units, one count of residents per node recounted, one UPDATE per changed
+    node, and one sum and one UPDATE per node above.
+    """
+    paths = sorted(set(unit_paths))
+    if not paths:
+        return
+    cut60, cut80 = age_cuts(today or timezone.localdate())
+    ids = {int(i) for p in paths for i in p.strip("/").split("/")}
+    with transaction.atomic(savepoint=False):
+        nodes = list(
+            AreaNode.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .select_related("level")
+            .order_by("-depth", "pk")
+            .only("pk", "path", "depth", "level__is_compound", *UNIT_COUNT_FIELDS)
+        )
+        by_path = {n.path: n for n in nodes}
+        compounds: dict[str, AreaNode] = {}  # unit path → its compound (the deepest compound node on it)
+        for p in paths:
+            chain = [by_path[a] for a in _ancestor_paths(p) if a in by_path]
+            inside = [n for n in chain if n.level.is_compound]
+            if inside:
+                compounds[p] = max(inside, key=lambda n: n.depth)
+        if not compounds:
+            return
+        roots = sorted({c.path for c in compounds.values()})
+        inner = [n for n in nodes if any(n.path.startswith(r) for r in roots)]
+        figures = _unit_figures(roots)
+        for node in inner:
+            units, households, liaised = _sum_under(figures, node.path)
+            agg = Residence.objects.filter(unit__path__startswith=node.path, until__isnull=True).aggregate(
+                n=Count("person", distinct=True),
+                a60=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut60)),
+                a80=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut80)),
             )
+            counted = dict(
+                zip(UNIT_COUNT_FIELDS, (units, households, liaised, agg["n"], agg["a60"], agg["a80"]), strict=True)
+            )
+            if any(getattr(node, f) != v for f, v in counted.items()):
+                AreaNode.objects.filter(pk=node.pk).update(**counted)
+        _resum([n for n in nodes if n not in inner])
+
+
+def _residence_paths(person: Person) -> list[str]:
+    return list(Residence.objects.filter(person=person, until__isnull=True).values_list("unit__path", flat=True))
 
 
 def age_cuts(today: date) -> tuple[date, date]:
@@ -468,19 +528,26 @@ def roll_up(node: AreaNode) -> None:
     """
     with transaction.atomic(savepoint=False):
         node.refresh_from_db()
-        ancestor_ids = node.ids_on_path[:-1]
         ancestors = list(
             AreaNode.objects.select_for_update(of=("self",))
-            .filter(pk__in=ancestor_ids)
+            .filter(pk__in=node.ids_on_path[:-1])
             .select_related("level")
             .order_by("-depth", "pk")
         )
-        for ancestor in ancestors:
-            sums = AreaNode.objects.filter(parent=ancestor).aggregate(**{field: Sum(field) for field in COUNT_FIELDS})
-            AreaNode.objects.filter(pk=ancestor.pk).update(
-                **{field: sums[field] or 0 for field in COUNT_FIELDS if field != "compound_count"},
-                compound_count=(sums["compound_count"] or 0) + (1 if ancestor.level.is_compound else 0),
-            )
+        _resum(ancestors)
+
+
+def _resum(ancestors: Iterable[AreaNode]) -> None:
+    """Set each node to the sum of its children's counts, deepest first (the caller holds their locks).
+
+    Summing, not moving by a difference: the nodes above a compound are right afterwards even if the compound
+    had drifted (a difference applied to a node that already carried the drift could go below zero)."""
+    for ancestor in sorted(ancestors, key=lambda n: (-n.depth, n.pk)):
+        sums = AreaNode.objects.filter(parent=ancestor).aggregate(**{field: Sum(field) for field in COUNT_FIELDS})
+        AreaNode.objects.filter(pk=ancestor.pk).update(
+            **{field: sums[field] or 0 for field in COUNT_FIELDS if field != "compound_count"},
+            compound_count=(sums["compound_count"] or 0) + (1 if ancestor.level.is_compound else 0),
+        )
 
 
 # --- the nightly recount of the stored counts ---------------------------------------------------------------
