@@ -253,3 +253,31 @@ def test_capacity_never_goes_below_zero_in_the_database(area):
     DayCapacity.objects.create(area=area, day=TUE, stops_left=0, volume_left=10)
     with pytest.raises(IntegrityError), transaction.atomic():
         DayCapacity.objects.filter(day=TUE).update(stops_left=-1)
+
+
+def test_new_daily_limits_apply_to_days_already_booked(area, mini, operator):
+    """The street office adds a truck (15 stops a day, was 10), later cuts to 1: days opened by bookings under the
+    old limits take the new ones, counted from their bookings; a day booked beyond a cut keeps its bookings."""
+    a = bw.book_for(mini.units[0], actor=operator, preferred_days=[WED], items=[bw.item("wardrobe", 2)])
+    bw.book_for(mini.units[1], actor=operator, preferred_days=[WED])
+    bw.book_for(mini.units[2], actor=operator, preferred_days=[THU])
+    actions.cancel_booking(a, actor=operator, now=bw.NOW)  # gave its stop back: not counted again
+    before = {c.day: (c.stops_left, c.volume_left) for c in DayCapacity.objects.filter(area=area)}
+    assert before[WED][0] == 9 and before[THU][0] == 9
+
+    area.daily_stops, area.daily_volume_litres = 15, 30_000
+    actions.save_config(area, actor=None, today=TUE)
+
+    after = {c.day: (c.stops_left, c.volume_left) for c in DayCapacity.objects.filter(area=area)}
+    assert after[WED] == (14, before[WED][1] + 10_000) and after[THU] == (14, before[THU][1] + 10_000)
+    entry = AuditEntry.objects.filter(action="bulky.change_servicearea").latest("pk")
+    assert entry.changes["daily_stops"] == [10, 15] and entry.changes["days_recounted"] == len(after)
+
+    area.daily_stops = 1
+    actions.save_config(area, actor=None, today=THU)  # Wednesday is past: left as it was
+
+    assert DayCapacity.objects.get(area=area, day=THU).stops_left == 0  # its one booking stays, no more fit
+    assert DayCapacity.objects.get(area=area, day=WED).stops_left == 14
+    assert Booking.objects.filter(day=THU, status="booked").count() == 1
+    with pytest.raises(BookingError):
+        bw.book_for(mini.units[3], actor=operator, preferred_days=[THU], exact_day=True)
