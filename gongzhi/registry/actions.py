@@ -643,8 +643,8 @@ def recount_counts(*, actor: User | None, today: date | None = None, dry_run: bo
     """The scheduled recount of the counts stored on the area nodes (run nightly: `manage.py recount_counts`).
 
     The counts are kept by the actions that change them, but some move without any row changing — a resident
-    turns 60 or 80 overnight, an erased person's birth date is blanked — and an action that writes one unit or
-    residence (rather than an import) leaves its compound's figures to the next recount. Every node is counted
+    turns 60 or 80 overnight — and a row written past the actions (a repair by hand in the database) leaves its
+    compound's figures behind. Every node is counted
     from the rows (`counted_figures`); each compound that differs anywhere is recounted under its locks
     (`refresh_stats`, which rolls the change up) and each node above the compounds that still differs is summed
     again from its children (`roll_up`). One audit entry per corrected node names the fields, stored → counted

@@ -1,7 +1,7 @@
 """recount_counts — set the counts stored on the area nodes right from the rows (nightly, after midnight).
 
 Residents turn 60 or 80 without any row changing, so the stored elderly counts move every day; anything else
-that drifted (a residence written one at a time, an erased birth date) is set right the same way. Safe to run twice
+that drifted (a row written past the registry's actions) is set right the same way. Safe to run twice
 or on two machines at once: a compound is recounted under its row locks.
 
     python manage.py recount_counts [--dry-run] [--today YYYY-MM-DD]
