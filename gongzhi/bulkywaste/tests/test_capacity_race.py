@@ -116,3 +116,37 @@ def test_moved_bookings_land_on_the_next_day_and_cancellations_give_back(mini, p
     _results, errors = race(6, cancel)  # each booking cancelled by two racing writers: given back once
     assert sum(e is None for e in errors) == 3
     assert DayCapacity.objects.get(day=TUE).stops_left == 3
+
+
+def test_new_limits_saved_while_bookings_race_lose_no_stop(mini, persona):
+    """Seven bookings race a change of the area's limits (10 → 4 stops a day): whichever order the database takes
+    them in, the day ends with exactly the stops its bookings hold taken from the new limit (never below zero) —
+    a booking that took from the old row while the limits were counted would otherwise be lost."""
+    area, operator = _setup(mini, persona, 10)
+    address = actions.address_of_compound(mini.courtyard)
+
+    def work(i):
+        if i == 0:
+            area.daily_stops = 4
+            return actions.save_config(area, actor=None, today=TUE)
+        return actions.book(
+            actor=operator,
+            channel="hotline",
+            items=[bw.item("desk")],
+            address=address,
+            preferred_days=[TUE],
+            exact_day=True,
+            contact_name="张",
+            contact_phone="13812345678",
+            now=bw.NOW,
+            idempotency_key=f"k{i}",
+            on_duplicate="continue",
+        )
+
+    _results, errors = race(8, work)
+    assert errors[0] is None
+    assert all(e is None or (isinstance(e, BookingError) and e.field == "preferred_days") for e in errors), errors
+    booked = Booking.objects.filter(day=TUE).count()
+    assert booked == sum(e is None for e in errors[1:])
+    cap = DayCapacity.objects.get(area=area, day=TUE)
+    assert cap.stops_left == max(0, 4 - booked) and cap.volume_left == max(0, 20_000 - booked * 600)
