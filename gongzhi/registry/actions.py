@@ -15,7 +15,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from gongzhi.core import audit, pii, privacy
@@ -555,11 +556,34 @@ def _resum(ancestors: Iterable[AreaNode]) -> None:
 
 @dataclass(frozen=True)
 class CountDrift:
-    """One node whose stored counts differ from its rows: {field: (stored, counted)} for the fields that differ."""
+    """One node (or, with `unit_id`, one unit in it) whose stored counts differ from its rows: {field: (stored,
+    counted)} for the fields that differ."""
 
     node_id: int
     name: str
     fields: dict[str, tuple[int, int]]
+    unit_id: int | None = None
+
+
+def _current_residents() -> Coalesce:
+    """The outer unit's current residents, as an expression (a correlated count)."""
+    residences = Residence.objects.filter(unit=OuterRef("pk"), until__isnull=True).order_by().values("unit")
+    return Coalesce(Subquery(residences.annotate(c=Count("pk")).values("c")), 0)
+
+
+def unit_drifts() -> list[CountDrift]:
+    """Units whose kept resident count (what makes a unit a household) differs from their current residences.
+    One grouped query over the units and their residences."""
+    rows = (
+        Unit.objects.annotate(counted=Count("residences", filter=Q(residences__until__isnull=True)))
+        .exclude(resident_count=F("counted"))
+        .order_by("path", "pk")
+        .values_list("pk", "node_id", "node__name", "number", "resident_count", "counted")
+    )
+    return [
+        CountDrift(node, f"{name} {number}", {"resident_count": (kept, counted)}, unit_id=pk)
+        for pk, node, name, number, kept, counted in rows
+    ]
 
 
 def counted_figures(*, today: date | None = None) -> dict[int, dict[str, int]]:
@@ -647,11 +671,25 @@ def recount_counts(*, actor: User | None, today: date | None = None, dry_run: bo
     compound's figures behind. Every node is counted
     from the rows (`counted_figures`); each compound that differs anywhere is recounted under its locks
     (`refresh_stats`, which rolls the change up) and each node above the compounds that still differs is summed
-    again from its children (`roll_up`). One audit entry per corrected node names the fields, stored → counted
-    (counts only, nothing personal). Returns what differed; `dry_run` changes nothing.
+    again from its children (`roll_up`). Before the nodes, each unit whose kept resident count differs from its
+    current residences is set right (it decides whether the unit is a household; a dry run reports it, and the
+    node figures it would then move only on the real run). One audit entry per corrected unit or node names the
+    fields, stored → counted (counts only, nothing personal). Returns what differed, units first; `dry_run`
+    changes nothing.
     """
     require(actor, "registry.recount_counts")
     today = today or timezone.localdate()
+    units = unit_drifts()  # first: a unit's resident count decides whether it is a household
+    if units and not dry_run:
+        for drift in units:
+            with transaction.atomic():
+                Unit.objects.filter(pk=drift.unit_id).update(resident_count=_current_residents())
+                audit.record(
+                    "registry.recount_counts",
+                    ("registry.unit", drift.unit_id),
+                    actor=actor,
+                    changes={f: [s, w] for f, (s, w) in drift.fields.items()},
+                )
     counted = counted_figures(today=today)
     stored = {
         row[0]: row for row in AreaNode.objects.values_list("pk", "name", "path", "level__is_compound", *COUNT_FIELDS)
@@ -666,7 +704,7 @@ def recount_counts(*, actor: User | None, today: date | None = None, dry_run: bo
         if diff:
             drifts.append(CountDrift(pk, name, diff))
     if dry_run or not drifts:
-        return drifts
+        return units + drifts
     paths = {pk: row[2] for pk, row in stored.items()}
     roots = _outermost({row[2] for row in stored.values() if row[3]})
     done: set[str] = set()
@@ -693,4 +731,4 @@ def recount_counts(*, actor: User | None, today: date | None = None, dry_run: bo
                 actor=actor,
                 changes={f: [s, w] for f, (s, w) in drift.fields.items()},
             )
-    return drifts
+    return units + drifts

@@ -25,8 +25,9 @@ def recount_entries() -> int:
 
 
 def test_a_registry_kept_by_its_actions_needs_no_correction(mini, django_assert_max_num_queries):
-    # Two compounds: the nodes, then per compound one grouped count of its units and one of its residences.
-    with django_assert_max_num_queries(2 + 2 * 2):
+    # The units' resident counts (one grouped query), the nodes, then per compound one grouped count of its units
+    # and one of its residences.
+    with django_assert_max_num_queries(1 + 2 + 2 * 2):
         assert actions.recount_counts(actor=None) == []
     assert recount_entries() == 0
 
@@ -68,6 +69,24 @@ def test_a_residence_written_straight_into_the_table_is_counted_and_a_dry_run_ch
     assert actions.recount_counts(actor=None) == seen
     assert_every_node_matches_its_rows(timezone.localdate())
     assert AreaNode.objects.get(pk=mini.district.pk).resident_count == 4
+
+
+def test_a_units_resident_count_written_past_the_actions_is_set_right_first(mini):
+    Unit.objects.filter(pk=mini.units[4].pk).update(resident_count=2)  # nobody lives there
+    actions.refresh_stats(mini.courtyard)  # the nodes now count it as a household: 2, where 1 is right
+
+    seen = actions.recount_counts(actor=None, dry_run=True)
+    assert [(d.unit_id, d.fields) for d in seen] == [(mini.units[4].pk, {"resident_count": (2, 0)})]
+
+    drifts = actions.recount_counts(actor=None)
+
+    assert drifts[0].unit_id == mini.units[4].pk
+    court = next(d for d in drifts if d.node_id == mini.courtyard.pk and d.unit_id is None)
+    assert court.fields == {"household_count": (2, 1)}  # the unit first, then the nodes it makes a household of
+    assert Unit.objects.get(pk=mini.units[4].pk).resident_count == 0
+    assert AuditEntry.objects.filter(action="registry.recount_counts", target_type="registry.unit").count() == 1
+    assert_every_node_matches_its_rows(timezone.localdate())
+    assert actions.recount_counts(actor=None) == []
 
 
 def test_a_birth_date_blanked_past_the_actions_is_found(mini):

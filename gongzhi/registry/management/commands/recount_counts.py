@@ -35,6 +35,9 @@ class Command(BaseCommand):
         drifts = actions.recount_counts(actor=None, today=day, dry_run=dry_run)
         for drift in drifts:
             fields = ", ".join(f"{field} {stored}→{counted}" for field, (stored, counted) in drift.fields.items())
-            self.stdout.write(f"node {drift.node_id} {drift.name}: {fields}")
+            what = f"unit {drift.unit_id}" if drift.unit_id else f"node {drift.node_id}"
+            self.stdout.write(f"{what} {drift.name}: {fields}")
         verb = "不一致（未改）/ differ (not changed)" if dry_run else "已更正 / corrected"
-        self.stdout.write(f"{len(drifts)} 个节点{verb} / {len(drifts)} node(s)")
+        units = sum(1 for d in drifts if d.unit_id)
+        nodes = len(drifts) - units
+        self.stdout.write(f"{units} 套房屋、{nodes} 个节点{verb} / {units} unit(s), {nodes} node(s)")
