@@ -81,6 +81,12 @@ def new_page(browser, live_server):
     yield make
     for context in contexts:
         context.close()
+    # A request a page started (a lazy image after the last navigation, say) may still be running in the live
+    # server: let it end before the test's database is flushed under it (SQLite's shared cache answers the flush
+    # "table is locked", and the next test then finds this one's rows).
+    httpd = getattr(live_server.thread, "httpd", None)
+    for thread in list(getattr(httpd, "_threads", None) or ()):
+        thread.join(timeout=15)
 
 
 @pytest.fixture
