@@ -461,17 +461,26 @@ def refresh_unit_counts(unit_paths: Iterable[str], *, today: date | None = None)
         figures = _unit_figures(roots)
         for node in inner:
             units, households, liaised = _sum_under(figures, node.path)
-            agg = Residence.objects.filter(unit__path__startswith=node.path, until__isnull=True).aggregate(
-                n=Count("person", distinct=True),
-                a60=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut60)),
-                a80=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut80)),
-            )
             counted = dict(
-                zip(UNIT_COUNT_FIELDS, (units, households, liaised, agg["n"], agg["a60"], agg["a80"]), strict=True)
+                zip(
+                    UNIT_COUNT_FIELDS,
+                    (units, households, liaised, *_resident_figures(node.path, cut60, cut80)),
+                    strict=True,
+                )
             )
             if any(getattr(node, f) != v for f, v in counted.items()):
                 AreaNode.objects.filter(pk=node.pk).update(**counted)
         _resum([n for n in nodes if n not in inner])
+
+
+def _resident_figures(path: str, cut60: date, cut80: date) -> tuple[int, int, int]:
+    """(current residents, those 60+, those 80+) under a node's path: distinct people, one query."""
+    agg = Residence.objects.filter(unit__path__startswith=path, until__isnull=True).aggregate(
+        n=Count("person", distinct=True),
+        a60=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut60)),
+        a80=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut80)),
+    )
+    return agg["n"], agg["a60"], agg["a80"]
 
 
 def _residence_paths(person: Person) -> list[str]:
@@ -503,19 +512,14 @@ def refresh_stats(compound: AreaNode, *, today: date | None = None) -> None:
         figures = _unit_figures([compound.path])
         for node in subtree:
             units, households, liaised = _sum_under(figures, node.path)
-            residents = Residence.objects.filter(unit__path__startswith=node.path, until__isnull=True)
-            agg = residents.aggregate(
-                n=Count("person", distinct=True),
-                a60=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut60)),
-                a80=Count("person", distinct=True, filter=Q(person__birth_date__lte=cut80)),
-            )
+            residents, aged60, aged80 = _resident_figures(node.path, cut60, cut80)
             AreaNode.objects.filter(pk=node.pk).update(
                 unit_count=units,
                 household_count=households,
                 liaison_household_count=liaised,
-                resident_count=agg["n"],
-                aged_60_count=agg["a60"],
-                aged_80_count=agg["a80"],
+                resident_count=residents,
+                aged_60_count=aged60,
+                aged_80_count=aged80,
                 compound_count=AreaNode.objects.filter(path__startswith=node.path, level__is_compound=True).count(),
             )
         roll_up(compound)

@@ -58,23 +58,27 @@ def _setup(mini, persona, stops_left):
     return area, operator
 
 
+def _book_desk(operator, address, **kw):
+    """A desk for Tuesday, booked by hotline; one address on purpose: these tests are about capacity."""
+    return actions.book(
+        actor=operator,
+        channel="hotline",
+        items=[bw.item("desk")],
+        address=address,
+        preferred_days=[TUE],
+        contact_name="张",
+        contact_phone="13812345678",
+        now=bw.NOW,
+        **kw,
+    )
+
+
 def test_ten_writers_for_the_last_three_slots_make_exactly_three_bookings(mini, persona):
     area, operator = _setup(mini, persona, 3)
     address = actions.address_of_compound(mini.courtyard)
 
     def work(i):
-        return actions.book(
-            actor=operator,
-            channel="hotline",
-            items=[bw.item("desk")],
-            address=address,
-            preferred_days=[TUE],
-            exact_day=True,
-            contact_name="张",
-            contact_phone="13812345678",
-            now=bw.NOW,
-            on_duplicate="continue",  # one address on purpose: this is about capacity
-        )
+        return _book_desk(operator, address, exact_day=True, on_duplicate="continue")
 
     results, errors = race(10, work)
     assert sum(r is not None for r in results) == 3, errors
@@ -89,18 +93,7 @@ def test_moved_bookings_land_on_the_next_day_and_cancellations_give_back(mini, p
     address = actions.address_of_compound(mini.courtyard)
 
     def work(i):
-        return actions.book(
-            actor=operator,
-            channel="hotline",
-            items=[bw.item("desk")],
-            address=address,
-            preferred_days=[TUE],
-            contact_name="张",
-            contact_phone="13812345678",
-            now=bw.NOW,
-            idempotency_key=f"k{i}",
-            on_duplicate="continue",
-        )
+        return _book_desk(operator, address, idempotency_key=f"k{i}", on_duplicate="continue")
 
     results, errors = race(10, work)
     assert errors == [None] * 10
@@ -129,19 +122,7 @@ def test_new_limits_saved_while_bookings_race_lose_no_stop(mini, persona):
         if i == 0:
             area.daily_stops = 4
             return actions.save_config(area, actor=None, today=TUE)
-        return actions.book(
-            actor=operator,
-            channel="hotline",
-            items=[bw.item("desk")],
-            address=address,
-            preferred_days=[TUE],
-            exact_day=True,
-            contact_name="张",
-            contact_phone="13812345678",
-            now=bw.NOW,
-            idempotency_key=f"k{i}",
-            on_duplicate="continue",
-        )
+        return _book_desk(operator, address, exact_day=True, idempotency_key=f"k{i}", on_duplicate="continue")
 
     _results, errors = race(8, work)
     assert errors[0] is None
