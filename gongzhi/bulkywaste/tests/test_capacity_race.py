@@ -7,16 +7,16 @@ day (or, with exact_day, refused); the row never goes below zero.
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from gongzhi.bulkywaste import actions
 from gongzhi.bulkywaste.actions import BookingError
 from gongzhi.bulkywaste.models import Booking, DayCapacity
 from testkit import bulkywaste as bw
+from testkit.race import race
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -27,27 +27,6 @@ TUE, WED = date(2026, 11, 24), date(2026, 11, 25)
 def _postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers")
-
-
-def race(n, work):
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as e:  # noqa: BLE001 - collected and asserted on
-            errors[i] = e
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
 
 
 def _setup(mini, persona, stops_left):

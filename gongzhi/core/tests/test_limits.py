@@ -3,14 +3,10 @@ exactly the limit. The threaded tests need real concurrent connections (PostgreS
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
-from django.db import connection
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -19,24 +15,17 @@ from gongzhi.core import limits, sms
 from gongzhi.core.auth_backends import is_locked
 from gongzhi.core.models import AuditEntry, RateCounter, SmsCode
 from gongzhi.core.sms import LocmemBackend
+from testkit.race import race as run_together
 from testkit.world import make_user
 
 MOBILE = "13912345678"
 
 
 def race(n: int, fn):
-    """Run fn() n times at once, each on its own database connection; return the results."""
-    barrier = threading.Barrier(n)
-
-    def run(_):
-        try:
-            barrier.wait()
-            return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
+    """Run fn() n times at once, each on its own database connection; return the results (none may raise)."""
+    results, errors = run_together(n, lambda _i: fn())
+    assert errors == [None] * n, errors
+    return results
 
 
 # --- The counter ---------------------------------------------------------------------------------------------

@@ -4,15 +4,14 @@ Each thread has its own connection and all start together at a barrier, so the w
 frame row's conditional update and on the partial unique constraint.
 """
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from gongzhi.surveys import actions
 from gongzhi.surveys.actions import SurveyError
 from gongzhi.surveys.models import Response, Survey, SurveyHousehold
 from testkit import surveys as testing
+from testkit.race import race
 from testkit.world import make_user
 
 pytestmark = [
@@ -25,27 +24,6 @@ pytestmark = [
 def _postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers")
-
-
-def race(n, work):
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as e:  # noqa: BLE001 - collected and asserted on
-            errors[i] = e
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
 
 
 def test_ten_concurrent_submits_for_one_household_make_one_response(mini):
