@@ -26,7 +26,7 @@ same way.  A failed check is printed on stderr and marks the line ``"feasible": 
 The summary compares the mean gap to ``<name>_distance`` in ``BKS.json`` (found next to
 each instance file), or else to the ``Cost`` line of ``<name>.sol`` beside it (CVRPLIB's
 solution files), per class, for both solvers.  Where the ``.sol`` file lists its routes, they
-are checked and measured here with the same unrounded ruler as ours, and a second gap,
+are checked and measured here with the same ruler as ours (``--convention``), and a second gap,
 ``gap_same_ruler_pct``, compares the two lengths: CVRPLIB's printed costs follow the DIMACS
 convention (each leg truncated to one decimal), which makes them 0.1–0.2 % shorter than the
 same routes measured exactly, so the first gap errs high by that much.  Both solvers use every core: the
@@ -223,16 +223,18 @@ def check(instance: Instance, routes: Sequence[Sequence[int]]) -> Checked:
             if c is None:
                 errors.append(f"route {r}: unknown customer {number}")
                 continue
-            total += leg(instance, here, c)
-            clock = max(clock + leg(instance, here, c), c.ready)
+            step = leg(instance, here, c)
+            total += step
+            clock = max(clock + step, c.ready)
             if clock > c.due + eps:
                 errors.append(f"route {r}: customer {number} starts at {clock:.4f}, after its due time {c.due}")
             clock += c.service
             load += c.demand
             here = c
             seen.append(number)
-        total += leg(instance, here, instance.depot)
-        clock += leg(instance, here, instance.depot)
+        step = leg(instance, here, instance.depot)
+        total += step
+        clock += step
         if clock > instance.depot.due + eps:
             errors.append(f"route {r}: back at the depot at {clock:.4f}, after {instance.depot.due}")
         if load > instance.capacity:
@@ -473,38 +475,29 @@ def summary(rows: list[dict[str, object]], solvers: Sequence[str]) -> str:
                 gaps[key].append(float(row["gap_pct"]))  # type: ignore[arg-type]
             if row.get("gap_same_ruler_pct") is not None:
                 same[key].append(float(row["gap_same_ruler_pct"]))  # type: ignore[arg-type]
-    header = f"{'class':<6}{'n':>4}" + "".join(f"{s + ' gap %':>16}{'feasible':>10}" for s in solvers)
-    lines = ["", "Mean gap to the distance-first best-known solution (BKS.json <name>_distance):", header]
-    if same:
-        lines[1] = (
-            "Mean gap to the distance-first best-known cost as published (BKS.json <name>_distance, or .sol Cost):"
-        )
     seen = list(dict.fromkeys(str(row["class"]) for row in rows))
     ordered = [c for c in CLASSES if c in seen] + sorted(c for c in seen if c not in CLASSES)
-    for klass in (*ordered, "all"):
-        n = max((len(gaps[(klass, s)]) for s in solvers), default=0)
-        if n == 0:
-            continue
-        cells = "".join(
-            (f"{sum(g) / len(g):>16.3f}" if (g := gaps[(klass, s)]) else f"{'-':>16}")
-            + f"{f'{feasible[(klass, s)]}/{len(g)}':>10}"
-            for s in solvers
-        )
-        lines.append(f"{klass:<6}{n:>4}{cells}")
-    if same:
-        lines += [
-            "",
-            "Mean gap to the best-known routes of the .sol files measured here (same ruler as ours):",
-            f"{'class':<6}{'n':>4}" + "".join(f"{s + ' gap %':>16}{'n':>10}" for s in solvers),
-        ]
+
+    def table(title: str, means: dict[tuple[str, str], list[float]], count: str) -> list[str]:
+        lines = ["", title, f"{'class':<6}{'n':>4}" + "".join(f"{s + ' gap %':>16}{count:>10}" for s in solvers)]
         for klass in (*ordered, "all"):
-            if not any(same[(klass, s)] for s in solvers):
+            n = max((len(means[(klass, s)]) for s in solvers), default=0)
+            if n == 0:
                 continue
             cells = "".join(
-                (f"{sum(g) / len(g):>16.3f}" if (g := same[(klass, s)]) else f"{'-':>16}") + f"{len(g):>10}"
+                (f"{sum(g) / len(g):>16.3f}" if (g := means[(klass, s)]) else f"{'-':>16}")
+                + (f"{f'{feasible[(klass, s)]}/{len(g)}':>10}" if count == "feasible" else f"{len(g):>10}")
                 for s in solvers
             )
-            lines.append(f"{klass:<6}{max(len(same[(klass, s)]) for s in solvers):>4}{cells}")
+            lines.append(f"{klass:<6}{n:>4}{cells}")
+        return lines
+
+    published = "as published (BKS.json <name>_distance, or .sol Cost)" if same else "(BKS.json <name>_distance)"
+    lines = table(f"Mean gap to the distance-first best-known cost {published}:", gaps, "feasible")
+    if same:
+        lines += table(
+            "Mean gap to the best-known routes of the .sol files measured here (same ruler as ours):", same, "n"
+        )
     return "\n".join(lines)
 
 
@@ -591,7 +584,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ref = check(instance, ref_routes)
                 for error in ref.errors:
                     print(
-                        f"NOTE: {instance.name} best-known routes, checked with exact times: {error}", file=sys.stderr
+                        f"NOTE: {instance.name} best-known routes, checked with {instance.convention} legs: {error}",
+                        file=sys.stderr,
                     )
                 reference = round(ref.distance, 2)
                 print(
