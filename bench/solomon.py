@@ -541,15 +541,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--region",
         default=None,
-        help="decomposition settings for large instances, e.g. 'size=150,routes=10,seconds=0.5,first=0.1' "
-        "(decompose.REGION_SIZE, REGION_ROUTES, REGION_SECONDS, FIRST_SHARE; default: the planner's)",
+        help="decomposition settings for large instances, e.g. 'size=150,routes=10,seconds=0.5,first=0.1,drop=0.1' "
+        "(decompose.REGION_SIZE, REGION_ROUTES, REGION_SECONDS, FIRST_SHARE, DROP_SHARE; default: the planner's)",
     )
     args = parser.parse_args(argv)
     for item in filter(None, (args.region or "").split(",")):
         key, _, value = item.partition("=")
-        name = {"size": "REGION_SIZE", "routes": "REGION_ROUTES", "seconds": "REGION_SECONDS", "first": "FIRST_SHARE"}[
-            key.strip()
-        ]
+        name = {
+            "size": "REGION_SIZE",
+            "routes": "REGION_ROUTES",
+            "seconds": "REGION_SECONDS",
+            "first": "FIRST_SHARE",
+            "drop": "DROP_SHARE",
+        }[key.strip()]
         setattr(decompose, name, type(getattr(decompose, name))(value))
     restarts = [None if r == "default" else int(r) for r in args.restart_after.split(",")]
     if args.summarize:

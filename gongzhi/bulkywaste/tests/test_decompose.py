@@ -183,19 +183,142 @@ def test_regions_only_for_a_large_day_of_single_trips_with_a_budget_to_split(mon
 
 
 def test_a_route_whose_region_found_nothing_seeds_again_only_after_every_other(monkeypatch):
-    """POPMUSIC's rule: the budget goes where the day can still change; a pass ends when every route was a seed."""
+    """POPMUSIC's rule: the budget goes where the day can still change; a pass ends when every route was a seed.
+
+    A pass that found nothing is followed by one whole-day search for a day with one truck fewer.
+    """
     stops, vehicles, sites = a_day()
     data, first = whole_day_data(stops, vehicles, sites)
     n = first.num_routes()
-    seeds = []
+    events = []
 
     def nothing_better(region, seed, iterations, seconds, params=None):
-        seeds.append(region.back([region.routes[0]])[0])  # the region's first route is its seed
+        events.append(region.back([region.routes[0]])[0])  # the region's first route is its seed
+        return None
+
+    def no_truck_fewer(data, routes, seed, iterations, seconds, params=None):
+        events.append(("one truck fewer?", sorted(map(str, routes)), iterations))
         return None
 
     monkeypatch.setattr(decompose, "solve_region", nothing_better)
+    monkeypatch.setattr(decompose, "without_one", no_truck_fewer)
+    monkeypatch.setattr(decompose, "DROP_SHARE", 0.0)  # one iteration, so that the regions' budget stays whole
     same = decompose.improve(data, first, seed=4, iterations=decompose.REGION_ITERATIONS * 2 * n, region_size=30)
     assert decompose.pieces(same) == decompose.pieces(first)
-    assert len(seeds) == 2 * n
-    assert sorted(map(str, seeds[:n])) == sorted(map(str, decompose.pieces(first)))  # each route once …
-    assert sorted(map(str, seeds[n:])) == sorted(map(str, decompose.pieces(first)))  # … then a new pass
+    day = sorted(map(str, decompose.pieces(first)))
+    assert len(events) == 2 * n + 1
+    assert sorted(map(str, events[:n])) == day  # each route once …
+    assert events[n] == ("one truck fewer?", day, 1)  # … then the whole day with one truck fewer, once …
+    assert sorted(map(str, events[n + 1 :])) == day  # … then a new pass (no second try at the same count)
+
+
+def a_line() -> tuple[pyvrp.Model, dict[str, pyvrp.Location]]:
+    """A depot at 0 on a street; distance and travel time are the gap between house numbers."""
+    m = pyvrp.Model()
+    where = {name: m.add_location(x, 0) for name, x in (("depot", 0), ("A", 10), ("B", 20), ("C", 15), ("D", -10))}
+    for a in where.values():
+        for b in where.values():
+            gap = round(abs(a.x - b.x))
+            m.add_edge(a, b, gap, gap)
+    return m, where
+
+
+def test_absorb_puts_a_stop_where_it_keeps_its_window_rather_than_where_it_adds_least():
+    m, where = a_line()
+    depot = m.add_depot(where["depot"])
+    m.add_vehicle_type(3, capacity=10, start_depot=depot, end_depot=depot)
+    a = m.add_client(where["A"], pickup=1, service_duration=10, tw_late=100)
+    m.add_client(where["B"], pickup=1, tw_late=100)
+    m.add_client(where["D"], pickup=1, tw_late=1000)
+    m.add_client(where["C"], pickup=1, tw_late=16)
+    assert a.tw_late == 100
+    data = m.data()
+    routes = [decompose.Piece(0, ((True, 0), (True, 1))), decompose.Piece(0, ((True, 2),))]
+    # Between A and B the stop C adds nothing, but it would be reached at 10 + 10 + 5 = 25, after its window
+    # closes at 16; first in the same round it adds 10 and is reached at 15.
+    placed = decompose.absorb(data, routes, [3])
+    assert placed == [decompose.Piece(0, ((True, 3), (True, 0), (True, 1))), routes[1]]
+    assert decompose.to_solution(data, placed).is_feasible()
+
+
+def test_absorb_puts_a_stop_that_fits_nowhere_where_it_adds_least_and_keeps_the_rest_in_order():
+    m, where = a_line()
+    depot = m.add_depot(where["depot"])
+    m.add_vehicle_type(3, capacity=10, start_depot=depot, end_depot=depot)
+    m.add_client(where["A"], pickup=1, service_duration=10, tw_late=100)
+    m.add_client(where["B"], pickup=1, tw_late=100)
+    m.add_client(where["D"], pickup=1, tw_late=1000)
+    m.add_client(where["C"], pickup=1, tw_late=5)  # 15 away: no truck can be there by 5
+    data = m.data()
+    routes = [decompose.Piece(0, ((True, 0), (True, 1))), decompose.Piece(0, ((True, 2),))]
+    placed = decompose.absorb(data, routes, [3])
+    assert placed == [decompose.Piece(0, ((True, 0), (True, 3), (True, 1))), routes[1]]
+    assert not decompose.to_solution(data, placed).is_feasible()  # the search is left to repair it
+
+
+def test_absorb_keeps_a_trip_within_its_load():
+    m, where = a_line()
+    depot = m.add_depot(where["depot"])
+    m.add_vehicle_type(3, capacity=2, start_depot=depot, end_depot=depot)
+    m.add_client(where["A"], pickup=1, tw_late=100)
+    m.add_client(where["B"], pickup=1, tw_late=100)
+    m.add_client(where["D"], pickup=1, tw_late=1000)
+    m.add_client(where["C"], pickup=1, tw_late=1000)
+    data = m.data()
+    routes = [decompose.Piece(0, ((True, 0), (True, 1))), decompose.Piece(0, ((True, 2),))]
+    # The first round is full (2 of 2): C goes to the second, though it adds 30 there against 0 between A and B.
+    placed = decompose.absorb(data, routes, [3])
+    assert placed[0] == routes[0] and sorted(placed[1].clients()) == [2, 3]
+    assert decompose.to_solution(data, placed).is_feasible()
+
+
+def test_a_day_with_a_truck_too_many_loses_it_when_the_regions_find_nothing(monkeypatch):
+    stops, vehicles, sites = a_day(40)
+    data, first = whole_day_data(stops, vehicles, sites)
+    routes = decompose.pieces(first)
+    fleet = Counter({t: data.vehicle_type(t).num_available for t in range(data.num_vehicle_types)})
+    spare = fleet - Counter(p.vehicle_type for p in routes)
+    # Take one stop out of a single-trip round and give it a truck of its own (first in the list, so that it is
+    # the route of fewest stops tried first): a depot round trip more, as feasible.
+    start = None
+    for k, p in enumerate(routes):
+        if not all(c for c, _ in p.visits) or len(p.visits) < 2:
+            continue
+        for t in sorted(spare):
+            alone = decompose.Piece(t, p.visits[:1])
+            candidate = [alone] + routes[:k] + [decompose.Piece(p.vehicle_type, p.visits[1:])] + routes[k + 1 :]
+            if decompose.to_solution(data, candidate).is_feasible():
+                start = decompose.to_solution(data, candidate)
+                break
+        if start is not None:
+            break
+    assert start is not None and start.num_routes() == first.num_routes() + 1
+    tries = []
+    original = decompose.without_one
+
+    def spy(*args, **kwargs):
+        tries.append(len(args[1]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(decompose, "solve_region", lambda *args, **kwargs: None)  # no region ever finds anything
+    monkeypatch.setattr(decompose, "without_one", spy)
+    better = decompose.improve(data, start, seed=1, iterations=40_000, region_size=30)
+    assert tries[0] == start.num_routes()  # after a pass of regions that found nothing
+    assert better.is_feasible() and better.num_routes() < start.num_routes()
+    assert decompose.objective(data, better) < decompose.objective(data, start)
+    served = sorted(a.idx for r in better.routes() for a in r.schedule() if a.is_client())
+    assert served == sorted(a.idx for r in start.routes() for a in r.schedule() if a.is_client())
+    # Found: the next truck is tried at once (at the new count), and no count is tried twice.
+    assert len(tries) >= 2 and tries == sorted(set(tries), reverse=True)
+    assert better.num_routes() <= tries[-1]
+
+
+def test_without_one_says_none_when_every_truck_is_needed():
+    m, where = a_line()
+    depot = m.add_depot(where["depot"])
+    m.add_vehicle_type(2, capacity=1, start_depot=depot, end_depot=depot)
+    m.add_client(where["A"], pickup=1)
+    m.add_client(where["B"], pickup=1)
+    data = m.data()
+    routes = [decompose.Piece(0, ((True, 0),)), decompose.Piece(0, ((True, 1),))]
+    assert decompose.without_one(data, routes, seed=0, iterations=200, seconds=None) is None
