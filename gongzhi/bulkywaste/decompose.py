@@ -262,8 +262,8 @@ def absorb(data: ProblemData, routes: Sequence[Piece], stops: Sequence[int]) -> 
     A position where the stop is served within its window, the next visits can still keep theirs and the trip's
     load fits is preferred; a stop that fits nowhere goes where it adds least distance, and the search repairs it.
     """
-    dist = data.distance_matrix(0)
-    dur = data.duration_matrix(0)
+    dist = [data.distance_matrix(k) for k in range(data.num_profiles)]
+    dur = [data.duration_matrix(k) for k in range(data.num_profiles)]
     clients = data.clients()
     depots = data.depots()
     dims = range(data.num_load_dimensions)
@@ -286,12 +286,11 @@ def absorb(data: ProblemData, routes: Sequence[Piece], stops: Sequence[int]) -> 
         )
         t = seq[0][1]
         for (loc, _, _, service), (nxt, early, late, _) in zip(seq, seq[1:], strict=False):
-            t = max(early, t + service + int(dur[loc, nxt]))
+            t = max(early, t + service + int(dur[vt.profile][loc, nxt]))
             if t > late:
                 return False
-        trip = [v for v in visits[:at] + [(True, stop)] + visits[at:]]
-        load = [0] * len(dims)
-        for is_client, i in trip + [(False, -1)]:
+        load = [0] * len(dims)  # per trip: an unloading stop empties the truck
+        for is_client, i in visits[:at] + [(True, stop)] + visits[at:] + [(False, -1)]:
             if not is_client:
                 if any(load[d] > vt.capacity[d] for d in dims):
                     return False
@@ -306,9 +305,10 @@ def absorb(data: ProblemData, routes: Sequence[Piece], stops: Sequence[int]) -> 
         options = []  # (added distance, route, position)
         for r, piece in enumerate(routes):
             vt = data.vehicle_type(piece.vehicle_type)
+            d = dist[vt.profile]
             locs = [depots[vt.start_depot].location] + [place(v)[0] for v in out[r]] + [depots[vt.end_depot].location]
             for at in range(len(locs) - 1):
-                added = int(dist[locs[at], loc]) + int(dist[loc, locs[at + 1]]) - int(dist[locs[at], locs[at + 1]])
+                added = int(d[locs[at], loc]) + int(d[loc, locs[at + 1]]) - int(d[locs[at], locs[at + 1]])
                 options.append((added, r, at))
         options.sort()
         _, r, at = next(
@@ -369,7 +369,8 @@ def improve(
     """Improve a feasible ``solution`` region by region within ``iterations`` (summed over regions) and/or ``seconds``.
 
     Returns a solution of ``data`` costing no more than ``solution`` (the same one if no region improved).
-    ``on_region(number, improved)`` is told of each region as it is merged (for tests and benchmarks).
+    ``on_region(number, improved)`` is told of each region as it is merged (for tests and benchmarks), and
+    ``(0, True)`` when a whole day with one truck fewer is kept (:func:`without_one`).
     """
     params = params or SolveParams()
     with _workers(workers, params) as pool:
