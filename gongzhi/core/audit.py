@@ -20,11 +20,14 @@ from django.utils import timezone
 from gongzhi.core import crypto
 from gongzhi.core.context import channel_var, current_request_id
 from gongzhi.core.models import AuditCheckpoint, AuditEntry
-from gongzhi.core.rows import insert_unless_taken
+from gongzhi.core.rows import Read, insert_unless_taken
 
 AUDIT_CHAINS = 16
 GENESIS = "0" * 64
 PERSONAL = "[personal]"  # stands in for a personal value in `changes`
+
+# A chain's last (seq, mac): read by every audited action.
+_TAIL = Read(AuditEntry, "t.chain = %s", order_by="t.seq DESC", limit=1, values=("seq", "mac"))
 
 
 def _canonical(entry: AuditEntry) -> bytes:
@@ -95,7 +98,7 @@ def record(
     for attempt in range(20):
         if attempt == 1:
             _queue_on_chain(chain)  # lost a race on (chain, seq): from now on wait our turn
-        last = AuditEntry.objects.filter(chain=chain).order_by("-seq").values_list("seq", "mac").first()
+        last = _TAIL.first(chain)
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         entry = AuditEntry(
             chain=chain,
@@ -163,7 +166,7 @@ def _checkpoint_body(created_at: str, heads: dict, prev: str) -> bytes:
 def chain_heads() -> dict[str, list]:
     heads = {}
     for chain in range(AUDIT_CHAINS):
-        last = AuditEntry.objects.filter(chain=chain).order_by("-seq").values_list("seq", "mac").first()
+        last = _TAIL.first(chain)
         if last:
             heads[str(chain)] = [last[0], last[1]]
     return heads

@@ -13,6 +13,11 @@ import rules
 from django.db.models import Q, QuerySet
 
 from gongzhi.core.roles import roles_with
+from gongzhi.core.rows import Read
+
+_ROLES: Read = Read(
+    "core.RoleAssignment", "t.user_id = %s", values=("role", "scope_path")
+)  # on every signed-in request
 
 
 def assignments(user) -> list[tuple[str, str]]:
@@ -21,7 +26,7 @@ def assignments(user) -> list[tuple[str, str]]:
         return []
     cached = getattr(user, "_gongzhi_roles", None)
     if cached is None:
-        cached = list(user.role_assignments.values_list("role", "scope_path"))
+        cached = _ROLES.all(user.pk)
         user._gongzhi_roles = cached
     return cached
 

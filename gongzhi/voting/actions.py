@@ -30,7 +30,7 @@ from gongzhi.core.calendar import calendar_from
 from gongzhi.core.gate import require
 from gongzhi.core.idempotency import first_with_key
 from gongzhi.core.models import Upload, User
-from gongzhi.core.rows import insert_unless_taken
+from gongzhi.core.rows import Read, insert, insert_unless_taken
 from gongzhi.core.uploads import store_upload
 from gongzhi.registry.actions import resolve_unit_set
 from gongzhi.registry.models import AreaNode, Ownership, Person, Residence, Unit, UnitSet
@@ -685,6 +685,14 @@ def _replay_of(first: Ballot | None, entry: VoterRollEntry, choice: str) -> Cast
     return _result_for(first)
 
 
+# The ballots that answer "a retry of this key, or has this head voted?" (at most one of each), with their roll
+# entries: read on every ballot, so built once (core.rows.Read).
+_EARLIER_OR_KEY = Read(
+    Ballot, "t.vote_id = %s AND (t.roll_entry_id = %s OR t.idempotency_key = %s)", related=("roll_entry",), limit=2
+)
+_EARLIER = Read(Ballot, "t.vote_id = %s AND t.roll_entry_id = %s", related=("roll_entry",), limit=1)
+
+
 @transaction.atomic
 def attach_ballot_document(vote: Vote, *, actor: User | None, data: bytes, name: str) -> Upload:
     """Store a paper ballot's scan or a signed proxy authorisation, privately, in the vote's scope."""
@@ -751,9 +759,7 @@ def cast_ballot(
         require(actor, "voting.enter_ballot", vote)
     # One query for both questions asked before the insert: was this key used (a retry: answer it as the first
     # time), and has this head voted (refused below, once the ballot is known to be valid).
-    earlier = Ballot.objects.select_related("roll_entry").filter(vote=vote)
-    earlier = earlier.filter(Q(roll_entry=entry) | Q(idempotency_key=key)) if key else earlier.filter(roll_entry=entry)
-    found = list(earlier[:2])
+    found = _EARLIER_OR_KEY.all(vote.pk, entry.pk, key) if key else _EARLIER.all(vote.pk, entry.pk)
     replay = _replay_of(next((b for b in found if key and b.idempotency_key == key), None), entry, choice)
     if replay is not None:
         return replay
@@ -815,7 +821,7 @@ def cast_ballot(
         "voting.cast_ballot", ballot, actor=actor, on_behalf_of=entry.voter_id, channel=channel, changes=changes
     )
     log_entry = receipts.new_entry(vote, roll_token=entry.token, choice=choice, salt=ballot.salt, at=now)
-    log_entry.save(force_insert=True)
+    insert(log_entry)  # the leaf: append-only, no receivers (core.rows.insert)
     # Seal if no other ballot is sealing this vote (the lock was tried with the hold): else it gives way.
     sealed = receipts.seal(vote.pk, held=True, now=now) if may_seal else None
     if sealed is not None:

@@ -111,7 +111,8 @@ def test_ballot_errors_name_the_field_in_both_languages(vote, compound, organise
         HTTP_IDEMPOTENCY_KEY="b5",
     )
     assert owner.status_code == 403
-    assert api(organiser).post("/api/v1/votes/999999/ballots/", {}, format="json").status_code == 404
+    for absent in ("999999", "abc", "9" * 25, "-1"):  # no such vote, or not a vote's id at all: 404, never a 500
+        assert api(organiser).post(f"/api/v1/votes/{absent}/ballots/", {}, format="json").status_code == 404
 
 
 @pytest.mark.django_db
