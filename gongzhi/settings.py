@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "gongzhi.site",  # the top floor: the demo district and the city generator (load_demo, generate_city)
 ]
 
+# Django's database sessions, the read on every request with its SQL built once (gongzhi.core.sessions).
+SESSION_ENGINE = "gongzhi.core.sessions"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -15,6 +15,7 @@ from django.db.models.signals import post_save
 
 from gongzhi.core import limits
 from gongzhi.core.models import User
+from gongzhi.core.rows import Read
 from gongzhi.core.sms import check_code
 from gongzhi.core.tokens import revoke_api_tokens
 
@@ -60,7 +61,19 @@ def count_try(request, username: str) -> bool:
     return limits.hit(_account(username), settings.GONGZHI_LOCKOUT_ATTEMPTS, _window()).allowed
 
 
-class LockoutModelBackend(ModelBackend):
+class _UserRead(ModelBackend):
+    """ModelBackend's `get_user` (the signed-in user, on every request with a session), its SQL built once."""
+
+    _user = Read(User, "t.id = %s")
+
+    def get_user(self, user_id):
+        if not isinstance(user_id, int):  # the session's key is an int once Django has read it; else as Django
+            return super().get_user(user_id)
+        user = self._user.first(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class LockoutModelBackend(_UserRead):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if not username or password is None:
             return None
@@ -74,7 +87,7 @@ class LockoutModelBackend(ModelBackend):
         return user
 
 
-class SmsCodeBackend(ModelBackend):
+class SmsCodeBackend(_UserRead):
     def authenticate(self, request, phone=None, sms_code=None, **kwargs):
         if not phone or not sms_code:
             return None

@@ -29,7 +29,7 @@ Model signals (pre_save/post_save) are not sent on PostgreSQL: use it for append
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import IntegrityError, connections, router, transaction
@@ -43,10 +43,10 @@ M = TypeVar("M", bound=Model)
 class _Part:
     """One model's columns in a Read's row: where they start, their attnames and converters."""
 
-    __slots__ = ("model", "start", "attnames", "converters", "field", "nullable", "pk_at")
+    __slots__ = ("model", "start", "attnames", "converters", "field", "nullable", "pk_at", "owner")
 
-    def __init__(self, model, start: int, connection, alias: str, field=None, nullable: bool = False):
-        self.model, self.start, self.field, self.nullable = model, start, field, nullable
+    def __init__(self, model, start: int, connection, alias: str, field=None, nullable: bool = False, owner: int = 0):
+        self.model, self.start, self.field, self.nullable, self.owner = model, start, field, nullable, owner
         fields = model._meta.concrete_fields
         self.attnames = [f.attname for f in fields]
         self.pk_at = list(fields).index(model._meta.pk)
@@ -69,9 +69,13 @@ class Read(Generic[M]):
 
     `where` is an SQL fragment with `%s` placeholders over the model's columns as `t.<column>` (and a joined
     relation's as `<relation>.<column>`); `related` names forward foreign keys to join, as `select_related`
-    (one level); `order_by` an SQL fragment; `values` instead of model instances returns tuples of those
-    fields' values (converted as the ORM does). Rows are read on the model's default database. `model` may be
-    given as "app_label.Model" where the module is imported before the apps are ready."""
+    (`"vote__scope"` joins the vote's scope too); `annotate` maps an attribute name to an SQL expression over
+    the same aliases and the Python type its value is turned into (`{"voted": ("EXISTS (…)", bool)}`), set on
+    each main instance; `order_by` an SQL fragment; `values` instead of model instances returns tuples of those
+    fields' values (converted as the ORM does). The parameters go to the database as they are (ints and strings)
+    unless `params` names, for each, the model field whose database form it takes (a datetime or a UUID: prepared
+    as the ORM prepares a filter's value). Rows are read on the model's default database. `model` may be given as
+    "app_label.Model" where the module is imported before the apps are ready."""
 
     def __init__(
         self,
@@ -82,9 +86,13 @@ class Read(Generic[M]):
         order_by: str = "",
         limit: int | None = None,
         values: Sequence[str] = (),
+        params: Sequence[str] = (),
+        annotate: dict[str, tuple[str, Callable[[Any], Any]]] | None = None,
     ):
         self._model, self.where, self.related = model, where, tuple(related)
         self.order_by, self.limit, self.values = order_by, limit, tuple(values)
+        self.params = tuple(params)
+        self.annotate = dict(annotate or {})
         self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     @property
@@ -101,7 +109,7 @@ class Read(Generic[M]):
             plan = self._plans[connection] = self._build(connection)
         return plan
 
-    def _build(self, connection) -> tuple[str, list[Any]]:
+    def _build(self, connection) -> tuple[str, list[Any], list[Any]]:
         q = connection.ops.quote_name
         meta = self.model._meta
         parts: list[Any]
@@ -114,32 +122,45 @@ class Read(Generic[M]):
             parts = [_Part(self.model, 0, connection, "t")]
             columns = [f"t.{q(f.column)}" for f in meta.concrete_fields]
             frm = f"{q(meta.db_table)} t"
+            joined: dict[str, int] = {"": 0}  # a relation's path → its part
             for name in self.related:
-                field = meta.get_field(name)
-                if not (field.many_to_one or field.one_to_one) or field.auto_created:
-                    raise ValueError(f"{self.model.__name__}.{name} is not a forward relation")
-                other = field.related_model._meta
-                join = "LEFT JOIN" if field.null else "INNER JOIN"
-                frm += f" {join} {q(other.db_table)} {q(name)} ON {q(name)}.{q(field.target_field.column)}"
-                frm += f" = t.{q(field.column)}"
-                parts.append(_Part(field.related_model, len(columns), connection, name, field, field.null))
-                columns += [f"{q(name)}.{q(f.column)}" for f in other.concrete_fields]
+                path = ""
+                for step in name.split("__"):
+                    owner, path = joined[path], f"{path}__{step}" if path else step
+                    if path in joined:
+                        continue
+                    owner_model, owner_alias = parts[owner].model, "t" if owner == 0 else q(path.rpartition("__")[0])
+                    field = owner_model._meta.get_field(step)
+                    if not (field.many_to_one or field.one_to_one) or field.auto_created:
+                        raise ValueError(f"{owner_model.__name__}.{step} is not a forward relation")
+                    other = field.related_model._meta
+                    nullable = field.null or parts[owner].nullable  # below a LEFT JOIN, a LEFT JOIN too
+                    join = "LEFT JOIN" if nullable else "INNER JOIN"
+                    frm += f" {join} {q(other.db_table)} {q(path)} ON {q(path)}.{q(field.target_field.column)}"
+                    frm += f" = {owner_alias}.{q(field.column)}"
+                    joined[path] = len(parts)
+                    parts.append(_Part(field.related_model, len(columns), connection, path, field, nullable, owner))
+                    columns += [f"{q(path)}.{q(f.column)}" for f in other.concrete_fields]
+            columns += [expression for expression, _type in self.annotate.values()]
         sql = f"SELECT {', '.join(columns)} FROM {frm} WHERE {self.where}"
         if self.order_by:
             sql += f" ORDER BY {self.order_by}"
         if self.limit is not None:
             sql += f" LIMIT {int(self.limit)}"
-        return sql, parts
+        prepare = [self.model._meta.get_field(name) for name in self.params]
+        return sql, parts, prepare
 
     def all(self, *params) -> list:
         connection = connections[router.db_for_read(self.model)]
-        sql, parts = self._plan(connection)
+        sql, parts, prepare = self._plan(connection)
+        if prepare:
+            params = tuple(f.get_db_prep_value(v, connection) for f, v in zip(prepare, params, strict=True))
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if self.values:
             return [tuple(_convert(list(row), parts, connection)) for row in rows]
-        return [self._objects(row, parts, connection) for row in rows]
+        return [self._objects(row, parts, connection, self.annotate) for row in rows]
 
     def first(self, *params):
         """The first row (by `order_by`, if any), or None."""
@@ -147,20 +168,26 @@ class Read(Generic[M]):
         return found[0] if found else None
 
     @staticmethod
-    def _objects(row, parts: list[_Part], connection):
-        obj = None
+    def _objects(row, parts: list[_Part], connection, annotate: dict):
+        made: list[Any] = []
         for part in parts:
+            owner = made[part.owner] if made else None
             values = list(row[part.start : part.start + len(part.attnames)])
             if part.nullable and values[part.pk_at] is None:  # a LEFT JOIN that found nothing
-                part.field.set_cached_value(obj, None)
+                made.append(None)
+                if owner is not None:
+                    part.field.set_cached_value(owner, None)
                 continue
             instance = part.model.from_db(
                 connection.alias, part.attnames, _convert(values, part.converters, connection)
             )
-            if obj is None:
-                obj = instance
-            else:
-                part.field.set_cached_value(obj, instance)
+            made.append(instance)
+            if owner is not None:
+                part.field.set_cached_value(owner, instance)
+        obj = made[0]
+        at = len(row) - len(annotate)
+        for i, (name, (_expression, kind)) in enumerate(annotate.items()):
+            setattr(obj, name, None if row[at + i] is None else kind(row[at + i]))
         return obj
 
 

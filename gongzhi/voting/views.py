@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gongzhi.core import audit, pii, sms
 from gongzhi.core.gate import allows, permission_required
 from gongzhi.core.models import Upload
+from gongzhi.core.rows import Read
 from gongzhi.core.rules import scoped
 from gongzhi.core.uploads import UploadError
 from gongzhi.notices.actions import NoticeError
@@ -332,16 +332,23 @@ def _confirmed(state: dict) -> bool:
     return bool(at) and timezone.now() - at < timedelta(minutes=IDENTITY_MINUTES)
 
 
+# The signed-in resident's head on a vote's roll, with its vote and scope and `voted` (has a ballot): read on every
+# step of an online ballot, so its SQL is built once (core.rows.Read).
+_OWN_ENTRY = Read(
+    VoterRollEntry,
+    "t.vote_id = %s AND t.voter_id = %s",
+    related=("vote__scope",),
+    annotate={"voted": ("EXISTS (SELECT 1 FROM voting_ballot b WHERE b.roll_entry_id = t.id)", bool)},
+    order_by="t.id",
+    limit=1,
+)
+
+
 def _own_entry(request, pk: int) -> VoterRollEntry | None:
     """The signed-in resident's head on the roll of vote `pk`, with its vote and `voted` (has a ballot): one query."""
     if not request.user.person_id:
         return None
-    return (
-        VoterRollEntry.objects.select_related("vote__scope")
-        .filter(vote_id=pk, voter_id=request.user.person_id)
-        .annotate(voted=Exists(Ballot.objects.filter(roll_entry=OuterRef("pk"))))
-        .first()
-    )
+    return _OWN_ENTRY.first(pk, request.user.person_id)
 
 
 def _resident_gate(request, pk: int):

@@ -109,6 +109,24 @@ def test_a_read_gives_the_instances_the_orm_gives_with_the_relation_joined():
     assert read.first(15, 99) is None and read.all(15, 99) == []
 
 
+def test_a_read_joins_a_relation_of_a_relation_and_adds_an_annotation():
+    clerk = User.objects.create_user("rows-clerk2", password="x-Long-Enough-1")
+    AuditEntry.objects.bulk_create([_entry(1), _entry(2, actor=clerk)])
+    read = Read(
+        AuditEntry,
+        "t.chain = %s",
+        related=("actor__person",),
+        annotate={"later": ("(SELECT COUNT(*) FROM core_auditentry x WHERE x.chain = t.chain AND x.seq > t.seq)", int)},
+        order_by="t.seq",
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        first, second = read.all(15)
+        assert first.actor is None and second.actor.pk == clerk.pk and second.actor.person is None
+    assert len(ctx.captured_queries) == 1
+    assert (first.later, second.later) == (1, 0)
+    assert "LEFT JOIN" in ctx.captured_queries[0]["sql"]  # both links may be empty
+
+
 def test_a_read_of_values_converts_them_as_values_list_does():
     AuditEntry.objects.bulk_create([_entry(seq) for seq in (1, 2, 3)])
     tail = Read(AuditEntry, "t.chain = %s", order_by="t.seq DESC", limit=1, values=("seq", "created_at"))
@@ -145,3 +163,37 @@ def test_the_sql_is_built_once_per_connection(monkeypatch):
 def test_only_a_forward_relation_can_be_joined():
     with pytest.raises(ValueError, match="forward relation"):
         Read(User, "t.id = %s", related=("role_assignments",)).all(1)
+
+
+# --- where the platform reads through it on every request --------------------------------------------------------
+
+
+def test_the_session_store_reads_a_live_session_and_not_an_expired_one():
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+
+    from gongzhi.core.sessions import SessionStore
+
+    store = SessionStore()
+    store["who"] = "张三"
+    store.create()
+    key = store.session_key
+    with CaptureQueriesContext(connection) as ctx:
+        assert SessionStore(key).load() == {"who": "张三"}
+    assert len(ctx.captured_queries) == 1
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    stale = SessionStore(key)
+    assert stale.load() == {} and stale.session_key is None  # as Django's own store: a new session follows
+    assert SessionStore("no-such-session-key-at-all-here").load() == {}
+
+
+def test_the_signed_in_user_is_read_as_the_model_backend_reads_it():
+    from gongzhi.core.auth_backends import SmsCodeBackend
+
+    user = User.objects.create_user("rows-resident", password="x-Long-Enough-1")
+    backend = SmsCodeBackend()
+    assert _fields(backend.get_user(user.pk)) == _fields(User.objects.get(pk=user.pk))
+    assert backend.get_user(str(user.pk)).pk == user.pk and backend.get_user(user.pk + 999) is None
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert backend.get_user(user.pk) is None  # an inactive account is signed out, as with ModelBackend
