@@ -6,9 +6,15 @@ names, against ~0.13 ms for the same row read with the SQL built once). A `Read`
 fragment and, optionally, forward relations to join, an order and a limit; its SQL (every concrete column, as
 the ORM reads them) is built once per database connection, and the rows come back as the same model instances
 the ORM would give — the same columns, the backend's and the fields' converters applied (`Model.from_db`), the
-joined objects cached on their relation as `select_related` leaves them. Use it where a request reads the same
-few rows at a high rate (token sign-in, the roles of a user, the API ballot's reads, the audit chain's tail);
-everywhere else the ORM's querysets are clearer.
+joined objects cached on their relation as `select_related` leaves them. Use it where requests read the same
+few rows at a high rate (the session, the signed-in user and their roles, an API token, the audit chain's tail,
+the ballot paths' rows); everywhere else the ORM's querysets are clearer. Plans are kept per connection object
+(Django gives each thread its own), so a plan is never shared between threads; two threads building the same
+plan at once both get a correct one.
+
+**`insert`, `insert_unless_taken`**: on PostgreSQL an INSERT's text is kept per connection and model once Django's
+insert compiler has built it with a plain placeholder for every value; later rows only have their values prepared
+(`pre_save`, `get_db_prep_save`, as `save()` does). A value that is an expression is compiled every time.
 
 **Inserting a row that a unique constraint may already hold, without a savepoint.**
 
