@@ -27,7 +27,9 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     _token = Read(Token, "t.key = %s", related=("user",))
 
     def authenticate_credentials(self, key):
-        token = self._token.first(key)
+        # A key is 40 hex digits (Token.generate_key): anything else — a NUL, which PostgreSQL cannot even compare,
+        # or a megabyte — is refused before the database is asked.
+        token = self._token.first(key) if len(key) <= 40 and key.isascii() and key.isalnum() else None
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user = token.user

@@ -151,8 +151,9 @@ def refuse(request, status: int, field: str | None, reason: str, retry_after: in
 
 class HostileInputMiddleware:
     """Refuse with 400 what would otherwise fail deep inside: NUL characters and lone surrogates in the path, the
-    query string, form fields or a JSON body, and JSON nested deeper than MAX_JSON_DEPTH (which would exhaust the
-    parser's recursion). Then every view can trust that its text fits a database column."""
+    query string, a request header (an Idempotency-Key or a token goes into a query), form fields or a JSON body,
+    and JSON nested deeper than MAX_JSON_DEPTH (which would exhaust the parser's recursion). Then every view can
+    trust that its text fits a database column."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -174,6 +175,9 @@ class HostileInputMiddleware:
         for key, values in request.GET.lists():
             if _has_bad_text(key) or any(_has_bad_text(v) for v in values):
                 return "text", key
+        for name, value in request.META.items():
+            if name.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+                return "text", name[5:].replace("_", "-").title()  # HTTP_IDEMPOTENCY_KEY: "Idempotency-Key"
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return "", None
         content_type = request.content_type or ""

@@ -135,3 +135,12 @@ def test_a_session_without_its_second_factor_is_not_signed_in_on_the_api(client,
     user, device = officer
     client.post("/accounts/otp/", {"token": code_for(device)})
     assert client.get("/api/v1/nodes/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["x" * 41, "clé", "abc def", '"quoted"', "ab-cd"])
+def test_a_token_that_cannot_be_one_is_refused_without_asking_the_database(key, django_assert_num_queries):
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    with django_assert_num_queries(0):
+        response = client.get("/api/v1/notices/")
+    assert response.status_code == 401  # never a 500: PostgreSQL cannot compare a text holding a NUL

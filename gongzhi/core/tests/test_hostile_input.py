@@ -174,6 +174,24 @@ def test_nul_in_a_form_field_is_refused_before_the_view(client, persona):
     assert response.status_code == 400
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header, value, field",
+    [
+        ("HTTP_IDEMPOTENCY_KEY", "key\x00one", "Idempotency-Key"),  # goes into a query on every keyed create
+        ("HTTP_AUTHORIZATION", "Token ab\x00cd", "Authorization"),  # the token is looked up
+    ],
+)
+def test_nul_in_a_request_header_is_a_json_400_naming_it_and_writes_nothing(persona, header, value, field):
+    from gongzhi.core.models import AuditEntry
+
+    before = AuditEntry.objects.count()
+    response = APIClient().post("/api/v1/token/", {"username": "x", "password": "y"}, format="json", **{header: value})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+    assert AuditEntry.objects.count() == before
+
+
 # --- Images: decoded size checked from the header ------------------------------------------------------
 
 
