@@ -119,15 +119,14 @@ class Read(Generic[M]):
         q = connection.ops.quote_name
         meta = self.model._meta
         parts: list[Any]
+        frm = f"{q(meta.db_table)} t"
         if self.values:
             fields = [meta.get_field(name) for name in self.values]
             columns = [f"t.{q(f.column)}" for f in fields]
-            frm = f"{q(meta.db_table)} t"
             parts = _converters(fields, "t", connection)
         else:
             parts = [_Part(self.model, 0, connection, "t")]
             columns = [f"t.{q(f.column)}" for f in meta.concrete_fields]
-            frm = f"{q(meta.db_table)} t"
             joined: dict[str, int] = {"": 0}  # a relation's path → its part
             for name in self.related:
                 path = ""
@@ -244,20 +243,21 @@ def _insert(obj: Model, connection, on_conflict: OnConflict | None) -> bool:
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
     known = _INSERT_SQL.setdefault(connection, {})
     sql = known.get((type(obj), on_conflict))
-    values = [f.pre_save(obj, True) for f in fields]  # what the compiler asks each field (auto_now_add, files)
-    if sql is not None and not any(hasattr(v, "resolve_expression") for v in values):
-        params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, values, strict=True)]
-    else:
+    if sql is not None:
+        values = [f.pre_save(obj, True) for f in fields]  # what the compiler asks each field (auto_now_add, files)
+        if any(hasattr(v, "resolve_expression") for v in values):
+            sql = None  # an expression among them: compiled below
+        else:
+            params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, values, strict=True)]
+    if sql is None:
         query = InsertQuery(type(obj), on_conflict=on_conflict)
         query.insert_values(fields, [obj])
         compiler = query.get_compiler(connection=connection)
         compiler.returning_fields = [meta.pk]
-        [(sql, params)] = compiler.as_sql()
-        plain = not any(
-            hasattr(f, "get_placeholder") or hasattr(v, "resolve_expression")
-            for f, v in zip(fields, values, strict=True)
-        )
-        if plain:
+        [(sql, params)] = compiler.as_sql()  # runs pre_save itself: each field's value is on obj afterwards
+        if not any(
+            hasattr(f, "get_placeholder") or hasattr(getattr(obj, f.attname), "resolve_expression") for f in fields
+        ):
             known[(type(obj), on_conflict)] = sql
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -15,9 +15,8 @@ from django.db.models import Q, QuerySet
 from gongzhi.core.roles import roles_with
 from gongzhi.core.rows import Read
 
-_ROLES: Read = Read(
-    "core.RoleAssignment", "t.user_id = %s", values=("role", "scope_path")
-)  # on every signed-in request
+# A user's (role, scope_path) pairs: read on every signed-in request.
+_ROLES: Read = Read("core.RoleAssignment", "t.user_id = %s", values=("role", "scope_path"))
 
 
 def assignments(user) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from gongzhi.core.api import GENERIC, error_responses
 from gongzhi.core.gate import GatePermission, check
 from gongzhi.core.idempotency import replayed
+from gongzhi.core.ids import parse_id
 from gongzhi.core.rows import Read
 from gongzhi.core.rules import SIGNED_IN, scope_q
 from gongzhi.core.uploads import UploadError
@@ -226,7 +227,8 @@ class VoteViewSet(viewsets.GenericViewSet):
         if related:
             vote = get_object_or_404(Vote.objects.select_related(*related), pk=pk)
         else:  # the ballot path: the vote's row alone, its SQL built once
-            vote = _VOTE.first(pk) if str(pk).isdigit() and len(str(pk)) < 19 else None
+            vote_id = parse_id(pk)
+            vote = _VOTE.first(vote_id) if vote_id else None
             if vote is None:
                 raise Http404
         check(
